@@ -1,0 +1,50 @@
+/*
+ * corral_internal.h: what the files of c_src/corral share and users never
+ * include. Every .c file here depends only on this header and corral.h.
+ */
+#ifndef CORRAL_INTERNAL_H
+#define CORRAL_INTERNAL_H
+
+#include "corral.h"
+
+#include <stdarg.h>
+
+/* The library-wide state, one copy per NIF library (hidden visibility). */
+typedef struct {
+    const char *module;        /* Erlang module name, "Elixir.Buffer.Native" */
+    const corral_export *exports;
+    unsigned count;
+    corral_resource_type *resources; /* registered by constructors */
+    corral_atoms *atoms;             /* registered by constructors */
+} corral__library;
+
+extern corral__library corral__lib;
+
+/* Atoms Corral itself uses, interned at load. */
+extern ERL_NIF_TERM corral__atom_struct, corral__atom_exception, corral__atom_message,
+    corral__atom_argument_error, corral__atom_runtime_error, corral__atom_arithmetic_error,
+    corral__atom_undefined;
+
+/* Interns every registered table and Corral's own atoms; false on failure. */
+bool corral__intern_atoms(ErlNifEnv *env);
+
+/* Opens every registered resource type (create or take over); false on failure. */
+bool corral__open_resource_types(ErlNifEnv *env);
+
+/* Live objects per resource type, as a map from type name to count. */
+ERL_NIF_TERM corral__live_map(ErlNifEnv *env);
+
+/* Renders a term as Elixir's inspect shows it (inspect.c). */
+size_t corral__inspect(ErlNifEnv *env, ERL_NIF_TERM term, char *buf, size_t cap);
+
+/* Writes "Buffer.Native.get/2" for the running function into buf. */
+void corral__function_name(corral_call *c, char *buf, size_t cap);
+
+/* Raises exception struct `module` with "<fn>: " + the formatted text. */
+CORRAL__NORETURN void corral__raisev(corral_call *c, ERL_NIF_TERM module, const char *fmt, va_list ap);
+CORRAL__NORETURN CORRAL__PRINTF(3, 4) void corral__raisef(corral_call *c, ERL_NIF_TERM module, const char *fmt, ...);
+
+/* Longest printed form of a bad term inside a message. */
+#define CORRAL__TERM_PRINT_MAX 200
+
+#endif

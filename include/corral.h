@@ -1,0 +1,803 @@
+/*
+ * corral.h: safe, fast NIFs in C for Erlang and Elixir.
+ *
+ * This is the whole public C API of Corral. It is grouped by topic; every
+ * public declaration is documented directly above it with three tags that a
+ * script checks (test/header_doc_test.exs):
+ *
+ *   Checks: what the call verifies before it uses its input.
+ *   Raises: which exception the call can raise (or "never").
+ *   Owns:   who owns the result and for how long.
+ *
+ * Conventions
+ *   - A NIF body receives `corral_call *c`, the call context. It is the only
+ *     thing user code threads around.
+ *   - Argument positions are 0-based in C (`corral_arg_i64(c, 0)` is the first
+ *     argument) and 1-based in messages ("argument 1"), as Elixir users count.
+ *   - The name says whether a call can raise:
+ *       corral_arg_<type>(c, i)   checks argument i and raises on a bad term;
+ *       corral_try_<type>(...)    returns false instead of raising;
+ *       corral_make_<type>(c, v)  builds a term (raises only when it cannot);
+ *       corral_raise_<...>(c, ..) raises; never returns.
+ *   - Raising unwinds to the NIF boundary with a longjmp and runs everything
+ *     registered on the call's cleanup stack (scratch memory, held locks,
+ *     resource references, corral_defer callbacks), newest first.
+ *
+ * The setjmp rules (the price of straight-line code without error plumbing)
+ *   1. Corral does not run user code after an unwind, so ordinary locals are
+ *      fine. Memory that a cleanup callback reads must be reachable through
+ *      the pointer given to corral_defer, not through a register copy.
+ *   2. Never raise across frames Corral does not own: inside a callback called
+ *      by a third-party C library, or in C++ code with destructors. Use the
+ *      corral_try_* functions there and raise after the foreign code returned.
+ *   3. Never raise from a thread that is not running the NIF call.
+ */
+#ifndef CORRAL_H
+#define CORRAL_H
+
+#include <erl_nif.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if !defined(PTHREAD_RWLOCK_INITIALIZER)
+#error "corral.h needs POSIX read/write locks: compile with -std=gnu11 or -D_POSIX_C_SOURCE=200809L"
+#endif
+
+#ifdef __cplusplus
+#error "corral.h is a C header; its unwinding is not safe across C++ frames"
+#endif
+
+/* {======================================================================
+ * Version
+ * ======================================================================= */
+
+#define CORRAL_VERSION_MAJOR 0
+#define CORRAL_VERSION_MINOR 1
+#define CORRAL_VERSION_PATCH 0
+#define CORRAL_VERSION "0.1.0"
+/* Bumped whenever the layout of the export table or the load protocol
+ * changes; the Elixir side refuses a library built with another value. */
+#define CORRAL_ABI 1
+
+/* }====================================================================== */
+
+/* {======================================================================
+ * Compiler helpers (internal, but needed by the inline fast paths)
+ * ======================================================================= */
+
+#if defined(__GNUC__) || defined(__clang__)
+#define CORRAL_LIKELY(x) __builtin_expect(!!(x), 1)
+#define CORRAL_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define CORRAL__NORETURN __attribute__((noreturn))
+#define CORRAL__COLD __attribute__((cold, noinline))
+#define CORRAL__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define CORRAL__CONSTRUCTOR(fn) static void fn(void) __attribute__((constructor)); static void fn(void)
+#else
+#error "Corral needs GCC or Clang (constructor attributes, __builtin_expect)"
+#endif
+
+/* The cheap setjmp: __builtin_setjmp saves three words (frame, stack, resume
+ * address) and lets the compiler spill the callee-saved registers, instead of
+ * the libc version's full register file. Define CORRAL_PORTABLE_SETJMP to use
+ * the POSIX _setjmp/_longjmp pair (no signal-mask system call either way). */
+#if !defined(CORRAL_PORTABLE_SETJMP) && (defined(__x86_64__) || defined(__aarch64__) || defined(__i386__))
+typedef void *corral__jmp_buf[5];
+#define CORRAL__SETJMP(b) __builtin_setjmp(b)
+#else
+typedef jmp_buf corral__jmp_buf;
+#define CORRAL__SETJMP(b) _setjmp(b)
+#endif
+
+/* }====================================================================== */
+
+/* {======================================================================
+ * The call context
+ * ======================================================================= */
+
+typedef ERL_NIF_TERM (*corral_nif_fn)(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]);
+
+/* One entry of a call's cleanup stack. */
+typedef struct {
+    void (*fn)(void *arg);
+    void *arg;
+} corral__cleanup;
+
+/* Cleanups that fit here cost no allocation: a lock or two plus a resource. */
+#define CORRAL__INLINE_CLEANUPS 6
+
+struct corral__arena;
+
+/* The call context. User code reads it only through the functions below;
+ * the fields are visible so the fast paths can be inline. */
+typedef struct corral_call {
+    ErlNifEnv *env;
+    const ERL_NIF_TERM *argv;
+    int argc;
+    unsigned ncleanup;              /* entries on the cleanup stack */
+    corral_nif_fn nif;              /* identifies the function in messages */
+    struct corral__arena *arena;    /* scratch memory, NULL until first use */
+    unsigned spill_cap;             /* 0 until the inline cleanups overflow */
+    corral__cleanup *spill;         /* cleanups beyond the inline ones */
+    ERL_NIF_TERM exception;         /* set by a raise, read after the unwind */
+    corral__jmp_buf jmp;
+    corral__cleanup cleanup[CORRAL__INLINE_CLEANUPS];
+} corral_call;
+
+/* Internals used by the macros; not part of the API. */
+ERL_NIF_TERM corral__unwound(corral_call *c);
+void corral__finish(corral_call *c);
+CORRAL__NORETURN CORRAL__COLD void corral__bad_position(corral_call *c, int i);
+
+static inline void corral__end(corral_call *c)
+{
+    if (CORRAL_LIKELY(c->ncleanup <= CORRAL__INLINE_CLEANUPS && c->arena == NULL)) {
+        while (c->ncleanup > 0) {
+            corral__cleanup *e = &c->cleanup[--c->ncleanup];
+            if (e->fn) e->fn(e->arg);
+        }
+    } else {
+        corral__finish(c);
+    }
+}
+
+/* Defines a NIF body. `name` becomes an erl_nif function to list in
+ * CORRAL_MODULE with CORRAL_FN. Inside the body, `c` is the call context.
+ * Checks: nothing itself; the body's corral_* calls check their input.
+ * Raises: whatever the body raises, as an Erlang exception of the caller.
+ * Owns: everything registered on the cleanup stack is released when the body
+ *       returns or raises, newest first. */
+#define CORRAL_NIF(name)                                                          \
+    static ERL_NIF_TERM name##__corral_body(corral_call *c);                      \
+    static ERL_NIF_TERM name(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) \
+    {                                                                             \
+        corral_call call_;                                                        \
+        call_.env = env;                                                          \
+        call_.argv = argv;                                                        \
+        call_.argc = argc;                                                        \
+        call_.ncleanup = 0;                                                       \
+        call_.spill_cap = 0;                                                      \
+        call_.nif = name;                                                         \
+        call_.arena = NULL;                                                       \
+        if (CORRAL_UNLIKELY(CORRAL__SETJMP(call_.jmp))) return corral__unwound(&call_); \
+        ERL_NIF_TERM result_ = name##__corral_body(&call_);                       \
+        corral__end(&call_);                                                      \
+        return result_;                                                           \
+    }                                                                             \
+    static ERL_NIF_TERM name##__corral_body(corral_call *c)
+
+/* The environment of the call, for direct erl_nif calls (the escape hatch).
+ * Checks: nothing. Raises: never.
+ * Owns: the env belongs to the VM and is valid until the NIF returns. */
+static inline ErlNifEnv *corral_env(corral_call *c) { return c->env; }
+
+/* The number of arguments of the call (the arity in the export table).
+ * Checks: nothing. Raises: never. Owns: nothing. */
+static inline int corral_argc(corral_call *c) { return c->argc; }
+
+/* The raw term of argument i (0-based), for anything Corral does not wrap.
+ * Checks: i is below the arity. Raises: RuntimeError if it is not (a bug in
+ * the NIF, named in the message). Owns: the term is valid until the NIF returns. */
+static inline ERL_NIF_TERM corral_arg(corral_call *c, int i)
+{
+    if (CORRAL_UNLIKELY((unsigned)i >= (unsigned)c->argc)) corral__bad_position(c, i);
+    return c->argv[i];
+}
+
+/* }====================================================================== */
+
+/* {======================================================================
+ * The export table
+ * ======================================================================= */
+
+/* Scheduling flags of an exported function. */
+#define CORRAL_NORMAL 0
+#define CORRAL_DIRTY_CPU ERL_NIF_DIRTY_JOB_CPU_BOUND
+#define CORRAL_DIRTY_IO ERL_NIF_DIRTY_JOB_IO_BOUND
+
+#define CORRAL_NAME_MAX 256
+
+/* One row of the export table. It lives in the ELF section "corral_exports"
+ * so the Elixir side can read names and arities from the built library
+ * without loading it; the layout is fixed (see CORRAL_ABI). */
+typedef struct corral_export {
+    char name[CORRAL_NAME_MAX]; /* Elixir/Erlang function name */
+    uint32_t arity;
+    uint32_t flags;
+    corral_nif_fn fptr; /* unreadable in the file (relocated at load) */
+} corral_export;
+
+/* The module record, in the ELF section "corral_module". */
+typedef struct corral_module_info {
+    char magic[8];              /* "CORRAL\0\0" */
+    uint32_t abi;               /* CORRAL_ABI */
+    uint32_t count;             /* rows in corral_exports */
+    char module[CORRAL_NAME_MAX]; /* Erlang module name, e.g. "Elixir.Buffer.Native" */
+} corral_module_info;
+
+/* A row of CORRAL_MODULE: function `name` of `arity` arguments runs NIF `fn`.
+ * Checks: at load, the name is non-empty and the arity is at most 255; a
+ * failure makes the load fail with a sentence. Raises: never. Owns: static. */
+#define CORRAL_FN(name, fn, arity) {name, (arity), CORRAL_NORMAL, fn}
+
+/* CORRAL_FN with a scheduling flag: CORRAL_DIRTY_CPU or CORRAL_DIRTY_IO.
+ * Checks: as CORRAL_FN; the VM refuses the load if it has no dirty schedulers.
+ * Raises: never. Owns: static. */
+#define CORRAL_FN_FLAGS(name, fn, arity, flags) {name, (arity), (flags), fn}
+
+#if defined(__APPLE__)
+#define CORRAL__SECTION(s) __attribute__((section("__DATA," s), used))
+#else
+#define CORRAL__SECTION(s) __attribute__((section(s), used))
+#endif
+
+ErlNifEntry *corral__nif_init(const char *module, corral_export *exports, unsigned count);
+
+/* Defines the library's entry point for the Elixir module `mod` (written as
+ * in Elixir: CORRAL_MODULE(Buffer.Native, ...)) with the given CORRAL_FN rows.
+ * Use it once per library. Corral adds `__corral_live__/0`, which returns a map
+ * from resource type name to the number of live objects of that type.
+ * Checks: at load, the rows (see CORRAL_FN), the Corral ABI against the
+ * loading Elixir side, and resource type registration. Raises: never; a
+ * failed check fails the load with a reason. Owns: static. */
+#define CORRAL_MODULE(mod, ...) CORRAL_ERLANG_MODULE("Elixir." #mod, __VA_ARGS__)
+
+/* CORRAL_MODULE for an Erlang module given as a string: CORRAL_ERLANG_MODULE("buffer_nif", ...).
+ * Checks, Raises, Owns: as CORRAL_MODULE. */
+#define CORRAL_ERLANG_MODULE(modstr, ...)                                                     \
+    static corral_export corral__exports[] CORRAL__SECTION("corral_exports") = {__VA_ARGS__}; \
+    static const corral_module_info corral__module_info CORRAL__SECTION("corral_module") = {  \
+        "CORRAL", CORRAL_ABI, sizeof(corral__exports) / sizeof(corral__exports[0]), modstr};  \
+    ERL_NIF_INIT_EXPORT ErlNifEntry *nif_init(void);                                          \
+    ERL_NIF_INIT_EXPORT ErlNifEntry *nif_init(void)                                           \
+    {                                                                                         \
+        return corral__nif_init(corral__module_info.module, corral__exports,                  \
+                                corral__module_info.count);                                   \
+    }
+
+/* }====================================================================== */
+
+/* {======================================================================
+ * Raising
+ *
+ * Every message starts with the function as Elixir writes it
+ * ("Buffer.Native.get/2: "). Terms are printed as Elixir's inspect shows
+ * them, cut to a sane length.
+ * ======================================================================= */
+
+/* Raises ArgumentError for argument i (0-based): "<fn>: argument <i+1>:
+ * <expected>, got: <term>", where `expected` is a printf format.
+ * Checks: nothing. Raises: ArgumentError, always. Owns: nothing; the cleanup
+ * stack runs before the exception reaches the caller. */
+CORRAL__NORETURN CORRAL__COLD CORRAL__PRINTF(3, 4) ERL_NIF_TERM
+corral_raise_arg(corral_call *c, int i, const char *expected, ...);
+
+/* Raises ArgumentError with "<fn>: <message>".
+ * Checks: nothing. Raises: ArgumentError, always. Owns: nothing. */
+CORRAL__NORETURN CORRAL__COLD CORRAL__PRINTF(2, 3) ERL_NIF_TERM
+corral_raise_argument(corral_call *c, const char *fmt, ...);
+
+/* Raises RuntimeError with "<fn>: <message>": for failures that are not the
+ * caller's fault and not an expected outcome of the domain.
+ * Checks: nothing. Raises: RuntimeError, always. Owns: nothing. */
+CORRAL__NORETURN CORRAL__COLD CORRAL__PRINTF(2, 3) ERL_NIF_TERM
+corral_raise(corral_call *c, const char *fmt, ...);
+
+/* Raises the Elixir exception `module` (e.g. "Elixir.MyLib.DecodeError", an
+ * exception with a `message` field) with "<fn>: <message>".
+ * Checks: nothing. Raises: that exception, always. Owns: nothing. */
+CORRAL__NORETURN CORRAL__COLD CORRAL__PRINTF(3, 4) ERL_NIF_TERM
+corral_raise_exception(corral_call *c, const char *module, const char *fmt, ...);
+
+/* Raises an Erlang error with `reason` as is (erlang:error(Reason)), for
+ * exception structs built by hand or Erlang-style error terms.
+ * Checks: nothing. Raises: the error, always. Owns: nothing. */
+CORRAL__NORETURN CORRAL__COLD ERL_NIF_TERM corral_raise_term(corral_call *c, ERL_NIF_TERM reason);
+
+/* Raises RuntimeError "<fn>: out of memory allocating <size> bytes", for C
+ * libraries whose allocations fail outside Corral's own helpers.
+ * Checks: nothing. Raises: RuntimeError, always. Owns: nothing. */
+CORRAL__NORETURN CORRAL__COLD ERL_NIF_TERM corral_raise_oom(corral_call *c, size_t size);
+
+/* }====================================================================== */
+
+/* {======================================================================
+ * Cleanup and scratch memory
+ * ======================================================================= */
+
+/* Scratch memory: `size` bytes, 16-byte aligned, uninitialised, freed when
+ * the call returns or raises.
+ * Checks: the allocation succeeded. Raises: RuntimeError on out of memory.
+ * Owns: the call; never free it yourself; do not keep it past the call. */
+void *corral_alloc(corral_call *c, size_t size);
+
+/* Scratch memory for `count` items of `size` bytes, zeroed.
+ * Checks: count * size does not overflow; the allocation succeeded.
+ * Raises: RuntimeError on overflow or out of memory. Owns: as corral_alloc. */
+void *corral_calloc(corral_call *c, size_t count, size_t size);
+
+/* A handle to a registered cleanup, for corral_undefer and corral_run_now. */
+typedef unsigned corral_defer_id;
+
+/* Registers fn(arg) to run when the call returns or raises (newest first).
+ * Checks: the cleanup stack could grow. Raises: RuntimeError on out of memory,
+ * after running fn(arg) at once, so a resource is never lost.
+ * Owns: the call runs fn exactly once unless corral_undefer disarms it. */
+corral_defer_id corral_defer(corral_call *c, void (*fn)(void *arg), void *arg);
+
+/* Disarms a registered cleanup: it will not run (ownership moved elsewhere).
+ * Checks: id names an armed cleanup of this call. Raises: RuntimeError if not.
+ * Owns: the caller now owns what the cleanup would have released. */
+void corral_undefer(corral_call *c, corral_defer_id id);
+
+/* Runs a registered cleanup now and disarms it (an early unlock or free).
+ * Checks: id names an armed cleanup of this call. Raises: RuntimeError if not.
+ * Owns: nothing remains. */
+void corral_run_now(corral_call *c, corral_defer_id id);
+
+/* Internal: push without the out-of-memory path when an inline slot is free. */
+corral_defer_id corral__defer_slow(corral_call *c, void (*fn)(void *), void *arg);
+static inline corral_defer_id corral__defer(corral_call *c, void (*fn)(void *), void *arg)
+{
+    unsigned n = c->ncleanup;
+    if (CORRAL_LIKELY(n < CORRAL__INLINE_CLEANUPS)) {
+        c->cleanup[n].fn = fn;
+        c->cleanup[n].arg = arg;
+        c->ncleanup = n + 1;
+        return n;
+    }
+    return corral__defer_slow(c, fn, arg);
+}
+
+/* }====================================================================== */
+
+/* {======================================================================
+ * Integers
+ *
+ * One getter per C type, each range-checked: an integer that does not fit
+ * raises, it is never truncated. Floats are not accepted where an integer is
+ * expected.
+ * ======================================================================= */
+
+CORRAL__NORETURN CORRAL__COLD void corral__bad_integer(corral_call *c, int i, int64_t lo, uint64_t hi);
+
+/* Argument i as int64_t.
+ * Checks: an integer in -9223372036854775808..9223372036854775807.
+ * Raises: ArgumentError. Owns: a plain value. */
+static inline int64_t corral_arg_i64(corral_call *c, int i)
+{
+    ErlNifSInt64 v;
+    if (CORRAL_LIKELY(enif_get_int64(c->env, corral_arg(c, i), &v))) return v;
+    corral__bad_integer(c, i, INT64_MIN, INT64_MAX);
+}
+
+/* Argument i as uint64_t.
+ * Checks: an integer in 0..18446744073709551615.
+ * Raises: ArgumentError. Owns: a plain value. */
+static inline uint64_t corral_arg_u64(corral_call *c, int i)
+{
+    ErlNifUInt64 v;
+    if (CORRAL_LIKELY(enif_get_uint64(c->env, corral_arg(c, i), &v))) return v;
+    corral__bad_integer(c, i, 0, UINT64_MAX);
+}
+
+/* Argument i as int.
+ * Checks: an integer in INT_MIN..INT_MAX. Raises: ArgumentError. Owns: a plain value. */
+static inline int corral_arg_int(corral_call *c, int i)
+{
+    int v;
+    if (CORRAL_LIKELY(enif_get_int(c->env, corral_arg(c, i), &v))) return v;
+    corral__bad_integer(c, i, INT32_MIN, INT32_MAX);
+}
+
+/* Argument i as unsigned int.
+ * Checks: an integer in 0..UINT_MAX. Raises: ArgumentError. Owns: a plain value. */
+static inline unsigned corral_arg_uint(corral_call *c, int i)
+{
+    unsigned v;
+    if (CORRAL_LIKELY(enif_get_uint(c->env, corral_arg(c, i), &v))) return v;
+    corral__bad_integer(c, i, 0, UINT32_MAX);
+}
+
+/* Argument i as size_t (a length or a count).
+ * Checks: a non-negative integer that fits size_t. Raises: ArgumentError.
+ * Owns: a plain value. */
+static inline size_t corral_arg_size(corral_call *c, int i)
+{
+    ErlNifUInt64 v;
+    if (CORRAL_LIKELY(enif_get_uint64(c->env, corral_arg(c, i), &v) && v <= SIZE_MAX)) return (size_t)v;
+    corral__bad_integer(c, i, 0, SIZE_MAX);
+}
+
+/* Argument i as an integer in lo..hi (inclusive), e.g. 0..255 for a byte.
+ * Checks: an integer in lo..hi. Raises: ArgumentError naming the range.
+ * Owns: a plain value. */
+static inline int64_t corral_arg_int_range(corral_call *c, int i, int64_t lo, int64_t hi)
+{
+    ErlNifSInt64 v;
+    if (CORRAL_LIKELY(enif_get_int64(c->env, corral_arg(c, i), &v) && v >= lo && v <= hi)) return v;
+    corral__bad_integer(c, i, lo, (uint64_t)hi);
+}
+
+/* Argument i as a byte.
+ * Checks: an integer in 0..255. Raises: ArgumentError. Owns: a plain value. */
+static inline uint8_t corral_arg_u8(corral_call *c, int i)
+{
+    unsigned v;
+    if (CORRAL_LIKELY(enif_get_uint(c->env, corral_arg(c, i), &v) && v <= 255)) return (uint8_t)v;
+    corral__bad_integer(c, i, 0, 255);
+}
+
+CORRAL__NORETURN CORRAL__COLD void corral__bad_index(corral_call *c, int i, size_t n);
+
+/* Argument i as an index into something of n elements (0-based).
+ * Checks: an integer in 0..n-1. Raises: ArgumentError ("expected an index
+ * below n"). Owns: a plain value. */
+static inline size_t corral_arg_index(corral_call *c, int i, size_t n)
+{
+    ErlNifUInt64 v;
+    if (CORRAL_LIKELY(enif_get_uint64(c->env, corral_arg(c, i), &v) && v < n)) return (size_t)v;
+    corral__bad_index(c, i, n);
+}
+
+/* Checks: nothing (every int64_t has a term). Raises: never.
+ * Owns: the term lives until the NIF returns. */
+static inline ERL_NIF_TERM corral_make_i64(corral_call *c, int64_t v) { return enif_make_int64(c->env, v); }
+
+/* Checks: nothing. Raises: never. Owns: the term lives until the NIF returns. */
+static inline ERL_NIF_TERM corral_make_u64(corral_call *c, uint64_t v) { return enif_make_uint64(c->env, v); }
+
+/* Checks: nothing. Raises: never. Owns: the term lives until the NIF returns. */
+static inline ERL_NIF_TERM corral_make_int(corral_call *c, int v) { return enif_make_int(c->env, v); }
+
+/* Checks: nothing. Raises: never. Owns: the term lives until the NIF returns. */
+static inline ERL_NIF_TERM corral_make_uint(corral_call *c, unsigned v) { return enif_make_uint(c->env, v); }
+
+/* Checks: nothing. Raises: never. Owns: the term lives until the NIF returns. */
+static inline ERL_NIF_TERM corral_make_size(corral_call *c, size_t v) { return enif_make_uint64(c->env, (ErlNifUInt64)v); }
+
+/* Converts any term to int64_t without raising.
+ * Checks: an integer in the int64_t range. Raises: never; returns false
+ * (leaving *out untouched) if the check fails. Owns: a plain value. */
+static inline bool corral_try_i64(corral_call *c, ERL_NIF_TERM t, int64_t *out)
+{
+    ErlNifSInt64 v;
+    if (!enif_get_int64(c->env, t, &v)) return false;
+    *out = v;
+    return true;
+}
+
+/* }====================================================================== */
+
+/* {======================================================================
+ * Floats
+ * ======================================================================= */
+
+CORRAL__NORETURN CORRAL__COLD void corral__bad_double(corral_call *c, int i);
+
+/* Argument i as a double. Integers are accepted too and converted to the
+ * nearest double (exact up to 2^53), because Elixir users write `1` for `1.0`.
+ * Checks: a float, or an integer in the int64_t range.
+ * Raises: ArgumentError ("expected a number"). Owns: a plain value. */
+static inline double corral_arg_double(corral_call *c, int i)
+{
+    double d;
+    ErlNifSInt64 v;
+    ERL_NIF_TERM t = corral_arg(c, i);
+    if (CORRAL_LIKELY(enif_get_double(c->env, t, &d))) return d;
+    if (enif_get_int64(c->env, t, &v)) return (double)v;
+    corral__bad_double(c, i);
+}
+
+/* A float term.
+ * Checks: d is finite (Erlang has no NaN or infinity).
+ * Raises: ArithmeticError if it is not. Owns: the term lives until the NIF returns. */
+ERL_NIF_TERM corral_make_double(corral_call *c, double d);
+
+/* }====================================================================== */
+
+/* {======================================================================
+ * Atoms
+ *
+ * Atoms are interned once, when the library loads, from tables declared with
+ * CORRAL_ATOMS; a call never creates an atom by name.
+ *
+ *     enum color { RED, GREEN, BLUE };
+ *     CORRAL_ATOMS(colors, "red", "green", "blue");
+ *     enum color k = corral_arg_enum(c, 0, &colors);
+ *     return corral_atom(&colors, BLUE);
+ * ======================================================================= */
+
+typedef struct corral_atoms {
+    const char *const *names;
+    ERL_NIF_TERM *terms;
+    unsigned count;
+    struct corral_atoms *next;
+} corral_atoms;
+
+void corral__register_atoms(corral_atoms *table);
+
+/* Declares a table of atoms, interned at load, as a static `corral_atoms`
+ * named `table`. Checks: at load, each name is a valid atom (at most 255
+ * characters, UTF-8); a failure fails the load. Raises: never. Owns: static. */
+#define CORRAL_ATOMS(table, ...)                                                             \
+    static ERL_NIF_TERM table##__terms[sizeof((const char *const[]){__VA_ARGS__}) /          \
+                                       sizeof(const char *)];                                \
+    static corral_atoms table = {(const char *const[]){__VA_ARGS__}, table##__terms,         \
+                                 sizeof(table##__terms) / sizeof(ERL_NIF_TERM), NULL};       \
+    CORRAL__CONSTRUCTOR(table##__corral_register) { corral__register_atoms(&table); }        \
+    typedef int table##__corral_semicolon
+
+/* The k-th atom of a table.
+ * Checks: nothing (k must be below the table's count). Raises: never.
+ * Owns: atoms are permanent. */
+static inline ERL_NIF_TERM corral_atom(const corral_atoms *table, unsigned k) { return table->terms[k]; }
+
+CORRAL__NORETURN CORRAL__COLD void corral__bad_enum(corral_call *c, int i, const corral_atoms *table);
+
+/* Argument i as the position of an atom in `table`.
+ * Checks: an atom listed in the table. Raises: ArgumentError listing the
+ * allowed atoms. Owns: a plain value. */
+static inline unsigned corral_arg_enum(corral_call *c, int i, const corral_atoms *table)
+{
+    ERL_NIF_TERM t = corral_arg(c, i);
+    for (unsigned k = 0; k < table->count; k++)
+        if (table->terms[k] == t) return k;
+    corral__bad_enum(c, i, table);
+}
+
+extern ERL_NIF_TERM corral__atom_true, corral__atom_false, corral__atom_nil, corral__atom_ok, corral__atom_error;
+
+CORRAL__NORETURN CORRAL__COLD void corral__bad_bool(corral_call *c, int i);
+
+/* Argument i as a boolean.
+ * Checks: the atom true or false. Raises: ArgumentError. Owns: a plain value. */
+static inline bool corral_arg_bool(corral_call *c, int i)
+{
+    ERL_NIF_TERM t = corral_arg(c, i);
+    if (t == corral__atom_true) return true;
+    if (CORRAL_LIKELY(t == corral__atom_false)) return false;
+    corral__bad_bool(c, i);
+}
+
+/* Checks: nothing. Raises: never. Owns: atoms are permanent. */
+static inline ERL_NIF_TERM corral_make_bool(corral_call *c, bool b)
+{
+    (void)c;
+    return b ? corral__atom_true : corral__atom_false;
+}
+
+/* The atom nil (Elixir's nil).
+ * Checks: nothing. Raises: never. Owns: atoms are permanent. */
+static inline ERL_NIF_TERM corral_make_nil(corral_call *c)
+{
+    (void)c;
+    return corral__atom_nil;
+}
+
+/* }====================================================================== */
+
+/* {======================================================================
+ * Results: {:ok, v} and {:error, reason}
+ *
+ * Caller mistakes raise; expected outcomes of the domain (a missing file,
+ * data that does not parse) return {:error, reason}. Never both for one
+ * condition.
+ * ======================================================================= */
+
+/* The atom :ok. Checks: nothing. Raises: never. Owns: atoms are permanent. */
+static inline ERL_NIF_TERM corral_make_ok(corral_call *c)
+{
+    (void)c;
+    return corral__atom_ok;
+}
+
+/* {:ok, value}. Checks: nothing. Raises: never.
+ * Owns: the term lives until the NIF returns. */
+static inline ERL_NIF_TERM corral_make_ok_tuple(corral_call *c, ERL_NIF_TERM value)
+{
+    return enif_make_tuple2(c->env, corral__atom_ok, value);
+}
+
+/* {:error, reason}. Checks: nothing. Raises: never.
+ * Owns: the term lives until the NIF returns. */
+static inline ERL_NIF_TERM corral_make_error(corral_call *c, ERL_NIF_TERM reason)
+{
+    return enif_make_tuple2(c->env, corral__atom_error, reason);
+}
+
+/* }====================================================================== */
+
+/* {======================================================================
+ * Binaries
+ * ======================================================================= */
+
+/* A read-only view of bytes owned by a term. */
+typedef struct {
+    const unsigned char *data;
+    size_t size;
+} corral_binary;
+
+CORRAL__NORETURN CORRAL__COLD void corral__bad_binary(corral_call *c, int i, const char *expected);
+
+/* Argument i as a zero-copy view of a binary.
+ * Checks: a binary (a bitstring whose size is a whole number of bytes).
+ * Raises: ArgumentError. Owns: the term; the view is valid until the NIF
+ * returns. Never write through it, never keep it (copy what you store). */
+static inline corral_binary corral_arg_binary(corral_call *c, int i)
+{
+    ErlNifBinary b;
+    if (CORRAL_LIKELY(enif_inspect_binary(c->env, corral_arg(c, i), &b)))
+        return (corral_binary){b.data, b.size};
+    corral__bad_binary(c, i, "expected a binary");
+}
+
+/* Argument i as bytes, accepting iodata: a binary, or a possibly nested list
+ * of binaries and bytes (0..255). A list is flattened into a fresh binary.
+ * Checks: a binary or an iolist. Raises: ArgumentError.
+ * Owns: the call's env; valid until the NIF returns. */
+corral_binary corral_arg_iodata(corral_call *c, int i);
+
+/* A fresh binary holding a copy of size bytes at data (data may be NULL when
+ * size is 0). Checks: the allocation succeeded. Raises: RuntimeError on out
+ * of memory. Owns: the term owns its copy; data stays the caller's. */
+ERL_NIF_TERM corral_make_binary(corral_call *c, const void *data, size_t size);
+
+/* A fresh binary of size bytes to fill in place; *term receives the binary.
+ * Checks: the allocation succeeded. Raises: RuntimeError on out of memory.
+ * Owns: the bytes belong to *term; write them before the NIF returns, and
+ * never after. */
+unsigned char *corral_new_binary(corral_call *c, size_t size, ERL_NIF_TERM *term);
+
+/* }====================================================================== */
+
+/* {======================================================================
+ * Resources
+ *
+ *     typedef struct { corral_rwlock lock; size_t size; uint8_t bytes[]; } Buffer;
+ *     CORRAL_RESOURCE(Buffer, NULL);
+ *
+ * A resource type is declared once per C type. Objects are zeroed when
+ * created; the term made by corral_make_resource keeps the object alive; the
+ * destructor runs once, when the last term is garbage collected, and only
+ * if the object was handed to Erlang (corral_make_resource), so it never
+ * sees a half-built object.
+ * ======================================================================= */
+
+typedef struct corral_resource_type {
+    const char *name;           /* the C type name, used in messages */
+    size_t size;                /* sizeof the C type */
+    void (*destroy)(void *obj); /* calls the user destructor, if any */
+    void (*vm_dtor)(ErlNifEnv *env, void *base);
+    ErlNifResourceType *rt;     /* opened at load */
+    long live;                  /* objects alive (atomic) */
+    struct corral_resource_type *next;
+} corral_resource_type;
+
+void corral__register_resource(corral_resource_type *type);
+void corral__resource_vm_dtor(corral_resource_type *type, void *base);
+
+/* Declares the resource type for the C type `Type`; `destructor` is NULL or
+ * a function `void destructor(Type *obj)` that releases what obj holds (it
+ * must not free obj itself). Use once per type, at file scope.
+ * Checks: at compile time, the destructor's type; at load, registration with
+ * the VM (with takeover on upgrade). Raises: never. Owns: static. */
+#define CORRAL_RESOURCE(Type, destructor)                                                  \
+    static void (*const Type##__corral_user_dtor)(Type *) = destructor;                    \
+    static void Type##__corral_destroy(void *obj)                                          \
+    {                                                                                      \
+        if (Type##__corral_user_dtor) Type##__corral_user_dtor((Type *)obj);              \
+    }                                                                                      \
+    static void Type##__corral_vm_dtor(ErlNifEnv *env, void *base);                        \
+    corral_resource_type Type##__corral_type = {#Type, sizeof(Type), Type##__corral_destroy, \
+                                                Type##__corral_vm_dtor, NULL, 0, NULL};    \
+    static void Type##__corral_vm_dtor(ErlNifEnv *env, void *base)                         \
+    {                                                                                      \
+        (void)env;                                                                         \
+        corral__resource_vm_dtor(&Type##__corral_type, base);                              \
+    }                                                                                      \
+    CORRAL__CONSTRUCTOR(Type##__corral_register) { corral__register_resource(&Type##__corral_type); } \
+    typedef int Type##__corral_semicolon
+
+/* Makes a resource type declared in another .c file of the same library
+ * visible here. Checks: nothing. Raises: never. Owns: static. */
+#define CORRAL_RESOURCE_EXTERN(Type) extern corral_resource_type Type##__corral_type
+
+/* Bytes before the user object: construction state. 16 keeps the user
+ * object as aligned as the VM's allocation. */
+#define CORRAL__RESOURCE_HEADER 16
+
+void *corral__resource_new(corral_call *c, corral_resource_type *type, size_t extra);
+
+/* A new, zeroed object of resource type Type with `extra` bytes after it
+ * (for a flexible array member).
+ * Checks: the size does not overflow; the allocation succeeded.
+ * Raises: RuntimeError on out of memory.
+ * Owns: the call holds the only reference until corral_make_resource hands
+ * the object to a term; if the call raises or returns without that, the
+ * object is freed without running the destructor. */
+#define corral_resource_new(c, Type, extra) ((Type *)corral__resource_new((c), &Type##__corral_type, (extra)))
+
+/* The term for a resource object made by corral_resource_new in this call.
+ * The object counts as fully built from here on: its destructor will run.
+ * Checks: nothing. Raises: never.
+ * Owns: the term keeps the object alive as long as any process holds it. */
+ERL_NIF_TERM corral_make_resource(corral_call *c, void *obj);
+
+CORRAL__NORETURN CORRAL__COLD void corral__bad_resource(corral_call *c, int i, corral_resource_type *type);
+
+static inline void *corral__arg_resource(corral_call *c, int i, corral_resource_type *type)
+{
+    void *base;
+    if (CORRAL_LIKELY(enif_get_resource(c->env, corral_arg(c, i), type->rt, &base)))
+        return (char *)base + CORRAL__RESOURCE_HEADER;
+    corral__bad_resource(c, i, type);
+}
+
+/* Argument i as a pointer to a Type object.
+ * Checks: a resource of exactly this type (by identity, not by shape).
+ * Raises: ArgumentError naming the expected type, and the actual type when
+ * the argument is a resource of another Corral type.
+ * Owns: the argument term keeps the object alive until the NIF returns; no
+ * reference is taken. Keep the pointer beyond the call only with a reference
+ * of your own (see the resources chapter). */
+#define corral_arg_resource(c, i, Type) ((Type *)corral__arg_resource((c), (i), &Type##__corral_type))
+
+/* }====================================================================== */
+
+/* {======================================================================
+ * Locks
+ *
+ * corral_mutex and corral_rwlock are usable when zeroed, so they can live
+ * inside a resource object without an init call. Taking one through the
+ * call registers its release: it is unlocked when the call returns or
+ * raises. Lock in one fixed order (for example by address) when a call takes
+ * several, and never block on a lock held across a long computation.
+ * ======================================================================= */
+
+typedef struct {
+    pthread_mutex_t m;
+} corral_mutex;
+
+typedef struct {
+    pthread_rwlock_t l;
+} corral_rwlock;
+
+void corral__unlock_mutex(void *m);
+void corral__unlock_rwlock(void *l);
+
+/* Locks m for the rest of the call.
+ * Checks: nothing (locking the same mutex twice in one call deadlocks, as with
+ * any non-recursive mutex). Raises: never.
+ * Owns: the call unlocks m when it returns or raises; corral_run_now on the
+ * returned id unlocks early. */
+static inline corral_defer_id corral_lock(corral_call *c, corral_mutex *m)
+{
+    pthread_mutex_lock(&m->m);
+    return corral__defer(c, corral__unlock_mutex, m);
+}
+
+/* Takes l for reading for the rest of the call.
+ * Checks: nothing. Raises: never.
+ * Owns: the call releases l when it returns or raises; corral_run_now on the
+ * returned id releases early. */
+static inline corral_defer_id corral_read_lock(corral_call *c, corral_rwlock *l)
+{
+    pthread_rwlock_rdlock(&l->l);
+    return corral__defer(c, corral__unlock_rwlock, l);
+}
+
+/* Takes l for writing for the rest of the call.
+ * Checks: nothing. Raises: never.
+ * Owns: as corral_read_lock. */
+static inline corral_defer_id corral_write_lock(corral_call *c, corral_rwlock *l)
+{
+    pthread_rwlock_wrlock(&l->l);
+    return corral__defer(c, corral__unlock_rwlock, l);
+}
+
+/* }====================================================================== */
+
+#endif /* CORRAL_H */

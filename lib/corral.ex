@@ -1,0 +1,103 @@
+defmodule Corral do
+  @moduledoc """
+  Safe, fast NIFs in C for Erlang and Elixir.
+
+      defmodule Buffer.Native do
+        use Corral, otp_app: :buffer, lib: "buffer_nif"
+      end
+
+  `use Corral` compiles the C sources of the library (by default every `.c`
+  file under `c_src/<lib>/`) together with Corral's own C sources into
+  `priv/native/lib<lib>.so` of the application, defines one Elixir function
+  per row of the C export table (`CORRAL_MODULE`), and loads the library when
+  the module loads. The functions are never written twice: the stubs come
+  from the table in the built library.
+
+  ## Options
+
+    * `:otp_app` (required) - the application whose `priv/native` holds the
+      library.
+    * `:lib` (required) - the library name: `lib<lib>.so`, sources in
+      `c_src/<lib>` unless `:path` says otherwise.
+    * `:path` - the folder of the C sources, relative to the project root.
+    * `:sources` - the C files to compile, relative to `:path` (default:
+      every `.c` file below it).
+    * `:cflags` - extra compiler flags, e.g. `["-DFAST", "-I/opt/x/include"]`.
+    * `:ldflags` - extra linker flags, e.g. `["-lz"]`.
+    * `:mode` - `:release` (default, `-O2`) or `:debug` (`-O0 -g3`,
+      `CORRAL_DEBUG` defined).
+    * `:load_from` - `{app, "priv/path/libname"}` to load a library built
+      elsewhere (the path has no `.so`).
+    * `:skip_compilation?` - `true` to use an already built library as is.
+
+  Environment: `CC` picks the C compiler, `ERTS_INCLUDE_DIR` the folder of
+  `erl_nif.h`.
+
+  A library that fails to load (missing file, another architecture, an
+  undefined symbol) leaves every function raising `Corral.LoadError` with
+  the reason; the failure is also printed when the module loads.
+  """
+
+  @abi_header Path.expand("../include/corral.h", __DIR__)
+  @external_resource @abi_header
+  @abi (case Regex.run(~r/#define CORRAL_ABI (\d+)/, File.read!(@abi_header)) do
+          [_, n] -> String.to_integer(n)
+        end)
+
+  @doc "The ABI of Corral's C export table and load protocol (`CORRAL_ABI` in corral.h)."
+  def abi, do: @abi
+
+  @doc "Corral's include directory, for builds outside Mix (`-I`)."
+  def include_dir, do: Corral.Compiler.include_dir()
+
+  @doc """
+  The number of live objects of each resource type of a Corral module, as a
+  map from the C type name to the count. Useful in leak tests: run
+  `:erlang.garbage_collect/0` in the processes that held terms first.
+  """
+  def live_resources(module) when is_atom(module), do: module.__corral_live__()
+
+  @doc false
+  defmacro __using__(opts) do
+    quote do
+      @corral_opts unquote(opts)
+      @before_compile Corral
+    end
+  end
+
+  @doc false
+  defmacro __before_compile__(env) do
+    opts = Module.get_attribute(env.module, :corral_opts)
+    info = Corral.Compiler.build!(env.module, opts)
+    config = Corral.Compiler.config(env.module, opts)
+
+    stubs =
+      for {name, arity, _flags} <- info.exports ++ [{:__corral_live__, 0, 0}] do
+        args = for i <- 1..arity//1, do: Macro.var(:"_arg#{i}", __MODULE__)
+
+        quote do
+          def unquote(name)(unquote_splicing(args)) do
+            :erlang.nif_error(Corral.Loader.not_loaded(__MODULE__, unquote(name), unquote(arity)))
+          end
+        end
+      end
+
+    resources = for f <- [config.src | info.inputs], do: quote(do: @external_resource(unquote(f)))
+    so_base = String.replace_suffix(info.so, ".so", "")
+    load_from = Keyword.get(opts, :load_from, {config.otp_app, "priv/native/lib#{config.lib}"})
+
+    quote do
+      unquote_splicing(resources)
+      unquote_splicing(stubs)
+
+      @on_load :__corral_load__
+      @doc false
+      def __corral_load__ do
+        path = Corral.Loader.library_path(unquote(Macro.escape(load_from)), unquote(so_base))
+        Corral.Loader.load(__MODULE__, path, fn load_path ->
+          :erlang.load_nif(String.to_charlist(load_path), {:corral, unquote(Corral.abi())})
+        end)
+      end
+    end
+  end
+end

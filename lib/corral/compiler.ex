@@ -1,0 +1,331 @@
+defmodule Corral.Compiler do
+  @moduledoc false
+  # Builds a NIF library from C sources: each C file is compiled once into an
+  # object (in parallel, one job per scheduler), header dependencies are
+  # tracked through the compiler's -MMD files, and the library is linked only
+  # when an object changed. The export table is then read from the built
+  # library's ELF sections (Corral.ELF), never by parsing C.
+
+  alias Corral.Messages
+
+  @corral_root Path.expand("../..", __DIR__)
+  @corral_c_src Path.join(@corral_root, "c_src/corral")
+  @corral_include Path.join(@corral_root, "include")
+
+  @doc "Corral's public include directory."
+  def include_dir, do: @corral_include
+
+  @doc "Corral's own C sources, compiled into every NIF library."
+  def corral_sources, do: @corral_c_src |> Path.join("*.c") |> Path.wildcard() |> Enum.sort()
+
+  @doc "Corral's own headers (the public one and the private one)."
+  def corral_headers,
+    do: Enum.sort(Path.wildcard(Path.join(@corral_c_src, "*.h")) ++ Path.wildcard(Path.join(@corral_include, "*.h")))
+
+  @doc """
+  Builds the library for `module` according to `opts` (see `Corral`) and
+  returns a map with `:so` (the built library), `:exports`
+  (`[{name, arity, flags}]`), `:erlang_module`, and `:inputs` (every C file and
+  header the build read, for `@external_resource`).
+  """
+  def build!(module, opts) do
+    config = config(module, opts)
+
+    unless config.skip_compilation? do
+      compile_and_link!(config)
+    end
+
+    info = read_exports!(config)
+    check_module!(config, info)
+    Map.merge(info, %{so: config.so, inputs: inputs(config)})
+  end
+
+  @doc false
+  def config(module, opts) do
+    otp_app = Keyword.get(opts, :otp_app) || raise ArgumentError, "use Corral needs the :otp_app option"
+    lib = Keyword.get(opts, :lib) || raise ArgumentError, "use Corral needs the :lib option (the library name)"
+    root = project_root()
+    src = Keyword.get(opts, :path, Path.join("c_src", lib))
+    src_abs = Path.expand(src, root)
+    mode = Keyword.get(opts, :mode, :release)
+
+    unless mode in [:release, :debug] do
+      raise ArgumentError, "use Corral: :mode must be :release or :debug, got: #{inspect(mode)}"
+    end
+
+    app_path = app_path(otp_app, root)
+    build_dir = Path.join([app_path, "corral", lib, Atom.to_string(mode)])
+
+    sources =
+      case Keyword.fetch(opts, :sources) do
+        {:ok, list} -> Enum.map(list, &Path.expand(&1, src_abs))
+        :error -> src_abs |> Path.join("**/*.c") |> Path.wildcard() |> Enum.sort()
+      end
+
+    %{
+      module: module,
+      otp_app: otp_app,
+      lib: lib,
+      root: root,
+      src: src_abs,
+      sources: sources,
+      mode: mode,
+      cflags: Keyword.get(opts, :cflags, []),
+      ldflags: Keyword.get(opts, :ldflags, []),
+      build_dir: build_dir,
+      so: Path.join([app_path, "priv", "native", "lib#{lib}.so"]),
+      skip_compilation?: Keyword.get(opts, :skip_compilation?, false)
+    }
+  end
+
+  defp project_root do
+    if Code.ensure_loaded?(Mix.Project) and Mix.Project.get() do
+      Path.dirname(Mix.Project.project_file())
+    else
+      File.cwd!()
+    end
+  end
+
+  defp app_path(otp_app, root) do
+    if Code.ensure_loaded?(Mix.Project) and Mix.Project.get() && Mix.Project.config()[:app] == otp_app do
+      Mix.Project.app_path()
+    else
+      case :code.lib_dir(otp_app) do
+        {:error, _} -> Path.join([root, "_build", "corral", Atom.to_string(otp_app)])
+        dir -> List.to_string(dir)
+      end
+    end
+  end
+
+  defp inputs(config) do
+    headers = config.src |> Path.join("**/*.h") |> Path.wildcard()
+    Enum.uniq(config.sources ++ headers ++ corral_sources() ++ corral_headers())
+  end
+
+  ## Compiling
+
+  defp compile_and_link!(config) do
+    cc = find_cc!()
+    erts_include = find_erts_include!()
+
+    if config.sources == [] do
+      Mix.raise(Messages.message({:no_sources, config}))
+    end
+
+    if String.contains?(config.root, " ") do
+      IO.warn("Corral: the project path contains spaces (#{config.root}); C builds often break on such paths")
+    end
+
+    File.mkdir_p!(config.build_dir)
+    File.mkdir_p!(Path.dirname(config.so))
+
+    cflags = cflags(config, erts_include)
+    stamp = Path.join(config.build_dir, "flags")
+    stamp_text = Enum.join([cc | cflags] ++ ["--" | ldflags(config)], "\n")
+    flags_changed? = File.read(stamp) != {:ok, stamp_text}
+
+    jobs =
+      for src <- config.sources ++ corral_sources() do
+        obj = Path.join(config.build_dir, object_name(src, config))
+        {src, obj}
+      end
+
+    stale = Enum.filter(jobs, fn {src, obj} -> flags_changed? or stale?(src, obj) end)
+
+    results =
+      stale
+      |> Task.async_stream(fn {src, obj} -> compile_one(cc, cflags, src, obj, config.root) end,
+        max_concurrency: System.schedulers_online(),
+        timeout: :infinity
+      )
+      |> Enum.map(fn {:ok, r} -> r end)
+
+    Enum.each(results, fn {_status, _src, output} -> if output != "", do: IO.write(:stderr, output) end)
+
+    case Enum.filter(results, fn {status, _, _} -> status != 0 end) do
+      [] -> :ok
+      failed -> Mix.raise(Messages.message({:compile_failed, Enum.map(failed, &elem(&1, 1)), config}))
+    end
+
+    File.write!(stamp, stamp_text)
+    objects = Enum.map(jobs, &elem(&1, 1))
+
+    if stale != [] or not File.exists?(config.so) or newer_than?(objects, config.so) do
+      link!(cc, objects, config)
+    end
+  end
+
+  defp object_name(src, config) do
+    rel =
+      if String.starts_with?(src, config.src <> "/"),
+        do: "user/" <> Path.relative_to(src, config.src),
+        else: "corral/" <> Path.basename(src)
+
+    String.replace(rel, "/", "__") <> ".o"
+  end
+
+  defp cflags(config, erts_include) do
+    mode_flags =
+      case config.mode do
+        :release -> ["-O2"]
+        :debug -> ["-O0", "-g3", "-DCORRAL_DEBUG"]
+      end
+
+    ["-std=gnu11", "-fPIC", "-fvisibility=hidden", "-Wall", "-Wextra"] ++
+      mode_flags ++
+      ["-I", @corral_include, "-I", erts_include, "-I", config.src] ++ config.cflags
+  end
+
+  defp ldflags(config) do
+    platform =
+      case :os.type() do
+        {:unix, :darwin} -> ["-undefined", "dynamic_lookup", "-flat_namespace"]
+        _ -> []
+      end
+
+    ["-shared"] ++ platform ++ config.ldflags
+  end
+
+  # An object is stale when it is missing, or older than its source or any
+  # header listed in its dependency file.
+  defp stale?(src, obj) do
+    case File.stat(obj, time: :posix) do
+      {:error, _} ->
+        true
+
+      {:ok, %{mtime: obj_time}} ->
+        deps = [src | dependencies(obj <> ".d")]
+
+        Enum.any?(deps, fn dep ->
+          case File.stat(dep, time: :posix) do
+            {:ok, %{mtime: t}} -> t > obj_time
+            {:error, _} -> true
+          end
+        end)
+    end
+  end
+
+  defp dependencies(dfile) do
+    case File.read(dfile) do
+      {:ok, text} ->
+        text
+        |> String.replace("\\\n", " ")
+        |> String.split("\n", trim: true)
+        |> Enum.flat_map(fn line ->
+          case String.split(line, ":", parts: 2) do
+            [_target, deps] -> String.split(deps)
+            _ -> []
+          end
+        end)
+
+      {:error, _} ->
+        []
+    end
+  end
+
+  defp newer_than?(files, target) do
+    {:ok, %{mtime: t}} = File.stat(target, time: :posix)
+    Enum.any?(files, fn f -> File.stat!(f, time: :posix).mtime > t end)
+  end
+
+  defp compile_one(cc, cflags, src, obj, root) do
+    # Paths relative to the project keep compiler messages clickable.
+    rel = Path.relative_to(src, root)
+    args = ["-c", rel, "-o", obj, "-MMD", "-MF", obj <> ".d"] ++ cflags
+    {output, status} = System.cmd(cc, args, cd: root, stderr_to_stdout: true)
+    {status, rel, output}
+  end
+
+  defp link!(cc, objects, config) do
+    # Link to a fresh file and rename it into place: the VM may have the old
+    # library mapped, and writing into a mapped file crashes it.
+    tmp = config.so <> ".#{System.unique_integer([:positive])}.tmp"
+    args = objects ++ ["-o", tmp] ++ ldflags(config)
+    {output, status} = System.cmd(cc, args, cd: config.root, stderr_to_stdout: true)
+    if output != "", do: IO.write(:stderr, output)
+
+    if status != 0 do
+      File.rm(tmp)
+      Mix.raise(Messages.message({:link_failed, config}))
+    end
+
+    File.rename!(tmp, config.so)
+  end
+
+  defp find_cc! do
+    candidates = Enum.reject([System.get_env("CC"), "cc", "gcc", "clang"], &is_nil/1)
+
+    Enum.find_value(candidates, fn c -> System.find_executable(c) end) ||
+      Mix.raise(Messages.message(:no_cc))
+  end
+
+  @doc false
+  def find_erts_include! do
+    candidates = [
+      System.get_env("ERTS_INCLUDE_DIR"),
+      Path.join([:code.root_dir(), "erts-#{:erlang.system_info(:version)}", "include"]),
+      Path.join([:code.root_dir(), "usr", "include"])
+    ]
+
+    Enum.find(Enum.reject(candidates, &is_nil/1), fn dir -> File.exists?(Path.join(dir, "erl_nif.h")) end) ||
+      Mix.raise(Messages.message(:no_erl_nif_h))
+  end
+
+  ## Reading the export table
+
+  @module_magic "CORRAL\0\0"
+
+  defp read_exports!(config) do
+    unless File.exists?(config.so) do
+      Mix.raise(Messages.message({:no_library, config}))
+    end
+
+    case Corral.ELF.sections(config.so, ["corral_module", "corral_exports"]) do
+      {:ok, %{"corral_module" => mod, "corral_exports" => rows}} ->
+        parse_exports!(mod, rows, config)
+
+      {:ok, %{"corral_module" => mod}} ->
+        parse_exports!(mod, "", config)
+
+      {:ok, _} ->
+        Mix.raise(Messages.message({:no_module_macro, config}))
+
+      {:error, reason} ->
+        Mix.raise("Corral could not read #{config.so}: #{reason}")
+    end
+  end
+
+  defp parse_exports!(<<@module_magic, abi::unsigned-little-32, count::unsigned-little-32, name::binary-256, _::binary>>, rows, config) do
+    if abi != Corral.abi() do
+      Mix.raise(Messages.message({:abi_mismatch, abi, config}))
+    end
+
+    size = if count == 0, do: 0, else: div(byte_size(rows), count)
+
+    exports =
+      for k <- 0..(count - 1)//1 do
+        <<fname::binary-256, arity::unsigned-little-32, flags::unsigned-little-32, _::binary>> =
+          binary_part(rows, k * size, size)
+
+        {cstring(fname), arity, flags}
+      end
+
+    bad = Enum.filter(exports, fn {n, a, _} -> n == "" or a > 255 end)
+    if bad != [], do: Mix.raise(Messages.message({:bad_rows, bad, config}))
+
+    dups = exports |> Enum.frequencies_by(fn {n, a, _} -> {n, a} end) |> Enum.filter(fn {_, k} -> k > 1 end)
+    if dups != [], do: Mix.raise(Messages.message({:duplicate_rows, Enum.map(dups, &elem(&1, 0)), config}))
+
+    %{erlang_module: cstring(name), exports: Enum.map(exports, fn {n, a, f} -> {String.to_atom(n), a, f} end)}
+  end
+
+  defp parse_exports!(_mod, _rows, config), do: Mix.raise(Messages.message({:no_module_macro, config}))
+
+  defp cstring(bin), do: bin |> :binary.split(<<0>>) |> hd()
+
+  defp check_module!(config, %{erlang_module: name}) do
+    if name != Atom.to_string(config.module) do
+      Mix.raise(Messages.message({:module_mismatch, name, config}))
+    end
+  end
+end

@@ -1,0 +1,64 @@
+defmodule Corral.Loader do
+  @moduledoc false
+  # Loading a module's native library, and what its functions do when that failed.
+
+  @doc "The path (without .so) to load: from the app's priv dir, else where it was built."
+  def library_path({app, rel}, built) do
+    case :code.priv_dir(app) do
+      {:error, _} ->
+        built
+
+      priv ->
+        path = Path.join(Path.dirname(List.to_string(priv)), rel)
+        if File.exists?(path <> ".so"), do: path, else: built
+    end
+  end
+
+  @doc """
+  Loads through `load_fun` (which calls :erlang.load_nif/2 from the module
+  itself). A module loaded again in the same VM (recompiled in IEx, a hot
+  upgrade) loads a private copy of the file: the dynamic loader hands back the
+  library already mapped for a path it has seen, so a rebuilt library at the
+  same path would never be used.
+  """
+  def load(module, path, load_fun) do
+    key = {__MODULE__, module}
+    reload? = :persistent_term.get(key, nil) != nil
+
+    {load_path, copy} =
+      if reload? and File.exists?(path <> ".so") do
+        copy = "#{path}.reload-#{System.unique_integer([:positive])}"
+        File.cp!(path <> ".so", copy <> ".so")
+        {copy, copy <> ".so"}
+      else
+        {path, nil}
+      end
+
+    result = load_fun.(load_path)
+    # The mapping stays valid once loaded; the copy's name is not needed.
+    if copy, do: File.rm(copy)
+
+    case result do
+      :ok ->
+        :persistent_term.put(key, path)
+        :persistent_term.erase({__MODULE__, :error, module})
+        :ok
+
+      error ->
+        message = Corral.Messages.load_error(module, path, error)
+        :persistent_term.put({__MODULE__, :error, module}, message)
+        IO.warn(message, [])
+        # The module stays loaded so that each call raises Corral.LoadError
+        # with this reason, rather than UndefinedFunctionError.
+        :ok
+    end
+  end
+
+  @doc "The exception a function raises when the library is not loaded."
+  def not_loaded(module, name, arity) do
+    reason =
+      :persistent_term.get({__MODULE__, :error, module}, "the native library of #{inspect(module)} is not loaded")
+
+    %Corral.LoadError{message: "#{inspect(module)}.#{name}/#{arity}: #{reason}"}
+  end
+end

@@ -1,0 +1,101 @@
+defmodule Corral.Messages do
+  @moduledoc false
+  # Every build and load failure Corral reports, one clause each: what
+  # happened and how to fix it.
+
+  def message(:no_cc) do
+    """
+    Corral could not find a C compiler (tried $CC, cc, gcc and clang).
+
+    Install one:
+      Debian/Ubuntu: sudo apt-get install build-essential
+      Fedora:        sudo dnf install gcc
+      macOS:         xcode-select --install
+    or point the CC environment variable at your compiler.
+    """
+  end
+
+  def message(:no_erl_nif_h) do
+    """
+    Corral could not find erl_nif.h, the header of the Erlang NIF API.
+
+    It comes with the Erlang development files:
+      Debian/Ubuntu: sudo apt-get install erlang-dev
+      Fedora:        sudo dnf install erlang-erts-devel   (or erlang)
+    or set ERTS_INCLUDE_DIR to the folder that holds erl_nif.h.
+    """
+  end
+
+  def message({:no_sources, config}) do
+    "Corral found no C sources for #{inspect(config.module)} in #{rel(config.src, config)}: " <>
+      "put the library's .c files there, or set the :path or :sources option of use Corral"
+  end
+
+  def message({:compile_failed, files, config}) do
+    "Corral could not compile #{Enum.join(files, ", ")} for #{inspect(config.module)} " <>
+      "(the compiler's messages are above)"
+  end
+
+  def message({:link_failed, config}) do
+    "Corral could not link #{rel(config.so, config)} for #{inspect(config.module)} " <>
+      "(the linker's messages are above; check the :ldflags option)"
+  end
+
+  def message({:no_library, config}) do
+    "Corral found no library at #{config.so} for #{inspect(config.module)}" <>
+      if(config.skip_compilation?, do: " (skip_compilation?: true was given, so it was not built)", else: "")
+  end
+
+  def message({:no_module_macro, config}) do
+    "#{rel(config.so, config)} has no Corral export table: one C file in #{rel(config.src, config)} " <>
+      "must end with CORRAL_MODULE(#{inspect(config.module)}, CORRAL_FN(...), ...)"
+  end
+
+  def message({:abi_mismatch, abi, config}) do
+    "#{rel(config.so, config)} was built for Corral ABI #{abi}, but this Corral speaks ABI #{Corral.abi()}: " <>
+      "rebuild it (delete #{rel(config.build_dir, config)} and compile again)"
+  end
+
+  def message({:bad_rows, rows, config}) do
+    listed = Enum.map_join(rows, ", ", fn {n, a, _} -> "#{inspect(n)} with arity #{a}" end)
+
+    "the export table of #{inspect(config.module)} has invalid rows (#{listed}): " <>
+      "each CORRAL_FN needs a non-empty name and an arity of at most 255"
+  end
+
+  def message({:duplicate_rows, rows, config}) do
+    listed = Enum.map_join(rows, ", ", fn {n, a} -> "#{n}/#{a}" end)
+    "the export table of #{inspect(config.module)} lists #{listed} more than once"
+  end
+
+  def message({:module_mismatch, name, config}) do
+    shown = String.replace_prefix(name, "Elixir.", "")
+
+    "the C code in #{rel(config.src, config)} declares CORRAL_MODULE(#{shown}, ...) " <>
+      "but it is used by #{inspect(config.module)}: the two names must match"
+  end
+
+  @doc "Turns the error of :erlang.load_nif/2 into a sentence."
+  def load_error(module, path, {:error, {reason, text}}) do
+    text = to_string(text)
+
+    detail =
+      case Regex.run(~r/\((\d+)\)/, text) do
+        [_, "101"] when reason == :load_failed ->
+          "it was built by a different version of Corral; recompile it (mix compile --force)"
+
+        [_, "102"] when reason == :load_failed ->
+          "an atom in one of its CORRAL_ATOMS tables is invalid (longer than 255 characters, or not ASCII before OTP 26)"
+
+        [_, "103"] when reason == :load_failed ->
+          "the VM refused to register one of its resource types"
+
+        _ ->
+          "#{reason}: #{text}"
+      end
+
+    "#{inspect(module)} could not load its native library #{path}.so: #{detail}"
+  end
+
+  defp rel(path, config), do: Path.relative_to(path, config.root)
+end

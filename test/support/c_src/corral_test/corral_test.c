@@ -1,0 +1,336 @@
+/*
+ * The test library: one NIF per public function of corral.h (and per way
+ * it can fail), driven by the ExUnit files in test/.
+ */
+#include <corral.h>
+
+#include <string.h>
+
+/* {== the call context ==} */
+
+CORRAL_NIF(argc_of) { return corral_make_int(c, corral_argc(c)); }
+
+CORRAL_NIF(arg_raw) { return corral_arg(c, 0); }
+
+/* Asks for a position past the arity: a bug in a NIF, reported not crashed. */
+CORRAL_NIF(arg_beyond) { return corral_arg(c, 2); }
+
+CORRAL_NIF(env_is_set) { return corral_make_bool(c, corral_env(c) != NULL); }
+
+/* {== integers ==} */
+
+CORRAL_NIF(i64) { return corral_make_i64(c, corral_arg_i64(c, 0)); }
+CORRAL_NIF(u64) { return corral_make_u64(c, corral_arg_u64(c, 0)); }
+CORRAL_NIF(int_) { return corral_make_int(c, corral_arg_int(c, 0)); }
+CORRAL_NIF(uint_) { return corral_make_uint(c, corral_arg_uint(c, 0)); }
+CORRAL_NIF(size) { return corral_make_size(c, corral_arg_size(c, 0)); }
+CORRAL_NIF(u8) { return corral_make_uint(c, corral_arg_u8(c, 0)); }
+
+CORRAL_NIF(int_range)
+{
+    int64_t lo = corral_arg_i64(c, 1), hi = corral_arg_i64(c, 2);
+    return corral_make_i64(c, corral_arg_int_range(c, 0, lo, hi));
+}
+
+CORRAL_NIF(index_below) { return corral_make_size(c, corral_arg_index(c, 0, corral_arg_size(c, 1))); }
+
+CORRAL_NIF(add) { return corral_make_i64(c, corral_arg_i64(c, 0) + corral_arg_i64(c, 1)); }
+
+CORRAL_NIF(try_i64)
+{
+    int64_t v = -1;
+    if (corral_try_i64(c, corral_arg(c, 0), &v)) return corral_make_ok_tuple(c, corral_make_i64(c, v));
+    return corral_make_error(c, corral_make_i64(c, v));
+}
+
+/* {== floats ==} */
+
+CORRAL_NIF(dbl) { return corral_make_double(c, corral_arg_double(c, 0)); }
+
+/* Divides to produce NaN/infinity on purpose. */
+CORRAL_NIF(divide) { return corral_make_double(c, corral_arg_double(c, 0) / corral_arg_double(c, 1)); }
+
+/* {== atoms ==} */
+
+enum color { RED, GREEN, BLUE };
+CORRAL_ATOMS(colors, "red", "green", "blue");
+
+CORRAL_NIF(color_index) { return corral_make_uint(c, corral_arg_enum(c, 0, &colors)); }
+CORRAL_NIF(color_atom) { return corral_atom(&colors, (unsigned)corral_arg_index(c, 0, colors.count)); }
+CORRAL_NIF(next_color) { return corral_atom(&colors, (corral_arg_enum(c, 0, &colors) + 1) % colors.count); }
+
+CORRAL_NIF(negate) { return corral_make_bool(c, !corral_arg_bool(c, 0)); }
+CORRAL_NIF(make_nil) { return corral_make_nil(c); }
+
+/* {== results ==} */
+
+CORRAL_NIF(ok) { return corral_make_ok(c); }
+CORRAL_NIF(ok_tuple) { return corral_make_ok_tuple(c, corral_arg(c, 0)); }
+CORRAL_NIF(error_tuple) { return corral_make_error(c, corral_arg(c, 0)); }
+
+/* {== binaries ==} */
+
+CORRAL_NIF(byte_sum)
+{
+    corral_binary b = corral_arg_binary(c, 0);
+    uint64_t sum = 0;
+    for (size_t k = 0; k < b.size; k++) sum += b.data[k];
+    return corral_make_u64(c, sum);
+}
+
+CORRAL_NIF(iodata_copy)
+{
+    corral_binary b = corral_arg_iodata(c, 0);
+    return corral_make_binary(c, b.data, b.size);
+}
+
+CORRAL_NIF(reverse)
+{
+    corral_binary b = corral_arg_binary(c, 0);
+    ERL_NIF_TERM out;
+    unsigned char *p = corral_new_binary(c, b.size, &out);
+    for (size_t k = 0; k < b.size; k++) p[k] = b.data[b.size - 1 - k];
+    return out;
+}
+
+CORRAL_NIF(empty_binary) { return corral_make_binary(c, NULL, 0); }
+
+/* {== raising ==} */
+
+CORRAL_NIF(raise_arg) { return corral_raise_arg(c, 0, "expected %s", "something else"); }
+CORRAL_NIF(raise_argument) { return corral_raise_argument(c, "the options conflict: %d", 42); }
+CORRAL_NIF(raise_runtime) { return corral_raise(c, "the device is %s", "on fire"); }
+CORRAL_NIF(raise_exception) { return corral_raise_exception(c, "Elixir.CorralTest.CustomError", "code %d", 7); }
+CORRAL_NIF(raise_term) { return corral_raise_term(c, corral_arg(c, 0)); }
+CORRAL_NIF(raise_oom) { return corral_raise_oom(c, 12345); }
+
+/* A raise from three frames down, through code with no error handling. */
+static int64_t deep3(corral_call *c) { return corral_arg_i64(c, 0) * 2; }
+static int64_t deep2(corral_call *c) { return deep3(c) + 1; }
+static int64_t deep1(corral_call *c) { return deep2(c) + 1; }
+CORRAL_NIF(deep) { return corral_make_i64(c, deep1(c)); }
+
+/* {== cleanup and scratch ==} */
+
+/* A counter the tests read to see that cleanups ran exactly once. */
+static long cleanup_count;
+static void count_cleanup(void *arg)
+{
+    (void)arg;
+    __atomic_fetch_add(&cleanup_count, 1, __ATOMIC_RELAXED);
+}
+CORRAL_NIF(cleanups_run) { return corral_make_i64(c, __atomic_load_n(&cleanup_count, __ATOMIC_RELAXED)); }
+
+/* defer(n, raise?): registers n cleanups (beyond the inline ones when n > 6),
+ * then returns n or raises. */
+CORRAL_NIF(defer_n)
+{
+    size_t n = corral_arg_size(c, 0);
+    bool fail = corral_arg_bool(c, 1);
+    for (size_t k = 0; k < n; k++) corral_defer(c, count_cleanup, NULL);
+    if (fail) corral_raise(c, "failing after %zu cleanups", n);
+    return corral_make_size(c, n);
+}
+
+/* Disarms one of two cleanups: exactly one runs. */
+CORRAL_NIF(undefer)
+{
+    corral_defer_id a = corral_defer(c, count_cleanup, NULL);
+    corral_defer(c, count_cleanup, NULL);
+    corral_undefer(c, a);
+    return corral_make_ok(c);
+}
+
+/* Runs a cleanup early: it must not run a second time at the end. */
+CORRAL_NIF(run_now)
+{
+    corral_defer_id a = corral_defer(c, count_cleanup, NULL);
+    corral_run_now(c, a);
+    return corral_make_i64(c, __atomic_load_n(&cleanup_count, __ATOMIC_RELAXED));
+}
+
+CORRAL_NIF(undefer_twice)
+{
+    corral_defer_id a = corral_defer(c, count_cleanup, NULL);
+    corral_undefer(c, a);
+    corral_undefer(c, a);
+    return corral_make_ok(c);
+}
+
+CORRAL_NIF(run_now_unknown)
+{
+    corral_run_now(c, 99);
+    return corral_make_ok(c);
+}
+
+/* alloc(sizes, raise?): allocates each size from the arena, writes every
+ * byte, and returns the total (or raises after allocating). */
+CORRAL_NIF(alloc_sum)
+{
+    size_t n = corral_arg_size(c, 0), each = corral_arg_size(c, 1);
+    bool fail = corral_arg_bool(c, 2);
+    uint64_t total = 0;
+    for (size_t k = 0; k < n; k++) {
+        unsigned char *p = corral_alloc(c, each);
+        if (((uintptr_t)p & 15) != 0) corral_raise(c, "misaligned scratch memory");
+        memset(p, (int)(k & 0xff), each);
+        total += each;
+    }
+    if (fail) corral_raise(c, "failing after %zu allocations", n);
+    return corral_make_u64(c, total);
+}
+
+CORRAL_NIF(calloc_zero)
+{
+    size_t n = corral_arg_size(c, 0), size = corral_arg_size(c, 1);
+    unsigned char *p = corral_calloc(c, n, size);
+    for (size_t k = 0; k < n * size; k++)
+        if (p[k] != 0) return corral_make_bool(c, false);
+    return corral_make_bool(c, true);
+}
+
+/* {== resources and locks ==} */
+
+typedef struct {
+    corral_rwlock lock;
+    corral_mutex mutex;
+    int64_t value;
+    size_t size;
+    unsigned char bytes[];
+} Counter;
+
+static long counters_destroyed;
+static void counter_destroy(Counter *k)
+{
+    (void)k;
+    __atomic_fetch_add(&counters_destroyed, 1, __ATOMIC_RELAXED);
+}
+CORRAL_RESOURCE(Counter, counter_destroy);
+
+typedef struct {
+    int unused;
+} Other;
+CORRAL_RESOURCE(Other, NULL);
+
+CORRAL_NIF(counter_new)
+{
+    int64_t start = corral_arg_i64(c, 0);
+    size_t extra = corral_arg_size(c, 1);
+    Counter *k = corral_resource_new(c, Counter, extra);
+    k->value = start;
+    k->size = extra;
+    for (size_t i = 0; i < extra; i++)
+        if (k->bytes[i] != 0) corral_raise(c, "resource memory is not zeroed");
+    return corral_make_resource(c, k);
+}
+
+/* Creates a resource, then raises before handing it to Erlang: the object
+ * is freed and its destructor does not run (it was never fully built). */
+CORRAL_NIF(counter_new_raise)
+{
+    Counter *k = corral_resource_new(c, Counter, 0);
+    k->value = corral_arg_i64(c, 0);
+    corral_raise(c, "gave up building the counter");
+}
+
+CORRAL_NIF(counters_destroyed_count) { return corral_make_i64(c, __atomic_load_n(&counters_destroyed, __ATOMIC_RELAXED)); }
+
+CORRAL_NIF(other_new) { return corral_make_resource(c, corral_resource_new(c, Other, 0)); }
+
+CORRAL_NIF(counter_get)
+{
+    Counter *k = corral_arg_resource(c, 0, Counter);
+    corral_read_lock(c, &k->lock);
+    return corral_make_i64(c, k->value);
+}
+
+/* add(counter, delta): under the write lock; a delta of 0 raises while the
+ * lock is held, and the lock must still be released. */
+CORRAL_NIF(counter_add)
+{
+    Counter *k = corral_arg_resource(c, 0, Counter);
+    corral_write_lock(c, &k->lock);
+    int64_t d = corral_arg_i64(c, 1);
+    if (d == 0) corral_raise_arg(c, 1, "expected a non-zero delta");
+    k->value += d;
+    return corral_make_i64(c, k->value);
+}
+
+/* The same under the mutex, with an early unlock through corral_run_now. */
+CORRAL_NIF(counter_add_mutex)
+{
+    Counter *k = corral_arg_resource(c, 0, Counter);
+    corral_defer_id held = corral_lock(c, &k->mutex);
+    int64_t d = corral_arg_i64(c, 1);
+    if (d == 0) corral_raise_arg(c, 1, "expected a non-zero delta");
+    k->value += d;
+    int64_t v = k->value;
+    corral_run_now(c, held);
+    return corral_make_i64(c, v);
+}
+
+/* Takes the write lock and the mutex of two counters, then raises: every
+ * lock must be released (the next call would deadlock otherwise). */
+CORRAL_NIF(counter_lock_raise)
+{
+    Counter *a = corral_arg_resource(c, 0, Counter);
+    Counter *b = corral_arg_resource(c, 1, Counter);
+    corral_write_lock(c, &a->lock);
+    corral_lock(c, &a->mutex);
+    if (a != b) corral_read_lock(c, &b->lock);
+    corral_raise(c, "raised with locks held");
+}
+
+CORRAL_MODULE(CorralTest.Native,
+    CORRAL_FN("argc_of", argc_of, 3),
+    CORRAL_FN("arg_raw", arg_raw, 1),
+    CORRAL_FN("arg_beyond", arg_beyond, 1),
+    CORRAL_FN("env_is_set", env_is_set, 0),
+    CORRAL_FN("i64", i64, 1),
+    CORRAL_FN("u64", u64, 1),
+    CORRAL_FN("int", int_, 1),
+    CORRAL_FN("uint", uint_, 1),
+    CORRAL_FN("size", size, 1),
+    CORRAL_FN("u8", u8, 1),
+    CORRAL_FN("int_range", int_range, 3),
+    CORRAL_FN("index_below", index_below, 2),
+    CORRAL_FN("add", add, 2),
+    CORRAL_FN("try_i64", try_i64, 1),
+    CORRAL_FN("double", dbl, 1),
+    CORRAL_FN("divide", divide, 2),
+    CORRAL_FN("color_index", color_index, 1),
+    CORRAL_FN("color_atom", color_atom, 1),
+    CORRAL_FN("next_color", next_color, 1),
+    CORRAL_FN("negate", negate, 1),
+    CORRAL_FN("make_nil", make_nil, 0),
+    CORRAL_FN("ok", ok, 0),
+    CORRAL_FN("ok_tuple", ok_tuple, 1),
+    CORRAL_FN("error_tuple", error_tuple, 1),
+    CORRAL_FN("byte_sum", byte_sum, 1),
+    CORRAL_FN("iodata_copy", iodata_copy, 1),
+    CORRAL_FN("reverse", reverse, 1),
+    CORRAL_FN("empty_binary", empty_binary, 0),
+    CORRAL_FN("raise_arg", raise_arg, 1),
+    CORRAL_FN("raise_argument", raise_argument, 0),
+    CORRAL_FN("raise_runtime", raise_runtime, 0),
+    CORRAL_FN("raise_exception", raise_exception, 0),
+    CORRAL_FN("raise_term", raise_term, 1),
+    CORRAL_FN("raise_oom", raise_oom, 0),
+    CORRAL_FN("deep", deep, 1),
+    CORRAL_FN("cleanups_run", cleanups_run, 0),
+    CORRAL_FN("defer_n", defer_n, 2),
+    CORRAL_FN("undefer", undefer, 0),
+    CORRAL_FN("run_now", run_now, 0),
+    CORRAL_FN("undefer_twice", undefer_twice, 0),
+    CORRAL_FN("run_now_unknown", run_now_unknown, 0),
+    CORRAL_FN("alloc_sum", alloc_sum, 3),
+    CORRAL_FN("calloc_zero", calloc_zero, 2),
+    CORRAL_FN("counter_new", counter_new, 2),
+    CORRAL_FN("counter_new_raise", counter_new_raise, 1),
+    CORRAL_FN("counters_destroyed", counters_destroyed_count, 0),
+    CORRAL_FN("other_new", other_new, 0),
+    CORRAL_FN("counter_get", counter_get, 1),
+    CORRAL_FN("counter_add", counter_add, 2),
+    CORRAL_FN("counter_add_mutex", counter_add_mutex, 2),
+    CORRAL_FN("counter_lock_raise", counter_lock_raise, 2),
+    CORRAL_FN_FLAGS("dirty_add", add, 2, CORRAL_DIRTY_CPU));
