@@ -218,6 +218,7 @@ typedef struct corral_module_info {
 } corral_module_info;
 
 /* A row of CORRAL_MODULE: function `name` of `arity` arguments runs NIF `fn`.
+ * Messages name a NIF by its first row: give each row its own CORRAL_NIF.
  * Checks: at load, the name is non-empty and the arity is at most 255; a
  * failure makes the load fail with a sentence. Raises: never. Owns: static. */
 #define CORRAL_FN(name, fn, arity) {name, (arity), CORRAL_NORMAL, fn}
@@ -290,6 +291,13 @@ corral_raise(corral_call *c, const char *fmt, ...);
  * Checks: nothing. Raises: that exception, always. Owns: nothing. */
 CORRAL__NORETURN CORRAL__COLD CORRAL__PRINTF(3, 4) ERL_NIF_TERM
 corral_raise_exception(corral_call *c, const char *module, const char *fmt, ...);
+
+/* Writes `term` into buf as Elixir's inspect/1 shows it (":ok", "\"text\"",
+ * "[1, 2]", "#Reference<...>"), cut with "..." to fit cap bytes, for your
+ * own messages. Returns the length written (without the final NUL).
+ * Checks: nothing (any term prints). Raises: never.
+ * Owns: buf is the caller's; nothing is allocated. */
+size_t corral_inspect(corral_call *c, ERL_NIF_TERM term, char *buf, size_t cap);
 
 /* Raises an Erlang error with `reason` as is (erlang:error(Reason)), for
  * exception structs built by hand or Erlang-style error terms.

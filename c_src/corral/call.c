@@ -120,7 +120,7 @@ ErlNifEntry *corral__nif_init(const char *module, corral_export *exports, unsign
 typedef struct corral__arena {
     struct corral__arena *prev;
     size_t used, cap;
-    _Alignas(16) unsigned char data[];
+    unsigned char *data; /* 16-aligned; enif_alloc only promises 8 */
 } corral__arena;
 
 #define ARENA_CHUNK 4096
@@ -219,9 +219,10 @@ void *corral_alloc(corral_call *c, size_t size)
     corral__arena *a = c->arena;
     if (a == NULL || a->cap - a->used < need) {
         size_t cap = need > ARENA_CHUNK - sizeof *a ? need : ARENA_CHUNK - sizeof *a;
-        if (cap > SIZE_MAX - sizeof *a) corral_raise_oom(c, size);
-        corral__arena *fresh = enif_alloc(sizeof *fresh + cap);
+        if (cap > SIZE_MAX - sizeof *a - 15) corral_raise_oom(c, size);
+        corral__arena *fresh = enif_alloc(sizeof *fresh + 15 + cap);
         if (fresh == NULL) corral_raise_oom(c, size);
+        fresh->data = (unsigned char *)(((uintptr_t)(fresh + 1) + 15) & ~(uintptr_t)15);
         fresh->cap = cap;
         fresh->used = 0;
         /* A dedicated chunk for a big request goes under the current one, so
@@ -361,6 +362,11 @@ ERL_NIF_TERM corral_raise_exception(corral_call *c, const char *module, const ch
     va_list ap;
     va_start(ap, fmt);
     corral__raisev(c, mod, fmt, ap);
+}
+
+size_t corral_inspect(corral_call *c, ERL_NIF_TERM term, char *buf, size_t cap)
+{
+    return corral__inspect(c->env, term, buf, cap);
 }
 
 ERL_NIF_TERM corral_raise_term(corral_call *c, ERL_NIF_TERM reason) { throw_term(c, reason); }

@@ -36,6 +36,10 @@ CORRAL_NIF(index_below) { return corral_make_size(c, corral_arg_index(c, 0, corr
 
 CORRAL_NIF(add) { return corral_make_i64(c, corral_arg_i64(c, 0) + corral_arg_i64(c, 1)); }
 
+/* The same body as add, as its own NIF: messages name the function by the
+ * NIF, so a C function listed in two rows would be named by the first. */
+CORRAL_NIF(dirty_add) { return corral_make_i64(c, corral_arg_i64(c, 0) + corral_arg_i64(c, 1)); }
+
 CORRAL_NIF(try_i64)
 {
     int64_t v = -1;
@@ -102,6 +106,14 @@ CORRAL_NIF(raise_argument) { return corral_raise_argument(c, "the options confli
 CORRAL_NIF(raise_runtime) { return corral_raise(c, "the device is %s", "on fire"); }
 CORRAL_NIF(raise_exception) { return corral_raise_exception(c, "Elixir.CorralTest.CustomError", "code %d", 7); }
 CORRAL_NIF(raise_term) { return corral_raise_term(c, corral_arg(c, 0)); }
+CORRAL_NIF(inspect)
+{
+    size_t cap = corral_arg_size(c, 1);
+    char *buf = corral_alloc(c, cap ? cap : 1);
+    size_t n = corral_inspect(c, corral_arg(c, 0), buf, cap);
+    return corral_make_binary(c, buf, n);
+}
+
 CORRAL_NIF(raise_oom) { return corral_raise_oom(c, 12345); }
 
 /* A raise from three frames down, through code with no error handling. */
@@ -316,6 +328,7 @@ CORRAL_MODULE(CorralTest.Native,
     CORRAL_FN("raise_exception", raise_exception, 0),
     CORRAL_FN("raise_term", raise_term, 1),
     CORRAL_FN("raise_oom", raise_oom, 0),
+    CORRAL_FN("inspect", inspect, 2),
     CORRAL_FN("deep", deep, 1),
     CORRAL_FN("cleanups_run", cleanups_run, 0),
     CORRAL_FN("defer_n", defer_n, 2),
@@ -333,4 +346,4 @@ CORRAL_MODULE(CorralTest.Native,
     CORRAL_FN("counter_add", counter_add, 2),
     CORRAL_FN("counter_add_mutex", counter_add_mutex, 2),
     CORRAL_FN("counter_lock_raise", counter_lock_raise, 2),
-    CORRAL_FN_FLAGS("dirty_add", add, 2, CORRAL_DIRTY_CPU));
+    CORRAL_FN_FLAGS("dirty_add", dirty_add, 2, CORRAL_DIRTY_CPU));

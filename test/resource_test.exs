@@ -1,0 +1,126 @@
+defmodule CorralTest.ResourceTest do
+  # Sections "Resources" and "Locks" of corral.h. Destructor counts are
+  # global to the library, so these tests run one at a time.
+  use ExUnit.Case, async: false
+  import CorralTest.Case
+  alias CorralTest.Native, as: N
+
+  test "a new object is zeroed, typed and usable" do
+    k = N.counter_new(5, 4096)
+    assert is_reference(k)
+    assert N.counter_get(k) == 5
+    assert N.counter_add(k, 10) == 15
+  end
+
+  test "corral_arg_resource rejects other terms, naming the expected type" do
+    for bad <- [make_ref(), 1, :counter, "x", {N.counter_new(0, 0)}] do
+      assert_raise_exact ArgumentError,
+        "CorralTest.Native.counter_get/1: argument 1: expected a Counter resource, got: #{inspect(bad)}",
+        fn -> N.counter_get(bad) end
+    end
+  end
+
+  test "a resource of another Corral type is named by its type" do
+    other = N.other_new()
+
+    assert_raise_exact ArgumentError,
+      "CorralTest.Native.counter_get/1: argument 1: expected a Counter resource, got: an Other resource #{inspect(other)}",
+      fn -> N.counter_get(other) end
+  end
+
+  test "an object raised away before corral_make_resource is freed without its destructor" do
+    gc_all()
+    destroyed = N.counters_destroyed()
+    live = Corral.live_resources(N)["Counter"]
+
+    for _ <- 1..1000 do
+      assert_raise RuntimeError, fn -> N.counter_new_raise(1) end
+    end
+
+    assert eventually(fn -> Corral.live_resources(N)["Counter"] <= live end)
+    assert N.counters_destroyed() == destroyed
+  end
+
+  test "the destructor runs exactly once per object handed to Erlang" do
+    gc_all()
+    assert eventually(fn -> Corral.live_resources(N)["Counter"] == 0 end)
+    destroyed = N.counters_destroyed()
+
+    tasks =
+      for _ <- 1..10 do
+        Task.async(fn ->
+          for i <- 1..10_000, do: N.counter_new(i, rem(i, 64))
+          :done
+        end)
+      end
+
+    Enum.each(tasks, &Task.await(&1, 60_000))
+    assert eventually(fn -> Corral.live_resources(N)["Counter"] == 0 end)
+    assert N.counters_destroyed() - destroyed == 100_000
+  end
+
+  test "a resource kept by one process survives the creator" do
+    parent = self()
+    spawn(fn -> send(parent, {:counter, N.counter_new(77, 0)}) end)
+    assert_receive {:counter, k}
+    gc_all()
+    assert N.counter_get(k) == 77
+  end
+
+  test "corral_resource_new refuses an impossible size" do
+    assert_raise_exact RuntimeError,
+      "CorralTest.Native.counter_new/2: cannot allocate a Counter with 18446744073709551615 extra bytes: the size overflows",
+      fn -> N.counter_new(0, 18_446_744_073_709_551_615) end
+  end
+
+  describe "locks" do
+    test "a raise with the write lock held releases it" do
+      k = N.counter_new(1, 0)
+
+      for _ <- 1..100 do
+        assert_raise ArgumentError, fn -> N.counter_add(k, 0) end
+      end
+
+      # Would deadlock if the write lock had been left held.
+      assert N.counter_add(k, 1) == 2
+      assert N.counter_get(k) == 2
+    end
+
+    test "a raise with a mutex held releases it; corral_run_now unlocks early" do
+      k = N.counter_new(1, 0)
+      assert_raise ArgumentError, fn -> N.counter_add_mutex(k, 0) end
+      assert N.counter_add_mutex(k, 5) == 6
+      assert N.counter_add_mutex(k, 5) == 11
+    end
+
+    test "several locks taken before a raise are all released" do
+      a = N.counter_new(1, 0)
+      b = N.counter_new(2, 0)
+      assert_raise RuntimeError, fn -> N.counter_lock_raise(a, b) end
+      assert_raise RuntimeError, fn -> N.counter_lock_raise(a, a) end
+      assert N.counter_add(a, 1) == 2
+      assert N.counter_add_mutex(a, 1) == 3
+      assert N.counter_add(b, 1) == 3
+    end
+
+    test "50 processes add under the write lock or the mutex and read under the read lock" do
+      by_rwlock = N.counter_new(0, 0)
+      by_mutex = N.counter_new(0, 0)
+
+      1..50
+      |> Enum.map(fn _ ->
+        Task.async(fn ->
+          for _ <- 1..2000 do
+            N.counter_add(by_rwlock, 1)
+            N.counter_add_mutex(by_mutex, 1)
+            N.counter_get(by_rwlock)
+          end
+        end)
+      end)
+      |> Enum.each(&Task.await(&1, 60_000))
+
+      assert N.counter_get(by_rwlock) == 100_000
+      assert N.counter_get(by_mutex) == 100_000
+    end
+  end
+end
