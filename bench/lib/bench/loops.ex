@@ -1,0 +1,69 @@
+defmodule Bench.Loops do
+  @moduledoc """
+  The timed loops, one per variant (see `Bench.LoopGen` for the template).
+  Buffer loops index a 1 MiB (2^20 bytes) container.
+  """
+  import Bench.LoopGen
+
+  ## add(a, b)
+
+  defadd :add_handwritten, Bench.Handwritten
+  defadd :add_corral, Bench.CorralNative
+  defadd :add_erlang, :bench_erlang
+  # The loop alone: the same shape, the call replaced by a local one that the
+  # compiler cannot remove (for reading the figures; nothing is subtracted).
+  defadd :add_loop_only, Bench.Loops.Nothing
+
+  ## get(buffer, index)
+
+  defget :get_handwritten, fn buf, i -> Bench.Handwritten.buffer_get(buf, i) end
+  defget :get_corral, fn buf, i -> Buffer.Native.get(buf, i) end
+  defget :get_atomics, fn ref, i -> :atomics.get(ref, i + 1) end
+  defget :get_array, fn arr, i -> :array.get(i, arr) end
+  defget :get_ets, fn tab, i -> :ets.lookup_element(tab, i, 2) end
+  defget :get_binary, fn bin, i -> :binary.at(bin, i) end
+  defget :get_loop_only, fn s, i -> Bench.Loops.Nothing.get(s, i) end
+
+  ## set(buffer, index, byte)
+
+  defset :set_handwritten, fn buf, i, b ->
+    Bench.Handwritten.buffer_set(buf, i, b)
+    buf
+  end
+
+  defset :set_corral, fn buf, i, b ->
+    Buffer.Native.set(buf, i, b)
+    buf
+  end
+
+  defset :set_atomics, fn ref, i, b ->
+    :atomics.put(ref, i + 1, b)
+    ref
+  end
+
+  defset :set_array, fn arr, i, b -> :array.set(i, b, arr) end
+
+  defset :set_ets, fn tab, i, b ->
+    :ets.insert(tab, {i, b})
+    tab
+  end
+
+  # A binary is immutable: setting one byte builds a new 1 MiB binary.
+  defset :set_binary, fn bin, i, b ->
+    <<pre::binary-size(i), _old, post::binary>> = bin
+    <<pre::binary, b, post::binary>>
+  end
+
+  defset :set_loop_only, fn s, i, b ->
+    Bench.Loops.Nothing.set(s, i, b)
+    s
+  end
+end
+
+defmodule Bench.Loops.Nothing do
+  @moduledoc false
+  # Remote targets that do nothing, to time the loops alone.
+  def add(_a, _b), do: 0
+  def get(_s, _i), do: 0
+  def set(_s, _i, _b), do: :ok
+end

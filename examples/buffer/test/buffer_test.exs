@@ -1,0 +1,150 @@
+defmodule BufferTest do
+  use ExUnit.Case, async: false
+  import Bitwise
+  doctest Buffer
+
+  defp message(fun) do
+    error = assert_raise ArgumentError, fun
+    Exception.message(error)
+  end
+
+  defp gc_all, do: Enum.each(Process.list(), &:erlang.garbage_collect/1)
+
+  defp eventually(fun, tries \\ 200) do
+    cond do
+      fun.() -> true
+      tries == 0 -> false
+      true -> gc_all(); Process.sleep(10); eventually(fun, tries - 1)
+    end
+  end
+
+  describe "round trips" do
+    test "new buffers are zeroed and sized" do
+      buf = Buffer.new(1024)
+      assert Buffer.size(buf) == 1024
+      assert Buffer.to_binary(buf) == :binary.copy(<<0>>, 1024)
+      assert Buffer.size(Buffer.new(0)) == 0
+      assert Buffer.to_binary(Buffer.new(0)) == ""
+    end
+
+    test "set then get, at both ends and every byte value" do
+      buf = Buffer.new(256)
+      for i <- 0..255, do: assert(Buffer.set(buf, i, 255 - i) == :ok)
+      for i <- 0..255, do: assert(Buffer.get(buf, i) == 255 - i)
+      assert Buffer.to_binary(buf) == :binary.list_to_bin(Enum.to_list(255..0))
+    end
+
+    test "from_binary and update" do
+      buf = Buffer.from_binary("hello")
+      Buffer.update(buf, 0, &(&1 - 32))
+      assert Buffer.to_binary(buf) == "Hello"
+    end
+
+    test "to_binary is a copy" do
+      buf = Buffer.new(3)
+      snapshot = Buffer.to_binary(buf)
+      Buffer.set(buf, 0, 9)
+      assert snapshot == <<0, 0, 0>>
+    end
+  end
+
+  describe "bad arguments raise ArgumentError and the VM goes on" do
+    test "new/1" do
+      for bad <- [-1, 1.5, :big, "10", nil, 18_446_744_073_709_551_616] do
+        assert message(fn -> Buffer.Native.new(bad) end) ==
+                 "Buffer.Native.new/1: argument 1: expected an integer in 0..18446744073709551615, got: #{inspect(bad)}"
+      end
+    end
+
+    test "an index out of range" do
+      buf = Buffer.new(1024)
+
+      assert message(fn -> Buffer.get(buf, 5000) end) ==
+               "Buffer.Native.get/2: argument 2: expected an index below 1024, got: 5000"
+
+      for bad <- [1024, -1, 2.0, :zero, "0", nil] do
+        assert message(fn -> Buffer.get(buf, bad) end) ==
+                 "Buffer.Native.get/2: argument 2: expected an index below 1024, got: #{inspect(bad)}"
+
+        assert message(fn -> Buffer.set(buf, bad, 1) end) ==
+                 "Buffer.Native.set/3: argument 2: expected an index below 1024, got: #{inspect(bad)}"
+      end
+    end
+
+    test "bytes outside 0..255" do
+      buf = Buffer.new(4)
+
+      for bad <- [256, -1, 1.0, :x, "a", 1 <<< 70] do
+        assert message(fn -> Buffer.set(buf, 0, bad) end) ==
+                 "Buffer.Native.set/3: argument 3: expected an integer in 0..255, got: #{inspect(bad)}"
+      end
+
+      assert Buffer.to_binary(buf) == <<0, 0, 0, 0>>
+    end
+
+    test "not a buffer: wrong type, a plain reference, another kind of resource" do
+      others = [:buffer, 1, "bytes", make_ref(), :atomics.new(1, []), :counters.new(1, []), self(), {Buffer.new(1)}]
+
+      for bad <- others, {name, fun} <- [
+            {"get/2", fn -> Buffer.get(bad, 0) end},
+            {"set/3", fn -> Buffer.set(bad, 0, 0) end},
+            {"size/1", fn -> Buffer.size(bad) end},
+            {"to_binary/1", fn -> Buffer.to_binary(bad) end}
+          ] do
+        assert message(fun) ==
+                 "Buffer.Native.#{name}: argument 1: expected a Buffer resource, got: #{inspect(bad)}"
+      end
+    end
+  end
+
+  test "50 processes write and read concurrently" do
+    buf = Buffer.new(50 * 1000)
+
+    1..50
+    |> Enum.map(fn p ->
+      Task.async(fn ->
+        base = (p - 1) * 1000
+
+        for round <- 1..20, i <- 0..999 do
+          :ok = Buffer.set(buf, base + i, rem(p + round + i, 256))
+          # Reads of another process's area race with its writes, but must
+          # always see a byte.
+          other = rem(base + i * 7919, 50_000)
+          assert Buffer.get(buf, other) in 0..255
+        end
+
+        for i <- 0..999, do: assert(Buffer.get(buf, base + i) == rem(p + 20 + i, 256))
+        :ok
+      end)
+    end)
+    |> Enum.each(&assert(Task.await(&1, 60_000) == :ok))
+
+    expected = for p <- 1..50, i <- 0..999, into: <<>>, do: <<rem(p + 20 + i, 256)>>
+    assert Buffer.to_binary(buf) == expected
+  end
+
+  test "100,000 buffers created and dropped are all destroyed, and memory returns" do
+    gc_all()
+    assert eventually(fn -> Corral.live_resources(Buffer.Native)["Buffer"] == 0 end)
+    baseline = :erlang.memory(:total)
+
+    1..4
+    |> Enum.map(fn _ ->
+      Task.async(fn ->
+        for i <- 1..25_000 do
+          buf = Buffer.new(rem(i, 512) + 1)
+          Buffer.set(buf, 0, 1)
+        end
+
+        :ok
+      end)
+    end)
+    |> Enum.each(&Task.await(&1, 60_000))
+
+    # The live count drops only when the VM runs a buffer's destructor.
+    assert eventually(fn -> Corral.live_resources(Buffer.Native)["Buffer"] == 0 end)
+    gc_all()
+    assert :erlang.memory(:total) - baseline < 5_000_000
+  end
+
+end

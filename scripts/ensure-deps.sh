@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what Corral needs to build and test, from the OS packages:
+# Erlang/OTP with its headers (erl_nif.h), Elixir and a C compiler.
+# As root it installs them; otherwise it prints the command to run.
+set -euo pipefail
+
+missing=()
+command -v erl >/dev/null 2>&1 || missing+=(erlang-nox)
+command -v elixir >/dev/null 2>&1 || missing+=(elixir)
+command -v cc >/dev/null 2>&1 || missing+=(gcc)
+command -v make >/dev/null 2>&1 || missing+=(make)
+if command -v erl >/dev/null 2>&1; then
+  root=$(erl -noshell -eval 'io:format("~s", [code:root_dir()]), halt().')
+  ls "$root"/erts-*/include/erl_nif.h "$root"/usr/include/erl_nif.h >/dev/null 2>&1 || missing+=(erlang-dev)
+else
+  missing+=(erlang-dev)
+fi
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "Corral needs: ${missing[*]} (Erlang/OTP 25+ with headers, Elixir 1.14+, a C compiler)." >&2
+  echo "Install them with your system's package manager." >&2
+  exit 1
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "Corral needs these packages: ${missing[*]}" >&2
+  echo "Install them with:" >&2
+  echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+
+echo "Installing ${missing[*]} ..."
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq "${missing[@]}" >/dev/null

@@ -1,0 +1,197 @@
+defmodule CorralTest.CompilerTest do
+  # The Mix side: building, incremental rebuilds, export tables read from
+  # the built library, error messages, loading and reloading.
+  use ExUnit.Case, async: false
+  import ExUnit.CaptureIO
+
+  @tmp Path.expand("../_build/test/corral_tmp", __DIR__)
+
+  setup do
+    dir = Path.join(@tmp, "t#{System.unique_integer([:positive])}")
+    File.mkdir_p!(dir)
+    on_exit(fn -> File.rm_rf!(dir) end)
+    {:ok, dir: dir, rel: Path.relative_to(dir, File.cwd!())}
+  end
+
+  defp write_lib(dir, module, body, extra_rows \\ "") do
+    File.write!(Path.join(dir, "lib.h"), "#define ANSWER 41\n")
+
+    File.write!(Path.join(dir, "lib.c"), """
+    #include <corral.h>
+    #include "lib.h"
+    CORRAL_NIF(answer) { return corral_make_int(c, #{body}); }
+    CORRAL_NIF(twice) { return corral_make_i64(c, 2 * corral_arg_i64(c, 0)); }
+    CORRAL_MODULE(#{inspect(module)}, CORRAL_FN("answer", answer, 0), CORRAL_FN("twice", twice, 1)#{extra_rows});
+    """)
+  end
+
+  defp unique_module, do: Module.concat(CorralTest.Tmp, "M#{System.unique_integer([:positive])}")
+
+  defp build(module, dir, opts \\ []) do
+    Corral.Compiler.build!(module, [otp_app: :corral, lib: "tmp_#{inspect(module) |> String.replace(".", "_")}", path: dir] ++ opts)
+  end
+
+  defp mtimes(module) do
+    config = Corral.Compiler.config(module, otp_app: :corral, lib: "tmp_#{inspect(module) |> String.replace(".", "_")}")
+    for f <- Path.wildcard(Path.join(config.build_dir, "*.o")), into: %{}, do: {Path.basename(f), File.stat!(f, time: :posix).mtime}
+  end
+
+  defp age(path, seconds) do
+    t = System.os_time(:second) - seconds
+    File.touch!(path, t)
+  end
+
+  defp compile_module(module, dir, opts \\ []) do
+    lib = "tmp_#{inspect(module) |> String.replace(".", "_")}"
+    opts = Keyword.merge([otp_app: :corral, lib: lib, path: dir], opts)
+
+    Code.compile_string("""
+    defmodule #{inspect(module)} do
+      use Corral, #{inspect(opts)}
+    end
+    """)
+  end
+
+  test "the export table is read from the built library", %{dir: dir} do
+    m = unique_module()
+    write_lib(dir, m, "ANSWER + 1")
+    info = build(m, dir)
+    assert info.exports == [{:answer, 0, 0}, {:twice, 1, 0}]
+    assert info.erlang_module == Atom.to_string(m)
+    assert Path.join(dir, "lib.h") in info.inputs
+    assert File.exists?(info.so)
+  end
+
+  test "ELF reading fails cleanly on other files", %{dir: dir} do
+    path = Path.join(dir, "not_elf.so")
+    File.write!(path, "hello")
+    assert Corral.ELF.sections(path, ["x"]) == {:error, "not an ELF file"}
+    assert {:error, :enoent} = Corral.ELF.sections(Path.join(dir, "missing.so"), ["x"])
+  end
+
+  test "unchanged sources are not recompiled; a header change recompiles its users only", %{dir: dir} do
+    m = unique_module()
+    write_lib(dir, m, "ANSWER + 1")
+    # Sources older than any object, so only a real change can be newer.
+    for f <- [Path.join(dir, "lib.c"), Path.join(dir, "lib.h")], do: age(f, 200)
+    build(m, dir)
+    config = Corral.Compiler.config(m, otp_app: :corral, lib: "tmp_#{inspect(m) |> String.replace(".", "_")}")
+    before = mtimes(m)
+    so_before = File.stat!(config.so, time: :posix)
+
+    build(m, dir)
+    assert mtimes(m) == before
+    assert File.stat!(config.so, time: :posix).inode == so_before.inode
+
+    # A header edit (dated after the objects) rebuilds the file that includes it.
+    File.touch!(Path.join(dir, "lib.h"), System.os_time(:second) + 2)
+    Process.sleep(1100)
+    build(m, dir)
+    after_header = mtimes(m)
+    changed = for {k, v} <- after_header, v != before[k], do: k
+    assert changed == ["user__lib.c.o"]
+    assert File.stat!(config.so, time: :posix).inode != so_before.inode
+
+    # Other flags rebuild everything.
+    Process.sleep(1100)
+    build(m, dir, cflags: ["-DEXTRA_FLAG"])
+    assert Enum.all?(mtimes(m), fn {k, v} -> v > before[k] end)
+  end
+
+  test "compiler errors show the compiler's output with project-relative paths", %{dir: dir, rel: rel} do
+    m = unique_module()
+    write_lib(dir, m, "undeclared_thing")
+
+    output =
+      capture_io(:stderr, fn ->
+        error = assert_raise Mix.Error, fn -> build(m, dir) end
+        assert error.message =~ "Corral could not compile #{rel}/lib.c for #{inspect(m)}"
+      end)
+
+    assert output =~ "#{rel}/lib.c:3:"
+    assert output =~ "undeclared_thing"
+  end
+
+  test "a CORRAL_MODULE naming another module is a compile error", %{dir: dir, rel: rel} do
+    write_lib(dir, CorralTest.Elsewhere, "1")
+    m = unique_module()
+    error = assert_raise Mix.Error, fn -> build(m, dir) end
+
+    assert error.message ==
+             "the C code in #{rel} declares CORRAL_MODULE(CorralTest.Elsewhere, ...) but it is used by #{inspect(m)}: the two names must match"
+  end
+
+  test "a library without CORRAL_MODULE is reported", %{dir: dir} do
+    File.write!(Path.join(dir, "lib.c"), "int unused_function(void) { return 1; }\n")
+    m = unique_module()
+    error = assert_raise Mix.Error, fn -> build(m, dir) end
+    assert error.message =~ "has no Corral export table"
+    assert error.message =~ "CORRAL_MODULE(#{inspect(m)}, CORRAL_FN(...), ...)"
+  end
+
+  test "an empty source folder is reported", %{dir: dir, rel: rel} do
+    m = unique_module()
+    error = assert_raise Mix.Error, fn -> build(m, dir) end
+    assert error.message =~ "Corral found no C sources for #{inspect(m)} in #{rel}"
+  end
+
+  test "duplicate and invalid rows are reported", %{dir: dir} do
+    m = unique_module()
+    write_lib(dir, m, "1", ~s|, CORRAL_FN("twice", twice, 1)|)
+    error = assert_raise Mix.Error, fn -> build(m, dir) end
+    assert error.message == "the export table of #{inspect(m)} lists twice/1 more than once"
+
+    write_lib(dir, m, "1", ~s|, CORRAL_FN("", twice, 1)|)
+    error = assert_raise Mix.Error, fn -> build(m, dir) end
+    assert error.message =~ "invalid rows"
+  end
+
+  test "invalid options are refused with a sentence", %{dir: dir} do
+    assert_raise ArgumentError, "use Corral: :mode must be :release or :debug, got: :fast", fn ->
+      build(unique_module(), dir, mode: :fast)
+    end
+
+    assert_raise ArgumentError, "use Corral needs the :lib option (the library name)", fn ->
+      Corral.Compiler.config(unique_module(), otp_app: :corral)
+    end
+  end
+
+  test "use Corral defines working functions, in release and debug mode", %{dir: dir} do
+    for mode <- [:release, :debug] do
+      m = unique_module()
+      write_lib(dir, m, "ANSWER + 1")
+      compile_module(m, dir, mode: mode)
+      assert m.answer() == 42
+      assert m.twice(21) == 42
+      assert_raise ArgumentError, fn -> m.twice(:x) end
+    end
+  end
+
+  test "a library that fails to load makes every call raise Corral.LoadError with the reason", %{dir: dir} do
+    m = unique_module()
+    write_lib(dir, m, "missing_function_xyz()", "")
+    File.write!(Path.join(dir, "lib.h"), "#define ANSWER 41\nint missing_function_xyz(void);\n")
+
+    warning = capture_io(:stderr, fn -> compile_module(m, dir) end)
+    assert warning =~ "could not load its native library"
+    assert warning =~ "undefined symbol: missing_function_xyz"
+
+    error = assert_raise Corral.LoadError, fn -> m.twice(1) end
+    assert error.message =~ "#{inspect(m)}.twice/1: #{inspect(m)} could not load its native library"
+    assert error.message =~ "undefined symbol: missing_function_xyz"
+  end
+
+  test "editing the C code and compiling again reloads the new code in the running VM", %{dir: dir} do
+    m = unique_module()
+    write_lib(dir, m, "1")
+    capture_io(:stderr, fn -> compile_module(m, dir) end)
+    assert m.answer() == 1
+
+    for v <- 2..4 do
+      write_lib(dir, m, "#{v}")
+      :code.purge(m)
+      capture_io(:stderr, fn -> compile_module(m, dir) end)
+      assert m.answer() == v
+    end
+  end
+end
