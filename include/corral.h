@@ -69,8 +69,8 @@
  * ======================================================================= */
 
 #if defined(__GNUC__) || defined(__clang__)
-#define CORRAL_LIKELY(x) __builtin_expect(!!(x), 1)
-#define CORRAL_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define CORRAL__LIKELY(x) __builtin_expect(!!(x), 1)
+#define CORRAL__UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define CORRAL__NORETURN __attribute__((noreturn))
 #define CORRAL__COLD __attribute__((cold, noinline))
 #define CORRAL__PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -133,7 +133,7 @@ CORRAL__NORETURN CORRAL__COLD void corral__bad_position(corral_call *c, int i);
 
 static inline void corral__end(corral_call *c)
 {
-    if (CORRAL_LIKELY(c->ncleanup <= CORRAL__INLINE_CLEANUPS && c->arena == NULL)) {
+    if (CORRAL__LIKELY(c->ncleanup <= CORRAL__INLINE_CLEANUPS && c->arena == NULL)) {
         while (c->ncleanup > 0) {
             corral__cleanup *e = &c->cleanup[--c->ncleanup];
             if (e->fn) e->fn(e->arg);
@@ -144,14 +144,16 @@ static inline void corral__end(corral_call *c)
 }
 
 /* Defines a NIF body. `name` becomes an erl_nif function to list in
- * CORRAL_MODULE with CORRAL_FN. Inside the body, `c` is the call context.
+ * CORRAL_MODULE with CORRAL_FN (in this file, or in another one after
+ * CORRAL_NIF_EXTERN(name)). Inside the body, `c` is the call context.
  * Checks: nothing itself; the body's corral_* calls check their input.
  * Raises: whatever the body raises, as an Erlang exception of the caller.
  * Owns: everything registered on the cleanup stack is released when the body
  *       returns or raises, newest first. */
 #define CORRAL_NIF(name)                                                          \
+    CORRAL_NIF_EXTERN(name);                                                      \
     static ERL_NIF_TERM name##__corral_body(corral_call *c);                      \
-    static ERL_NIF_TERM name(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) \
+    ERL_NIF_TERM name(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[])        \
     {                                                                             \
         corral_call call_;                                                        \
         call_.env = env;                                                          \
@@ -161,12 +163,18 @@ static inline void corral__end(corral_call *c)
         call_.spill_cap = 0;                                                      \
         call_.nif = name;                                                         \
         call_.arena = NULL;                                                       \
-        if (CORRAL_UNLIKELY(CORRAL__SETJMP(call_.jmp))) return corral__unwound(&call_); \
+        if (CORRAL__UNLIKELY(CORRAL__SETJMP(call_.jmp))) return corral__unwound(&call_); \
         ERL_NIF_TERM result_ = name##__corral_body(&call_);                       \
         corral__end(&call_);                                                      \
         return result_;                                                           \
     }                                                                             \
     static ERL_NIF_TERM name##__corral_body(corral_call *c)
+
+/* Declares a NIF defined with CORRAL_NIF in another file of the same
+ * library, so this file's CORRAL_MODULE can list it.
+ * Checks: nothing. Raises: never. Owns: static (hidden from other libraries). */
+#define CORRAL_NIF_EXTERN(name) \
+    __attribute__((visibility("hidden"))) ERL_NIF_TERM name(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[])
 
 /* The environment of the call, for direct erl_nif calls (the escape hatch).
  * Checks: nothing. Raises: never.
@@ -182,7 +190,7 @@ static inline int corral_argc(corral_call *c) { return c->argc; }
  * the NIF, named in the message). Owns: the term is valid until the NIF returns. */
 static inline ERL_NIF_TERM corral_arg(corral_call *c, int i)
 {
-    if (CORRAL_UNLIKELY((unsigned)i >= (unsigned)c->argc)) corral__bad_position(c, i);
+    if (CORRAL__UNLIKELY((unsigned)i >= (unsigned)c->argc)) corral__bad_position(c, i);
     return c->argv[i];
 }
 
@@ -246,7 +254,7 @@ ErlNifEntry *corral__nif_init(const char *module, corral_export *exports, unsign
 #define CORRAL_MODULE(mod, ...) CORRAL_ERLANG_MODULE("Elixir." #mod, __VA_ARGS__)
 
 /* CORRAL_MODULE for an Erlang module given as a string: CORRAL_ERLANG_MODULE("buffer_nif", ...).
- * Checks, Raises, Owns: as CORRAL_MODULE. */
+ * Checks: as CORRAL_MODULE. Raises: never. Owns: static. */
 #define CORRAL_ERLANG_MODULE(modstr, ...)                                                     \
     static corral_export corral__exports[] CORRAL__SECTION("corral_exports") = {__VA_ARGS__}; \
     static const corral_module_info corral__module_info CORRAL__SECTION("corral_module") = {  \
@@ -350,7 +358,7 @@ corral_defer_id corral__defer_slow(corral_call *c, void (*fn)(void *), void *arg
 static inline corral_defer_id corral__defer(corral_call *c, void (*fn)(void *), void *arg)
 {
     unsigned n = c->ncleanup;
-    if (CORRAL_LIKELY(n < CORRAL__INLINE_CLEANUPS)) {
+    if (CORRAL__LIKELY(n < CORRAL__INLINE_CLEANUPS)) {
         c->cleanup[n].fn = fn;
         c->cleanup[n].arg = arg;
         c->ncleanup = n + 1;
@@ -377,7 +385,7 @@ CORRAL__NORETURN CORRAL__COLD void corral__bad_integer(corral_call *c, int i, in
 static inline int64_t corral_arg_i64(corral_call *c, int i)
 {
     ErlNifSInt64 v;
-    if (CORRAL_LIKELY(enif_get_int64(c->env, corral_arg(c, i), &v))) return v;
+    if (CORRAL__LIKELY(enif_get_int64(c->env, corral_arg(c, i), &v))) return v;
     corral__bad_integer(c, i, INT64_MIN, INT64_MAX);
 }
 
@@ -387,7 +395,7 @@ static inline int64_t corral_arg_i64(corral_call *c, int i)
 static inline uint64_t corral_arg_u64(corral_call *c, int i)
 {
     ErlNifUInt64 v;
-    if (CORRAL_LIKELY(enif_get_uint64(c->env, corral_arg(c, i), &v))) return v;
+    if (CORRAL__LIKELY(enif_get_uint64(c->env, corral_arg(c, i), &v))) return v;
     corral__bad_integer(c, i, 0, UINT64_MAX);
 }
 
@@ -396,7 +404,7 @@ static inline uint64_t corral_arg_u64(corral_call *c, int i)
 static inline int corral_arg_int(corral_call *c, int i)
 {
     int v;
-    if (CORRAL_LIKELY(enif_get_int(c->env, corral_arg(c, i), &v))) return v;
+    if (CORRAL__LIKELY(enif_get_int(c->env, corral_arg(c, i), &v))) return v;
     corral__bad_integer(c, i, INT32_MIN, INT32_MAX);
 }
 
@@ -405,7 +413,7 @@ static inline int corral_arg_int(corral_call *c, int i)
 static inline unsigned corral_arg_uint(corral_call *c, int i)
 {
     unsigned v;
-    if (CORRAL_LIKELY(enif_get_uint(c->env, corral_arg(c, i), &v))) return v;
+    if (CORRAL__LIKELY(enif_get_uint(c->env, corral_arg(c, i), &v))) return v;
     corral__bad_integer(c, i, 0, UINT32_MAX);
 }
 
@@ -415,7 +423,7 @@ static inline unsigned corral_arg_uint(corral_call *c, int i)
 static inline size_t corral_arg_size(corral_call *c, int i)
 {
     ErlNifUInt64 v;
-    if (CORRAL_LIKELY(enif_get_uint64(c->env, corral_arg(c, i), &v) && v <= SIZE_MAX)) return (size_t)v;
+    if (CORRAL__LIKELY(enif_get_uint64(c->env, corral_arg(c, i), &v) && v <= SIZE_MAX)) return (size_t)v;
     corral__bad_integer(c, i, 0, SIZE_MAX);
 }
 
@@ -425,7 +433,7 @@ static inline size_t corral_arg_size(corral_call *c, int i)
 static inline int64_t corral_arg_int_range(corral_call *c, int i, int64_t lo, int64_t hi)
 {
     ErlNifSInt64 v;
-    if (CORRAL_LIKELY(enif_get_int64(c->env, corral_arg(c, i), &v) && v >= lo && v <= hi)) return v;
+    if (CORRAL__LIKELY(enif_get_int64(c->env, corral_arg(c, i), &v) && v >= lo && v <= hi)) return v;
     corral__bad_integer(c, i, lo, (uint64_t)hi);
 }
 
@@ -434,7 +442,7 @@ static inline int64_t corral_arg_int_range(corral_call *c, int i, int64_t lo, in
 static inline uint8_t corral_arg_u8(corral_call *c, int i)
 {
     unsigned v;
-    if (CORRAL_LIKELY(enif_get_uint(c->env, corral_arg(c, i), &v) && v <= 255)) return (uint8_t)v;
+    if (CORRAL__LIKELY(enif_get_uint(c->env, corral_arg(c, i), &v) && v <= 255)) return (uint8_t)v;
     corral__bad_integer(c, i, 0, 255);
 }
 
@@ -446,7 +454,7 @@ CORRAL__NORETURN CORRAL__COLD void corral__bad_index(corral_call *c, int i, size
 static inline size_t corral_arg_index(corral_call *c, int i, size_t n)
 {
     ErlNifUInt64 v;
-    if (CORRAL_LIKELY(enif_get_uint64(c->env, corral_arg(c, i), &v) && v < n)) return (size_t)v;
+    if (CORRAL__LIKELY(enif_get_uint64(c->env, corral_arg(c, i), &v) && v < n)) return (size_t)v;
     corral__bad_index(c, i, n);
 }
 
@@ -494,7 +502,7 @@ static inline double corral_arg_double(corral_call *c, int i)
     double d;
     ErlNifSInt64 v;
     ERL_NIF_TERM t = corral_arg(c, i);
-    if (CORRAL_LIKELY(enif_get_double(c->env, t, &d))) return d;
+    if (CORRAL__LIKELY(enif_get_double(c->env, t, &d))) return d;
     if (enif_get_int64(c->env, t, &v)) return (double)v;
     corral__bad_double(c, i);
 }
@@ -566,7 +574,7 @@ static inline bool corral_arg_bool(corral_call *c, int i)
 {
     ERL_NIF_TERM t = corral_arg(c, i);
     if (t == corral__atom_true) return true;
-    if (CORRAL_LIKELY(t == corral__atom_false)) return false;
+    if (CORRAL__LIKELY(t == corral__atom_false)) return false;
     corral__bad_bool(c, i);
 }
 
@@ -637,7 +645,7 @@ CORRAL__NORETURN CORRAL__COLD void corral__bad_binary(corral_call *c, int i, con
 static inline corral_binary corral_arg_binary(corral_call *c, int i)
 {
     ErlNifBinary b;
-    if (CORRAL_LIKELY(enif_inspect_binary(c->env, corral_arg(c, i), &b)))
+    if (CORRAL__LIKELY(enif_inspect_binary(c->env, corral_arg(c, i), &b)))
         return (corral_binary){b.data, b.size};
     corral__bad_binary(c, i, "expected a binary");
 }
@@ -669,9 +677,14 @@ unsigned char *corral_new_binary(corral_call *c, size_t size, ERL_NIF_TERM *term
  *
  * A resource type is declared once per C type. Objects are zeroed when
  * created; the term made by corral_make_resource keeps the object alive; the
- * destructor runs once, when the last term is garbage collected, and only
- * if the object was handed to Erlang (corral_make_resource), so it never
- * sees a half-built object.
+ * destructor runs once, and only if the object was handed to Erlang
+ * (corral_make_resource), so it never sees a half-built object.
+ *
+ * Where the destructor runs: when the last reference goes, on whichever
+ * thread drops it: a scheduler thread after a garbage collection (normal or
+ * dirty), the thread that calls corral_resource_release, or, for a closable
+ * type, the thread of corral_resource_close or of the last call still using
+ * the object when it was closed. It must not block for long and cannot raise.
  * ======================================================================= */
 
 typedef struct corral_resource_type {
@@ -682,39 +695,90 @@ typedef struct corral_resource_type {
     ErlNifResourceType *rt;     /* opened at load */
     long live;                  /* objects alive (atomic) */
     struct corral_resource_type *next;
+    /* Added with closing, monitors and select. */
+    bool closable;
+    void (*leave)(void *obj);   /* ends one use of a closable object */
+    void (*down)(ErlNifEnv *env, void *base, ErlNifPid *pid, ErlNifMonitor *mon);
+    void (*stop)(ErlNifEnv *env, void *base, ErlNifEvent event, int is_direct_call);
 } corral_resource_type;
 
 void corral__register_resource(corral_resource_type *type);
 void corral__resource_vm_dtor(corral_resource_type *type, void *base);
+void corral__resource_leave(corral_resource_type *type, void *obj);
 
-/* Declares the resource type for the C type `Type`; `destructor` is NULL or
- * a function `void destructor(Type *obj)` that releases what obj holds (it
- * must not free obj itself). Use once per type, at file scope.
- * Checks: at compile time, the destructor's type; at load, registration with
- * the VM (with takeover on upgrade). Raises: never. Owns: static. */
-#define CORRAL_RESOURCE(Type, destructor)                                                  \
+#define CORRAL__RESOURCE(Type, destructor, is_closable)                                    \
     static void (*const Type##__corral_user_dtor)(Type *) = destructor;                    \
     static void Type##__corral_destroy(void *obj)                                          \
     {                                                                                      \
         if (Type##__corral_user_dtor) Type##__corral_user_dtor((Type *)obj);              \
     }                                                                                      \
     static void Type##__corral_vm_dtor(ErlNifEnv *env, void *base);                        \
+    static void Type##__corral_leave(void *obj);                                           \
     corral_resource_type Type##__corral_type = {#Type, sizeof(Type), Type##__corral_destroy, \
-                                                Type##__corral_vm_dtor, NULL, 0, NULL};    \
+                                                Type##__corral_vm_dtor, NULL, 0, NULL,      \
+                                                is_closable, Type##__corral_leave, NULL, NULL}; \
     static void Type##__corral_vm_dtor(ErlNifEnv *env, void *base)                         \
     {                                                                                      \
         (void)env;                                                                         \
         corral__resource_vm_dtor(&Type##__corral_type, base);                              \
     }                                                                                      \
+    static void Type##__corral_leave(void *obj) { corral__resource_leave(&Type##__corral_type, obj); } \
     CORRAL__CONSTRUCTOR(Type##__corral_register) { corral__register_resource(&Type##__corral_type); } \
     typedef int Type##__corral_semicolon
+
+/* Declares the resource type for the C type `Type`; `destructor` is NULL or
+ * a function `void destructor(Type *obj)` that releases what obj holds (it
+ * must not free obj itself). Use once per type, at file scope.
+ * Checks: at compile time, the destructor's type; at load, registration with
+ * the VM (with takeover on upgrade). Raises: never. Owns: static. */
+#define CORRAL_RESOURCE(Type, destructor) CORRAL__RESOURCE(Type, destructor, false)
+
+/* CORRAL_RESOURCE for a type whose objects can be closed early with
+ * corral_resource_close (a database handle, a file): the destructor then
+ * runs at close instead of at garbage collection, exactly once either way.
+ * Each argument check of such a type also counts the call as a user of the
+ * object until the call ends (an atomic add and subtract), so a close from
+ * another process never frees what a running call is using.
+ * Checks: as CORRAL_RESOURCE. Raises: never. Owns: static. */
+#define CORRAL_CLOSABLE_RESOURCE(Type, destructor) CORRAL__RESOURCE(Type, destructor, true)
+
+/* Gives the type a monitor callback, `void fn(Type *obj, ErlNifEnv *env,
+ * const ErlNifPid *pid)`, run when a process monitored with corral_monitor
+ * exits. Write it after the type's CORRAL_RESOURCE, in the same file.
+ * Checks: at compile time, fn's type. Raises: never (fn must not raise).
+ * Owns: static; obj is valid during fn. */
+#define CORRAL_RESOURCE_ON_DOWN(Type, fn)                                                  \
+    static void (*const Type##__corral_user_down)(Type *, ErlNifEnv *, const ErlNifPid *) = fn; \
+    static void Type##__corral_down(ErlNifEnv *env, void *base, ErlNifPid *pid, ErlNifMonitor *mon) \
+    {                                                                                      \
+        (void)mon;                                                                         \
+        Type##__corral_user_down((Type *)((char *)base + CORRAL__RESOURCE_HEADER), env, pid); \
+    }                                                                                      \
+    CORRAL__CONSTRUCTOR(Type##__corral_set_down) { Type##__corral_type.down = Type##__corral_down; } \
+    typedef int Type##__corral_down_semicolon
+
+/* Gives the type a select stop callback, `void fn(Type *obj, int fd, bool
+ * direct)`, run when the VM no longer watches fd after corral_select_stop:
+ * the place to close fd. `direct` is true when it runs inside the
+ * corral_select_stop call itself. Write it after the type's CORRAL_RESOURCE.
+ * Checks: at compile time, fn's type. Raises: never (fn must not raise).
+ * Owns: static; obj is valid during fn. */
+#define CORRAL_RESOURCE_ON_STOP(Type, fn)                                                  \
+    static void (*const Type##__corral_user_stop)(Type *, int, bool) = fn;                 \
+    static void Type##__corral_stop(ErlNifEnv *env, void *base, ErlNifEvent fd, int direct) \
+    {                                                                                      \
+        (void)env;                                                                         \
+        Type##__corral_user_stop((Type *)((char *)base + CORRAL__RESOURCE_HEADER), (int)fd, direct != 0); \
+    }                                                                                      \
+    CORRAL__CONSTRUCTOR(Type##__corral_set_stop) { Type##__corral_type.stop = Type##__corral_stop; } \
+    typedef int Type##__corral_stop_semicolon
 
 /* Makes a resource type declared in another .c file of the same library
  * visible here. Checks: nothing. Raises: never. Owns: static. */
 #define CORRAL_RESOURCE_EXTERN(Type) extern corral_resource_type Type##__corral_type
 
-/* Bytes before the user object: construction state. 16 keeps the user
- * object as aligned as the VM's allocation. */
+/* Bytes before the user object: construction state and size. 16 keeps the
+ * user object as aligned as the VM's allocation. */
 #define CORRAL__RESOURCE_HEADER 16
 
 void *corral__resource_new(corral_call *c, corral_resource_type *type, size_t extra);
@@ -728,30 +792,193 @@ void *corral__resource_new(corral_call *c, corral_resource_type *type, size_t ex
  * object is freed without running the destructor. */
 #define corral_resource_new(c, Type, extra) ((Type *)corral__resource_new((c), &Type##__corral_type, (extra)))
 
-/* The term for a resource object made by corral_resource_new in this call.
- * The object counts as fully built from here on: its destructor will run.
+/* The term for a resource object made by corral_resource_new (in this call
+ * or kept with corral_resource_keep). The object counts as fully built from
+ * here on: its destructor will run.
  * Checks: nothing. Raises: never.
  * Owns: the term keeps the object alive as long as any process holds it. */
 ERL_NIF_TERM corral_make_resource(corral_call *c, void *obj);
 
 CORRAL__NORETURN CORRAL__COLD void corral__bad_resource(corral_call *c, int i, corral_resource_type *type);
+void *corral__enter_resource(corral_call *c, int i, corral_resource_type *type, void *base);
 
 static inline void *corral__arg_resource(corral_call *c, int i, corral_resource_type *type)
 {
     void *base;
-    if (CORRAL_LIKELY(enif_get_resource(c->env, corral_arg(c, i), type->rt, &base)))
+    if (CORRAL__LIKELY(enif_get_resource(c->env, corral_arg(c, i), type->rt, &base))) {
+        if (CORRAL__UNLIKELY(type->closable)) return corral__enter_resource(c, i, type, base);
         return (char *)base + CORRAL__RESOURCE_HEADER;
+    }
     corral__bad_resource(c, i, type);
 }
 
 /* Argument i as a pointer to a Type object.
- * Checks: a resource of exactly this type (by identity, not by shape).
- * Raises: ArgumentError naming the expected type, and the actual type when
- * the argument is a resource of another Corral type.
+ * Checks: a resource of exactly this type (by identity, not by shape), and,
+ * for a closable type, one that is not closed.
+ * Raises: ArgumentError naming the expected type, the actual type when the
+ * argument is a resource of another Corral type, or that it is closed.
  * Owns: the argument term keeps the object alive until the NIF returns; no
- * reference is taken. Keep the pointer beyond the call only with a reference
- * of your own (see the resources chapter). */
+ * reference is taken. Keep the pointer beyond the call only with
+ * corral_resource_keep. */
 #define corral_arg_resource(c, i, Type) ((Type *)corral__arg_resource((c), (i), &Type##__corral_type))
+
+/* Takes a reference to obj, for native code that stores the pointer beyond
+ * the call (in another resource, or for a thread).
+ * Checks: nothing. Raises: never.
+ * Owns: the caller owns one reference; give it back with
+ * corral_resource_release, exactly once. */
+void corral_resource_keep(void *obj);
+
+/* Gives back a reference taken with corral_resource_keep. The destructor
+ * runs here if it was the last reference.
+ * Checks: nothing. Raises: never. Owns: the reference is gone; obj may be. */
+void corral_resource_release(void *obj);
+
+bool corral__resource_close(corral_call *c, corral_resource_type *type, void *obj);
+
+/* Closes a closable object now: runs its destructor (once) and makes every
+ * later argument check raise "closed". If other calls are using the object
+ * at this moment, the destructor runs when the last of them ends instead.
+ * Returns true if this call closed it, false if it was already closed.
+ * Checks: Type was declared with CORRAL_CLOSABLE_RESOURCE.
+ * Raises: RuntimeError if it was not (a bug in the NIF).
+ * Owns: the memory of obj stays valid while terms or references hold it;
+ * only what the destructor releases is gone. */
+#define corral_resource_close(c, Type, obj) \
+    corral__resource_close((c), &Type##__corral_type, (void *)(1 ? (obj) : (Type *)0))
+
+/* Whether obj (of a closable type) has been closed.
+ * Checks: nothing. Raises: never. Owns: a plain value. */
+bool corral_resource_closed(const void *obj);
+
+bool corral__resource_try_enter(corral_resource_type *type, void *obj);
+
+/* For code outside a NIF call (a thread holding a kept reference): starts
+ * one use of a closable object, so a concurrent close waits for it. Returns
+ * false, with no use started, if the object is closed.
+ * Checks: the object is open. Raises: never.
+ * Owns: the caller must end the use with corral_resource_leave, once. */
+#define corral_resource_try_enter(Type, obj) \
+    corral__resource_try_enter(&Type##__corral_type, (void *)(1 ? (obj) : (Type *)0))
+
+/* Ends a use started by corral_resource_try_enter; runs the destructor if the
+ * object was closed meanwhile and this was its last use.
+ * Checks: nothing. Raises: never. Owns: the use is over. */
+#define corral_resource_leave(Type, obj) \
+    corral__resource_leave(&Type##__corral_type, (void *)(1 ? (obj) : (Type *)0))
+
+/* A binary whose bytes are `size` bytes at `data` inside obj, without
+ * copying; the binary keeps obj alive. Changing those bytes later changes
+ * the binary: only hand out bytes that no longer change.
+ * Checks: data..data+size lies inside obj (its struct and extra bytes).
+ * Raises: RuntimeError if it does not (a bug in the NIF).
+ * Owns: the term holds a reference to obj for as long as the binary lives. */
+ERL_NIF_TERM corral_make_resource_binary(corral_call *c, void *obj, const void *data, size_t size);
+
+/* Monitors process `pid` on behalf of obj: when it exits, the type's
+ * CORRAL_RESOURCE_ON_DOWN callback runs with obj. Returns false if the
+ * process is not alive (no monitor is made). `mon`, if not NULL, receives
+ * the monitor for corral_demonitor.
+ * Checks: the type has a down callback. Raises: RuntimeError if not.
+ * Owns: the monitor belongs to obj; it ends at the down callback, at
+ * corral_demonitor, or when obj is destroyed. */
+bool corral_monitor(corral_call *c, void *obj, const ErlNifPid *pid, ErlNifMonitor *mon);
+
+/* Removes a monitor made by corral_monitor. Returns false if it had already
+ * fired or been removed.
+ * Checks: nothing. Raises: never. Owns: nothing remains. */
+bool corral_demonitor(corral_call *c, void *obj, const ErlNifMonitor *mon);
+
+#define CORRAL_SELECT_READ ERL_NIF_SELECT_READ
+#define CORRAL_SELECT_WRITE ERL_NIF_SELECT_WRITE
+
+/* Asks the VM to tell the calling process when fd is ready, once per call:
+ * it receives {:select, obj_term, ref, :ready_input | :ready_output}.
+ * `mode` is CORRAL_SELECT_READ, CORRAL_SELECT_WRITE or both (or-ed).
+ * Checks: the type has a stop callback (CORRAL_RESOURCE_ON_STOP); the VM
+ * accepted fd. Raises: RuntimeError if not (naming the reason).
+ * Owns: obj owns the watch until corral_select_stop; fd stays the caller's
+ * until the stop callback closes it. */
+#define corral_select(c, Type, obj, fd, mode, ref) \
+    corral__select((c), &Type##__corral_type, (void *)(1 ? (obj) : (Type *)0), (fd), (mode), (ref))
+void corral__select(corral_call *c, corral_resource_type *type, void *obj, int fd, unsigned mode, ERL_NIF_TERM ref);
+
+/* Stops watching fd; the type's stop callback runs (now, or once the VM is
+ * done with fd) and should close it.
+ * Checks: the VM knew fd. Raises: RuntimeError if the VM refused.
+ * Owns: fd passes to the stop callback. */
+#define corral_select_stop(c, Type, obj, fd) \
+    corral__select_stop((c), &Type##__corral_type, (void *)(1 ? (obj) : (Type *)0), (fd))
+void corral__select_stop(corral_call *c, corral_resource_type *type, void *obj, int fd);
+
+/* }====================================================================== */
+
+/* {======================================================================
+ * Processes and messages
+ * ======================================================================= */
+
+CORRAL__NORETURN CORRAL__COLD void corral__bad_pid(corral_call *c, int i);
+
+/* Argument i as a local process identifier.
+ * Checks: a pid of this node. Raises: ArgumentError. Owns: a plain value. */
+static inline ErlNifPid corral_arg_pid(corral_call *c, int i)
+{
+    ErlNifPid pid;
+    if (CORRAL__LIKELY(enif_get_local_pid(c->env, corral_arg(c, i), &pid))) return pid;
+    corral__bad_pid(c, i);
+}
+
+/* The calling process.
+ * Checks: the call runs in a process (always true in a NIF call).
+ * Raises: RuntimeError if not. Owns: a plain value. */
+ErlNifPid corral_self(corral_call *c);
+
+/* The term of a pid. Checks: nothing. Raises: never.
+ * Owns: the term lives until the NIF returns. */
+static inline ERL_NIF_TERM corral_make_pid(corral_call *c, const ErlNifPid *pid)
+{
+    return enif_make_pid(c->env, pid);
+}
+
+/* Sends `msg` (a term of this call) to `to` from inside a NIF call.
+ * Returns false if the receiver is not alive.
+ * Checks: nothing. Raises: never. Owns: the message is copied; msg stays valid. */
+bool corral_send(corral_call *c, const ErlNifPid *to, ERL_NIF_TERM msg);
+
+/* A message under construction in its own (process-independent)
+ * environment, for sending from threads or after the call. */
+typedef struct corral_msg corral_msg;
+
+/* A new empty message, usable from any thread.
+ * Checks: the allocation succeeded. Raises: never; returns NULL on out of memory.
+ * Owns: the caller, until corral_msg_send or corral_msg_free (exactly one). */
+corral_msg *corral_msg_new(void);
+
+/* A new message owned by the call: freed when the call ends unless sent.
+ * Checks: the allocation succeeded. Raises: RuntimeError on out of memory.
+ * Owns: the call; corral_msg_send may hand it to a receiver before that. */
+corral_msg *corral_msg_new_in(corral_call *c);
+
+/* The environment to build the message's terms in (enif_make_* calls).
+ * Checks: nothing. Raises: never.
+ * Owns: the message; the env and its terms die at send or free. */
+ErlNifEnv *corral_msg_env(corral_msg *m);
+
+/* Copies a term (from a call or another env) into the message's env.
+ * Checks: nothing. Raises: never. Owns: the copy lives in the message. */
+ERL_NIF_TERM corral_msg_copy(corral_msg *m, ERL_NIF_TERM term);
+
+/* Sends `msg` (built in m's env) to `to` and frees the message's env.
+ * `c` is the current call, or NULL on a thread that is not a scheduler.
+ * Returns false if the receiver is not alive.
+ * Checks: nothing. Raises: never.
+ * Owns: m is consumed whatever the result; for a corral_msg_new_in message
+ * the call frees the small handle later, so never use m again. */
+bool corral_msg_send(corral_call *c, corral_msg *m, const ErlNifPid *to, ERL_NIF_TERM msg);
+
+/* Frees a message without sending it.
+ * Checks: nothing. Raises: never. Owns: m is gone. */
+void corral_msg_free(corral_msg *m);
 
 /* }====================================================================== */
 

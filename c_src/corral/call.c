@@ -56,7 +56,7 @@ static int setup(ErlNifEnv *env, ERL_NIF_TERM info)
 
 static int on_load(ErlNifEnv *env, void **priv, ERL_NIF_TERM info)
 {
-    *priv = NULL;
+    *priv = &corral__lib;
     return setup(env, info);
 }
 
@@ -64,9 +64,12 @@ static int on_load(ErlNifEnv *env, void **priv, ERL_NIF_TERM info)
  * types are taken over, so objects made by the old library stay valid. */
 static int on_upgrade(ErlNifEnv *env, void **priv, void **old_priv, ERL_NIF_TERM info)
 {
-    (void)old_priv;
-    *priv = NULL;
-    return setup(env, info);
+    *priv = &corral__lib;
+    int rc = setup(env, info);
+    /* Objects of the old library now count against this one's types. */
+    const corral__library *old = *old_priv;
+    if (rc == 0 && old && old->abi == CORRAL_ABI) corral__carry_live_counts(old);
+    return rc;
 }
 
 ErlNifEntry *corral__nif_init(const char *module, corral_export *exports, unsigned count)
@@ -91,6 +94,7 @@ ErlNifEntry *corral__nif_init(const char *module, corral_export *exports, unsign
         nif_funcs[n].arity = 0;
         nif_funcs[n].fptr = live_nif;
         nif_funcs[n].flags = 0;
+        corral__lib.abi = CORRAL_ABI;
         corral__lib.module = module;
         corral__lib.exports = exports;
         corral__lib.count = count;

@@ -11,6 +11,7 @@
 
 /* The library-wide state, one copy per NIF library (hidden visibility). */
 typedef struct {
+    int abi;                   /* CORRAL_ABI: layouts match across an upgrade only if equal */
     const char *module;        /* Erlang module name, "Elixir.Buffer.Native" */
     const corral_export *exports;
     unsigned count;
@@ -30,6 +31,9 @@ bool corral__intern_atoms(ErlNifEnv *env);
 
 /* Opens every registered resource type (create or take over); false on failure. */
 bool corral__open_resource_types(ErlNifEnv *env);
+
+/* After an upgrade, starts each type's live count from the old library's. */
+void corral__carry_live_counts(const corral__library *old);
 
 /* Live objects per resource type, as a map from type name to count. */
 ERL_NIF_TERM corral__live_map(ErlNifEnv *env);

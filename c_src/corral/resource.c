@@ -1,11 +1,17 @@
 /*
- * resource.c: typed resource objects and the locks that live inside them.
+ * resource.c: typed resource objects, closing, monitors, select, resource
+ * binaries, and the locks that live inside objects.
  *
  * Memory of an object: [16-byte header][the user's C struct][extra bytes].
- * The header records whether the object was handed to Erlang; only then
- * does the user destructor run. Each type has its own VM destructor (made
- * by CORRAL_RESOURCE), so the header holds no pointer into the library: a
- * module upgrade that takes the type over never leaves a dangling one.
+ * The header holds the object's state word and its size; it holds no
+ * pointer into the library, because each type has its own VM callbacks
+ * (made by CORRAL_RESOURCE), so a module upgrade that takes the type over
+ * never leaves a dangling pointer.
+ *
+ * The state word: CONSTRUCTED once handed to Erlang; CLOSED once
+ * corral_resource_close ran; DESTROYED once the user destructor has been
+ * claimed (it runs exactly once); the rest counts the calls and threads
+ * using a closable object right now.
  */
 #include "corral_internal.h"
 
@@ -13,15 +19,27 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { CONSTRUCTED = 1u };
+enum {
+    CONSTRUCTED = 1u,
+    CLOSED = 2u,
+    DESTROYED = 4u,
+    USER = 8u, /* one use; uses are counted from bit 3 up */
+};
 
 typedef struct {
     atomic_uint state;
+    uint32_t unused;
+    size_t size; /* bytes of the user object, extra included */
 } resource_header;
 
-_Static_assert(sizeof(resource_header) <= CORRAL__RESOURCE_HEADER, "resource header too big");
+_Static_assert(sizeof(resource_header) == CORRAL__RESOURCE_HEADER, "resource header size");
 
-static resource_header *header_of(void *obj) { return (resource_header *)((char *)obj - CORRAL__RESOURCE_HEADER); }
+static resource_header *header_of(const void *obj)
+{
+    return (resource_header *)((char *)obj - CORRAL__RESOURCE_HEADER);
+}
+
+static void *base_of(void *obj) { return (char *)obj - CORRAL__RESOURCE_HEADER; }
 
 void corral__register_resource(corral_resource_type *type)
 {
@@ -32,32 +50,44 @@ void corral__register_resource(corral_resource_type *type)
 bool corral__open_resource_types(ErlNifEnv *env)
 {
     for (corral_resource_type *t = corral__lib.resources; t; t = t->next) {
+        ErlNifResourceTypeInit init;
+        memset(&init, 0, sizeof init);
+        init.dtor = t->vm_dtor;
+        init.stop = t->stop;
+        init.down = t->down;
+        init.members = 3;
         ErlNifResourceFlags tried;
-        t->rt = enif_open_resource_type(env, NULL, t->name, t->vm_dtor, ERL_NIF_RT_CREATE | ERL_NIF_RT_TAKEOVER,
-                                        &tried);
+        t->rt = enif_open_resource_type_x(env, t->name, &init, ERL_NIF_RT_CREATE | ERL_NIF_RT_TAKEOVER, &tried);
         if (t->rt == NULL) return false;
     }
     return true;
 }
 
+/* Runs the user destructor unless it already ran (or is running). */
+static void destroy_once(corral_resource_type *type, void *obj)
+{
+    unsigned prev = atomic_fetch_or_explicit(&header_of(obj)->state, DESTROYED, memory_order_acq_rel);
+    if ((prev & (CONSTRUCTED | DESTROYED)) == CONSTRUCTED) type->destroy(obj);
+}
+
 void corral__resource_vm_dtor(corral_resource_type *type, void *base)
 {
-    resource_header *h = base;
-    if (atomic_load_explicit(&h->state, memory_order_acquire) & CONSTRUCTED)
-        type->destroy((char *)base + CORRAL__RESOURCE_HEADER);
+    destroy_once(type, (char *)base + CORRAL__RESOURCE_HEADER);
     __atomic_fetch_sub(&type->live, 1, __ATOMIC_RELAXED);
 }
 
-static void release_resource(void *obj) { enif_release_resource((char *)obj - CORRAL__RESOURCE_HEADER); }
+static void release_resource(void *obj) { enif_release_resource(base_of(obj)); }
 
 void *corral__resource_new(corral_call *c, corral_resource_type *type, size_t extra)
 {
-    size_t size = CORRAL__RESOURCE_HEADER + type->size;
-    if (extra > SIZE_MAX - size) corral_raise(c, "cannot allocate a %s with %zu extra bytes: the size overflows", type->name, extra);
+    size_t size = type->size;
+    if (extra > SIZE_MAX - size - CORRAL__RESOURCE_HEADER)
+        corral_raise(c, "cannot allocate a %s with %zu extra bytes: the size overflows", type->name, extra);
     size += extra;
-    void *base = enif_alloc_resource(type->rt, size);
-    if (base == NULL) corral_raise_oom(c, size);
-    memset(base, 0, size);
+    void *base = enif_alloc_resource(type->rt, CORRAL__RESOURCE_HEADER + size);
+    if (base == NULL) corral_raise_oom(c, CORRAL__RESOURCE_HEADER + size);
+    memset(base, 0, CORRAL__RESOURCE_HEADER + size);
+    ((resource_header *)base)->size = size;
     __atomic_fetch_add(&type->live, 1, __ATOMIC_RELAXED);
     void *obj = (char *)base + CORRAL__RESOURCE_HEADER;
     /* The creator's reference is dropped when the call ends, whichever way;
@@ -69,7 +99,7 @@ void *corral__resource_new(corral_call *c, corral_resource_type *type, size_t ex
 ERL_NIF_TERM corral_make_resource(corral_call *c, void *obj)
 {
     atomic_fetch_or_explicit(&header_of(obj)->state, CONSTRUCTED, memory_order_release);
-    return enif_make_resource(c->env, (char *)obj - CORRAL__RESOURCE_HEADER);
+    return enif_make_resource(c->env, base_of(obj));
 }
 
 void corral__bad_resource(corral_call *c, int i, corral_resource_type *type)
@@ -81,8 +111,8 @@ void corral__bad_resource(corral_call *c, int i, corral_resource_type *type)
             char shown[CORRAL__TERM_PRINT_MAX + 8];
             corral__inspect(c->env, t, shown, sizeof shown);
             corral__raisef(c, corral__atom_argument_error,
-                           "argument %d: expected a %s resource, got: a %s resource %s", i + 1, type->name,
-                           other->name, shown);
+                           "argument %d: expected a %s resource, got: %s %s resource %s", i + 1, type->name,
+                           strchr("AEIOU", other->name[0]) ? "an" : "a", other->name, shown);
         }
     }
     corral_raise_arg(c, i, "expected a %s resource", type->name);
@@ -101,6 +131,145 @@ ERL_NIF_TERM corral__live_map(ErlNifEnv *env)
     }
     return map;
 }
+
+void corral__carry_live_counts(const corral__library *old)
+{
+    for (corral_resource_type *t = corral__lib.resources; t; t = t->next)
+        for (const corral_resource_type *o = old->resources; o; o = o->next)
+            if (strcmp(t->name, o->name) == 0) t->live = __atomic_load_n(&o->live, __ATOMIC_RELAXED);
+}
+
+/* {======================================================================
+ * Keeping, closing and uses
+ * ======================================================================= */
+
+void corral_resource_keep(void *obj) { enif_keep_resource(base_of(obj)); }
+
+void corral_resource_release(void *obj) { enif_release_resource(base_of(obj)); }
+
+bool corral_resource_closed(const void *obj)
+{
+    return (atomic_load_explicit(&header_of(obj)->state, memory_order_acquire) & CLOSED) != 0;
+}
+
+bool corral__resource_try_enter(corral_resource_type *type, void *obj)
+{
+    resource_header *h = header_of(obj);
+    unsigned prev = atomic_fetch_add_explicit(&h->state, USER, memory_order_acq_rel);
+    if (prev & CLOSED) {
+        corral__resource_leave(type, obj);
+        return false;
+    }
+    return true;
+}
+
+void corral__resource_leave(corral_resource_type *type, void *obj)
+{
+    unsigned now = atomic_fetch_sub_explicit(&header_of(obj)->state, USER, memory_order_acq_rel) - USER;
+    /* The last use of a closed object runs the destructor a close had to leave to it. */
+    if ((now & CLOSED) && now / USER == 0) destroy_once(type, obj);
+}
+
+void *corral__enter_resource(corral_call *c, int i, corral_resource_type *type, void *base)
+{
+    void *obj = (char *)base + CORRAL__RESOURCE_HEADER;
+    if (!corral__resource_try_enter(type, obj)) {
+        char shown[CORRAL__TERM_PRINT_MAX + 8];
+        corral__inspect(c->env, c->argv[i], shown, sizeof shown);
+        corral__raisef(c, corral__atom_argument_error, "argument %d: expected an open %s resource, got: a closed one %s",
+                       i + 1, type->name, shown);
+    }
+    corral__defer(c, type->leave, obj);
+    return obj;
+}
+
+/* How many uses of obj this call holds (through argument checks). */
+static unsigned own_uses(corral_call *c, corral_resource_type *type, void *obj)
+{
+    unsigned n = 0;
+    for (unsigned k = 0; k < c->ncleanup; k++) {
+        corral__cleanup *e = k < CORRAL__INLINE_CLEANUPS ? &c->cleanup[k] : &c->spill[k - CORRAL__INLINE_CLEANUPS];
+        if (e->fn == type->leave && e->arg == obj) n++;
+    }
+    return n;
+}
+
+bool corral__resource_close(corral_call *c, corral_resource_type *type, void *obj)
+{
+    if (!type->closable)
+        corral_raise(c, "corral_resource_close: %s is not closable (declare it with CORRAL_CLOSABLE_RESOURCE)",
+                     type->name);
+    resource_header *h = header_of(obj);
+    unsigned prev = atomic_fetch_or_explicit(&h->state, CLOSED, memory_order_acq_rel);
+    if (prev & CLOSED) return false;
+    /* Uses by this very call cannot be running elsewhere: only other calls
+     * and threads make the destructor wait. */
+    if (prev / USER == own_uses(c, type, obj)) destroy_once(type, obj);
+    return true;
+}
+
+/* }====================================================================== */
+
+/* {======================================================================
+ * Resource binaries, monitors, select
+ * ======================================================================= */
+
+ERL_NIF_TERM corral_make_resource_binary(corral_call *c, void *obj, const void *data, size_t size)
+{
+    const char *start = obj, *end = start + header_of(obj)->size, *p = data;
+    if (p < start || p > end || size > (size_t)(end - p))
+        corral_raise(c, "corral_make_resource_binary: the %zu bytes at offset %td lie outside the object (%zu bytes)",
+                     size, p - start, header_of(obj)->size);
+    return enif_make_resource_binary(c->env, base_of(obj), data, size);
+}
+
+bool corral_monitor(corral_call *c, void *obj, const ErlNifPid *pid, ErlNifMonitor *mon)
+{
+    ErlNifMonitor scratch;
+    int rc = enif_monitor_process(c->env, base_of(obj), pid, mon ? mon : &scratch);
+    if (rc < 0) corral_raise(c, "corral_monitor: the resource type has no down callback (add CORRAL_RESOURCE_ON_DOWN)");
+    return rc == 0;
+}
+
+bool corral_demonitor(corral_call *c, void *obj, const ErlNifMonitor *mon)
+{
+    return enif_demonitor_process(c->env, base_of(obj), mon) == 0;
+}
+
+static CORRAL__NORETURN void select_failed(corral_call *c, const char *what, int fd, int rc)
+{
+    const char *why = (rc & ERL_NIF_SELECT_INVALID_EVENT) ? "not a valid file descriptor"
+                      : (rc & ERL_NIF_SELECT_NOTSUP)      ? "not supported on this system"
+                      : (rc & ERL_NIF_SELECT_FAILED)      ? "the system call failed"
+                                                          : "refused";
+    corral_raise(c, "%s: file descriptor %d: %s", what, fd, why);
+}
+
+static void need_stop(corral_call *c, corral_resource_type *type, const char *what)
+{
+    /* Without a stop callback nobody would close fd, and the VM complains
+     * when the object dies with fd still selected. */
+    if (type->stop == NULL)
+        corral_raise(c, "%s: %s has no stop callback (add CORRAL_RESOURCE_ON_STOP)", what, type->name);
+}
+
+void corral__select(corral_call *c, corral_resource_type *type, void *obj, int fd, unsigned mode, ERL_NIF_TERM ref)
+{
+    need_stop(c, type, "corral_select");
+    ErlNifPid self;
+    if (!enif_self(c->env, &self)) corral_raise(c, "corral_select: not called from a process");
+    int rc = enif_select(c->env, (ErlNifEvent)fd, (enum ErlNifSelectFlags)mode, base_of(obj), &self, ref);
+    if (rc < 0) select_failed(c, "corral_select", fd, rc);
+}
+
+void corral__select_stop(corral_call *c, corral_resource_type *type, void *obj, int fd)
+{
+    need_stop(c, type, "corral_select_stop");
+    int rc = enif_select(c->env, (ErlNifEvent)fd, ERL_NIF_SELECT_STOP, base_of(obj), NULL, corral__atom_undefined);
+    if (rc < 0) select_failed(c, "corral_select_stop", fd, rc);
+}
+
+/* }====================================================================== */
 
 /* {======================================================================
  * Locks

@@ -109,7 +109,7 @@ void corral__bad_double(corral_call *c, int i)
 
 ERL_NIF_TERM corral_make_double(corral_call *c, double d)
 {
-    if (CORRAL_UNLIKELY(!isfinite(d)))
+    if (CORRAL__UNLIKELY(!isfinite(d)))
         corral__raisef(c, corral__atom_arithmetic_error, "the result is %s, which Erlang floats cannot hold",
                        isnan(d) ? "NaN" : (d > 0 ? "infinity" : "-infinity"));
     return enif_make_double(c->env, d);
@@ -135,7 +135,7 @@ corral_binary corral_arg_iodata(corral_call *c, int i)
 unsigned char *corral_new_binary(corral_call *c, size_t size, ERL_NIF_TERM *term)
 {
     unsigned char *p = enif_make_new_binary(c->env, size, term);
-    if (CORRAL_UNLIKELY(p == NULL)) corral_raise_oom(c, size);
+    if (CORRAL__UNLIKELY(p == NULL)) corral_raise_oom(c, size);
     return p;
 }
 

@@ -6,8 +6,10 @@ defmodule Bench.Containers do
     * `:corral` - the Buffer example's resource (`Buffer.Native`).
     * `:atomics` - one unsigned 64-bit atomic per byte (not packed: 8 bytes
       of memory per byte stored, but a get or set is a single atomics call).
-    * `:array` - a fixed-size `:array` with default 0 (functional: a set
-      returns a new array).
+    * `:array` - a fixed-size `:array` built from a list of zeros, so every
+      leaf exists (an `:array.new/2` with a default has no leaves yet and
+      answers a get from the default without touching memory). Functional:
+      a set returns a new array.
     * `:ets` - a `:set` table holding `{index, byte}` for every index.
     * `:binary` - a plain binary (immutable: a set copies it).
   """
@@ -15,7 +17,7 @@ defmodule Bench.Containers do
   def new(:handwritten, size), do: Bench.Handwritten.buffer_new(size)
   def new(:corral, size), do: Buffer.Native.new(size)
   def new(:atomics, size), do: :atomics.new(size, signed: false)
-  def new(:array, size), do: :array.new(size, fixed: true, default: 0)
+  def new(:array, size), do: :array.fix(:array.from_list(List.duplicate(0, size), 0))
 
   def new(:ets, size) do
     tab = :ets.new(:bench_buffer, [:set, :public])

@@ -30,6 +30,34 @@ defmodule Bench.Handwritten.Build do
     library()
   end
 
+  @doc """
+  Builds the library if needed and makes sure `Bench.Handwritten` runs it.
+  When the module was loaded before the library existed (`mix run` compiles
+  and then runs in the same VM, and the compiler loads what it compiles), it
+  is loaded again so that its `@on_load` finds the library this time.
+  """
+  def load! do
+    ensure_built!()
+
+    unless nif_loaded?() do
+      :code.purge(Bench.Handwritten)
+      {:module, _} = :code.load_file(Bench.Handwritten)
+      :code.purge(Bench.Handwritten)
+      nif_loaded?() || raise "Bench.Handwritten did not load #{library()}.so"
+    end
+
+    :ok
+  end
+
+  defp nif_loaded? do
+    Code.ensure_loaded?(Bench.Handwritten) and
+      try do
+        Bench.Handwritten.add(1, 2) == 3
+      rescue
+        _ -> false
+      end
+  end
+
   defp stale?(so) do
     case {File.stat(so, time: :posix), File.stat(@source, time: :posix)} do
       {{:ok, %{mtime: so_time}}, {:ok, %{mtime: src_time}}} -> src_time > so_time

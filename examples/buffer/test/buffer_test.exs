@@ -147,4 +147,42 @@ defmodule BufferTest do
     assert :erlang.memory(:total) - baseline < 5_000_000
   end
 
+
+  test "random terms at every function: a value or an ArgumentError, never a crash" do
+    :rand.seed(:exsss, 42)
+    buf = Buffer.new(100)
+
+    calls = [
+      fn t -> Buffer.Native.new(t) end,
+      fn t -> Buffer.Native.get(buf, t) end,
+      fn t -> Buffer.Native.get(t, 0) end,
+      fn t -> Buffer.Native.set(buf, 0, t) end,
+      fn t -> Buffer.Native.set(buf, t, 1) end,
+      fn t -> Buffer.Native.set(t, 0, 1) end,
+      fn t -> Buffer.Native.size(t) end,
+      fn t -> Buffer.Native.to_binary(t) end
+    ]
+
+    raised =
+      Enum.count(1..20_000, fn _ ->
+        term = Corral.RandomTerm.generate()
+        call = Enum.random(calls)
+
+        try do
+          # Small sizes only: a random huge size is a valid (if unwise) request.
+          if is_integer(term) and term > 1_000_000, do: throw(:skip)
+          call.(term)
+          false
+        rescue
+          e in ArgumentError ->
+            assert Exception.message(e) =~ ~r"^Buffer\.Native\.\w+/\d: argument \d: expected "
+            true
+        catch
+          :skip -> false
+        end
+      end)
+
+    assert raised > 1000
+    assert Buffer.get(buf, 0) in 0..255
+  end
 end

@@ -293,6 +293,36 @@ CORRAL_NIF(counter_lock_raise)
     corral_raise(c, "raised with locks held");
 }
 
+/* Defined in resources.c. */
+CORRAL_NIF_EXTERN(handle_open);
+CORRAL_NIF_EXTERN(handle_read);
+CORRAL_NIF_EXTERN(handle_read_slowly);
+CORRAL_NIF_EXTERN(handle_close);
+CORRAL_NIF_EXTERN(handles_destroyed_count);
+CORRAL_NIF_EXTERN(close_counter);
+CORRAL_NIF_EXTERN(holder_new);
+CORRAL_NIF_EXTERN(holder_read);
+CORRAL_NIF_EXTERN(holder_closed);
+CORRAL_NIF_EXTERN(lease_new);
+CORRAL_NIF_EXTERN(lease_acquire);
+CORRAL_NIF_EXTERN(lease_release);
+CORRAL_NIF_EXTERN(lease_acquire_for);
+CORRAL_NIF_EXTERN(monitor_counter);
+CORRAL_NIF_EXTERN(blob_new);
+CORRAL_NIF_EXTERN(blob_slice);
+CORRAL_NIF_EXTERN(thread_send);
+CORRAL_NIF_EXTERN(send_in_call);
+CORRAL_NIF_EXTERN(self_pid);
+CORRAL_NIF_EXTERN(pid_arg);
+CORRAL_NIF_EXTERN(pipe_new);
+CORRAL_NIF_EXTERN(pipe_write);
+CORRAL_NIF_EXTERN(pipe_watch);
+CORRAL_NIF_EXTERN(pipe_read);
+CORRAL_NIF_EXTERN(pipe_stop_watch);
+CORRAL_NIF_EXTERN(pipes_stopped_count);
+CORRAL_NIF_EXTERN(select_counter);
+CORRAL_NIF_EXTERN(pipe_watch_bad);
+
 CORRAL_MODULE(CorralTest.Native,
     CORRAL_FN("argc_of", argc_of, 3),
     CORRAL_FN("arg_raw", arg_raw, 1),
@@ -346,4 +376,32 @@ CORRAL_MODULE(CorralTest.Native,
     CORRAL_FN("counter_add", counter_add, 2),
     CORRAL_FN("counter_add_mutex", counter_add_mutex, 2),
     CORRAL_FN("counter_lock_raise", counter_lock_raise, 2),
+    CORRAL_FN("handle_open", handle_open, 1),
+    CORRAL_FN("handle_read", handle_read, 1),
+    CORRAL_FN_FLAGS("handle_read_slowly", handle_read_slowly, 2, CORRAL_DIRTY_IO),
+    CORRAL_FN("handle_close", handle_close, 1),
+    CORRAL_FN("handles_destroyed", handles_destroyed_count, 0),
+    CORRAL_FN("close_counter", close_counter, 1),
+    CORRAL_FN("holder_new", holder_new, 1),
+    CORRAL_FN("holder_read", holder_read, 1),
+    CORRAL_FN("holder_closed", holder_closed, 1),
+    CORRAL_FN("lease_new", lease_new, 1),
+    CORRAL_FN("lease_acquire", lease_acquire, 1),
+    CORRAL_FN("lease_release", lease_release, 1),
+    CORRAL_FN("lease_acquire_for", lease_acquire_for, 2),
+    CORRAL_FN("monitor_counter", monitor_counter, 1),
+    CORRAL_FN("blob_new", blob_new, 1),
+    CORRAL_FN("blob_slice", blob_slice, 3),
+    CORRAL_FN_FLAGS("thread_send", thread_send, 2, CORRAL_DIRTY_IO),
+    CORRAL_FN("send_in_call", send_in_call, 3),
+    CORRAL_FN("self_pid", self_pid, 0),
+    CORRAL_FN("pid_arg", pid_arg, 1),
+    CORRAL_FN("pipe_new", pipe_new, 0),
+    CORRAL_FN("pipe_write", pipe_write, 2),
+    CORRAL_FN("pipe_watch", pipe_watch, 2),
+    CORRAL_FN("pipe_read", pipe_read, 1),
+    CORRAL_FN("pipe_stop_watch", pipe_stop_watch, 1),
+    CORRAL_FN("pipes_stopped", pipes_stopped_count, 0),
+    CORRAL_FN("select_counter", select_counter, 1),
+    CORRAL_FN("pipe_watch_bad", pipe_watch_bad, 1),
     CORRAL_FN_FLAGS("dirty_add", dirty_add, 2, CORRAL_DIRTY_CPU));

@@ -1,0 +1,124 @@
+# The benchmark suite: `MIX_ENV=prod mix run run.exs` (or ./run.sh).
+#
+# One VM run. Every case runs its variants interleaved, round after round,
+# and reports the median ns per operation of each, with its ratio to the
+# hand-written erl_nif C library. See README.md.
+#
+# Environment: BENCH_ROUNDS (default 9) sets the number of timed rounds;
+# BENCH_SCALE (default 1.0) scales every batch size (0.1 for a quick try).
+
+alias Bench.{Containers, Runner}
+
+rounds = String.to_integer(System.get_env("BENCH_ROUNDS", "9"))
+scale = String.to_float(System.get_env("BENCH_SCALE", "1.0"))
+n = fn count -> max(round(count * scale), 1) end
+
+size = 1_048_576
+
+# Batch sizes: operations per timed batch.
+n_add = n.(2_000_000)
+n_buf = n.(1_000_000)
+# Setting a byte of a binary copies the whole 1 MiB binary.
+n_binary_set = n.(500)
+
+IO.puts("Corral benchmarks")
+
+IO.puts(
+  "#{:erlang.system_info(:system_architecture)}, OTP #{System.otp_release()} " <>
+    "(#{:erlang.system_info(:emu_flavor)}), Elixir #{System.version()}, " <>
+    "#{System.schedulers_online()} schedulers, #{rounds} rounds, buffers of #{size} bytes"
+)
+
+IO.write(:stderr, "building the hand-written reference... ")
+Bench.Handwritten.Build.load!()
+IO.write(:stderr, "ok\nsetting up the buffers... ")
+
+kinds = [:handwritten, :corral, :atomics, :array, :ets, :binary]
+buf = Map.new(kinds, fn k -> {k, Containers.new(k, size)} end)
+IO.write(:stderr, "ok\n")
+
+# Sanity checks: every variant computes the same thing, outside the timing.
+5 = Bench.Handwritten.add(2, 3)
+5 = Bench.CorralNative.add(2, 3)
+5 = :bench_erlang.add(2, 3)
+# A loop of n returns its last result: add(1, 1).
+2 = Bench.Loops.add_handwritten(3)
+2 = Bench.Loops.add_corral(3)
+2 = Bench.Loops.add_erlang(3)
+
+probe = 12_345
+:ok = Bench.Handwritten.buffer_set(buf.handwritten, probe, 77)
+:ok = Buffer.Native.set(buf.corral, probe, 77)
+:ok = :atomics.put(buf.atomics, probe + 1, 77)
+array = :array.set(probe, 77, buf.array)
+true = :ets.insert(buf.ets, {probe, 77})
+binary = Bench.Loops.set_binary(1, buf.binary)
+x = Bitwise.band(1 * 1_664_525 + 1_013_904_223, 0xFFFFFFFF)
+{i1, b1} = {Bitwise.bsr(x, 12), Bitwise.band(x, 255)}
+^b1 = :binary.at(binary, i1)
+
+for {k, c} <- [handwritten: buf.handwritten, corral: buf.corral, atomics: buf.atomics, array: array, ets: buf.ets] do
+  77 = Containers.get(k, c, probe)
+  0 = Containers.get(k, c, probe + 1)
+end
+
+# One iteration of each set loop, then of each get loop, touches the same
+# index: every variant reads back the byte its set loop wrote.
+for k <- [:handwritten, :corral, :atomics, :ets] do
+  apply(Bench.Loops, :"set_#{k}", [1, buf[k]])
+  ^b1 = Containers.get(k, buf[k], i1)
+  ^b1 = apply(Bench.Loops, :"get_#{k}", [1, buf[k]])
+end
+
+^b1 = Bench.Loops.get_array(1, Bench.Loops.set_array(1, buf.array))
+^b1 = Bench.Loops.get_binary(1, binary)
+
+v = &Runner.variant/5
+label = %{handwritten: "handwritten C", corral: "Corral", atomics: ":atomics", array: ":array", ets: "ETS", binary: "binary"}
+
+cases = [
+  {"add",
+   [
+     v.("handwritten C", :add_handwritten, n_add, [], reference: true),
+     v.("Corral", :add_corral, n_add, [], []),
+     v.("Erlang function", :add_erlang, n_add, [], [])
+   ]},
+  {"buffer get",
+   for k <- kinds do
+     v.(label[k], :"get_#{k}", n_buf, [buf[k]], reference: k == :handwritten)
+   end},
+  {"buffer set",
+   for k <- kinds do
+     v.(label[k], :"set_#{k}", if(k == :binary, do: n_binary_set, else: n_buf), [buf[k]],
+       reference: k == :handwritten)
+   end}
+]
+
+# The loops alone (an empty remote call in place of the operation), timed
+# the same way, for reading the figures; they are not subtracted.
+baseline = [
+  {"loop alone",
+   [
+     v.("add loop", :add_loop_only, n_add, [], []),
+     v.("get loop", :get_loop_only, n_buf, [nil], []),
+     v.("set loop", :set_loop_only, n_buf, [nil], [])
+   ]}
+]
+
+IO.write(:stderr, "running (#{rounds} rounds per case)\n")
+t0 = System.monotonic_time(:millisecond)
+results = Runner.run(cases ++ baseline, rounds)
+elapsed = System.monotonic_time(:millisecond) - t0
+
+{main, [{_, loops}]} = Enum.split(results, length(cases))
+loop_note = Enum.map_join(loops, ", ", fn {v, s} -> "#{v.label} #{Runner.fmt_ns(s.median)}" end)
+
+IO.puts("")
+
+Runner.print(main, [
+  "",
+  "Median of #{rounds} interleaved rounds; ns per operation including the loop, nothing subtracted.",
+  "Batches: add #{n_add}, get/set #{n_buf} (binary set #{n_binary_set}) operations.",
+  "The loop with an empty remote call instead of the operation (ns/op): #{loop_note}.",
+  "Timed for #{Float.round(elapsed / 1000, 1)} s."
+])

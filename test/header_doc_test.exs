@@ -1,0 +1,54 @@
+defmodule CorralTest.HeaderDocTest do
+  # Every public function and function-like macro in corral.h is documented
+  # directly above it with the three tags of the fixed format:
+  # "Checks:", "Raises:" and "Owns:".
+  use ExUnit.Case, async: true
+
+  @header Path.expand("../include/corral.h", __DIR__)
+  @public ~r/\b(corral_[a-z][a-z0-9_]*|CORRAL_[A-Z][A-Z0-9_]*)\(/
+
+  defp declarations(text) do
+    {decls, _comment, _in_comment} =
+      text
+      |> String.split("\n")
+      |> Enum.reduce({[], nil, nil}, fn line, {decls, comment, open} ->
+        cond do
+          open != nil ->
+            block = open <> "\n" <> line
+            if String.contains?(line, "*/"), do: {decls, block, nil}, else: {decls, comment, block}
+
+          String.starts_with?(line, "/*") ->
+            if String.contains?(line, "*/"), do: {decls, line, nil}, else: {decls, comment, line}
+
+          line == "" or String.starts_with?(line, " ") ->
+            {decls, comment, nil}
+
+          true ->
+            case Regex.run(@public, line) do
+              [_, name] -> {[{name, comment} | decls], nil, nil}
+              nil -> if String.starts_with?(line, "CORRAL__"), do: {decls, comment, nil}, else: {decls, nil, nil}
+            end
+        end
+      end)
+
+    Enum.reverse(decls)
+  end
+
+  test "every public declaration states what it checks, raises and owns" do
+    decls = declarations(File.read!(@header))
+    # The parser must see the API, or this test would pass vacuously.
+    names = Enum.map(decls, &elem(&1, 0))
+    assert "corral_arg_i64" in names
+    assert "CORRAL_NIF" in names
+    assert "corral_arg_resource" in names
+    assert length(decls) > 50
+
+    missing =
+      for {name, comment} <- decls,
+          tag <- ["Checks:", "Raises:", "Owns:"],
+          comment == nil or not String.contains?(comment, tag),
+          do: "#{name} lacks #{tag}"
+
+    assert missing == []
+  end
+end
