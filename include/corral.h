@@ -120,11 +120,18 @@ typedef struct corral_call {
     corral_nif_fn nif;              /* identifies the function in messages */
     struct corral__arena *arena;    /* scratch memory, NULL until first use */
     unsigned spill_cap;             /* 0 until the inline cleanups overflow */
+    unsigned flags;                 /* CORRAL__CALL_* */
     corral__cleanup *spill;         /* cleanups beyond the inline ones */
     ERL_NIF_TERM exception;         /* set by a raise, read after the unwind */
     corral__jmp_buf jmp;
     corral__cleanup cleanup[CORRAL__INLINE_CLEANUPS];
+    /* Yielding NIFs only (valid when flags has CORRAL__CALL_YIELDING). */
+    long yield_countdown;           /* iterations until the next clock read */
+    struct corral_yield_state *yield;
 } corral_call;
+
+#define CORRAL__CALL_YIELDING 1u
+#define CORRAL__CALL_CONTINUE 2u
 
 /* Internals used by the macros; not part of the API. */
 ERL_NIF_TERM corral__unwound(corral_call *c);
@@ -142,6 +149,19 @@ static inline void corral__end(corral_call *c)
         corral__finish(c);
     }
 }
+
+/* The watchdog of debug builds (CORRAL_DEBUG): a call that holds a normal
+ * scheduler longer than the budget (1 ms, or CORRAL_WATCHDOG_US) is reported
+ * on stderr with its function and time. Release builds compile it out. */
+#ifdef CORRAL_DEBUG
+uint64_t corral__now_ns(void);
+void corral__watchdog(corral_call *c, uint64_t started);
+#define CORRAL__WATCHDOG_START() uint64_t corral_started_ = corral__now_ns()
+#define CORRAL__WATCHDOG_END(c) corral__watchdog((c), corral_started_)
+#else
+#define CORRAL__WATCHDOG_START() ((void)0)
+#define CORRAL__WATCHDOG_END(c) ((void)0)
+#endif
 
 /* Defines a NIF body. `name` becomes an erl_nif function to list in
  * CORRAL_MODULE with CORRAL_FN (in this file, or in another one after
@@ -161,11 +181,14 @@ static inline void corral__end(corral_call *c)
         call_.argc = argc;                                                        \
         call_.ncleanup = 0;                                                       \
         call_.spill_cap = 0;                                                      \
+        call_.flags = 0;                                                          \
         call_.nif = name;                                                         \
         call_.arena = NULL;                                                       \
+        CORRAL__WATCHDOG_START();                                                 \
         if (CORRAL__UNLIKELY(CORRAL__SETJMP(call_.jmp))) return corral__unwound(&call_); \
         ERL_NIF_TERM result_ = name##__corral_body(&call_);                       \
         corral__end(&call_);                                                      \
+        CORRAL__WATCHDOG_END(&call_);                                             \
         return result_;                                                           \
     }                                                                             \
     static ERL_NIF_TERM name##__corral_body(corral_call *c)
@@ -265,6 +288,102 @@ ErlNifEntry *corral__nif_init(const char *module, corral_export *exports, unsign
         return corral__nif_init(corral__module_info.module, corral__exports,                  \
                                 corral__module_info.count);                                   \
     }
+
+/* }====================================================================== */
+
+/* {======================================================================
+ * Scheduling: dirty and yielding NIFs
+ *
+ * A NIF that runs longer than about a millisecond on a normal scheduler
+ * delays every process queued on it. Three ways out:
+ *   - CORRAL_FN_FLAGS(..., CORRAL_DIRTY_CPU or CORRAL_DIRTY_IO): the call
+ *     runs on a dirty scheduler; simplest, for calls you cannot split.
+ *   - CORRAL_YIELDING_NIF: the work is split into steps of about 1 ms;
+ *     between steps other processes run. For loops you can pause.
+ *
+ *     typedef struct { int64_t i, n; uint64_t sum; } Sum;
+ *     CORRAL_YIELDING_NIF(slow_sum, Sum, NULL)
+ *     {
+ *         if (corral_first_step(c)) state->n = corral_arg_i64(c, 0);
+ *         for (; state->i < state->n; state->i++) {
+ *             state->sum += work(state->i);
+ *             if (corral_should_yield(c)) { state->i++; return corral_continue(c); }
+ *         }
+ *         return corral_make_u64(c, state->sum);
+ *     }
+ * ======================================================================= */
+
+typedef struct corral__yield_desc {
+    size_t state_size;
+    void (*state_dtor)(void *state);
+    ERL_NIF_TERM (*body)(corral_call *c, void *state);
+    corral_nif_fn entry;
+    corral_nif_fn cont;
+} corral__yield_desc;
+
+ERL_NIF_TERM corral__yield_run(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[], const corral__yield_desc *d,
+                               bool first);
+
+/* Defines a yielding NIF `name` (list it with CORRAL_FN as usual) whose
+ * progress lives in `*state`, a zeroed State that Corral keeps across steps;
+ * `state_dtor` is NULL or `void f(State *)`, run once when the work ends,
+ * raises, or the calling process dies mid-way. Inside the body, `c` is the
+ * call context of the current step and `state` the State.
+ * Checks: arguments as in any NIF (they are the same in every step).
+ * Raises: whatever a step raises; the state is then freed.
+ * Owns: Corral owns the state; cleanups registered in a step (locks,
+ *       scratch memory) run when that step ends, so never hold them across
+ *       corral_continue. */
+#define CORRAL_YIELDING_NIF(name, State, state_dtor)                                      \
+    static ERL_NIF_TERM name##__corral_ybody(corral_call *c, State *state);               \
+    static void (*const name##__corral_ydtor)(State *) = state_dtor;                      \
+    static void name##__corral_ystate_dtor(void *s)                                       \
+    {                                                                                     \
+        if (name##__corral_ydtor) name##__corral_ydtor((State *)s);                       \
+    }                                                                                     \
+    static ERL_NIF_TERM name##__corral_yany(corral_call *c, void *s)                      \
+    {                                                                                     \
+        return name##__corral_ybody(c, (State *)s);                                       \
+    }                                                                                     \
+    CORRAL_NIF_EXTERN(name);                                                              \
+    static ERL_NIF_TERM name##__corral_cont(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]); \
+    static const corral__yield_desc name##__corral_ydesc = {                              \
+        sizeof(State), name##__corral_ystate_dtor, name##__corral_yany, name, name##__corral_cont}; \
+    ERL_NIF_TERM name(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[])                \
+    {                                                                                     \
+        return corral__yield_run(env, argc, argv, &name##__corral_ydesc, true);           \
+    }                                                                                     \
+    static ERL_NIF_TERM name##__corral_cont(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) \
+    {                                                                                     \
+        return corral__yield_run(env, argc, argv, &name##__corral_ydesc, false);          \
+    }                                                                                     \
+    static ERL_NIF_TERM name##__corral_ybody(corral_call *c, State *state)
+
+CORRAL__NORETURN CORRAL__COLD void corral__not_yielding(corral_call *c, const char *what);
+bool corral__yield_check(corral_call *c);
+
+/* True in the first step of a yielding NIF (read the arguments into the
+ * state there). Checks: the NIF is a yielding one.
+ * Raises: RuntimeError if not. Owns: a plain value. */
+bool corral_first_step(corral_call *c);
+
+/* Whether the current step has used its time (about 1 ms): call it often in
+ * the loop; it reads the clock only every so many calls, adapting to the
+ * loop's speed, so a call costs about a decrement.
+ * Checks: the NIF is a yielding one. Raises: RuntimeError if not.
+ * Owns: a plain value. */
+static inline bool corral_should_yield(corral_call *c)
+{
+    if (CORRAL__UNLIKELY(!(c->flags & CORRAL__CALL_YIELDING))) corral__not_yielding(c, "corral_should_yield");
+    if (CORRAL__LIKELY(--c->yield_countdown > 0)) return false;
+    return corral__yield_check(c);
+}
+
+/* Ends this step and asks for another: return its result from the body.
+ * The next step runs the body again with the same arguments and state.
+ * Checks: the NIF is a yielding one. Raises: RuntimeError if not.
+ * Owns: nothing; the state stays Corral's. */
+ERL_NIF_TERM corral_continue(corral_call *c);
 
 /* }====================================================================== */
 

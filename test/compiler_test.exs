@@ -194,4 +194,43 @@ defmodule CorralTest.CompilerTest do
       assert m.answer() == v
     end
   end
+
+  test "a reload keeps resources made by the old library valid (type takeover)", %{dir: dir} do
+    m = unique_module()
+
+    write = fn version ->
+      File.write!(Path.join(dir, "lib.c"), """
+      #include <corral.h>
+      typedef struct { int64_t value; } Box;
+      CORRAL_RESOURCE(Box, NULL);
+      CORRAL_NIF(box) {
+          Box *b = corral_resource_new(c, Box, 0);
+          b->value = corral_arg_i64(c, 0);
+          return corral_make_resource(c, b);
+      }
+      CORRAL_NIF(unbox) { return corral_make_i64(c, corral_arg_resource(c, 0, Box)->value * #{version}); }
+      CORRAL_MODULE(#{inspect(m)}, CORRAL_FN("box", box, 1), CORRAL_FN("unbox", unbox, 1));
+      """)
+    end
+
+    write.(1)
+    compile_module(m, dir)
+    boxes = for i <- 1..100, do: m.box(i)
+    assert m.unbox(hd(boxes)) == 1
+    assert Corral.live_resources(m)["Box"] == 100
+
+    write.(10)
+    :code.purge(m)
+    capture_io(:stderr, fn -> compile_module(m, dir) end)
+    # New code, old objects: still valid and of the right type.
+    assert Enum.map(boxes, &m.unbox/1) == Enum.map(1..100, &(&1 * 10))
+    assert Corral.live_resources(m)["Box"] == 100
+    assert m.unbox(m.box(7)) == 70
+
+    # Objects of the old library are destroyed by the new one.
+    _ = boxes
+    boxes = nil
+    _ = boxes
+    assert CorralTest.Case.eventually(fn -> Corral.live_resources(m)["Box"] == 0 end)
+  end
 end

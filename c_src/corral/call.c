@@ -20,6 +20,7 @@ enum {
     CORRAL__LOAD_ABI_MISMATCH = 101,
     CORRAL__LOAD_ATOMS = 102,
     CORRAL__LOAD_RESOURCES = 103,
+    CORRAL__LOAD_NO_DIRTY = 104,
 };
 
 static ErlNifFunc *nif_funcs;
@@ -49,6 +50,11 @@ static int setup(ErlNifEnv *env, ERL_NIF_TERM info)
 {
     int rc = check_load_info(env, info);
     if (rc) return rc;
+    ErlNifSysInfo sys;
+    enif_system_info(&sys, sizeof sys);
+    for (unsigned k = 0; k < corral__lib.count; k++)
+        if (corral__lib.exports[k].flags != CORRAL_NORMAL && !sys.dirty_scheduler_support)
+            return CORRAL__LOAD_NO_DIRTY;
     if (!corral__intern_atoms(env)) return CORRAL__LOAD_ATOMS;
     if (!corral__open_resource_types(env)) return CORRAL__LOAD_RESOURCES;
     return 0;

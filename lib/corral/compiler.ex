@@ -198,7 +198,9 @@ defmodule Corral.Compiler do
 
         Enum.any?(deps, fn dep ->
           case File.stat(dep, time: :posix) do
-            {:ok, %{mtime: t}} -> t > obj_time
+            # Same second counts as newer: mtimes have one-second resolution here,
+            # and an edit made in the second of the build must not be missed.
+            {:ok, %{mtime: t}} -> t >= obj_time
             {:error, _} -> true
           end
         end)

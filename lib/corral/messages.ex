@@ -90,6 +90,9 @@ defmodule Corral.Messages do
         [_, "103"] when reason == :load_failed ->
           "the VM refused to register one of its resource types"
 
+        [_, "104"] when reason == :load_failed ->
+          "it has dirty NIFs (CORRAL_DIRTY_CPU/IO) but this VM has no dirty schedulers"
+
         _ ->
           "#{reason}: #{text}"
       end

@@ -322,6 +322,14 @@ CORRAL_NIF_EXTERN(pipe_stop_watch);
 CORRAL_NIF_EXTERN(pipes_stopped_count);
 CORRAL_NIF_EXTERN(select_counter);
 CORRAL_NIF_EXTERN(pipe_watch_bad);
+/* Defined in schedule.c. */
+CORRAL_NIF_EXTERN(spin);
+CORRAL_NIF_EXTERN(spin_dirty);
+CORRAL_NIF_EXTERN(spin_yielding);
+CORRAL_NIF_EXTERN(yield_states_freed);
+CORRAL_NIF_EXTERN(should_yield_plain);
+CORRAL_NIF_EXTERN(continue_plain);
+CORRAL_NIF_EXTERN(first_step_plain);
 
 CORRAL_MODULE(CorralTest.Native,
     CORRAL_FN("argc_of", argc_of, 3),
@@ -404,4 +412,11 @@ CORRAL_MODULE(CorralTest.Native,
     CORRAL_FN("pipes_stopped", pipes_stopped_count, 0),
     CORRAL_FN("select_counter", select_counter, 1),
     CORRAL_FN("pipe_watch_bad", pipe_watch_bad, 1),
+    CORRAL_FN("spin", spin, 1),
+    CORRAL_FN_FLAGS("spin_dirty", spin_dirty, 1, CORRAL_DIRTY_CPU),
+    CORRAL_FN("spin_yielding", spin_yielding, 2),
+    CORRAL_FN("yield_states_freed", yield_states_freed, 0),
+    CORRAL_FN("should_yield_plain", should_yield_plain, 0),
+    CORRAL_FN("continue_plain", continue_plain, 0),
+    CORRAL_FN("first_step_plain", first_step_plain, 0),
     CORRAL_FN_FLAGS("dirty_add", dirty_add, 2, CORRAL_DIRTY_CPU));

@@ -1,0 +1,62 @@
+/*
+ * Test NIFs for scheduling: the same CPU-bound loop run plain, dirty and
+ * yielding, with a state destructor the tests can count.
+ */
+#include <corral.h>
+
+static long states_freed;
+
+typedef struct {
+    uint64_t i, n, x;
+    uint64_t raise_at; /* 0: never */
+    uint64_t steps;
+} Spin;
+
+static void spin_free(Spin *s)
+{
+    (void)s;
+    __atomic_fetch_add(&states_freed, 1, __ATOMIC_RELAXED);
+}
+
+/* One iteration of work the compiler cannot fold away. */
+static inline uint64_t spin_step(uint64_t x, uint64_t i) { return x * 6364136223846793005ull + i + 1442695040888963407ull; }
+
+static uint64_t spin_plain(uint64_t n)
+{
+    uint64_t x = 0;
+    for (uint64_t i = 0; i < n; i++) x = spin_step(x, i);
+    return x;
+}
+
+/* spin(n) on a normal scheduler (blocks it for the whole loop). */
+CORRAL_NIF(spin) { return corral_make_u64(c, spin_plain(corral_arg_u64(c, 0))); }
+
+/* The same, listed as dirty CPU in the table. */
+CORRAL_NIF(spin_dirty) { return corral_make_u64(c, spin_plain(corral_arg_u64(c, 0))); }
+
+/* spin_yielding(n, raise_at): the same loop in ~1 ms steps; returns
+ * {result, steps}; raises at iteration raise_at when it is not 0. */
+CORRAL_YIELDING_NIF(spin_yielding, Spin, spin_free)
+{
+    if (corral_first_step(c)) {
+        state->n = corral_arg_u64(c, 0);
+        state->raise_at = corral_arg_u64(c, 1);
+    }
+    state->steps++;
+    while (state->i < state->n) {
+        if (state->raise_at && state->i == state->raise_at)
+            corral_raise(c, "stopped at iteration %llu after %llu steps", (unsigned long long)state->i,
+                         (unsigned long long)state->steps);
+        state->x = spin_step(state->x, state->i);
+        state->i++;
+        if (corral_should_yield(c)) return corral_continue(c);
+    }
+    return enif_make_tuple2(corral_env(c), corral_make_u64(c, state->x), corral_make_u64(c, state->steps));
+}
+
+CORRAL_NIF(yield_states_freed) { return corral_make_i64(c, __atomic_load_n(&states_freed, __ATOMIC_RELAXED)); }
+
+/* Yield helpers outside a yielding NIF are a bug in the NIF. */
+CORRAL_NIF(should_yield_plain) { return corral_make_bool(c, corral_should_yield(c)); }
+CORRAL_NIF(continue_plain) { return corral_continue(c); }
+CORRAL_NIF(first_step_plain) { return corral_make_bool(c, corral_first_step(c)); }
