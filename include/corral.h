@@ -128,10 +128,13 @@ typedef struct corral_call {
     /* Yielding NIFs only (valid when flags has CORRAL__CALL_YIELDING). */
     long yield_countdown;           /* iterations until the next clock read */
     struct corral_yield_state *yield;
+    /* Thread jobs only (valid when flags has CORRAL__CALL_THREAD). */
+    struct corral_job *job;
 } corral_call;
 
 #define CORRAL__CALL_YIELDING 1u
 #define CORRAL__CALL_CONTINUE 2u
+#define CORRAL__CALL_THREAD 4u
 
 /* Internals used by the macros; not part of the API. */
 ERL_NIF_TERM corral__unwound(corral_call *c);
@@ -228,6 +231,9 @@ static inline ERL_NIF_TERM corral_arg(corral_call *c, int i)
 #define CORRAL_DIRTY_CPU ERL_NIF_DIRTY_JOB_CPU_BOUND
 #define CORRAL_DIRTY_IO ERL_NIF_DIRTY_JOB_IO_BOUND
 
+/* Row flag (not an erl_nif flag): the function runs on Corral's thread pool. */
+#define CORRAL__THREAD 0x10000u
+
 #define CORRAL_NAME_MAX 256
 
 /* One row of the export table. It lives in the ELF section "corral_exports"
@@ -258,6 +264,14 @@ typedef struct corral_module_info {
  * Checks: as CORRAL_FN; the VM refuses the load if it has no dirty schedulers.
  * Raises: never. Owns: static. */
 #define CORRAL_FN_FLAGS(name, fn, arity, flags) {name, (arity), (flags), fn}
+
+/* A row for a CORRAL_THREAD_NIF: Elixir gets `name/arity`, which waits for
+ * the result (raising what the job raised, or Corral.TimeoutError), and
+ * `name_async/arity`, which returns a job reference at once; the reply
+ * arrives as {:corral_reply, job, {:ok, value} | {:raise, exception}}.
+ * Checks: at compile time, that fn was defined with CORRAL_THREAD_NIF.
+ * Raises: never. Owns: static. */
+#define CORRAL_FN_THREAD(name, fn, arity) {name, (arity), CORRAL__THREAD, fn##__corral_job}
 
 #if defined(__APPLE__)
 #define CORRAL__SECTION(s) __attribute__((section("__DATA," s), used))
@@ -384,6 +398,54 @@ static inline bool corral_should_yield(corral_call *c)
  * Checks: the NIF is a yielding one. Raises: RuntimeError if not.
  * Owns: nothing; the state stays Corral's. */
 ERL_NIF_TERM corral_continue(corral_call *c);
+
+/* }====================================================================== */
+
+/* {======================================================================
+ * Thread jobs
+ *
+ * A CORRAL_THREAD_NIF body runs on a fixed pool of native threads (one per
+ * online scheduler, or CORRAL_THREADS), never on a scheduler. Its arguments
+ * are copied into the job's own environment; the result or the exception
+ * travels back to the caller as a message, and the generated Elixir
+ * function waits for it, so the caller sees an ordinary call.
+ *
+ *     CORRAL_THREAD_NIF(hash_file) { ... long work, may raise ... }
+ *     CORRAL_MODULE(My.Native, CORRAL_FN_THREAD("hash_file", hash_file, 1));
+ *
+ * In the body, corral_cancelled(c) turns true when the caller died or gave
+ * up waiting: check it in long loops and return early.
+ * ======================================================================= */
+
+typedef struct corral__thread_desc {
+    ERL_NIF_TERM (*body)(corral_call *c);
+    corral_nif_fn entry; /* the row's function, for messages */
+} corral__thread_desc;
+
+ERL_NIF_TERM corral__job_submit(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[], const corral__thread_desc *d);
+
+/* Defines a NIF whose body runs on Corral's thread pool; list it with
+ * CORRAL_FN_THREAD. Inside the body, `c` is the job's call context: argument
+ * getters, makers, scratch memory, cleanups and raising work as in any NIF.
+ * Checks: arguments as in any NIF, on the pool thread.
+ * Raises: what the body raises reaches the caller's process, re-raised there.
+ * Owns: the job owns copies of the arguments until the reply is sent; a
+ *       reply to a caller that died or gave up is dropped and freed. */
+#define CORRAL_THREAD_NIF(name)                                                          \
+    static ERL_NIF_TERM name##__corral_body(corral_call *c);                             \
+    static const corral__thread_desc name##__corral_tdesc;                               \
+    CORRAL_NIF_EXTERN(name##__corral_job);                                               \
+    ERL_NIF_TERM name##__corral_job(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) \
+    {                                                                                    \
+        return corral__job_submit(env, argc, argv, &name##__corral_tdesc);               \
+    }                                                                                    \
+    static const corral__thread_desc name##__corral_tdesc = {name##__corral_body, name##__corral_job}; \
+    static ERL_NIF_TERM name##__corral_body(corral_call *c)
+
+/* Whether the job should stop: its caller died, or stopped waiting (a
+ * timeout or Corral.Job.cancel/1). Always false outside thread jobs.
+ * Checks: nothing. Raises: never. Owns: a plain value. */
+bool corral_cancelled(corral_call *c);
 
 /* }====================================================================== */
 

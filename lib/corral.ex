@@ -29,6 +29,8 @@ defmodule Corral do
     * `:load_from` - `{app, "priv/path/libname"}` to load a library built
       elsewhere (the path has no `.so`).
     * `:skip_compilation?` - `true` to use an already built library as is.
+    * `:job_timeout` - how long (ms, or `:infinity`) the function of a thread
+      job (`CORRAL_FN_THREAD`) waits for its reply; default 5000.
 
   Environment: `CC` picks the C compiler, `ERTS_INCLUDE_DIR` the folder of
   `erl_nif.h`.
@@ -71,13 +73,32 @@ defmodule Corral do
     info = Corral.Compiler.build!(env.module, opts)
     config = Corral.Compiler.config(env.module, opts)
 
+    timeout = Keyword.get(opts, :job_timeout, 5000)
+    builtins = [{:__corral_live__, 0, 0}, {:__corral_cancel__, 1, 0}]
+
     stubs =
-      for {name, arity, _flags} <- info.exports ++ [{:__corral_live__, 0, 0}] do
+      for {name, arity, flags} <- info.exports ++ builtins do
         args = for i <- 1..arity//1, do: Macro.var(:"_arg#{i}", __MODULE__)
 
-        quote do
-          def unquote(name)(unquote_splicing(args)) do
-            :erlang.nif_error(Corral.Loader.not_loaded(__MODULE__, unquote(name), unquote(arity)))
+        if Bitwise.band(flags, Corral.Compiler.thread_flag()) != 0 do
+          # A thread job: the NIF is name_async; name waits for its reply.
+          async = :"#{name}_async"
+          vars = for i <- 1..arity//1, do: Macro.var(:"arg#{i}", __MODULE__)
+
+          quote do
+            def unquote(async)(unquote_splicing(args)) do
+              :erlang.nif_error(Corral.Loader.not_loaded(__MODULE__, unquote(async), unquote(arity)))
+            end
+
+            def unquote(name)(unquote_splicing(vars)) do
+              Corral.Job.await(__MODULE__, unquote(async)(unquote_splicing(vars)), unquote(timeout))
+            end
+          end
+        else
+          quote do
+            def unquote(name)(unquote_splicing(args)) do
+              :erlang.nif_error(Corral.Loader.not_loaded(__MODULE__, unquote(name), unquote(arity)))
+            end
           end
         end
       end

@@ -53,7 +53,7 @@ static int setup(ErlNifEnv *env, ERL_NIF_TERM info)
     ErlNifSysInfo sys;
     enif_system_info(&sys, sizeof sys);
     for (unsigned k = 0; k < corral__lib.count; k++)
-        if (corral__lib.exports[k].flags != CORRAL_NORMAL && !sys.dirty_scheduler_support)
+        if ((corral__lib.exports[k].flags & (CORRAL_DIRTY_CPU | CORRAL_DIRTY_IO)) && !sys.dirty_scheduler_support)
             return CORRAL__LOAD_NO_DIRTY;
     if (!corral__intern_atoms(env)) return CORRAL__LOAD_ATOMS;
     if (!corral__open_resource_types(env)) return CORRAL__LOAD_RESOURCES;
@@ -78,14 +78,24 @@ static int on_upgrade(ErlNifEnv *env, void **priv, void **old_priv, ERL_NIF_TERM
     return rc;
 }
 
+/* The library is going away (its module was purged): stop the threads that
+ * run its code first. */
+static void on_unload(ErlNifEnv *env, void *priv)
+{
+    (void)env;
+    (void)priv;
+    corral__pool_stop();
+}
+
 ErlNifEntry *corral__nif_init(const char *module, corral_export *exports, unsigned count)
 {
     static ErlNifEntry entry;
     if (nif_funcs == NULL) {
-        /* One extra row for __corral_live__/0. A bad row (empty name, arity
-         * above 255) is left out, and the stub for it cannot be generated:
-         * the Elixir compiler reads the same rows and reports them. */
-        nif_funcs = calloc(count + 1, sizeof *nif_funcs);
+        /* Two extra rows: __corral_live__/0 and __corral_cancel__/1. A bad
+         * row (empty name, arity above 255) is left out, and the stub for it
+         * cannot be generated: the Elixir compiler reads the same rows and
+         * reports them. */
+        nif_funcs = calloc(count + 2, sizeof *nif_funcs);
         if (nif_funcs == NULL) return NULL;
         unsigned n = 0;
         for (unsigned k = 0; k < count; k++) {
@@ -94,11 +104,27 @@ ErlNifEntry *corral__nif_init(const char *module, corral_export *exports, unsign
             nif_funcs[n].arity = exports[k].arity;
             nif_funcs[n].fptr = exports[k].fptr;
             nif_funcs[n].flags = exports[k].flags;
+            if (exports[k].flags & CORRAL__THREAD) {
+                /* The VM knows a thread job as name_async: it returns the job;
+                 * the Elixir function `name` waits for the reply. */
+                size_t len = strlen(exports[k].name);
+                char *async = malloc(len + sizeof "_async");
+                if (async == NULL) return NULL;
+                memcpy(async, exports[k].name, len);
+                memcpy(async + len, "_async", sizeof "_async");
+                nif_funcs[n].name = async;
+                nif_funcs[n].flags = 0;
+            }
             n++;
         }
         nif_funcs[n].name = "__corral_live__";
         nif_funcs[n].arity = 0;
         nif_funcs[n].fptr = live_nif;
+        nif_funcs[n].flags = 0;
+        n++;
+        nif_funcs[n].name = "__corral_cancel__";
+        nif_funcs[n].arity = 1;
+        nif_funcs[n].fptr = corral__cancel_nif;
         nif_funcs[n].flags = 0;
         corral__lib.abi = CORRAL_ABI;
         corral__lib.module = module;
@@ -112,7 +138,7 @@ ErlNifEntry *corral__nif_init(const char *module, corral_export *exports, unsign
         entry.load = on_load;
         entry.reload = NULL;
         entry.upgrade = on_upgrade;
-        entry.unload = NULL;
+        entry.unload = on_unload;
         entry.vm_variant = ERL_NIF_VM_VARIANT;
         entry.options = 1; /* dirty schedulers supported */
         entry.sizeof_ErlNifResourceTypeInit = sizeof(ErlNifResourceTypeInit);

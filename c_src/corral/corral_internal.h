@@ -24,7 +24,12 @@ extern corral__library corral__lib;
 /* Atoms Corral itself uses, interned at load. */
 extern ERL_NIF_TERM corral__atom_struct, corral__atom_exception, corral__atom_message,
     corral__atom_argument_error, corral__atom_runtime_error, corral__atom_arithmetic_error,
-    corral__atom_undefined;
+    corral__atom_undefined, corral__atom_raise, corral__atom_corral_reply;
+
+/* Thread jobs (thread.c): stops the pool when the library unloads, and the
+ * built-in __corral_cancel__/1. */
+void corral__pool_stop(void);
+ERL_NIF_TERM corral__cancel_nif(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]);
 
 /* Interns every registered table and Corral's own atoms; false on failure. */
 bool corral__intern_atoms(ErlNifEnv *env);

@@ -15,7 +15,8 @@
 
 ERL_NIF_TERM corral__atom_true, corral__atom_false, corral__atom_nil, corral__atom_ok, corral__atom_error;
 ERL_NIF_TERM corral__atom_struct, corral__atom_exception, corral__atom_message, corral__atom_argument_error,
-    corral__atom_runtime_error, corral__atom_arithmetic_error, corral__atom_undefined;
+    corral__atom_runtime_error, corral__atom_arithmetic_error, corral__atom_undefined, corral__atom_raise,
+    corral__atom_corral_reply;
 
 void corral__register_atoms(corral_atoms *table)
 {
@@ -58,6 +59,8 @@ bool corral__intern_atoms(ErlNifEnv *env)
         {"Elixir.RuntimeError", &corral__atom_runtime_error},
         {"Elixir.ArithmeticError", &corral__atom_arithmetic_error},
         {"undefined", &corral__atom_undefined},
+        {"raise", &corral__atom_raise},
+        {"corral_reply", &corral__atom_corral_reply},
     };
     for (size_t k = 0; k < sizeof own / sizeof own[0]; k++)
         if (!intern(env, own[k].name, own[k].term)) return false;

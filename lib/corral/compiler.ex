@@ -12,6 +12,9 @@ defmodule Corral.Compiler do
   @corral_c_src Path.join(@corral_root, "c_src/corral")
   @corral_include Path.join(@corral_root, "include")
 
+  @doc "The row flag of thread jobs (CORRAL__THREAD in corral.h)."
+  def thread_flag, do: 0x10000
+
   @doc "Corral's public include directory."
   def include_dir, do: @corral_include
 

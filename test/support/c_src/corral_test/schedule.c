@@ -4,6 +4,8 @@
  */
 #include <corral.h>
 
+#include <time.h>
+
 static long states_freed;
 
 typedef struct {
@@ -60,3 +62,55 @@ CORRAL_NIF(yield_states_freed) { return corral_make_i64(c, __atomic_load_n(&stat
 CORRAL_NIF(should_yield_plain) { return corral_make_bool(c, corral_should_yield(c)); }
 CORRAL_NIF(continue_plain) { return corral_continue(c); }
 CORRAL_NIF(first_step_plain) { return corral_make_bool(c, corral_first_step(c)); }
+
+/* {== thread jobs ==} */
+
+static long jobs_cancelled;
+
+/* spin_thread(n): the spin loop on the thread pool, polling for
+ * cancellation every 2^20 iterations. */
+CORRAL_THREAD_NIF(spin_thread)
+{
+    uint64_t n = corral_arg_u64(c, 0), x = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        x = spin_step(x, i);
+        if ((i & 0xFFFFF) == 0 && corral_cancelled(c)) {
+            __atomic_fetch_add(&jobs_cancelled, 1, __ATOMIC_RELAXED);
+            return corral_make_nil(c);
+        }
+    }
+    return corral_make_u64(c, x);
+}
+
+/* sleep_thread(ms): sleeps in 1 ms steps, stopping when cancelled. */
+CORRAL_THREAD_NIF(sleep_thread)
+{
+    int64_t ms = corral_arg_int_range(c, 0, 0, 60000);
+    struct timespec step = {0, 1000000};
+    for (int64_t k = 0; k < ms; k++) {
+        if (corral_cancelled(c)) {
+            __atomic_fetch_add(&jobs_cancelled, 1, __ATOMIC_RELAXED);
+            return corral_make_nil(c);
+        }
+        nanosleep(&step, NULL);
+    }
+    return corral_make_i64(c, ms);
+}
+
+/* raise_thread(kind): raises from the pool thread after using scratch memory
+ * and a cleanup, to check both run there too. */
+CORRAL_ATOMS(raise_kinds, "runtime", "argument", "custom");
+CORRAL_THREAD_NIF(raise_thread)
+{
+    unsigned kind = corral_arg_enum(c, 0, &raise_kinds);
+    char *scratch = corral_alloc(c, 100000);
+    scratch[0] = 1;
+    if (kind == 0) corral_raise(c, "raised on a pool thread");
+    if (kind == 1) corral_raise_arg(c, 0, "expected something else");
+    corral_raise_exception(c, "Elixir.CorralTest.CustomError", "custom from a thread");
+}
+
+CORRAL_NIF(jobs_cancelled_count) { return corral_make_i64(c, __atomic_load_n(&jobs_cancelled, __ATOMIC_RELAXED)); }
+
+/* corral_cancelled outside a thread job is simply false. */
+CORRAL_NIF(cancelled_plain) { return corral_make_bool(c, corral_cancelled(c)); }
