@@ -4,12 +4,12 @@
 # and reports the median ns per operation of each, with its ratio to the
 # hand-written erl_nif C library. See README.md.
 #
-# Environment: BENCH_ROUNDS (default 9) sets the number of timed rounds;
+# Environment: BENCH_ROUNDS (default 11) sets the number of timed rounds;
 # BENCH_SCALE (default 1.0) scales every batch size (0.1 for a quick try).
 
 alias Bench.{Containers, Runner}
 
-rounds = String.to_integer(System.get_env("BENCH_ROUNDS", "9"))
+rounds = String.to_integer(System.get_env("BENCH_ROUNDS", "11"))
 scale = String.to_float(System.get_env("BENCH_SCALE", "1.0"))
 n = fn count -> max(round(count * scale), 1) end
 
