@@ -103,6 +103,26 @@ defmodule CorralTest.ResourceTest do
       assert N.counter_add(b, 1) == 3
     end
 
+    test "200 processes and 20 pool threads add under the locks; totals are exact" do
+      k = N.counter_new(0, 0)
+
+      jobs = for _ <- 1..20, do: N.counter_add_thread_async(k, 5000)
+
+      1..200
+      |> Enum.map(fn _ ->
+        Task.async(fn ->
+          for _ <- 1..500 do
+            N.counter_add(k, 1)
+            N.counter_get(k)
+          end
+        end)
+      end)
+      |> Enum.each(&Task.await(&1, 60_000))
+
+      for job <- jobs, do: assert(Corral.Job.await(N, job, 60_000) == :ok)
+      assert N.counter_get(k) == 200 * 500 + 20 * 5000
+    end
+
     test "50 processes add under the write lock or the mutex and read under the read lock" do
       by_rwlock = N.counter_new(0, 0)
       by_mutex = N.counter_new(0, 0)

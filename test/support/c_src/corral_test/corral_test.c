@@ -335,6 +335,7 @@ CORRAL_NIF_EXTERN(sleep_thread__corral_job);
 CORRAL_NIF_EXTERN(raise_thread__corral_job);
 CORRAL_NIF_EXTERN(jobs_cancelled_count);
 CORRAL_NIF_EXTERN(cancelled_plain);
+CORRAL_NIF_EXTERN(counter_add_thread__corral_job);
 
 CORRAL_MODULE(CorralTest.Native,
     CORRAL_FN("argc_of", argc_of, 3),
@@ -429,4 +430,5 @@ CORRAL_MODULE(CorralTest.Native,
     CORRAL_FN_THREAD("raise_thread", raise_thread, 1),
     CORRAL_FN("jobs_cancelled", jobs_cancelled_count, 0),
     CORRAL_FN("cancelled_plain", cancelled_plain, 0),
+    CORRAL_FN_THREAD("counter_add_thread", counter_add_thread, 2),
     CORRAL_FN_FLAGS("dirty_add", dirty_add, 2, CORRAL_DIRTY_CPU));

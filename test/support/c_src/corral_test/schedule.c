@@ -114,3 +114,26 @@ CORRAL_NIF(jobs_cancelled_count) { return corral_make_i64(c, __atomic_load_n(&jo
 
 /* corral_cancelled outside a thread job is simply false. */
 CORRAL_NIF(cancelled_plain) { return corral_make_bool(c, corral_cancelled(c)); }
+
+/* counter_add_thread(counter, n): adds 1 n times on a pool thread, taking
+ * the counter's write lock for each add, as the processes do. */
+typedef struct {
+    corral_rwlock lock;
+    corral_mutex mutex;
+    int64_t value;
+    size_t size;
+    unsigned char bytes[];
+} Counter;
+CORRAL_RESOURCE_EXTERN(Counter);
+
+CORRAL_THREAD_NIF(counter_add_thread)
+{
+    Counter *k = corral_arg_resource(c, 0, Counter);
+    int64_t n = corral_arg_i64(c, 1);
+    for (int64_t i = 0; i < n; i++) {
+        corral_defer_id held = corral_write_lock(c, &k->lock);
+        k->value += 1;
+        corral_run_now(c, held);
+    }
+    return corral_make_ok(c);
+}
