@@ -24,6 +24,10 @@ defmodule Corral do
       every `.c` file below it).
     * `:cflags` - extra compiler flags, e.g. `["-DFAST", "-I/opt/x/include"]`.
     * `:ldflags` - extra linker flags, e.g. `["-lz"]`.
+    * `:libs` - C libraries found through pkg-config, e.g. `["zlib"]`: their
+      compiler and linker flags are added.
+    * `:compile_commands` - `false` to not write `compile_commands.json` next
+      to the sources (for clangd and other C tools; on by default).
     * `:mode` - `:release` (default, `-O2`) or `:debug` (`-O0 -g3`,
       `CORRAL_DEBUG` defined).
     * `:load_from` - `{app, "priv/path/libname"}` to load a library built

@@ -233,4 +233,51 @@ defmodule CorralTest.CompilerTest do
     _ = boxes
     assert CorralTest.Case.eventually(fn -> Corral.live_resources(m)["Box"] == 0 end)
   end
+
+  test "libs: flags come from pkg-config, and a C library links", %{dir: dir} do
+    m = unique_module()
+
+    File.write!(Path.join(dir, "lib.c"), """
+    #include <corral.h>
+    #include <zlib.h>
+    CORRAL_NIF(crc) {
+        corral_binary b = corral_arg_binary(c, 0);
+        return corral_make_u64(c, crc32(0L, b.data, (uInt)b.size));
+    }
+    CORRAL_MODULE(#{inspect(m)}, CORRAL_FN("crc", crc, 1));
+    """)
+
+    compile_module(m, dir, libs: ["zlib"])
+    assert m.crc("hello") == :erlang.crc32("hello")
+  end
+
+  test "an unknown pkg-config library is reported with what to install", %{dir: dir} do
+    m = unique_module()
+    write_lib(dir, m, "1")
+    error = assert_raise Mix.Error, fn -> build(m, dir, libs: ["no_such_library_xyz"]) end
+    assert error.message =~ "pkg-config does not know the library \"no_such_library_xyz\" (from the :libs option of #{inspect(m)})"
+    assert error.message =~ "apt-cache search no_such_library_xyz"
+  end
+
+  test "compile_commands.json lets clangd check the sources with no setup", %{dir: dir} do
+    m = unique_module()
+    write_lib(dir, m, "ANSWER + 1")
+    build(m, dir)
+    db = File.read!(Path.join(dir, "compile_commands.json"))
+    assert db =~ ~s("file": "#{Path.join(dir, "lib.c")}")
+    assert db =~ Corral.include_dir()
+
+    if clangd = System.find_executable("clangd") do
+      {out, status} = System.cmd(clangd, ["--check=#{Path.join(dir, "lib.c")}"], stderr_to_stdout: true)
+      assert status == 0, out
+      # clangd exits 0 either way; its summary line counts the errors.
+      assert out =~ "All checks completed, 0 errors", out
+    end
+
+    m2 = unique_module()
+    File.rm!(Path.join(dir, "compile_commands.json"))
+    write_lib(dir, m2, "1")
+    build(m2, dir, compile_commands: false)
+    refute File.exists?(Path.join(dir, "compile_commands.json"))
+  end
 end

@@ -75,6 +75,8 @@ defmodule Corral.Compiler do
       mode: mode,
       cflags: Keyword.get(opts, :cflags, []),
       ldflags: Keyword.get(opts, :ldflags, []),
+      libs: Keyword.get(opts, :libs, []),
+      compile_commands?: Keyword.get(opts, :compile_commands, true),
       build_dir: build_dir,
       so: Path.join([app_path, "priv", "native", "lib#{lib}.so"]),
       skip_compilation?: Keyword.get(opts, :skip_compilation?, false)
@@ -122,6 +124,8 @@ defmodule Corral.Compiler do
     File.mkdir_p!(config.build_dir)
     File.mkdir_p!(Path.dirname(config.so))
 
+    {lib_cflags, lib_ldflags} = pkg_config!(config)
+    config = %{config | cflags: lib_cflags ++ config.cflags, ldflags: lib_ldflags ++ config.ldflags}
     cflags = cflags(config, erts_include)
     stamp = Path.join(config.build_dir, "flags")
     stamp_text = Enum.join([cc | cflags] ++ ["--" | ldflags(config)], "\n")
@@ -134,6 +138,7 @@ defmodule Corral.Compiler do
       end
 
     stale = Enum.filter(jobs, fn {src, obj} -> flags_changed? or stale?(src, obj) end)
+    if config.compile_commands?, do: write_compile_commands(cc, cflags, jobs, config)
 
     results =
       stale
@@ -156,6 +161,60 @@ defmodule Corral.Compiler do
     if stale != [] or not File.exists?(config.so) or newer_than?(objects, config.so) do
       link!(cc, objects, config)
     end
+  end
+
+  # clangd and other C tools look for compile_commands.json in the folders
+  # above a source file: written next to the library's sources, it makes
+  # them resolve corral.h, erl_nif.h and the flags with no setup.
+  defp write_compile_commands(cc, cflags, jobs, config) do
+    entries =
+      for {src, obj} <- jobs, String.starts_with?(src, config.src <> "/") do
+        %{directory: config.root, file: src, output: obj, arguments: [cc, "-c", src, "-o", obj | cflags]}
+      end
+
+    path = Path.join(config.src, "compile_commands.json")
+    text = json(entries)
+    if File.read(path) != {:ok, text}, do: File.write!(path, text)
+  end
+
+  # A small JSON writer for the compilation database (no Hex packages).
+  defp json(list) when is_list(list), do: "[\n" <> Enum.map_join(list, ",\n", &json/1) <> "\n]\n"
+
+  defp json(map) when is_map(map) do
+    fields =
+      for {k, v} <- Enum.sort(map) do
+        value = if is_list(v), do: "[" <> Enum.map_join(v, ", ", &json_string/1) <> "]", else: json_string(v)
+        "  " <> json_string(Atom.to_string(k)) <> ": " <> value
+      end
+
+    "{\n" <> Enum.join(fields, ",\n") <> "\n}"
+  end
+
+  defp json_string(s) do
+    escaped =
+      s
+      |> String.replace("\\", "\\\\")
+      |> String.replace("\"", "\\\"")
+      |> String.replace("\n", "\\n")
+
+    "\"" <> escaped <> "\""
+  end
+
+  # `libs: ["zlib"]`: flags from pkg-config.
+  defp pkg_config!(%{libs: []}), do: {[], []}
+
+  defp pkg_config!(config) do
+    pkg = System.find_executable("pkg-config") || Mix.raise(Messages.message(:no_pkg_config))
+
+    Enum.reduce(config.libs, {[], []}, fn lib, {cf, lf} ->
+      case {System.cmd(pkg, ["--cflags", lib], stderr_to_stdout: true), System.cmd(pkg, ["--libs", lib], stderr_to_stdout: true)} do
+        {{cflags, 0}, {libs, 0}} ->
+          {cf ++ String.split(cflags), lf ++ String.split(libs)}
+
+        {{output, _}, _} ->
+          Mix.raise(Messages.message({:pkg_config_failed, lib, output, config}))
+      end
+    end)
   end
 
   defp object_name(src, config) do

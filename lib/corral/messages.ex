@@ -26,6 +26,25 @@ defmodule Corral.Messages do
     """
   end
 
+  def message(:no_pkg_config) do
+    """
+    Corral needs pkg-config to find the C libraries named in the :libs option.
+
+    Install it:
+      Debian/Ubuntu: sudo apt-get install pkg-config
+      Fedora:        sudo dnf install pkgconf-pkg-config
+      macOS:         brew install pkg-config
+    or pass the flags yourself with :cflags and :ldflags.
+    """
+  end
+
+  def message({:pkg_config_failed, lib, output, config}) do
+    "pkg-config does not know the library #{inspect(lib)} (from the :libs option of #{inspect(config.module)}): " <>
+      String.trim(output) <>
+      "\nInstall its development package (on Debian/Ubuntu: apt-cache search #{lib} | grep -- -dev), " <>
+      "or pass the flags with :cflags and :ldflags."
+  end
+
   def message({:no_sources, config}) do
     "Corral found no C sources for #{inspect(config.module)} in #{rel(config.src, config)}: " <>
       "put the library's .c files there, or set the :path or :sources option of use Corral"
