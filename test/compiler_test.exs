@@ -280,4 +280,41 @@ defmodule CorralTest.CompilerTest do
     build(m2, dir, compile_commands: false)
     refute File.exists?(Path.join(dir, "compile_commands.json"))
   end
+
+  # The watchdog prints on the VM's stderr, so the calls run in a separate VM.
+  test "debug builds report calls that hold a normal scheduler too long; release builds do not", %{dir: dir} do
+    File.write!(Path.join(dir, "lib.c"), """
+    #include <corral.h>
+    #include <time.h>
+    static void sleep_ms(long ms) { struct timespec t = {0, ms * 1000000L}; nanosleep(&t, NULL); }
+    CORRAL_NIF(slow) { sleep_ms(5); return corral_make_ok(c); }
+    CORRAL_NIF(fast) { return corral_make_ok(c); }
+    CORRAL_NIF(slow_dirty) { sleep_ms(5); return corral_make_ok(c); }
+    CORRAL_MODULE(CorralTest.Watched, CORRAL_FN("slow", slow, 0), CORRAL_FN("fast", fast, 0),
+                  CORRAL_FN_FLAGS("slow_dirty", slow_dirty, 0, CORRAL_DIRTY_IO));
+    """)
+
+    run = fn mode ->
+      script = """
+      Code.compile_string(~s(defmodule CorralTest.Watched do
+        use Corral, otp_app: :corral, lib: "watched_#{mode}", path: #{inspect(dir)}, mode: :#{mode}
+      end))
+      :ok = CorralTest.Watched.fast()
+      :ok = CorralTest.Watched.slow_dirty()
+      IO.puts("fast and dirty done")
+      :ok = CorralTest.Watched.slow()
+      """
+
+      ebin = Path.join(Mix.Project.app_path(), "ebin")
+      {out, 0} = System.cmd("elixir", ["-pa", ebin, "-e", script], stderr_to_stdout: true, cd: File.cwd!())
+      out
+    end
+
+    debug = run.(:debug)
+    [before_slow, after_slow] = String.split(debug, "fast and dirty done")
+    refute before_slow =~ "corral watchdog"
+    assert after_slow =~ ~r/corral watchdog: CorralTest\.Watched\.slow\/0 held a normal scheduler for \d+\.\d+ ms \(budget 1\.00 ms\)/
+
+    refute run.(:release) =~ "corral watchdog"
+  end
 end

@@ -83,8 +83,14 @@ defmodule Corral.Compiler do
     }
   end
 
+  # Mix may be loaded without running (a plain `elixir` script); then there
+  # is no project and the current directory is the root.
+  defp mix_project? do
+    Code.ensure_loaded?(Mix.Project) and Process.whereis(Mix.ProjectStack) != nil and Mix.Project.get() != nil
+  end
+
   defp project_root do
-    if Code.ensure_loaded?(Mix.Project) and Mix.Project.get() do
+    if mix_project?() do
       Path.dirname(Mix.Project.project_file())
     else
       File.cwd!()
@@ -92,7 +98,7 @@ defmodule Corral.Compiler do
   end
 
   defp app_path(otp_app, root) do
-    if Code.ensure_loaded?(Mix.Project) and Mix.Project.get() && Mix.Project.config()[:app] == otp_app do
+    if mix_project?() and Mix.Project.config()[:app] == otp_app do
       Mix.Project.app_path()
     else
       case :code.lib_dir(otp_app) do
