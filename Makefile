@@ -7,7 +7,7 @@ export LANG ?= C.UTF-8
 export LC_ALL ?= C.UTF-8
 export ERL_AFLAGS ?= -kernel shell_history disabled
 
-.PHONY: deps test test-corral test-example demo bench clean
+.PHONY: deps test test-corral test-example test-sanitize demo bench clean
 
 deps:
 	@scripts/ensure-deps.sh
@@ -28,3 +28,13 @@ bench: deps
 
 clean:
 	rm -rf _build examples/buffer/_build bench/_build
+
+# The whole Corral suite with its test NIFs built with ASan and UBSan, in a
+# VM that has the ASan runtime preloaded and sends its allocations through
+# malloc (+Mea min) so the sanitizer sees them.
+ASAN_RUNTIME = $(shell gcc -print-file-name=libasan.so)
+test-sanitize: deps
+	CORRAL_SANITIZE=address,undefined ERL_FLAGS="+Mea min" \
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	LD_PRELOAD=$(ASAN_RUNTIME) MIX_ENV=test mix test

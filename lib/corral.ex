@@ -30,6 +30,9 @@ defmodule Corral do
       to the sources (for clangd and other C tools; on by default).
     * `:mode` - `:release` (default, `-O2`) or `:debug` (`-O0 -g3`,
       `CORRAL_DEBUG` defined).
+    * `:sanitize` - `[:address, :undefined]` (or a part) builds with
+      AddressSanitizer/UndefinedBehaviorSanitizer; `CORRAL_SANITIZE` does it
+      for every module. The VM needs the ASan runtime preloaded (README).
     * `:load_from` - `{app, "priv/path/libname"}` to load a library built
       elsewhere (the path has no `.so`).
     * `:skip_compilation?` - `true` to use an already built library as is.

@@ -61,7 +61,7 @@ defmodule CorralTest.CleanupTest do
   end
 
   test "corral_alloc: aligned scratch memory, small and large, freed on return and on raise" do
-    memory = :erlang.memory(:total)
+    memory = memory()
 
     for _ <- 1..200 do
       assert N.alloc_sum(50, 100, false) == 5000
@@ -73,7 +73,7 @@ defmodule CorralTest.CleanupTest do
 
     gc_all()
     # 200 rounds allocate about 1.2 GB in all; a leak would show here.
-    assert :erlang.memory(:total) - memory < 50_000_000
+    assert_memory_back(memory, 50_000_000)
   end
 
   test "corral_alloc of an impossible size raises instead of crashing" do

@@ -150,7 +150,7 @@ defmodule CorralTest.CloseTest do
     gc_all()
     assert eventually(fn -> Corral.live_resources(N)["Handle"] == 0 end)
     before = N.handles_destroyed()
-    memory = :erlang.memory(:total)
+    memory = memory()
 
     1..20
     |> Enum.map(fn p ->
@@ -168,6 +168,6 @@ defmodule CorralTest.CloseTest do
     assert eventually(fn -> Corral.live_resources(N)["Handle"] == 0 end, 500)
     assert N.handles_destroyed() - before == 1_000_000
     gc_all()
-    assert :erlang.memory(:total) - memory < 10_000_000
+    assert_memory_back(memory, 10_000_000)
   end
 end

@@ -317,4 +317,51 @@ defmodule CorralTest.CompilerTest do
 
     refute run.(:release) =~ "corral watchdog"
   end
+
+  # A heap overflow in user C code: with sanitize: [:address] and the ASan
+  # runtime preloaded (what make test-sanitize does for the whole suite),
+  # the report names the file and line. The crash ends that VM, so it runs
+  # in a separate one.
+  test "sanitize: [:address] reports a heap overflow with its file and line", %{dir: dir, rel: rel} do
+    {asan, 0} = System.cmd("gcc", ["-print-file-name=libasan.so"])
+    asan = String.trim(asan)
+
+    File.write!(Path.join(dir, "lib.c"), """
+    #include <corral.h>
+    #include <stdlib.h>
+    CORRAL_NIF(overflow) {
+        size_t n = corral_arg_size(c, 0);
+        volatile unsigned char *p = malloc(n); /* volatile: the store must happen */
+        p[n] = 1; /* one past the end */
+        free((void *)p);
+        return corral_make_ok(c);
+    }
+    CORRAL_MODULE(CorralTest.Overflow, CORRAL_FN("overflow", overflow, 1));
+    """)
+
+    script = """
+    Code.compile_string(~s(defmodule CorralTest.Overflow do
+      use Corral, otp_app: :corral, lib: "overflow", path: #{inspect(dir)}, sanitize: [:address]
+    end))
+    IO.puts("calling")
+    CorralTest.Overflow.overflow(16)
+    IO.puts("survived")
+    """
+
+    ebin = Path.join(Mix.Project.app_path(), "ebin")
+    env = [{"LD_PRELOAD", asan}, {"ASAN_OPTIONS", "detect_leaks=0"}, {"ERL_FLAGS", "+Mea min"}]
+    {out, status} = System.cmd("elixir", ["-pa", ebin, "-e", script], stderr_to_stdout: true, env: env)
+
+    assert status != 0
+    assert out =~ "calling"
+    refute out =~ "survived"
+    assert out =~ "ERROR: AddressSanitizer: heap-buffer-overflow"
+    assert out =~ "SUMMARY: AddressSanitizer: heap-buffer-overflow #{rel}/lib.c:6 in overflow__corral_body"
+  end
+
+  test "sanitize: takes only the known sanitizers", %{dir: dir} do
+    assert_raise ArgumentError, "use Corral: :sanitize takes :address and :undefined, got: [:thread]", fn ->
+      build(unique_module(), dir, sanitize: [:thread])
+    end
+  end
 end

@@ -63,12 +63,12 @@ defmodule CorralTest.ProcessTest do
   end
 
   test "a call-owned message that is not sent is freed by the call" do
-    memory = :erlang.memory(:total)
+    memory = memory()
     for _ <- 1..20_000, do: N.send_in_call(self(), :x, true)
     for _ <- 1..20_000, do: assert_receive(:x)
     refute_received {:copy, _}
     gc_all()
-    assert :erlang.memory(:total) - memory < 5_000_000
+    assert_memory_back(memory, 5_000_000)
   end
 
   test "a native thread sends messages through process-independent environments" do

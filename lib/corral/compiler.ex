@@ -51,13 +51,15 @@ defmodule Corral.Compiler do
     src = Keyword.get(opts, :path, Path.join("c_src", lib))
     src_abs = Path.expand(src, root)
     mode = Keyword.get(opts, :mode, :release)
+    sanitize = sanitizers!(Keyword.get(opts, :sanitize, []))
 
     unless mode in [:release, :debug] do
       raise ArgumentError, "use Corral: :mode must be :release or :debug, got: #{inspect(mode)}"
     end
 
     app_path = app_path(otp_app, root)
-    build_dir = Path.join([app_path, "corral", lib, Atom.to_string(mode)])
+    variant = Enum.join([Atom.to_string(mode) | Enum.map(sanitize, &Atom.to_string/1)], "-")
+    build_dir = Path.join([app_path, "corral", lib, variant])
 
     sources =
       case Keyword.fetch(opts, :sources) do
@@ -73,6 +75,7 @@ defmodule Corral.Compiler do
       src: src_abs,
       sources: sources,
       mode: mode,
+      sanitize: sanitize,
       cflags: Keyword.get(opts, :cflags, []),
       ldflags: Keyword.get(opts, :ldflags, []),
       libs: Keyword.get(opts, :libs, []),
@@ -87,6 +90,23 @@ defmodule Corral.Compiler do
   # is no project and the current directory is the root.
   defp mix_project? do
     Code.ensure_loaded?(Mix.Project) and Process.whereis(Mix.ProjectStack) != nil and Mix.Project.get() != nil
+  end
+
+  # Sanitizers come from the :sanitize option or, for a whole test run, from
+  # CORRAL_SANITIZE=address,undefined.
+  defp sanitizers!(list) do
+    from_env =
+      case System.get_env("CORRAL_SANITIZE", "") do
+        "" -> []
+        text -> text |> String.split(",", trim: true) |> Enum.map(&String.to_atom(String.trim(&1)))
+      end
+
+    all = Enum.uniq(List.wrap(list) ++ from_env)
+
+    case all -- [:address, :undefined] do
+      [] -> Enum.sort(all)
+      bad -> raise ArgumentError, "use Corral: :sanitize takes :address and :undefined, got: #{inspect(bad)}"
+    end
   end
 
   defp project_root do
@@ -164,8 +184,14 @@ defmodule Corral.Compiler do
     File.write!(stamp, stamp_text)
     objects = Enum.map(jobs, &elem(&1, 1))
 
-    if stale != [] or not File.exists?(config.so) or newer_than?(objects, config.so) do
+    # The library may have been linked from another variant's objects
+    # (debug, sanitized): the marker names the build that made it.
+    marker = config.so <> ".build"
+
+    if stale != [] or not File.exists?(config.so) or newer_than?(objects, config.so) or
+         File.read(marker) != {:ok, config.build_dir} do
       link!(cc, objects, config)
+      File.write!(marker, config.build_dir)
     end
   end
 
@@ -240,7 +266,7 @@ defmodule Corral.Compiler do
       end
 
     ["-std=gnu11", "-fPIC", "-fvisibility=hidden", "-Wall", "-Wextra"] ++
-      mode_flags ++
+      mode_flags ++ sanitize_flags(config) ++
       ["-I", @corral_include, "-I", erts_include, "-I", config.src] ++ config.cflags
   end
 
@@ -251,7 +277,13 @@ defmodule Corral.Compiler do
         _ -> []
       end
 
-    ["-shared"] ++ platform ++ config.ldflags
+    ["-shared"] ++ platform ++ sanitize_flags(config) ++ config.ldflags
+  end
+
+  defp sanitize_flags(%{sanitize: []}), do: []
+
+  defp sanitize_flags(%{sanitize: list}) do
+    ["-fsanitize=" <> Enum.join(list, ","), "-fno-omit-frame-pointer", "-fno-sanitize-recover=undefined", "-g"]
   end
 
   # An object is stale when it is missing, or older than its source or any

@@ -34,11 +34,20 @@ CORRAL_NIF(int_range)
 
 CORRAL_NIF(index_below) { return corral_make_size(c, corral_arg_index(c, 0, corral_arg_size(c, 1))); }
 
-CORRAL_NIF(add) { return corral_make_i64(c, corral_arg_i64(c, 0) + corral_arg_i64(c, 1)); }
+/* Signed overflow is undefined in C (the sanitizer run catches it), so the
+ * sums are checked. */
+static int64_t checked_add(corral_call *c, int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_add_overflow(a, b, &r)) corral_raise_argument(c, "the sum does not fit in 64 bits");
+    return r;
+}
+
+CORRAL_NIF(add) { return corral_make_i64(c, checked_add(c, corral_arg_i64(c, 0), corral_arg_i64(c, 1))); }
 
 /* The same body as add, as its own NIF: messages name the function by the
  * NIF, so a C function listed in two rows would be named by the first. */
-CORRAL_NIF(dirty_add) { return corral_make_i64(c, corral_arg_i64(c, 0) + corral_arg_i64(c, 1)); }
+CORRAL_NIF(dirty_add) { return corral_make_i64(c, checked_add(c, corral_arg_i64(c, 0), corral_arg_i64(c, 1))); }
 
 CORRAL_NIF(try_i64)
 {
@@ -117,7 +126,7 @@ CORRAL_NIF(inspect)
 CORRAL_NIF(raise_oom) { return corral_raise_oom(c, 12345); }
 
 /* A raise from three frames down, through code with no error handling. */
-static int64_t deep3(corral_call *c) { return corral_arg_i64(c, 0) * 2; }
+static int64_t deep3(corral_call *c) { return corral_arg_int_range(c, 0, -1000000, 1000000) * 2; }
 static int64_t deep2(corral_call *c) { return deep3(c) + 1; }
 static int64_t deep1(corral_call *c) { return deep2(c) + 1; }
 CORRAL_NIF(deep) { return corral_make_i64(c, deep1(c)); }
@@ -264,7 +273,7 @@ CORRAL_NIF(counter_add)
     corral_write_lock(c, &k->lock);
     int64_t d = corral_arg_i64(c, 1);
     if (d == 0) corral_raise_arg(c, 1, "expected a non-zero delta");
-    k->value += d;
+    k->value = checked_add(c, k->value, d);
     return corral_make_i64(c, k->value);
 }
 
@@ -275,7 +284,7 @@ CORRAL_NIF(counter_add_mutex)
     corral_defer_id held = corral_lock(c, &k->mutex);
     int64_t d = corral_arg_i64(c, 1);
     if (d == 0) corral_raise_arg(c, 1, "expected a non-zero delta");
-    k->value += d;
+    k->value = checked_add(c, k->value, d);
     int64_t v = k->value;
     corral_run_now(c, held);
     return corral_make_i64(c, v);
