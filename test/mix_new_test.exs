@@ -1,0 +1,49 @@
+defmodule CorralTest.MixNewTest do
+  # mix corral.new in a fresh Mix project: the generated library builds and
+  # its test passes; a second run refuses to overwrite.
+  use ExUnit.Case, async: false
+
+  @tmp Path.expand("../_build/test/corral_new", __DIR__)
+
+  setup do
+    File.rm_rf!(@tmp)
+    File.mkdir_p!(@tmp)
+    on_exit(fn -> File.rm_rf!(@tmp) end)
+    :ok
+  end
+
+  defp mix(args, dir) do
+    # A clean environment for the child project: its own MIX_ENV, no test deps.
+    System.cmd("mix", args, cd: dir, stderr_to_stdout: true, env: [{"MIX_ENV", "test"}])
+  end
+
+  test "from mix new to a passing mix test" do
+    {_, 0} = System.cmd("mix", ["new", "demo"], cd: @tmp, stderr_to_stdout: true)
+    project = Path.join(@tmp, "demo")
+    corral = Path.expand("..", __DIR__)
+
+    mix_exs = Path.join(project, "mix.exs")
+    File.write!(mix_exs, String.replace(File.read!(mix_exs), "deps: deps()", "deps: [{:corral, path: #{inspect(corral)}}]"))
+
+    {out, 0} = mix(["corral.new", "Demo.Native"], project)
+    assert out =~ "creating c_src/demo_native/demo_native.c"
+    assert File.exists?(Path.join(project, "lib/demo/native.ex"))
+
+    {out, status} = mix(["test"], project)
+    assert status == 0, out
+    assert out =~ ~r/\d+ tests, 0 failures/
+
+    if clangd = System.find_executable("clangd") do
+      {out, 0} = System.cmd(clangd, ["--check=" <> Path.join(project, "c_src/demo_native/demo_native.c")], stderr_to_stdout: true)
+      assert out =~ "All checks completed, 0 errors", out
+    end
+
+    {out, status} = mix(["corral.new", "Demo.Native"], project)
+    assert status != 0
+    assert out =~ "not overwriting c_src/demo_native/demo_native.c, lib/demo/native.ex, test/demo/native_test.exs; nothing was written"
+
+    {out, status} = mix(["corral.new", "not_a_module"], project)
+    assert status != 0
+    assert out =~ ~s(mix corral.new: "not_a_module" is not a module name)
+  end
+end
