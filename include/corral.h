@@ -141,6 +141,20 @@ ERL_NIF_TERM corral__unwound(corral_call *c);
 void corral__finish(corral_call *c);
 CORRAL__NORETURN CORRAL__COLD void corral__bad_position(corral_call *c, int i);
 
+/* Fills the fields every call needs; the rest are set when first used. */
+static inline void corral__call_init(corral_call *c, ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[],
+                                     corral_nif_fn nif, unsigned flags)
+{
+    c->env = env;
+    c->argv = argv;
+    c->argc = argc;
+    c->ncleanup = 0;
+    c->spill_cap = 0;
+    c->flags = flags;
+    c->nif = nif;
+    c->arena = NULL;
+}
+
 static inline void corral__end(corral_call *c)
 {
     if (CORRAL__LIKELY(c->ncleanup <= CORRAL__INLINE_CLEANUPS && c->arena == NULL)) {
@@ -179,14 +193,7 @@ void corral__watchdog(corral_call *c, uint64_t started);
     ERL_NIF_TERM name(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[])        \
     {                                                                             \
         corral_call call_;                                                        \
-        call_.env = env;                                                          \
-        call_.argv = argv;                                                        \
-        call_.argc = argc;                                                        \
-        call_.ncleanup = 0;                                                       \
-        call_.spill_cap = 0;                                                      \
-        call_.flags = 0;                                                          \
-        call_.nif = name;                                                         \
-        call_.arena = NULL;                                                       \
+        corral__call_init(&call_, env, argc, argv, name, 0);                      \
         CORRAL__WATCHDOG_START();                                                 \
         if (CORRAL__UNLIKELY(CORRAL__SETJMP(call_.jmp))) return corral__unwound(&call_); \
         ERL_NIF_TERM result_ = name##__corral_body(&call_);                       \

@@ -53,15 +53,8 @@ ERL_NIF_TERM corral__yield_run(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv
                                bool first)
 {
     corral_call call;
-    call.env = env;
-    call.argv = argv;
     /* The state's term travels as a hidden last argument of continuations. */
-    call.argc = first ? argc : argc - 1;
-    call.ncleanup = 0;
-    call.spill_cap = 0;
-    call.flags = CORRAL__CALL_YIELDING;
-    call.nif = d->entry;
-    call.arena = NULL;
+    corral__call_init(&call, env, first ? argc : argc - 1, argv, d->entry, CORRAL__CALL_YIELDING);
     call.yield = NULL;
     if (CORRAL__SETJMP(call.jmp)) return corral__unwound(&call);
 

@@ -64,14 +64,7 @@ static void run_job(corral_job *job)
 {
     if (atomic_load(&job->cancelled)) return;
     corral_call call;
-    call.env = job->env;
-    call.argv = job->argv;
-    call.argc = job->argc;
-    call.ncleanup = 0;
-    call.spill_cap = 0;
-    call.flags = CORRAL__CALL_THREAD;
-    call.nif = job->desc->entry;
-    call.arena = NULL;
+    corral__call_init(&call, job->env, job->argc, job->argv, job->desc->entry, CORRAL__CALL_THREAD);
     call.job = job;
     ERL_NIF_TERM result, reply;
     if (run_body(&call, job->desc, &result)) {
@@ -158,14 +151,7 @@ void corral__pool_stop(void)
 ERL_NIF_TERM corral__job_submit(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[], const corral__thread_desc *d)
 {
     corral_call call;
-    call.env = env;
-    call.argv = argv;
-    call.argc = argc;
-    call.ncleanup = 0;
-    call.spill_cap = 0;
-    call.flags = 0;
-    call.nif = d->entry;
-    call.arena = NULL;
+    corral__call_init(&call, env, argc, argv, d->entry, 0);
     if (CORRAL__SETJMP(call.jmp)) return corral__unwound(&call);
 
     corral_job *job = corral_resource_new(&call, corral_job, (size_t)argc * sizeof(ERL_NIF_TERM));

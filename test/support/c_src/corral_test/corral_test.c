@@ -2,7 +2,7 @@
  * The test library: one NIF per public function of corral.h (and per way
  * it can fail), driven by the ExUnit files in test/.
  */
-#include <corral.h>
+#include "corral_test.h"
 
 #include <string.h>
 
@@ -212,13 +212,6 @@ CORRAL_NIF(calloc_zero)
 
 /* {== resources and locks ==} */
 
-typedef struct {
-    corral_rwlock lock;
-    corral_mutex mutex;
-    int64_t value;
-    size_t size;
-    unsigned char bytes[];
-} Counter;
 
 static long counters_destroyed;
 static void counter_destroy(Counter *k)

@@ -2,7 +2,7 @@
  * Test NIFs for scheduling: the same CPU-bound loop run plain, dirty and
  * yielding, with a state destructor the tests can count.
  */
-#include <corral.h>
+#include "corral_test.h"
 
 #include <time.h>
 
@@ -117,13 +117,6 @@ CORRAL_NIF(cancelled_plain) { return corral_make_bool(c, corral_cancelled(c)); }
 
 /* counter_add_thread(counter, n): adds 1 n times on a pool thread, taking
  * the counter's write lock for each add, as the processes do. */
-typedef struct {
-    corral_rwlock lock;
-    corral_mutex mutex;
-    int64_t value;
-    size_t size;
-    unsigned char bytes[];
-} Counter;
 CORRAL_RESOURCE_EXTERN(Counter);
 
 CORRAL_THREAD_NIF(counter_add_thread)
