@@ -280,6 +280,18 @@ typedef struct corral_module_info {
  * Raises: never. Owns: static. */
 #define CORRAL_FN_THREAD(name, fn, arity) {name, (arity), CORRAL__THREAD, fn##__corral_job}
 
+/* A documentation record, in the ELF section "corral_docs": the Elixir side
+ * turns it into @spec and @doc of the generated function. Fixed layout,
+ * 2304 bytes, 32-aligned (compilers align big objects that way anyway). */
+typedef struct __attribute__((aligned(32))) corral_doc_record {
+    char magic[8]; /* "CORRDOC" */
+    uint32_t arity;
+    uint32_t reserved;
+    char name[240];
+    char spec[512];
+    char doc[1536];
+} corral_doc_record;
+
 #if defined(__APPLE__)
 #define CORRAL__SECTION(s) __attribute__((section("__DATA," s), used))
 #else
@@ -287,6 +299,24 @@ typedef struct corral_module_info {
 #endif
 
 ErlNifEntry *corral__nif_init(const char *module, corral_export *exports, unsigned count);
+
+#define CORRAL__DOC_ID2(a, b) a##b
+#define CORRAL__DOC_ID(a, b) CORRAL__DOC_ID2(a, b)
+
+/* Documents an exported function: `spec` is the Elixir typespec without
+ * @spec ("get(reference(), non_neg_integer()) :: byte()", or "" for none)
+ * and `doc` its documentation (Markdown). They become @spec and @doc of
+ * the generated function, so `h Mod.fun` and Dialyzer see them. Write it at
+ * file scope, anywhere in the library.
+ * Checks: at compile time, name/arity exist in the table and the spec
+ * parses (a CompileError names the function otherwise); the strings fit
+ * (240, 512 and 1536 bytes, checked by the C compiler).
+ * Raises: never. Owns: static. */
+#define CORRAL_DOC(name, arity, spec, doc)                                                    \
+    _Static_assert(sizeof(name) <= 240 && sizeof(spec) <= 512 && sizeof(doc) <= 1536,         \
+                   "CORRAL_DOC: name, spec or doc too long (240, 512, 1536 bytes)");          \
+    static const corral_doc_record CORRAL__DOC_ID(corral__doc_, __LINE__)                     \
+        CORRAL__SECTION("corral_docs") = {"CORRDOC", (arity), 0, name, spec, doc}
 
 /* Defines the library's entry point for the Elixir module `mod` (written as
  * in Elixir: CORRAL_MODULE(Buffer.Native, ...)) with the given CORRAL_FN rows.

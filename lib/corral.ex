@@ -66,6 +66,35 @@ defmodule Corral do
   """
   def live_resources(module) when is_atom(module), do: module.__corral_live__()
 
+  # @doc and @spec from a CORRAL_DOC record; built-ins are hidden.
+  defp doc_attributes(nil, name, _arity, _config) do
+    if String.starts_with?(Atom.to_string(name), "__corral_"), do: [quote(do: @doc(false))], else: []
+  end
+
+  defp doc_attributes({spec, doc}, name, arity, config) do
+    doc_attr = if doc == "", do: [], else: [quote(do: @doc(unquote(doc)))]
+
+    spec_attr =
+      case spec do
+        "" ->
+          []
+
+        text ->
+          case Code.string_to_quoted(text) do
+            {:ok, {:"::", _, [{^name, _, args}, _]} = ast} when length(args) == arity ->
+              [quote(do: @spec(unquote(ast)))]
+
+            {:ok, _} ->
+              Mix.raise(Corral.Messages.message({:bad_spec, {name, arity}, text, "expected #{name}(#{arity} argument types) :: return type", config}))
+
+            {:error, {_, message, token}} ->
+              Mix.raise(Corral.Messages.message({:bad_spec, {name, arity}, text, "#{inspect(message)} #{inspect(token)}", config}))
+          end
+      end
+
+    doc_attr ++ spec_attr
+  end
+
   @doc false
   defmacro __using__(opts) do
     quote do
@@ -86,6 +115,7 @@ defmodule Corral do
     stubs =
       for {name, arity, flags} <- info.exports ++ builtins do
         args = for i <- 1..arity//1, do: Macro.var(:"_arg#{i}", __MODULE__)
+        attrs = doc_attributes(Map.get(info.docs, {name, arity}), name, arity, config)
 
         if Bitwise.band(flags, Corral.Compiler.thread_flag()) != 0 do
           # A thread job: the NIF is name_async; name waits for its reply.
@@ -93,16 +123,19 @@ defmodule Corral do
           vars = for i <- 1..arity//1, do: Macro.var(:"arg#{i}", __MODULE__)
 
           quote do
+            @doc false
             def unquote(async)(unquote_splicing(args)) do
               :erlang.nif_error(Corral.Loader.not_loaded(__MODULE__, unquote(async), unquote(arity)))
             end
 
+            unquote_splicing(attrs)
             def unquote(name)(unquote_splicing(vars)) do
               Corral.Job.await(__MODULE__, unquote(async)(unquote_splicing(vars)), unquote(timeout))
             end
           end
         else
           quote do
+            unquote_splicing(attrs)
             def unquote(name)(unquote_splicing(args)) do
               :erlang.nif_error(Corral.Loader.not_loaded(__MODULE__, unquote(name), unquote(arity)))
             end

@@ -364,4 +364,16 @@ defmodule CorralTest.CompilerTest do
       build(unique_module(), dir, sanitize: [:thread])
     end
   end
+
+  test "CORRAL_DOC: a spec that does not parse, or a doc for no function, is a compile error", %{dir: dir, rel: rel} do
+    m = unique_module()
+    write_lib(dir, m, "1", ~s|);\nCORRAL_DOC("twice", 1, "twice(integer() :: integer()", "Doubles."|)
+    error = assert_raise Mix.Error, fn -> compile_module(m, dir) end
+    assert error.message =~ "CORRAL_DOC for #{inspect(m)}.twice/1 has a spec that does not parse"
+
+    m = unique_module()
+    write_lib(dir, m, "1", ~s|);\nCORRAL_DOC("thrice", 1, "", "Nothing."|)
+    error = assert_raise Mix.Error, fn -> build(m, dir) end
+    assert error.message == ~s|CORRAL_DOC("thrice", 1, ...) in #{rel} documents thrice/1, which the export table of #{inspect(m)} does not list|
+  end
 end

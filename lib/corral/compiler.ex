@@ -382,12 +382,10 @@ defmodule Corral.Compiler do
       Mix.raise(Messages.message({:no_library, config}))
     end
 
-    case Corral.ELF.sections(config.so, ["corral_module", "corral_exports"]) do
-      {:ok, %{"corral_module" => mod, "corral_exports" => rows}} ->
-        parse_exports!(mod, rows, config)
-
-      {:ok, %{"corral_module" => mod}} ->
-        parse_exports!(mod, "", config)
+    case Corral.ELF.sections(config.so, ["corral_module", "corral_exports", "corral_docs"]) do
+      {:ok, %{"corral_module" => mod} = sections} ->
+        info = parse_exports!(mod, Map.get(sections, "corral_exports", ""), config)
+        Map.put(info, :docs, parse_docs!(Map.get(sections, "corral_docs", ""), info.exports, config))
 
       {:ok, _} ->
         Mix.raise(Messages.message({:no_module_macro, config}))
@@ -422,6 +420,24 @@ defmodule Corral.Compiler do
   end
 
   defp parse_exports!(_mod, _rows, config), do: Mix.raise(Messages.message({:no_module_macro, config}))
+
+  # CORRAL_DOC records: 2304 bytes each, 32-aligned; scanned by their magic
+  # so padding between records cannot confuse the reader.
+  defp parse_docs!(bin, exports, config), do: parse_docs!(bin, exports, config, %{})
+
+  defp parse_docs!(<<"CORRDOC\0", arity::unsigned-little-32, _::32, name::binary-240, spec::binary-512,
+                     doc::binary-1536, rest::binary>>, exports, config, acc) do
+    key = {String.to_atom(cstring(name)), arity}
+
+    unless Enum.any?(exports, fn {n, a, _} -> {n, a} == key end) do
+      Mix.raise(Messages.message({:doc_without_function, key, config}))
+    end
+
+    parse_docs!(rest, exports, config, Map.put(acc, key, {cstring(spec), cstring(doc)}))
+  end
+
+  defp parse_docs!(<<_::binary-32, rest::binary>>, exports, config, acc), do: parse_docs!(rest, exports, config, acc)
+  defp parse_docs!(_, _exports, _config, acc), do: acc
 
   defp cstring(bin), do: bin |> :binary.split(<<0>>) |> hd()
 

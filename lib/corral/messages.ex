@@ -87,6 +87,16 @@ defmodule Corral.Messages do
     "the export table of #{inspect(config.module)} lists #{listed} more than once"
   end
 
+  def message({:doc_without_function, {name, arity}, config}) do
+    "CORRAL_DOC(#{inspect(Atom.to_string(name))}, #{arity}, ...) in #{rel(config.src, config)} documents " <>
+      "#{name}/#{arity}, which the export table of #{inspect(config.module)} does not list"
+  end
+
+  def message({:bad_spec, {name, arity}, spec, error, config}) do
+    "CORRAL_DOC for #{inspect(config.module)}.#{name}/#{arity} has a spec that does not parse " <>
+      "(#{error}): #{spec}"
+  end
+
   def message({:module_mismatch, name, config}) do
     shown = String.replace_prefix(name, "Elixir.", "")
 

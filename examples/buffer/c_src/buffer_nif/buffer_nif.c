@@ -62,6 +62,13 @@ CORRAL_NIF(buffer_to_binary)
     return corral_make_binary(c, b->bytes, b->size);
 }
 
+/* Specs and docs for the generated Elixir functions (h Buffer.Native.get). */
+CORRAL_DOC("new", 1, "new(non_neg_integer()) :: reference()", "A new buffer of `size` zero bytes.");
+CORRAL_DOC("get", 2, "get(reference(), non_neg_integer()) :: byte()", "The byte at `index` (0-based).");
+CORRAL_DOC("set", 3, "set(reference(), non_neg_integer(), byte()) :: :ok", "Stores `byte` at `index` (0-based).");
+CORRAL_DOC("size", 1, "size(reference()) :: non_neg_integer()", "The number of bytes in the buffer.");
+CORRAL_DOC("to_binary", 1, "to_binary(reference()) :: binary()", "A copy of the buffer's bytes.");
+
 CORRAL_MODULE(Buffer.Native,
     CORRAL_FN("new", buffer_new, 1),
     CORRAL_FN("get", buffer_get, 2),
