@@ -292,26 +292,28 @@ void *corral_calloc(corral_call *c, size_t count, size_t size)
  * Raising
  * ======================================================================= */
 
-/* Writes the module as Elixir writes it: "Buffer.Native" for an Elixir
- * module, ":buffer_nif" for an Erlang one. */
-static size_t module_name(char *buf, size_t cap)
+/* Writes "Buffer.Native.get/2" for an Elixir module, as Elixir users read
+ * it, and "buffer_nif:get/2" for an Erlang one, as Erlang users do. */
+static size_t module_name(char *buf, size_t cap, char *separator)
 {
     const char *m = corral__lib.module ? corral__lib.module : "?";
-    if (strncmp(m, "Elixir.", 7) == 0) return (size_t)snprintf(buf, cap, "%s", m + 7);
-    return (size_t)snprintf(buf, cap, ":%s", m);
+    bool elixir = strncmp(m, "Elixir.", 7) == 0;
+    *separator = elixir ? '.' : ':';
+    return (size_t)snprintf(buf, cap, "%s", elixir ? m + 7 : m);
 }
 
 void corral__function_name(corral_call *c, char *buf, size_t cap)
 {
-    size_t n = module_name(buf, cap);
+    char sep;
+    size_t n = module_name(buf, cap, &sep);
     if (n >= cap) return;
     for (unsigned k = 0; k < corral__lib.count; k++) {
         if (corral__lib.exports[k].fptr == c->nif) {
-            snprintf(buf + n, cap - n, ".%s/%u", corral__lib.exports[k].name, corral__lib.exports[k].arity);
+            snprintf(buf + n, cap - n, "%c%s/%u", sep, corral__lib.exports[k].name, corral__lib.exports[k].arity);
             return;
         }
     }
-    snprintf(buf + n, cap - n, ".?/%d", c->argc);
+    snprintf(buf + n, cap - n, "%c?/%d", sep, c->argc);
 }
 
 static ERL_NIF_TERM exception_struct(ErlNifEnv *env, ERL_NIF_TERM module, const char *msg, size_t len)

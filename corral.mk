@@ -1,0 +1,16 @@
+# corral.mk: build a Corral NIF library with plain make (Erlang projects,
+# erlang.mk, or a rebar3 pre-hook that calls make).
+#
+#   CORRAL_DIR := path/to/corral
+#   include $(CORRAL_DIR)/corral.mk
+#   priv/my_nif.so: $(wildcard c_src/*.c) $(CORRAL_SOURCES)
+#   	$(CORRAL_CC) $(CORRAL_CFLAGS) -o $@ $^ $(CORRAL_LDFLAGS)
+#
+# It needs only an include path and Corral's C sources.
+
+CORRAL_DIR ?= $(dir $(lastword $(MAKEFILE_LIST)))
+CORRAL_SOURCES := $(wildcard $(CORRAL_DIR)/c_src/corral/*.c)
+ERTS_INCLUDE_DIR ?= $(shell erl -noshell -eval 'io:format("~ts/erts-~ts/include", [code:root_dir(), erlang:system_info(version)]), halt().')
+CORRAL_CC ?= $(or $(CC),cc)
+CORRAL_CFLAGS ?= -std=gnu11 -O2 -fPIC -fvisibility=hidden -Wall -Wextra -I$(CORRAL_DIR)/include -I$(ERTS_INCLUDE_DIR)
+CORRAL_LDFLAGS ?= -shared $(if $(filter Darwin,$(shell uname -s)),-undefined dynamic_lookup -flat_namespace)
