@@ -328,6 +328,8 @@ ErlNifEntry *corral__nif_init(const char *module, corral_export *exports, unsign
 #define CORRAL_MODULE(mod, ...) CORRAL_ERLANG_MODULE("Elixir." #mod, __VA_ARGS__)
 
 /* CORRAL_MODULE for an Erlang module given as a string: CORRAL_ERLANG_MODULE("buffer_nif", ...).
+ * The Erlang module must define the built-in functions too: include
+ * corral.hrl (next to this header) in it.
  * Checks: as CORRAL_MODULE. Raises: never. Owns: static. */
 #define CORRAL_ERLANG_MODULE(modstr, ...)                                                     \
     static corral_export corral__exports[] CORRAL__SECTION("corral_exports") = {__VA_ARGS__}; \
