@@ -36,6 +36,12 @@ defmodule Corral do
     * `:load_from` - `{app, "priv/path/libname"}` to load a library built
       elsewhere (the path has no `.so`).
     * `:skip_compilation?` - `true` to use an already built library as is.
+    * `:prebuilt` - a folder of prebuilt libraries (made by
+      `mix corral.package`): the one for this OS, architecture, NIF version
+      and app version is installed after its SHA-256 is checked against the
+      folder's `checksums.txt`; with none, the library is built from source.
+      `CORRAL_FORCE_BUILD=1` always builds.
+    * `:version` - the version in prebuilt file names (default: the app's).
     * `:job_timeout` - how long (ms, or `:infinity`) the function of a thread
       job (`CORRAL_FN_THREAD`) waits for its reply; default 5000.
 
@@ -150,6 +156,11 @@ defmodule Corral do
     quote do
       unquote_splicing(resources)
       unquote_splicing(stubs)
+
+      @doc false
+      def __corral_library__, do: unquote(info.so)
+      @doc false
+      def __corral_package__, do: %{lib: unquote(config.lib), version: unquote(config.version)}
 
       @on_load :__corral_load__
       @doc false

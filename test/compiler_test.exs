@@ -376,4 +376,40 @@ defmodule CorralTest.CompilerTest do
     error = assert_raise Mix.Error, fn -> build(m, dir) end
     assert error.message == ~s|CORRAL_DOC("thrice", 1, ...) in #{rel} documents thrice/1, which the export table of #{inspect(m)} does not list|
   end
+
+  test "prebuilt: a listed artefact is installed after its checksum; otherwise the build falls back to source", %{dir: dir} do
+    m = unique_module()
+    write_lib(dir, m, "ANSWER + 1")
+    lib = "tmp_#{inspect(m) |> String.replace(".", "_")}"
+    info = build(m, dir)
+
+    # Package the built library the way mix corral.package does.
+    prebuilt = Path.join(dir, "prebuilt")
+    File.mkdir_p!(prebuilt)
+    name = Corral.Compiler.artefact_name(lib, "1.2.3")
+    assert name =~ ~r/^lib#{lib}-1\.2\.3-nif-\d+\.\d+-linux-\w+\.so$/
+    File.cp!(info.so, Path.join(prebuilt, name))
+    File.write!(Path.join(prebuilt, "checksums.txt"), "#{Corral.Compiler.sha256(Path.join(prebuilt, name))}  #{name}\n")
+
+    # Sources that would not compile: only the prebuilt file can satisfy the build.
+    File.write!(Path.join(dir, "lib.c"), "this is not C\n")
+    File.rm!(info.so)
+    assert build(m, dir, prebuilt: prebuilt, version: "1.2.3").exports == [{:answer, 0, 0}, {:twice, 1, 0}]
+    assert File.read!(info.so) == File.read!(Path.join(prebuilt, name))
+
+    # A tampered artefact is refused.
+    File.write!(Path.join(prebuilt, name), File.read!(Path.join(prebuilt, name)) <> "x")
+    error = assert_raise Mix.Error, fn -> build(m, dir, prebuilt: prebuilt, version: "1.2.3") end
+    assert error.message =~ "does not match its checksum"
+
+    # An unlisted artefact is refused.
+    File.write!(Path.join(prebuilt, "checksums.txt"), "")
+    error = assert_raise Mix.Error, fn -> build(m, dir, prebuilt: prebuilt, version: "1.2.3") end
+    assert error.message =~ "is not listed in"
+
+    # No artefact for this version: build from source (which now fails, proving it was tried).
+    capture_io(:stderr, fn ->
+      assert_raise Mix.Error, ~r/Corral could not compile/, fn -> build(m, dir, prebuilt: prebuilt, version: "9.9.9") end
+    end)
+  end
 end

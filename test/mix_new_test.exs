@@ -38,6 +38,13 @@ defmodule CorralTest.MixNewTest do
       assert out =~ "All checks completed, 0 errors", out
     end
 
+    # mix corral.package: the library and its checksum, named for this target.
+    {out, status} = mix(["corral.package", "Demo.Native", "prebuilt"], project)
+    assert status == 0, out
+    [artefact] = Path.wildcard(Path.join(project, "prebuilt/libdemo_native-0.1.0-nif-*.so"))
+    sums = File.read!(Path.join(project, "prebuilt/checksums.txt"))
+    assert sums == "#{Corral.Compiler.sha256(artefact)}  #{Path.basename(artefact)}\n"
+
     {out, status} = mix(["corral.new", "Demo.Native"], project)
     assert status != 0
     assert out =~ "not overwriting c_src/demo_native/demo_native.c, lib/demo/native.ex, test/demo/native_test.exs; nothing was written"

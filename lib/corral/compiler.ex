@@ -34,8 +34,10 @@ defmodule Corral.Compiler do
   def build!(module, opts) do
     config = config(module, opts)
 
-    unless config.skip_compilation? do
-      compile_and_link!(config)
+    cond do
+      config.skip_compilation? -> :ok
+      use_prebuilt!(config) -> :ok
+      true -> compile_and_link!(config)
     end
 
     info = read_exports!(config)
@@ -82,7 +84,9 @@ defmodule Corral.Compiler do
       compile_commands?: Keyword.get(opts, :compile_commands, true),
       build_dir: build_dir,
       so: Path.join([app_path, "priv", "native", "lib#{lib}.so"]),
-      skip_compilation?: Keyword.get(opts, :skip_compilation?, false)
+      skip_compilation?: Keyword.get(opts, :skip_compilation?, false),
+      prebuilt: Keyword.get(opts, :prebuilt),
+      version: Keyword.get(opts, :version) || app_version(otp_app)
     }
   end
 
@@ -125,6 +129,82 @@ defmodule Corral.Compiler do
         {:error, _} -> Path.join([root, "_build", "corral", Atom.to_string(otp_app)])
         dir -> List.to_string(dir)
       end
+    end
+  end
+
+  defp app_version(otp_app) do
+    if mix_project?() and Mix.Project.config()[:app] == otp_app,
+      do: Mix.Project.config()[:version] || "0.0.0",
+      else: "0.0.0"
+  end
+
+  ## Prebuilt libraries
+
+  @doc """
+  The file name of a prebuilt library for this machine:
+  `lib<lib>-<version>-nif-<major>.<minor>-<os>-<arch>.so`. The NIF version is
+  the VM's, so a library is never loaded into a VM whose NIF API it was not
+  built for.
+  """
+  def artefact_name(lib, version) do
+    {:ok, nif} = nif_version()
+    arch = :erlang.system_info(:system_architecture) |> List.to_string() |> String.split("-") |> hd()
+    {_, os} = :os.type()
+    "lib#{lib}-#{version}-nif-#{nif}-#{os}-#{arch}.so"
+  end
+
+  defp nif_version, do: {:ok, :erlang.system_info(:nif_version) |> List.to_string()}
+
+  @doc "Lowercase hex SHA-256 of a file."
+  def sha256(path), do: :crypto.hash(:sha256, File.read!(path)) |> Base.encode16(case: :lower)
+
+  # `prebuilt: dir`: if dir holds this machine's artefact, check it against
+  # dir/checksums.txt ("<sha256>  <file name>" lines) and install it instead
+  # of compiling; with no artefact for this machine, build from source.
+  # CORRAL_FORCE_BUILD=1 always builds.
+  defp use_prebuilt!(%{prebuilt: nil}), do: false
+
+  defp use_prebuilt!(config) do
+    dir = Path.expand(config.prebuilt, config.root)
+    name = artefact_name(config.lib, config.version)
+    file = Path.join(dir, name)
+
+    cond do
+      System.get_env("CORRAL_FORCE_BUILD") in ["1", "true"] ->
+        false
+
+      not File.exists?(file) ->
+        false
+
+      true ->
+        expected = checksums(Path.join(dir, "checksums.txt"))[name]
+        actual = sha256(file)
+
+        cond do
+          expected == nil -> Mix.raise(Messages.message({:prebuilt_unlisted, file, config}))
+          expected != actual -> Mix.raise(Messages.message({:prebuilt_checksum, file, expected, actual, config}))
+          true -> :ok
+        end
+
+        File.mkdir_p!(Path.dirname(config.so))
+        tmp = config.so <> ".#{System.unique_integer([:positive])}.tmp"
+        File.cp!(file, tmp)
+        File.rename!(tmp, config.so)
+        File.write!(config.so <> ".build", "prebuilt:" <> file)
+        true
+    end
+  end
+
+  defp checksums(path) do
+    case File.read(path) do
+      {:ok, text} ->
+        for line <- String.split(text, "\n", trim: true),
+            [sum, name] <- [String.split(line, ~r/\s+/, parts: 2)],
+            into: %{},
+            do: {String.trim(name), String.downcase(sum)}
+
+      {:error, _} ->
+        %{}
     end
   end
 

@@ -97,6 +97,16 @@ defmodule Corral.Messages do
       "(#{error}): #{spec}"
   end
 
+  def message({:prebuilt_unlisted, file, config}) do
+    "the prebuilt library #{rel(file, config)} for #{inspect(config.module)} is not listed in " <>
+      "#{rel(Path.join(Path.dirname(file), "checksums.txt"), config)}; refusing to load an unchecked library"
+  end
+
+  def message({:prebuilt_checksum, file, expected, actual, config}) do
+    "the prebuilt library #{rel(file, config)} for #{inspect(config.module)} does not match its checksum " <>
+      "(expected #{expected}, got #{actual}); refusing to load it"
+  end
+
   def message({:module_mismatch, name, config}) do
     shown = String.replace_prefix(name, "Elixir.", "")
 

@@ -1,0 +1,41 @@
+defmodule Mix.Tasks.Corral.Package do
+  @shortdoc "Copies a built Corral library into a prebuilt folder with its checksum"
+
+  @moduledoc """
+  Packages the library of a Corral module for users without a C compiler:
+
+      mix corral.package MyApp.Native priv/prebuilt
+
+  compiles the project, copies `priv/native/lib<lib>.so` to
+  `priv/prebuilt/lib<lib>-<version>-nif-<nif version>-<os>-<arch>.so` and
+  records its SHA-256 in `priv/prebuilt/checksums.txt`. Run it once per
+  target (OS, architecture, NIF version) and ship the folder; with
+  `use Corral, ..., prebuilt: "priv/prebuilt"` a user's build installs the
+  matching file after checking its checksum, and builds from source when no
+  file matches.
+  """
+
+  use Mix.Task
+
+  @impl true
+  def run([module_name, dir]) do
+    Mix.Task.run("compile")
+    module = Module.concat([module_name])
+    Code.ensure_loaded!(module)
+    so = module.__corral_library__()
+    %{lib: lib, version: version} = module.__corral_package__()
+    name = Corral.Compiler.artefact_name(lib, version)
+    File.mkdir_p!(dir)
+    target = Path.join(dir, name)
+    File.cp!(so, target)
+    sums = Path.join(dir, "checksums.txt")
+    kept = case File.read(sums) do
+      {:ok, text} -> text |> String.split("\n", trim: true) |> Enum.reject(&String.ends_with?(&1, " " <> name))
+      _ -> []
+    end
+    File.write!(sums, Enum.join(kept ++ ["#{Corral.Compiler.sha256(target)}  #{name}"], "\n") <> "\n")
+    Mix.shell().info("packaged #{target}")
+  end
+
+  def run(_), do: Mix.raise("usage: mix corral.package Module.Name dir")
+end
