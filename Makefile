@@ -7,18 +7,21 @@ export LANG ?= C.UTF-8
 export LC_ALL ?= C.UTF-8
 export ERL_AFLAGS ?= -kernel shell_history disabled
 
-.PHONY: deps test test-corral test-example test-erlang test-sanitize demo bench clean
+.PHONY: deps test test-corral test-example test-zlib test-erlang test-sanitize demo bench clean
 
 deps:
 	@scripts/ensure-deps.sh
 
-test: deps test-corral test-example test-erlang
+test: deps test-corral test-example test-zlib test-erlang
 
 test-corral: deps
 	MIX_ENV=test mix test
 
 test-example: deps
 	cd examples/buffer && MIX_ENV=test mix test
+
+test-zlib: deps
+	cd examples/zlib && MIX_ENV=test mix test
 
 test-erlang: deps
 	$(MAKE) -C examples/erlang_counter test
@@ -31,7 +34,7 @@ bench: deps
 	cd bench && MIX_ENV=prod elixir --erl "+S 1" -S mix run latency.exs
 
 clean:
-	rm -rf _build examples/buffer/_build bench/_build
+	rm -rf _build examples/buffer/_build examples/zlib/_build bench/_build
 	$(MAKE) -C examples/erlang_counter clean
 
 # The whole Corral suite with its test NIFs built with ASan and UBSan, in a

@@ -558,6 +558,9 @@ void *corral_calloc(corral_call *c, size_t count, size_t size);
 typedef unsigned corral_defer_id;
 
 /* Registers fn(arg) to run when the call returns or raises (newest first).
+ * The cleanups run after the body has returned, so arg must not point to a
+ * local variable of the body: use scratch memory (corral_alloc), a
+ * resource, or heap memory.
  * Checks: the cleanup stack could grow. Raises: RuntimeError on out of memory,
  * after running fn(arg) at once, so a resource is never lost.
  * Owns: the call runs fn exactly once unless corral_undefer disarms it. */

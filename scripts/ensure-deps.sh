@@ -9,6 +9,8 @@ command -v erl >/dev/null 2>&1 || missing+=(erlang-nox)
 command -v elixir >/dev/null 2>&1 || missing+=(elixir)
 command -v cc >/dev/null 2>&1 || missing+=(gcc)
 command -v make >/dev/null 2>&1 || missing+=(make)
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+pkg-config --exists zlib 2>/dev/null || missing+=(zlib1g-dev)
 if command -v erl >/dev/null 2>&1; then
   root=$(erl -noshell -eval 'io:format("~s", [code:root_dir()]), halt().')
   ls "$root"/erts-*/include/erl_nif.h "$root"/usr/include/erl_nif.h >/dev/null 2>&1 || missing+=(erlang-dev)
