@@ -885,7 +885,8 @@ corral_binary corral_arg_iodata(corral_call *c, int i);
 ERL_NIF_TERM corral_make_binary(corral_call *c, const void *data, size_t size);
 
 /* A fresh binary of size bytes to fill in place; *term receives the binary.
- * Checks: the allocation succeeded. Raises: RuntimeError on out of memory.
+ * Checks: size is within the machine's memory (the VM aborts instead of
+ * failing on an impossible allocation). Raises: RuntimeError otherwise.
  * Owns: the bytes belong to *term; write them before the NIF returns, and
  * never after. */
 unsigned char *corral_new_binary(corral_call *c, size_t size, ERL_NIF_TERM *term);
@@ -1008,8 +1009,9 @@ void *corral__resource_new(corral_call *c, corral_resource_type *type, size_t ex
 
 /* A new, zeroed object of resource type Type with `extra` bytes after it
  * (for a flexible array member).
- * Checks: the size does not overflow; the allocation succeeded.
- * Raises: RuntimeError on out of memory.
+ * Checks: the size does not overflow and is within the machine's memory
+ * (the VM aborts instead of failing on an impossible allocation).
+ * Raises: RuntimeError otherwise, or on out of memory.
  * Owns: the call holds the only reference until corral_make_resource hands
  * the object to a term; if the call raises or returns without that, the
  * object is freed without running the destructor. */

@@ -73,6 +73,12 @@ defmodule CorralTest.ResourceTest do
       fn -> N.counter_new(0, 18_446_744_073_709_551_615) end
   end
 
+  test "a size beyond the machine's memory raises instead of letting the VM abort" do
+    assert_raise RuntimeError,
+                 ~r/^CorralTest\.Native\.counter_new\/2: cannot allocate Counter of \d+ bytes: more than this machine's memory \(\d+ bytes\)$/,
+                 fn -> N.counter_new(0, 9_223_372_036_854_775_808) end
+  end
+
   describe "locks" do
     test "a raise with the write lock held releases it" do
       k = N.counter_new(1, 0)

@@ -53,6 +53,11 @@ void corral__function_name(corral_call *c, char *buf, size_t cap);
 CORRAL__NORETURN void corral__raisev(corral_call *c, ERL_NIF_TERM module, const char *fmt, va_list ap);
 CORRAL__NORETURN CORRAL__PRINTF(3, 4) void corral__raisef(corral_call *c, ERL_NIF_TERM module, const char *fmt, ...);
 
+/* The VM aborts, rather than failing, when it cannot allocate a resource
+ * or a binary; so sizes beyond the machine's memory are refused first with
+ * a RuntimeError naming `what`. */
+void corral__check_vm_size(corral_call *c, size_t size, const char *what);
+
 /* Longest printed form of a bad term inside a message. */
 #define CORRAL__TERM_PRINT_MAX 200
 

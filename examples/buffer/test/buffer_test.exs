@@ -97,6 +97,14 @@ defmodule BufferTest do
     end
   end
 
+  test "an impossible size raises RuntimeError; the VM survives" do
+    assert_raise RuntimeError, ~r/^Buffer\.Native\.new\/1: cannot allocate Buffer of \d+ bytes: more than this machine's memory/, fn ->
+      Buffer.new(9_223_372_036_854_775_808)
+    end
+
+    assert Buffer.size(Buffer.new(3)) == 3
+  end
+
   test "50 processes write and read concurrently" do
     buf = Buffer.new(50 * 1000)
 
