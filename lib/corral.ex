@@ -113,7 +113,7 @@ defmodule Corral do
   defmacro __before_compile__(env) do
     opts = Module.get_attribute(env.module, :corral_opts)
     info = Corral.Compiler.build!(env.module, opts)
-    config = Corral.Compiler.config(env.module, opts)
+    config = info.config
 
     timeout = Keyword.get(opts, :job_timeout, 5000)
     builtins = [{:__corral_live__, 0, 0}, {:__corral_cancel__, 1, 0}]

@@ -27,7 +27,7 @@ defmodule Corral.Compiler do
 
   @doc """
   Builds the library for `module` according to `opts` (see `Corral`) and
-  returns a map with `:so` (the built library), `:exports`
+  returns a map with `:config` (the resolved options), `:so` (the built library), `:exports`
   (`[{name, arity, flags}]`), `:erlang_module`, and `:inputs` (every C file and
   header the build read, for `@external_resource`).
   """
@@ -42,7 +42,7 @@ defmodule Corral.Compiler do
 
     info = read_exports!(config)
     check_module!(config, info)
-    Map.merge(info, %{so: config.so, inputs: inputs(config)})
+    Map.merge(info, %{so: config.so, inputs: inputs(config), config: config})
   end
 
   @doc false
