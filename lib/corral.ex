@@ -101,6 +101,30 @@ defmodule Corral do
     doc_attr ++ spec_attr
   end
 
+  # `isolate: true | false | [timeout: ms]`: nil, or what the stubs need.
+  defp isolate_options!(false), do: nil
+  defp isolate_options!(nil), do: nil
+  defp isolate_options!(true), do: isolate_options!([])
+
+  defp isolate_options!(opts) when is_list(opts) do
+    timeout = Keyword.get(opts, :timeout, :infinity)
+
+    case Keyword.keys(opts) -- [:timeout] do
+      [] -> :ok
+      bad -> raise ArgumentError, "use Corral: unknown :isolate options #{inspect(bad)} (known: :timeout)"
+    end
+
+    unless timeout == :infinity or (is_integer(timeout) and timeout >= 0) do
+      raise ArgumentError, "use Corral: isolate: [timeout: ...] must be a non-negative integer (ms) or :infinity, got: #{inspect(timeout)}"
+    end
+
+    %{timeout: timeout, server: nil}
+  end
+
+  defp isolate_options!(other) do
+    raise ArgumentError, "use Corral: :isolate must be true, false or [timeout: ms], got: #{inspect(other)}"
+  end
+
   @doc false
   defmacro __using__(opts) do
     quote do
@@ -116,41 +140,84 @@ defmodule Corral do
     config = info.config
 
     timeout = Keyword.get(opts, :job_timeout, 5000)
+    isolate =
+      case isolate_options!(Keyword.get(opts, :isolate, false)) do
+        nil ->
+          nil
+
+        iso ->
+          Corral.Isolated.Tracker.build!()
+          %{iso | server: Corral.Isolated.server_name(env.module)}
+      end
     builtins = [{:__corral_live__, 0, 0}, {:__corral_cancel__, 1, 0}]
 
     stubs =
       for {name, arity, flags} <- info.exports ++ builtins do
         args = for i <- 1..arity//1, do: Macro.var(:"_arg#{i}", __MODULE__)
+        vars = for i <- 1..arity//1, do: Macro.var(:"arg#{i}", __MODULE__)
         attrs = doc_attributes(Map.get(info.docs, {name, arity}), name, arity, config)
+        thread? = Bitwise.band(flags, Corral.Compiler.thread_flag()) != 0
 
-        if Bitwise.band(flags, Corral.Compiler.thread_flag()) != 0 do
-          # A thread job: the NIF is name_async; name waits for its reply.
-          async = :"#{name}_async"
-          vars = for i <- 1..arity//1, do: Macro.var(:"arg#{i}", __MODULE__)
+        cond do
+          thread? and isolate ->
+            # The NIF is name_async, loaded in the native process only; name
+            # waits for the job there, and is forwarded from the caller.
+            async = :"#{name}_async"
 
-          quote do
-            @doc false
-            def unquote(async)(unquote_splicing(args)) do
-              :erlang.nif_error(Corral.Loader.not_loaded(__MODULE__, unquote(async), unquote(arity)))
+            quote do
+              @doc false
+              def unquote(async)(unquote_splicing(args)) do
+                Corral.Isolated.forward_async(__MODULE__, unquote(async), unquote(arity))
+              end
+
+              unquote_splicing(attrs)
+              def unquote(name)(unquote_splicing(vars)) do
+                if Corral.Isolated.peer?() do
+                  Corral.Job.await(__MODULE__, unquote(async)(unquote_splicing(vars)), unquote(timeout))
+                else
+                  Corral.Isolated.forward(__MODULE__, unquote(isolate.server), unquote(name), [unquote_splicing(vars)], unquote(isolate.timeout))
+                end
+              end
             end
 
-            unquote_splicing(attrs)
-            def unquote(name)(unquote_splicing(vars)) do
-              Corral.Job.await(__MODULE__, unquote(async)(unquote_splicing(vars)), unquote(timeout))
+          thread? ->
+            # A thread job: the NIF is name_async; name waits for its reply.
+            async = :"#{name}_async"
+
+            quote do
+              @doc false
+              def unquote(async)(unquote_splicing(args)) do
+                :erlang.nif_error(Corral.Loader.not_loaded(__MODULE__, unquote(async), unquote(arity)))
+              end
+
+              unquote_splicing(attrs)
+              def unquote(name)(unquote_splicing(vars)) do
+                Corral.Job.await(__MODULE__, unquote(async)(unquote_splicing(vars)), unquote(timeout))
+              end
             end
-          end
-        else
-          quote do
-            unquote_splicing(attrs)
-            def unquote(name)(unquote_splicing(args)) do
-              :erlang.nif_error(Corral.Loader.not_loaded(__MODULE__, unquote(name), unquote(arity)))
+
+          isolate ->
+            # Replaced by the NIF in the native process; forwards from the caller.
+            quote do
+              unquote_splicing(attrs)
+              def unquote(name)(unquote_splicing(vars)) do
+                Corral.Isolated.forward(__MODULE__, unquote(isolate.server), unquote(name), [unquote_splicing(vars)], unquote(isolate.timeout))
+              end
             end
-          end
+
+          true ->
+            quote do
+              unquote_splicing(attrs)
+              def unquote(name)(unquote_splicing(args)) do
+                :erlang.nif_error(Corral.Loader.not_loaded(__MODULE__, unquote(name), unquote(arity)))
+              end
+            end
         end
       end
 
     resources = for f <- [config.src | info.inputs], do: quote(do: @external_resource(unquote(f)))
     so_base = String.replace_suffix(info.so, ".so", "")
+    load_here = if isolate, do: quote(do: Corral.Isolated.peer?()), else: true
     load_from = Keyword.get(opts, :load_from, {config.otp_app, "priv/native/lib#{config.lib}"})
 
     quote do
@@ -162,13 +229,21 @@ defmodule Corral do
       @doc false
       def __corral_package__, do: %{lib: unquote(config.lib), version: unquote(config.version)}
 
+      @doc false
+      def __corral_isolated__, do: unquote(Macro.escape(isolate))
+
       @on_load :__corral_load__
       @doc false
       def __corral_load__ do
-        path = Corral.Loader.library_path(unquote(Macro.escape(load_from)), unquote(so_base))
-        Corral.Loader.load(__MODULE__, path, fn load_path ->
-          :erlang.load_nif(String.to_charlist(load_path), {:corral, unquote(Corral.abi())})
-        end)
+        # An isolated module loads its library only in its native process.
+        if unquote(load_here) do
+          path = Corral.Loader.library_path(unquote(Macro.escape(load_from)), unquote(so_base))
+          Corral.Loader.load(__MODULE__, path, fn load_path ->
+            :erlang.load_nif(String.to_charlist(load_path), {:corral, unquote(Corral.abi())})
+          end)
+        else
+          :ok
+        end
       end
     end
   end

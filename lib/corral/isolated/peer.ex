@@ -1,0 +1,194 @@
+defmodule Corral.Isolated.Peer do
+  @moduledoc false
+  # The code that runs in the native process of an isolated module: a VM
+  # started by Corral.Isolated.Server with
+  #
+  #     -corral_peer Module Gen CallerOsPid -s Elixir.Corral.Isolated.Peer main
+  #
+  # It sets the flag that makes the module's @on_load load its library
+  # (Corral.Isolated.peer?/0), loads the module, and serves calls read from
+  # file descriptor 3 (answers go to 4), each in a process of its own:
+  #
+  #   <<1, id::64, call>>   call = term_to_binary({fun, args, handles?})
+  #   <<2, ids>>            ids = term_to_binary([id]): let go of these handles
+  #   <<3, id::64>>         the caller gave up on call id: kill its process
+  #
+  # and answers
+  #
+  #   <<0, ready>>          ready = term_to_binary({:ready, load_result})
+  #   <<1, id::64, reply>>  reply = term_to_binary({:ok, result, handles?} | {:raise, kind, reason, stack})
+  #
+  # When the calling VM closes the channel (or dies), this VM halts.
+
+  @doc false
+  def main do
+    # Called by `-s` in the init process: serve from a process of our own.
+    spawn(&init/0)
+    :ok
+  end
+
+  defp init do
+    # Whatever ends this process ends this VM: nobody else can talk to it.
+    Process.flag(:trap_exit, true)
+
+    try do
+      serve()
+    after
+      :erlang.halt(1, flush: false)
+    end
+  end
+
+  defp serve do
+    if user = Process.whereis(:user), do: Process.group_leader(self(), user)
+    {:ok, [[module, gen | _]]} = :init.get_argument(:corral_peer)
+    module = List.to_atom(module)
+    gen = List.to_integer(gen)
+    :persistent_term.put({Corral.Isolated, :peer}, true)
+    port = Port.open({:fd, 3, 4}, [:binary, {:packet, 4}, :eof])
+    table = :ets.new(__MODULE__, [:public, :set, read_concurrency: true, write_concurrency: true])
+
+    load =
+      case Code.ensure_loaded(module) do
+        {:module, ^module} -> :ok
+        {:error, reason} -> {:error, reason}
+      end
+
+    Port.command(port, [<<0>> | :erlang.term_to_binary({:ready, load})])
+    loop(%{port: port, table: table, module: module, gen: gen}, %{}, %{})
+  end
+
+  defp loop(ctx, by_id, by_pid) do
+    port = ctx.port
+
+    receive do
+      {^port, {:data, <<1, id::64, call::binary>>}} ->
+        {pid, _} = spawn_monitor(fn -> run(ctx, id, call) end)
+        loop(ctx, Map.put(by_id, id, pid), Map.put(by_pid, pid, id))
+
+      {^port, {:data, <<2, ids::binary>>}} ->
+        for id <- :erlang.binary_to_term(ids), do: :ets.delete(ctx.table, id)
+        loop(ctx, by_id, by_pid)
+
+      {^port, {:data, <<3, id::64>>}} ->
+        case by_id do
+          %{^id => pid} -> Process.exit(pid, :kill)
+          _ -> :ok
+        end
+
+        loop(ctx, by_id, by_pid)
+
+      {:DOWN, _, :process, pid, _} ->
+        {id, by_pid} = Map.pop(by_pid, pid)
+        loop(ctx, Map.delete(by_id, id), by_pid)
+
+      {^port, :eof} ->
+        :erlang.halt(0, flush: false)
+
+      {:EXIT, ^port, _} ->
+        :erlang.halt(0, flush: false)
+
+      {:EXIT, _, _} ->
+        loop(ctx, by_id, by_pid)
+
+      _other ->
+        loop(ctx, by_id, by_pid)
+    end
+  end
+
+  defp run(ctx, id, call) do
+    reply =
+      try do
+        {fun, args, handles?} = :erlang.binary_to_term(call)
+        args = if handles?, do: swap_in_args(args, ctx, fun), else: args
+        result = apply(ctx.module, fun, args)
+
+        if crossable?(result) do
+          {:ok, result, false}
+        else
+          {:ok, swap_out(result, ctx), true}
+        end
+      catch
+        kind, reason -> {:raise, kind, reason, trim(__STACKTRACE__)}
+      end
+
+    Port.command(ctx.port, [<<1, id::64>> | :erlang.term_to_binary(reply)])
+  end
+
+  # The frames of the native call, without this module's.
+  defp trim(stack), do: Enum.take_while(stack, fn frame -> elem(frame, 0) != __MODULE__ end)
+
+  ## Handles in arguments: back to the terms they stand for
+
+  defp swap_in_args(args, ctx, fun) do
+    arity = length(args)
+
+    args
+    |> Enum.with_index(1)
+    |> Enum.map(fn {arg, i} -> swap_in(arg, ctx, {fun, arity, i}) end)
+  end
+
+  defp swap_in(%Corral.Handle{} = h, ctx, where), do: resolve(h, ctx, where)
+  defp swap_in([head | tail], ctx, where), do: [swap_in(head, ctx, where) | swap_in(tail, ctx, where)]
+  defp swap_in([], _ctx, _where), do: []
+
+  defp swap_in(t, ctx, where) when is_tuple(t) do
+    t |> Tuple.to_list() |> Enum.map(&swap_in(&1, ctx, where)) |> List.to_tuple()
+  end
+
+  defp swap_in(m, ctx, where) when is_map(m) do
+    :maps.from_list(for {k, v} <- :maps.to_list(m), do: {swap_in(k, ctx, where), swap_in(v, ctx, where)})
+  end
+
+  defp swap_in(other, _ctx, _where), do: other
+
+  defp resolve(%Corral.Handle{module: module, gen: gen, id: id} = h, %{module: module, gen: gen} = ctx, where) do
+    case :ets.lookup(ctx.table, id) do
+      [{^id, term}] -> term
+      [] -> bad_handle(ctx, where, "a live handle", "a released handle #{inspect(h)}")
+    end
+  end
+
+  defp resolve(%Corral.Handle{module: module} = h, %{module: module} = ctx, where) do
+    bad_handle(ctx, where, "a live handle", "a handle from a native process that is gone (it crashed or was stopped) #{inspect(h)}")
+  end
+
+  defp resolve(%Corral.Handle{} = h, ctx, where) do
+    bad_handle(ctx, where, "a handle of #{inspect(ctx.module)}", "a handle of #{inspect(h.module)} #{inspect(h)}")
+  end
+
+  defp bad_handle(ctx, {fun, arity, i}, expected, got) do
+    raise ArgumentError, "#{inspect(ctx.module)}.#{fun}/#{arity}: argument #{i}: expected #{expected}, got: #{got}"
+  end
+
+  ## Results: references, pids and ports stay here, the caller gets handles
+
+  defp crossable?([head | tail]), do: crossable?(head) and crossable?(tail)
+  defp crossable?(t) when is_tuple(t), do: crossable_tuple?(t, tuple_size(t))
+  defp crossable?(m) when is_map(m), do: crossable_map?(:maps.next(:maps.iterator(m)))
+  defp crossable?(t) when is_reference(t) or is_pid(t) or is_port(t), do: false
+  defp crossable?(_), do: true
+
+  defp crossable_tuple?(_t, 0), do: true
+  defp crossable_tuple?(t, n), do: crossable?(:erlang.element(n, t)) and crossable_tuple?(t, n - 1)
+
+  defp crossable_map?(:none), do: true
+  defp crossable_map?({k, v, next}), do: crossable?(k) and crossable?(v) and crossable_map?(:maps.next(next))
+
+  defp swap_out([head | tail], ctx), do: [swap_out(head, ctx) | swap_out(tail, ctx)]
+  defp swap_out(t, ctx) when is_tuple(t), do: t |> Tuple.to_list() |> Enum.map(&swap_out(&1, ctx)) |> List.to_tuple()
+
+  defp swap_out(m, ctx) when is_map(m) do
+    :maps.from_list(for {k, v} <- :maps.to_list(m), do: {swap_out(k, ctx), swap_out(v, ctx)})
+  end
+
+  defp swap_out(t, ctx) when is_reference(t), do: keep(t, :reference, ctx)
+  defp swap_out(t, ctx) when is_pid(t), do: keep(t, :pid, ctx)
+  defp swap_out(t, ctx) when is_port(t), do: keep(t, :port, ctx)
+  defp swap_out(other, _ctx), do: other
+
+  defp keep(term, kind, ctx) do
+    id = :erlang.unique_integer([:positive, :monotonic])
+    :ets.insert(ctx.table, {id, term})
+    %Corral.Handle{module: ctx.module, kind: kind, gen: ctx.gen, id: id}
+  end
+end

@@ -1,0 +1,235 @@
+defmodule Corral.Isolated.Server do
+  @moduledoc false
+  # One per isolated module, started by the first call and registered under
+  # Corral.Isolated.server_name(module); not linked to any caller. It owns
+  # the port of the module's native process (a VM running
+  # Corral.Isolated.Peer), starts that VM when a call needs it, forwards
+  # calls, routes replies, and turns the death of the VM into
+  # {tag, :crash, info} for every call in flight.
+  #
+  # Callers encode their arguments and decode replies themselves; the
+  # server only moves binaries. Replies go to the caller's monitor alias,
+  # so a caller that stopped waiting (timeout) never gets a stray message.
+
+  use GenServer
+  alias Corral.Isolated.Tracker
+
+  @drain_every 1000
+
+  def start(module, name), do: GenServer.start(__MODULE__, module, name: name)
+
+  @impl true
+  def init(module) do
+    Process.flag(:trap_exit, true)
+    # Not the first caller's group leader: that one may go away first.
+    if user = Process.whereis(:user), do: Process.group_leader(self(), user)
+    Tracker.load!()
+    Process.send_after(self(), :drain, @drain_every)
+
+    {:ok,
+     %{
+       module: module,
+       slot: :erlang.unique_integer([:positive]),
+       gen: 0,
+       port: nil,
+       os_pid: nil,
+       status: :down,
+       stopping: nil,
+       # calls sent to the native process: id => {tag, fun, arity}
+       calls: %{},
+       # tag => id, for callers that give up
+       ids: %{},
+       # calls waiting for the native process to start, newest first
+       queue: [],
+       next_id: 1
+     }}
+  end
+
+  @impl true
+  def handle_info({:"$corral_call", tag, fun, arity, payload}, s) do
+    s = drain(s)
+
+    case s.status do
+      :up -> {:noreply, send_call(s, tag, fun, arity, payload)}
+      :booting -> {:noreply, %{s | queue: [{tag, fun, arity, payload} | s.queue]}}
+      :down -> {:noreply, boot(%{s | queue: [{tag, fun, arity, payload} | s.queue]})}
+    end
+  end
+
+  def handle_info({port, {:data, <<1, id::64, reply::binary>>}}, %{port: port} = s) do
+    case Map.pop(s.calls, id) do
+      {{tag, _fun, _arity}, calls} ->
+        send(tag, {tag, :reply, s.slot, reply})
+        {:noreply, %{s | calls: calls, ids: Map.delete(s.ids, tag)}}
+
+      {nil, _} ->
+        # The caller gave up on it.
+        {:noreply, s}
+    end
+  end
+
+  def handle_info({port, {:data, <<0, ready::binary>>}}, %{port: port} = s) do
+    {:ready, _load} = :erlang.binary_to_term(ready)
+    s = %{s | status: :up}
+    queued = Enum.reverse(s.queue)
+    s = Enum.reduce(queued, %{s | queue: []}, fn {tag, fun, arity, payload}, s -> send_call(s, tag, fun, arity, payload) end)
+    {:noreply, s}
+  end
+
+  def handle_info({port, {:exit_status, status}}, %{port: port} = s) do
+    {:noreply, died(s, status)}
+  end
+
+  def handle_info({:EXIT, port, _reason}, %{port: port} = s) do
+    # The port closed without reporting an exit status.
+    {:noreply, died(s, nil)}
+  end
+
+  def handle_info({:EXIT, _old, _reason}, s), do: {:noreply, s}
+
+  def handle_info({:"$corral_abandon", tag}, s) do
+    case Map.pop(s.ids, tag) do
+      {nil, _} ->
+        {:noreply, %{s | queue: Enum.reject(s.queue, &(elem(&1, 0) == tag))}}
+
+      {id, ids} ->
+        if s.status == :up, do: Port.command(s.port, <<3, id::64>>)
+        {:noreply, %{s | ids: ids, calls: Map.delete(s.calls, id)}}
+    end
+  end
+
+  def handle_info({:"$corral_release", gen, ids}, s) do
+    {:noreply, release(s, for(id <- ids, do: {gen, id}))}
+  end
+
+  def handle_info(:drain, s) do
+    Process.send_after(self(), :drain, @drain_every)
+    {:noreply, drain(s)}
+  end
+
+  def handle_info(_other, s), do: {:noreply, s}
+
+  @impl true
+  def handle_call(:os_pid, _from, s) do
+    {:reply, if(s.status == :up, do: s.os_pid), s}
+  end
+
+  def handle_call(:stop, from, s) do
+    case s.status do
+      :down ->
+        {:reply, :ok, s}
+
+      _ ->
+        # SIGKILL: a stuck native call cannot delay it. The reply waits for
+        # the exit status, so the next call starts a new process.
+        :os.cmd(~c"kill -KILL #{s.os_pid}")
+        {:noreply, %{s | stopping: from}}
+    end
+  end
+
+  ## Internals
+
+  defp send_call(s, tag, fun, arity, payload) do
+    id = s.next_id
+    Port.command(s.port, [<<1, id::64>> | payload])
+    %{s | calls: Map.put(s.calls, id, {tag, fun, arity}), ids: Map.put(s.ids, tag, id), next_id: id + 1}
+  end
+
+  # Handles garbage collected in this VM: the native process lets go of
+  # their terms. Ids of an earlier native process are gone already.
+  defp drain(s) do
+    case Tracker.drain(s.slot) do
+      [] -> s
+      dead -> release(s, dead)
+    end
+  end
+
+  defp release(%{status: :up, gen: gen} = s, pairs) do
+    case for({^gen, id} <- pairs, do: id) do
+      [] -> s
+      ids -> Port.command(s.port, [<<2>> | :erlang.term_to_binary(ids)])
+    end
+
+    s
+  end
+
+  defp release(s, _pairs), do: s
+
+  defp boot(s) do
+    gen = s.gen + 1
+    {exec, args} = command(s.module, gen)
+    dump = Path.join(System.tmp_dir() || "/tmp", "corral_isolated_#{inspect(s.module)}.dump")
+
+    try do
+      Port.open({:spawn_executable, exec}, [
+        :binary,
+        {:packet, 4},
+        :nouse_stdio,
+        :exit_status,
+        args: args,
+        env: [{~c"ERL_CRASH_DUMP", String.to_charlist(dump)}]
+      ])
+    rescue
+      e ->
+        fail_queue(s, %{status: nil, signal: nil, why: {:start_failed, Exception.message(e)}})
+    else
+      port ->
+        {:os_pid, os_pid} = Port.info(port, :os_pid)
+        %{s | gen: gen, port: port, os_pid: os_pid, status: :booting}
+    end
+  end
+
+  defp fail_queue(s, info) do
+    for {tag, _, _, _} <- s.queue, do: send(tag, {tag, :crash, info})
+    %{s | queue: []}
+  end
+
+  # The native process is gone: every call in flight fails, and the next
+  # call starts a new process.
+  defp died(s, status) do
+    why =
+      cond do
+        s.stopping != nil -> :stopped
+        s.status == :booting -> :died_starting
+        true -> :died
+      end
+
+    info = %{status: status, signal: signal(status), why: why}
+    for {_id, {tag, _, _}} <- s.calls, do: send(tag, {tag, :crash, info})
+    s = fail_queue(s, info)
+    if s.stopping, do: GenServer.reply(s.stopping, :ok)
+    %{s | port: nil, os_pid: nil, status: :down, stopping: nil, calls: %{}, ids: %{}}
+  end
+
+  @signals %{1 => :SIGHUP, 2 => :SIGINT, 3 => :SIGQUIT, 4 => :SIGILL, 5 => :SIGTRAP, 6 => :SIGABRT, 7 => :SIGBUS,
+             8 => :SIGFPE, 9 => :SIGKILL, 11 => :SIGSEGV, 13 => :SIGPIPE, 14 => :SIGALRM, 15 => :SIGTERM, 24 => :SIGXCPU, 25 => :SIGXFSZ, 31 => :SIGSYS}
+
+  # Ports report death by signal N as status 128 + N.
+  defp signal(status) when is_integer(status) and status > 128, do: Map.get(@signals, status - 128, :"signal #{status - 128}")
+  defp signal(_), do: nil
+
+  # The VM of the native process: erlexec of this VM's ERTS (its environment
+  # variables are set by the erl script that started this VM), else erl.
+  defp command(module, gen) do
+    paths =
+      for dir <- :code.get_path(), dir = List.to_string(dir), dir != ".", not String.starts_with?(dir, otp_lib()), do: dir
+
+    args =
+      ["-noinput", "+Bi", "-corral_peer", Atom.to_string(module), Integer.to_string(gen), System.pid()] ++
+        Enum.flat_map(paths, &["-pa", &1]) ++ ["-s", "Elixir.Corral.Isolated.Peer", "main"]
+
+    {executable(), args}
+  end
+
+  defp otp_lib, do: List.to_string(:code.lib_dir()) <> "/"
+
+  defp executable do
+    erlexec = Path.join(System.get_env("BINDIR", ""), "erlexec")
+
+    cond do
+      System.get_env("BINDIR") && System.get_env("ROOTDIR") && File.exists?(erlexec) -> erlexec
+      File.exists?(Path.join([:code.root_dir(), "bin", "erl"])) -> Path.join([:code.root_dir(), "bin", "erl"])
+      true -> System.find_executable("erl") || raise "Corral.Isolated: cannot find the erl executable"
+    end
+  end
+end

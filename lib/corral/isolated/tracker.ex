@@ -1,0 +1,82 @@
+defmodule Corral.Isolated.Tracker do
+  @moduledoc false
+  # The calling VM's side of Corral.Handle lifetimes (c_src/corral_isolated/tracker.c):
+  # `track/3` makes the reference stored in a handle; its destructor records
+  # the handle's id when the last copy is garbage collected, and the module's
+  # server collects those ids with `drain/1`.
+  #
+  # The library is built by Corral's compiler when the first isolated
+  # module compiles (so projects without isolated modules never build it) and
+  # loaded by the first server.
+
+  @source_dir Path.expand("../../../c_src/corral_isolated", __DIR__)
+  @external_resource Path.join(@source_dir, "tracker.c")
+
+  defp build_opts, do: [otp_app: :corral, lib: "corral_isolated", path: @source_dir, compile_commands: false]
+
+  @doc "Builds the library (once per VM; parallel compiles wait for each other)."
+  def build! do
+    case :persistent_term.get({__MODULE__, :built}, nil) do
+      nil ->
+        info =
+          :global.trans({{__MODULE__, :build}, self()}, fn -> Corral.Compiler.build!(__MODULE__, build_opts()) end, [node()], :infinity)
+
+        expected = [{:drain, 1, 0}, {:release, 1, 0}, {:released, 1, 0}, {:track, 3, 0}]
+
+        if Enum.sort(info.exports) != expected do
+          raise "Corral: the handle tracker library exports #{inspect(info.exports)}, expected #{inspect(expected)}"
+        end
+
+        :persistent_term.put({__MODULE__, :built}, info.so)
+        info.so
+
+      so ->
+        so
+    end
+  end
+
+  @doc "Loads the library into this VM unless it is loaded; raises if it cannot be."
+  def load! do
+    if loaded?() do
+      :ok
+    else
+      built = build_opts() |> then(&Corral.Compiler.config(__MODULE__, &1)) |> Map.fetch!(:so) |> String.replace_suffix(".so", "")
+      path = Corral.Loader.library_path({:corral, "priv/native/libcorral_isolated"}, built)
+
+      case :erlang.load_nif(String.to_charlist(path), {:corral, Corral.abi()}) do
+        :ok ->
+          :ok
+
+        error ->
+          # Another server may have loaded it meanwhile.
+          unless loaded?() do
+            raise Corral.LoadError,
+              message:
+                "Corral.Isolated: cannot load the handle library #{path}.so: #{inspect(error)}; " <>
+                  "it is built when a module with isolate: true compiles"
+          end
+
+          :ok
+      end
+    end
+  end
+
+  defp loaded? do
+    is_map(__corral_live__())
+  rescue
+    _ -> false
+  end
+
+  @doc "A reference tracking handle `id` of native process `gen` for server `slot`."
+  def track(_slot, _gen, _id), do: :erlang.nif_error(:not_loaded)
+  @doc "Marks the reference released; true the first time."
+  def release(_ref), do: :erlang.nif_error(:not_loaded)
+  @doc "Whether the reference was released explicitly."
+  def released(_ref), do: :erlang.nif_error(:not_loaded)
+  @doc "`[{gen, id}]` of the slot's handles collected since the last drain."
+  def drain(_slot), do: :erlang.nif_error(:not_loaded)
+  @doc false
+  def __corral_live__, do: :erlang.nif_error(:not_loaded)
+  @doc false
+  def __corral_cancel__(_job), do: :erlang.nif_error(:not_loaded)
+end
