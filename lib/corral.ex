@@ -136,19 +136,17 @@ defmodule Corral do
   @doc false
   defmacro __before_compile__(env) do
     opts = Module.get_attribute(env.module, :corral_opts)
+    isolate = isolate_options!(Keyword.get(opts, :isolate, false))
     info = Corral.Compiler.build!(env.module, opts)
     config = info.config
-
     timeout = Keyword.get(opts, :job_timeout, 5000)
-    isolate =
-      case isolate_options!(Keyword.get(opts, :isolate, false)) do
-        nil ->
-          nil
 
-        iso ->
-          Corral.Isolated.Tracker.build!()
-          %{iso | server: Corral.Isolated.server_name(env.module)}
+    isolate =
+      if isolate do
+        Corral.Isolated.Tracker.build!()
+        %{isolate | server: Corral.Isolated.server_name(env.module)}
       end
+
     builtins = [{:__corral_live__, 0, 0}, {:__corral_cancel__, 1, 0}]
 
     stubs =
@@ -242,7 +240,7 @@ defmodule Corral do
             :erlang.load_nif(String.to_charlist(load_path), {:corral, unquote(Corral.abi())})
           end)
         else
-          :ok
+          Corral.Isolated.loaded(__MODULE__)
         end
       end
     end

@@ -173,6 +173,16 @@ defmodule Corral.Isolated do
   end
 
   @doc false
+  # The module was loaded (again) in this VM: a native process started for
+  # the previous code stops, so the next call loads the new library.
+  def loaded(module) do
+    case Process.whereis(server_name(module)) do
+      nil -> :ok
+      pid -> GenServer.cast(pid, :reloaded)
+    end
+  end
+
+  @doc false
   def forward_async(module, function, arity) do
     if peer?(), do: :erlang.nif_error(Corral.Loader.not_loaded(module, function, arity))
 
@@ -236,6 +246,7 @@ defmodule Corral.Isolated do
         :died -> "the native process died during the call"
         :died_starting -> "the native process died while starting"
         :stopped -> "the native process was stopped by Corral.Isolated.stop/1"
+        :reloaded -> "the native process was stopped: #{inspect(module)} was loaded again"
         {:start_failed, text} -> "the native process could not be started: #{text}"
         {:server_down, reason} -> "the server of the native process stopped: #{inspect(reason)}"
       end

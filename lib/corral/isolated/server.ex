@@ -29,8 +29,10 @@ defmodule Corral.Isolated.Server do
     {:ok,
      %{
        module: module,
-       slot: :erlang.unique_integer([:positive]),
-       gen: 0,
+       slot: slot(module),
+       # which native process: unique in this VM, so a handle of an earlier
+       # process never matches a later one, whatever server made it
+       gen: nil,
        port: nil,
        os_pid: nil,
        status: :down,
@@ -93,7 +95,7 @@ defmodule Corral.Isolated.Server do
         {:noreply, %{s | queue: Enum.reject(s.queue, &(elem(&1, 0) == tag))}}
 
       {id, ids} ->
-        if s.status == :up, do: Port.command(s.port, <<3, id::64>>)
+        if s.status == :up, do: command(s.port, <<3, id::64>>)
         {:noreply, %{s | ids: ids, calls: Map.delete(s.calls, id)}}
     end
   end
@@ -120,19 +122,59 @@ defmodule Corral.Isolated.Server do
         {:reply, :ok, s}
 
       _ ->
-        # SIGKILL: a stuck native call cannot delay it. The reply waits for
-        # the exit status, so the next call starts a new process.
-        :os.cmd(~c"kill -KILL #{s.os_pid}")
-        {:noreply, %{s | stopping: from}}
+        # The reply waits for the exit status, so the next call starts a
+        # new process.
+        {:noreply, kill(s, {from, :stopped})}
+    end
+  end
+
+  @impl true
+  def handle_cast(:reloaded, s) do
+    # The module was compiled and loaded again: the next call starts a
+    # native process that loads the new library.
+    case s.status do
+      :down -> {:noreply, s}
+      _ -> {:noreply, kill(s, {nil, :reloaded})}
     end
   end
 
   ## Internals
 
+  # SIGKILL: a native call stuck in a loop cannot delay it.
+  defp kill(s, stopping) do
+    :os.cmd(~c"kill -KILL #{s.os_pid}")
+    %{s | stopping: stopping}
+  end
+
+  # The slot of the module's handles in the tracker's list of collected
+  # ids: the same for every server of the module, so a server started after
+  # another died still drains what that one's handles left.
+  defp slot(module) do
+    key = {__MODULE__, :slot, module}
+
+    case :persistent_term.get(key, nil) do
+      nil ->
+        slot = :erlang.unique_integer([:positive])
+        :persistent_term.put(key, slot)
+        slot
+
+      slot ->
+        slot
+    end
+  end
+
   defp send_call(s, tag, fun, arity, payload) do
     id = s.next_id
-    Port.command(s.port, [<<1, id::64>> | payload])
+    # If the native process just died, its exit status is on the way and
+    # fails this call with the others.
+    command(s.port, [<<1, id::64>> | payload])
     %{s | calls: Map.put(s.calls, id, {tag, fun, arity}), ids: Map.put(s.ids, tag, id), next_id: id + 1}
+  end
+
+  defp command(port, data) do
+    Port.command(port, data)
+  rescue
+    ArgumentError -> false
   end
 
   # Handles garbage collected in this VM: the native process lets go of
@@ -147,7 +189,7 @@ defmodule Corral.Isolated.Server do
   defp release(%{status: :up, gen: gen} = s, pairs) do
     case for({^gen, id} <- pairs, do: id) do
       [] -> s
-      ids -> Port.command(s.port, [<<2>> | :erlang.term_to_binary(ids)])
+      ids -> command(s.port, [<<2>> | :erlang.term_to_binary(ids)])
     end
 
     s
@@ -156,8 +198,8 @@ defmodule Corral.Isolated.Server do
   defp release(s, _pairs), do: s
 
   defp boot(s) do
-    gen = s.gen + 1
-    {exec, args} = command(s.module, gen)
+    gen = :erlang.unique_integer([:positive, :monotonic])
+    {exec, args} = command_line(s.module, gen)
     dump = Path.join(System.tmp_dir() || "/tmp", "corral_isolated_#{inspect(s.module)}.dump")
 
     try do
@@ -189,7 +231,7 @@ defmodule Corral.Isolated.Server do
   defp died(s, status) do
     why =
       cond do
-        s.stopping != nil -> :stopped
+        s.stopping != nil -> elem(s.stopping, 1)
         s.status == :booting -> :died_starting
         true -> :died
       end
@@ -197,7 +239,13 @@ defmodule Corral.Isolated.Server do
     info = %{status: status, signal: signal(status), why: why}
     for {_id, {tag, _, _}} <- s.calls, do: send(tag, {tag, :crash, info})
     s = fail_queue(s, info)
-    if s.stopping, do: GenServer.reply(s.stopping, :ok)
+
+    case s.stopping do
+      {nil, _} -> :ok
+      {from, _} -> GenServer.reply(from, :ok)
+      nil -> :ok
+    end
+
     %{s | port: nil, os_pid: nil, status: :down, stopping: nil, calls: %{}, ids: %{}}
   end
 
@@ -210,7 +258,7 @@ defmodule Corral.Isolated.Server do
 
   # The VM of the native process: erlexec of this VM's ERTS (its environment
   # variables are set by the erl script that started this VM), else erl.
-  defp command(module, gen) do
+  defp command_line(module, gen) do
     paths =
       for dir <- :code.get_path(), dir = List.to_string(dir), dir != ".", not String.starts_with?(dir, otp_lib()), do: dir
 

@@ -1,0 +1,118 @@
+# The cost of isolation: `MIX_ENV=prod mix run isolated.exs` (run by
+# `make bench`). The same C functions (c_src/corral_roundtrip) called as a
+# NIF in this VM and through `isolate: true` in a separate OS process, in
+# the same run, interleaved round after round; medians of ns per call.
+#
+# Environment: BENCH_ROUNDS (default 11), BENCH_SCALE (default 1.0) as in run.exs.
+
+alias Bench.RoundTrip
+alias Bench.RoundTrip.{Isolated, Native}
+
+rounds = String.to_integer(System.get_env("BENCH_ROUNDS", "11"))
+scale = String.to_float(System.get_env("BENCH_SCALE", "1.0"))
+n = fn count -> max(round(count * scale), 1) end
+
+IO.puts("Isolated calls against NIF calls of the same C")
+
+IO.puts(
+  "#{:erlang.system_info(:system_architecture)}, OTP #{System.otp_release()} " <>
+    "(#{:erlang.system_info(:emu_flavor)}), Elixir #{System.version()}, " <>
+    "#{System.schedulers_online()} schedulers, #{rounds} rounds"
+)
+
+kb = :binary.copy(<<7>>, 1024)
+kb64 = :binary.copy(<<7>>, 65536)
+native_cell = Native.cell_new(42)
+
+# The first isolated call starts the native process; time it.
+t0 = System.monotonic_time(:microsecond)
+3 = Isolated.add(1, 2)
+first_ms = (System.monotonic_time(:microsecond) - t0) / 1000
+isolated_cell = Isolated.cell_new(42)
+
+# Sanity: both compute the same thing.
+3 = Native.add(1, 2)
+^kb = Native.echo(kb)
+^kb = Isolated.echo(kb)
+42 = Native.cell_get(native_cell)
+42 = Isolated.cell_get(isolated_cell)
+
+pinger = spawn(fn -> Stream.repeatedly(fn -> receive do: ({from, x} -> send(from, x)) end) |> Stream.run() end)
+
+defmodule Bench.Isolated.Ping do
+  def loop(0, _pid), do: :ok
+  def loop(n, pid), do: (send(pid, {self(), n}); receive(do: (^n -> :ok)); loop(n - 1, pid))
+end
+
+cases = [
+  {"add(a, b)", [{"NIF", &RoundTrip.add_native/1, n.(1_000_000)}, {"isolated", &RoundTrip.add_isolated/1, n.(2000)}]},
+  {"echo(1 KiB)", [{"NIF", &RoundTrip.echo_native(&1, kb), n.(1_000_000)}, {"isolated", &RoundTrip.echo_isolated(&1, kb), n.(2000)}]},
+  {"echo(64 KiB)", [{"NIF", &RoundTrip.echo_native(&1, kb64), n.(1_000_000)}, {"isolated", &RoundTrip.echo_isolated(&1, kb64), n.(500)}]},
+  {"cell_get(resource)",
+   [{"NIF", &RoundTrip.cell_native(&1, native_cell), n.(1_000_000)}, {"isolated (handle)", &RoundTrip.cell_isolated(&1, isolated_cell), n.(2000)}]},
+  {"for reading", [{"message to a process and back", &Bench.Isolated.Ping.loop(&1, pinger), n.(200_000)}]}
+]
+
+batch = fn fun, count ->
+  :erlang.garbage_collect()
+  t0 = :erlang.monotonic_time(:nanosecond)
+  fun.(count)
+  (:erlang.monotonic_time(:nanosecond) - t0) / count
+end
+
+median = fn list ->
+  s = Enum.sort(list)
+  Enum.at(s, div(length(s), 2))
+end
+
+IO.write(:stderr, "running (#{rounds} rounds per case)\n")
+t0 = System.monotonic_time(:millisecond)
+
+results =
+  for {name, variants} <- cases do
+    IO.write(:stderr, "  #{name}: ")
+    Enum.each(variants, fn {_, fun, count} -> batch.(fun, max(div(count, 10), 1)) end)
+
+    samples =
+      Enum.reduce(0..(rounds - 1), %{}, fn r, acc ->
+        IO.write(:stderr, ".")
+        k = rem(r, length(variants))
+
+        (Enum.drop(variants, k) ++ Enum.take(variants, k))
+        |> Enum.reduce(acc, fn {label, fun, count}, acc -> Map.update(acc, label, [batch.(fun, count)], &[batch.(fun, count) | &1]) end)
+      end)
+
+    IO.write(:stderr, "\n")
+    {name, for({label, _, _} <- variants, do: {label, median.(samples[label]), Enum.min(samples[label]), Enum.max(samples[label])})}
+  end
+
+# A crash, then the next call: the new native process starts (its VM boots).
+restart_ms =
+  for _ <- 1..5 do
+    try do
+      Isolated.crash()
+    rescue
+      Corral.NativeCrashError -> :ok
+    end
+
+    t = System.monotonic_time(:microsecond)
+    3 = Isolated.add(1, 2)
+    (System.monotonic_time(:microsecond) - t) / 1000
+  end
+
+elapsed = System.monotonic_time(:millisecond) - t0
+fmt = fn ns -> if ns >= 1000, do: "#{Float.round(ns / 1000, 1)} us", else: "#{Float.round(ns, 1)} ns" end
+
+IO.puts("")
+IO.puts(String.pad_trailing("case", 20) <> String.pad_trailing("variant", 32) <> String.pad_leading("per call", 12) <> "   spread (min..max)")
+IO.puts(String.duplicate("-", 90))
+
+for {name, rows} <- results, {label, med, lo, hi} <- rows do
+  IO.puts(String.pad_trailing(name, 20) <> String.pad_trailing(label, 32) <> String.pad_leading(fmt.(med), 12) <> "   #{fmt.(lo)}..#{fmt.(hi)}")
+end
+
+IO.puts("")
+IO.puts("Median of #{rounds} interleaved rounds; per call including the loop, nothing subtracted.")
+IO.puts("First isolated call (starts the native process): #{Float.round(first_ms, 1)} ms.")
+IO.puts("Crash, then the next call (a new native process starts): median #{Float.round(median.(restart_ms), 1)} ms of 5 (#{Enum.map_join(restart_ms, ", ", &Float.round(&1, 1))}).")
+IO.puts("Timed for #{Float.round(elapsed / 1000, 1)} s.")

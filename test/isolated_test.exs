@@ -1,0 +1,366 @@
+defmodule CorralTest.IsolatedTest do
+  # Isolated mode (use Corral, isolate: true): the library runs in a
+  # separate OS process; crashes there raise Corral.NativeCrashError here.
+  use ExUnit.Case, async: false
+  import CorralTest.Case
+  alias CorralTest.IsolatedNative, as: N
+
+  # Under `make test-sanitize` the native process runs with ASan and UBSan,
+  # which report a bad access and abort instead of dying by SIGSEGV.
+  @sanitized System.get_env("CORRAL_SANITIZE", "") != ""
+
+  # OS processes running a native process for this VM.
+  defp peers do
+    me = System.pid()
+
+    for dir <- Path.wildcard("/proc/[0-9]*"),
+        {:ok, cmd} <- [File.read(Path.join(dir, "cmdline"))],
+        peer_of?(String.split(cmd, <<0>>), me),
+        do: Path.basename(dir)
+  end
+
+  defp peer_of?(["-corral_peer", _module, _gen, pid | _], me), do: pid == me
+  defp peer_of?([_ | rest], me), do: peer_of?(rest, me)
+  defp peer_of?([], _me), do: false
+
+  defp maps(os_pid), do: File.read!("/proc/#{os_pid}/maps")
+
+  defp crash_message(function, how) do
+    "CorralTest.IsolatedNative.#{function}: the native process died during the call (#{how})"
+  end
+
+  # The message of a crash by `signal`; under the sanitizers any signal or
+  # status will do (ASan aborts after its report).
+  defp assert_crash(function, signal, fun) do
+    e = assert_raise Corral.NativeCrashError, fun
+    assert e.module == N
+    assert "#{e.function}/#{e.arity}" == function
+
+    if @sanitized do
+      assert String.starts_with?(e.message, "CorralTest.IsolatedNative.#{function}: the native process died during the call (")
+      assert e.status != nil and e.status != 0
+    else
+      assert e.message == crash_message(function, "killed by #{signal}")
+      assert e.signal == signal
+      assert e.status == 128 + %{SIGSEGV: 11, SIGABRT: 6, SIGKILL: 9}[signal]
+    end
+
+    e
+  end
+
+  setup do
+    # A native process running before each test (the previous one may have
+    # crashed it on purpose).
+    N.add(0, 0)
+    :ok
+  end
+
+  test "functions run in another OS process, which alone loads the library" do
+    assert N.add(2, 3) == 5
+    os_pid = Corral.Isolated.os_pid(N)
+    assert is_binary(os_pid) or is_integer(os_pid)
+    assert "#{os_pid}" != System.pid()
+    assert maps(os_pid) =~ "libcorral_crash.so"
+    refute maps(System.pid()) =~ "libcorral_crash.so"
+    assert peers() == ["#{os_pid}"]
+  end
+
+  test "arguments and results are copied both ways" do
+    for term <- [1, -5, 2.5, :atom, "binary", <<1, 2, 3>>, [1, [2, [3]]], {:a, {:b}}, %{"b" => {2}, a: [1]}, [1 | 2], %{}, [], {}, 10 ** 40] do
+      assert N.echo(term) == term
+    end
+
+    big = :binary.copy("x", 1_000_000)
+    assert N.echo(big) == big
+  end
+
+  test "generated docs and specs are those of the library" do
+    {:docs_v1, _, _, _, _, _, docs} = Code.fetch_docs(N)
+    assert Enum.any?(docs, &match?({{:function, :add, 2}, _, _, %{"en" => "The sum, computed in the native process."}, _}, &1))
+    {:ok, specs} = Code.Typespec.fetch_specs(N)
+    assert Enum.any?(specs, &match?({{:add, 2}, _}, &1))
+  end
+
+  test "exceptions raised in the native process are raised here with the same struct and message" do
+    assert_raise_exact ArgumentError, "CorralTest.IsolatedNative.fail/1: argument 1: expected something else, got: :argument",
+      fn -> N.fail(:argument) end
+
+    assert_raise_exact RuntimeError, "CorralTest.IsolatedNative.fail/1: failed on purpose", fn -> N.fail(:runtime) end
+    assert_raise_exact CorralTest.CustomError, "CorralTest.IsolatedNative.fail/1: custom failure 7", fn -> N.fail(:custom) end
+
+    assert_raise_exact ArgumentError,
+      "CorralTest.IsolatedNative.add/2: argument 2: expected an integer in -1000000..1000000, got: :x",
+      fn -> N.add(1, :x) end
+
+    # The stacktrace starts at the native function, then the caller's frames.
+    try do
+      N.fail(:runtime)
+    rescue
+      RuntimeError ->
+        [{N, :fail, _, _} | rest] = __STACKTRACE__
+        assert Enum.any?(rest, &match?({__MODULE__, _, _, _}, &1))
+    end
+  end
+
+  test "a NULL dereference raises NativeCrashError naming the function; the next call works" do
+    before = Corral.Isolated.os_pid(N)
+    assert_crash("null_deref/0", :SIGSEGV, fn -> N.null_deref() end)
+    assert Corral.Isolated.os_pid(N) == nil
+    assert N.add(1, 1) == 2
+    assert Corral.Isolated.os_pid(N) not in [nil, before]
+  end
+
+  test "abort() and exit() in C" do
+    assert_crash("abort_now/0", :SIGABRT, fn -> N.abort_now() end)
+
+    e = assert_raise Corral.NativeCrashError, fn -> N.exit_now(3) end
+    assert e.message == crash_message("exit_now/1", "exit status 3")
+    assert {e.status, e.signal} == {3, nil}
+    assert N.add(1, 1) == 2
+  end
+
+  test "a native process killed from outside (as the out-of-memory killer does)" do
+    task = Task.async(fn -> catch_error(N.sleep_ms(10_000)) end)
+    Process.sleep(200)
+    System.cmd("kill", ["-KILL", "#{Corral.Isolated.os_pid(N)}"])
+    e = Task.await(task)
+    assert %Corral.NativeCrashError{signal: :SIGKILL, status: 137} = e
+    assert e.message == crash_message("sleep_ms/1", "killed by SIGKILL")
+    assert N.add(1, 1) == 2
+  end
+
+  test "calls in flight from other processes get the error too" do
+    tasks = for _ <- 1..5, do: Task.async(fn -> catch_error(N.sleep_ms(10_000)) end)
+    Process.sleep(200)
+    assert_crash("null_deref/0", :SIGSEGV, fn -> N.null_deref() end)
+
+    for task <- tasks do
+      e = Task.await(task)
+      assert %Corral.NativeCrashError{function: :sleep_ms, arity: 1} = e
+      assert e.message =~ "CorralTest.IsolatedNative.sleep_ms/1: the native process died during the call ("
+    end
+  end
+
+  # Each crash costs a new VM (about 0.2 s); under the sanitizers each also
+  # prints ASan's report, so that run makes fewer.
+  @crashes if @sanitized, do: 20, else: 100
+
+  test "#{@crashes} crashes in a row leave no process, port or OS process behind" do
+    assert N.add(0, 0) == 0
+    ports = length(Port.list())
+    processes = length(Process.list())
+    assert length(peers()) == 1
+
+    for _ <- 1..@crashes do
+      assert_raise Corral.NativeCrashError, fn -> N.null_deref() end
+    end
+
+    assert N.add(2, 2) == 4
+    assert length(Port.list()) == ports
+    assert length(Process.list()) == processes
+    assert eventually(fn -> length(peers()) == 1 end)
+  end
+
+  test "resources come back as handles that work when passed back, also nested" do
+    k = N.cell_new(5)
+    assert %Corral.Handle{module: N, kind: :reference} = k
+    assert N.cell_add(k, 3) == 8
+    assert {:x, [k2], %{k: k3}} = N.echo({:x, [k], %{k: k}})
+    assert N.cell_add(k2, 1) == 9
+    assert N.cell_add(k3, 1) == 10
+    assert N.cell_add(k, 0) == 10
+
+    # A reference of this VM is no resource there.
+    ref = make_ref()
+
+    assert_raise_exact ArgumentError,
+      "CorralTest.IsolatedNative.cell_add/2: argument 1: expected a Cell resource, got: #{inspect(ref)}",
+      fn -> N.cell_add(ref, 1) end
+  end
+
+  test "pids of the native process come back as handles" do
+    p = N.self_pid()
+    assert %Corral.Handle{kind: :pid} = p
+    assert %Corral.Handle{kind: :pid} = N.echo(p)
+    assert inspect(p) == "#Corral.Handle<CorralTest.IsolatedNative pid #{p.gen}.#{p.id}>"
+  end
+
+  test "pids and ports of this VM cannot be passed" do
+    assert_raise_exact ArgumentError,
+      "CorralTest.IsolatedNative.echo/1: argument 1: expected a term without pids or ports " <>
+        "(CorralTest.IsolatedNative runs in another OS process), got: #{inspect(self())}",
+      fn -> N.echo({:reply_to, [self()]}) end
+
+    port = hd(Port.list())
+
+    assert_raise_exact ArgumentError,
+      "CorralTest.IsolatedNative.add/2: argument 2: expected a term without pids or ports " <>
+        "(CorralTest.IsolatedNative runs in another OS process), got: #{inspect(port)}",
+      fn -> N.add(1, %{port: port}) end
+  end
+
+  defp live_cells, do: Corral.live_resources(N)["Cell"]
+
+  test "a handle is released when the process holding it exits" do
+    live = live_cells()
+    destroyed = N.cells_destroyed()
+    parent = self()
+
+    pid =
+      spawn(fn ->
+        k = N.cell_new(1)
+        send(parent, {:made, N.cell_add(k, 1)})
+        receive do: (:stop -> :ok)
+      end)
+
+    assert_receive {:made, 2}, 5000
+    assert live_cells() == live + 1
+    send(pid, :stop)
+    assert eventually(fn -> live_cells() == live end)
+    assert N.cells_destroyed() == destroyed + 1
+  end
+
+  test "a handle is released when garbage collected in a living process" do
+    live = live_cells()
+    for _ <- 1..50, do: N.cell_new(1)
+    assert live_cells() >= live
+    assert eventually(fn -> live_cells() == live end)
+  end
+
+  test "Corral.Isolated.release/1 releases at once; the handle then raises" do
+    k = N.cell_new(1)
+    live = live_cells()
+    assert Corral.Isolated.release(k) == :ok
+    assert live_cells() == live - 1
+    assert Corral.Isolated.release(k) == :ok
+
+    assert_raise_exact ArgumentError,
+      "CorralTest.IsolatedNative.cell_add/2: argument 1: expected a live handle, got: a released handle #{inspect(k)}",
+      fn -> N.cell_add(k, 1) end
+
+    assert_raise_exact ArgumentError,
+      "Corral.Isolated.release/1: argument 1: expected a Corral.Handle returned by an isolated module, got: :nope",
+      fn -> Corral.Isolated.release(:nope) end
+
+    assert_raise ArgumentError, fn -> Corral.Isolated.release(%Corral.Handle{module: N, gen: 1, id: 1}) end
+  end
+
+  test "a handle from a native process that crashed raises a clear ArgumentError" do
+    k = N.cell_new(1)
+    assert_raise Corral.NativeCrashError, fn -> N.null_deref() end
+
+    assert_raise_exact ArgumentError,
+      "CorralTest.IsolatedNative.cell_add/2: argument 1: expected a live handle, " <>
+        "got: a handle from a native process that is gone (it crashed or was stopped) #{inspect(k)}",
+      fn -> N.cell_add(k, 1) end
+
+    other = %Corral.Handle{module: Other.Module, kind: :reference, gen: 1, id: 1}
+
+    assert_raise_exact ArgumentError,
+      "CorralTest.IsolatedNative.echo/1: argument 1: expected a handle of CorralTest.IsolatedNative, " <>
+        "got: a handle of Other.Module #Corral.Handle<Other.Module reference 1.1>",
+      fn -> N.echo([other]) end
+  end
+
+  test "thread jobs wait in the native process; their _async form is not available" do
+    assert N.sum_thread(1000) == 499_500
+
+    assert_raise_exact RuntimeError,
+      "CorralTest.IsolatedNative.sum_thread_async/1: the _async form of a thread job is not available in an isolated module " <>
+        "(its reply would go to a process of the native process); call sum_thread/1",
+      fn -> N.sum_thread_async(3) end
+  end
+
+  test "a timeout abandons the call; the native process keeps serving" do
+    assert_raise_exact Corral.TimeoutError,
+      "CorralTest.IsolatedNative.sleep_ms/1: no reply from the native process within 100 ms (the call was abandoned)",
+      fn -> Corral.Isolated.call(N, :sleep_ms, [2000], timeout: 100) end
+
+    os_pid = Corral.Isolated.os_pid(N)
+    assert Corral.Isolated.call(N, :add, [1, 2], timeout: 5000) == 3
+    assert Corral.Isolated.call(N, :add, [1, 2]) == 3
+    assert Corral.Isolated.os_pid(N) == os_pid
+    refute_received _
+  end
+
+  test "Corral.Isolated.call/4 checks its arguments" do
+    assert_raise_exact ArgumentError,
+      "Corral.Isolated.call/4: argument 1: expected a module defined with use Corral, isolate: true, got: CorralTest.Native",
+      fn -> Corral.Isolated.call(CorralTest.Native, :add, [1, 2]) end
+
+    assert_raise_exact ArgumentError, "Corral.Isolated.call/4: CorralTest.IsolatedNative has no function add/3",
+      fn -> Corral.Isolated.call(N, :add, [1, 2, 3]) end
+
+    assert_raise_exact ArgumentError,
+      "Corral.Isolated.call/4: :timeout must be a non-negative integer or :infinity, got: :soon",
+      fn -> Corral.Isolated.call(N, :add, [1, 2], timeout: :soon) end
+  end
+
+  test "stop/1 kills the native process; calls in flight raise; the next call starts another" do
+    os_pid = Corral.Isolated.os_pid(N)
+    task = Task.async(fn -> catch_error(N.sleep_ms(10_000)) end)
+    Process.sleep(200)
+    assert Corral.Isolated.stop(N) == :ok
+    e = Task.await(task)
+
+    assert e.message ==
+             "CorralTest.IsolatedNative.sleep_ms/1: the native process was stopped by Corral.Isolated.stop/1 (killed by SIGKILL)"
+
+    assert Corral.Isolated.os_pid(N) == nil
+    assert peers() == []
+    assert Corral.Isolated.stop(N) == :ok
+    assert N.add(1, 1) == 2
+    assert Corral.Isolated.os_pid(N) not in [nil, os_pid]
+    assert Corral.Isolated.stop(Not.Isolated) == :ok
+    assert Corral.Isolated.os_pid(Not.Isolated) == nil
+  end
+
+  test "loading the module again (a recompile) stops the native process started for the old code" do
+    os_pid = Corral.Isolated.os_pid(N)
+    task = Task.async(fn -> catch_error(N.sleep_ms(10_000)) end)
+    Process.sleep(200)
+    {N, binary, file} = :code.get_object_code(N)
+    {:module, N} = :code.load_binary(N, file, binary)
+
+    assert Task.await(task).message ==
+             "CorralTest.IsolatedNative.sleep_ms/1: the native process was stopped: CorralTest.IsolatedNative was loaded again (killed by SIGKILL)"
+
+    assert N.add(1, 1) == 2
+    assert Corral.Isolated.os_pid(N) not in [nil, os_pid]
+  end
+
+  test "the native process exits when its server goes away" do
+    os_pid = Corral.Isolated.os_pid(N)
+    server = Process.whereis(Corral.Isolated.server_name(N))
+    ref = Process.monitor(server)
+    Process.exit(server, :kill)
+    assert_receive {:DOWN, ^ref, _, _, _}
+    assert eventually(fn -> peers() == [] end)
+    refute File.exists?("/proc/#{os_pid}/cmdline") and File.read!("/proc/#{os_pid}/cmdline") =~ "corral_peer"
+    assert N.add(1, 1) == 2
+  end
+
+  test "concurrent callers" do
+    tasks =
+      for i <- 1..20 do
+        Task.async(fn ->
+          k = N.cell_new(0)
+          for j <- 1..50, do: assert(N.add(i, j) == i + j)
+          for _ <- 1..10, do: N.cell_add(k, i)
+          N.cell_add(k, 0)
+        end)
+      end
+
+    assert Enum.map(tasks, &Task.await(&1, 30_000)) == for(i <- 1..20, do: 10 * i)
+  end
+
+  test "a bad :isolate option is refused before anything is built" do
+    assert_raise_exact ArgumentError, "use Corral: :isolate must be true, false or [timeout: ms], got: :yes", fn ->
+      Code.compile_string("defmodule CorralTest.BadIsolate do use Corral, otp_app: :corral, lib: \"nope\", isolate: :yes end")
+    end
+
+    assert_raise_exact ArgumentError, "use Corral: unknown :isolate options [:speed] (known: :timeout)", fn ->
+      Code.compile_string("defmodule CorralTest.BadIsolate do use Corral, otp_app: :corral, lib: \"nope\", isolate: [speed: 1] end")
+    end
+  end
+end
