@@ -44,6 +44,12 @@ defmodule Corral do
     * `:version` - the version in prebuilt file names (default: the app's).
     * `:job_timeout` - how long (ms, or `:infinity`) the function of a thread
       job (`CORRAL_FN_THREAD`) waits for its reply; default 5000.
+    * `:isolate` - `true` to run the library in a separate OS process that
+      Corral starts and watches, so that a crash of the C code raises
+      `Corral.NativeCrashError` in the caller instead of stopping the VM;
+      `[timeout: ms]` also limits how long each call waits (default
+      `:infinity`). Resources and other terms that cannot leave that
+      process come back as `Corral.Handle` structs. See `Corral.Isolated`.
 
   Environment: `CC` picks the C compiler, `ERTS_INCLUDE_DIR` the folder of
   `erl_nif.h`.
@@ -118,7 +124,7 @@ defmodule Corral do
       raise ArgumentError, "use Corral: isolate: [timeout: ...] must be a non-negative integer (ms) or :infinity, got: #{inspect(timeout)}"
     end
 
-    %{timeout: timeout, server: nil}
+    %{timeout: timeout, server: nil, async: []}
   end
 
   defp isolate_options!(other) do
@@ -144,7 +150,9 @@ defmodule Corral do
     isolate =
       if isolate do
         Corral.Isolated.Tracker.build!()
-        %{isolate | server: Corral.Isolated.server_name(env.module)}
+        thread = Corral.Compiler.thread_flag()
+        async = for {name, arity, flags} <- info.exports, Bitwise.band(flags, thread) != 0, do: {:"#{name}_async", arity}
+        %{isolate | server: Corral.Isolated.server_name(env.module), async: async}
       end
 
     builtins = [{:__corral_live__, 0, 0}, {:__corral_cancel__, 1, 0}]

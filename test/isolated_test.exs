@@ -269,6 +269,9 @@ defmodule CorralTest.IsolatedTest do
       "CorralTest.IsolatedNative.sum_thread_async/1: the _async form of a thread job is not available in an isolated module " <>
         "(its reply would go to a process of the native process); call sum_thread/1",
       fn -> N.sum_thread_async(3) end
+
+    assert_raise RuntimeError, fn -> Corral.Isolated.call(N, :sum_thread_async, [3]) end
+    assert Corral.Isolated.call(N, :sum_thread, [10]) == 45
   end
 
   test "a timeout abandons the call; the native process keeps serving" do

@@ -77,6 +77,8 @@ defmodule Corral.Isolated do
       raise ArgumentError, "Corral.Isolated.call/4: #{inspect(module)} has no function #{function}/#{length(args)}"
     end
 
+    if {function, length(args)} in config.async, do: forward_async(module, function, length(args))
+
     timeout =
       case Keyword.get(opts, :timeout, config.timeout) do
         t when t == :infinity or (is_integer(t) and t >= 0) -> t
