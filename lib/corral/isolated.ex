@@ -130,7 +130,7 @@ defmodule Corral.Isolated do
 
   @doc """
   The OS process id of the native process of `module`, or `nil` when none
-  runs (none started yet, or the last one died).
+  is ready (none started yet, the last one died, or one is starting).
   """
   def os_pid(module) when is_atom(module) do
     case Process.whereis(server_name(module)) do

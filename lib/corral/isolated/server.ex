@@ -36,6 +36,7 @@ defmodule Corral.Isolated.Server do
        port: nil,
        os_pid: nil,
        status: :down,
+       # {why, [from]} while a kill is under way
        stopping: nil,
        # calls sent to the native process: id => {tag, fun, arity}
        calls: %{},
@@ -124,7 +125,7 @@ defmodule Corral.Isolated.Server do
       _ ->
         # The reply waits for the exit status, so the next call starts a
         # new process.
-        {:noreply, kill(s, {from, :stopped})}
+        {:noreply, kill(s, :stopped, from)}
     end
   end
 
@@ -134,16 +135,21 @@ defmodule Corral.Isolated.Server do
     # native process that loads the new library.
     case s.status do
       :down -> {:noreply, s}
-      _ -> {:noreply, kill(s, {nil, :reloaded})}
+      _ -> {:noreply, kill(s, :reloaded, nil)}
     end
   end
 
   ## Internals
 
-  # SIGKILL: a native call stuck in a loop cannot delay it.
-  defp kill(s, stopping) do
-    :os.cmd(~c"kill -KILL #{s.os_pid}")
-    %{s | stopping: stopping}
+  # SIGKILL: a native call stuck in a loop cannot delay it. `stopping` is
+  # {why, [callers of stop/1 waiting for the exit]}.
+  defp kill(%{stopping: {why, waiting}} = s, _why, from) do
+    %{s | stopping: {why, List.wrap(from) ++ waiting}}
+  end
+
+  defp kill(s, why, from) do
+    if s.os_pid, do: :os.cmd(~c"kill -KILL #{s.os_pid}")
+    %{s | stopping: {why, List.wrap(from)}}
   end
 
   # The slot of the module's handles in the tracker's list of collected
@@ -216,7 +222,12 @@ defmodule Corral.Isolated.Server do
         fail_queue(s, %{status: nil, signal: nil, why: {:start_failed, Exception.message(e)}})
     else
       port ->
-        {:os_pid, os_pid} = Port.info(port, :os_pid)
+        os_pid =
+          case Port.info(port, :os_pid) do
+            {:os_pid, os_pid} -> os_pid
+            nil -> nil
+          end
+
         %{s | gen: gen, port: port, os_pid: os_pid, status: :booting}
     end
   end
@@ -231,7 +242,7 @@ defmodule Corral.Isolated.Server do
   defp died(s, status) do
     why =
       cond do
-        s.stopping != nil -> elem(s.stopping, 1)
+        s.stopping != nil -> elem(s.stopping, 0)
         s.status == :booting -> :died_starting
         true -> :died
       end
@@ -241,8 +252,7 @@ defmodule Corral.Isolated.Server do
     s = fail_queue(s, info)
 
     case s.stopping do
-      {nil, _} -> :ok
-      {from, _} -> GenServer.reply(from, :ok)
+      {_why, waiting} -> Enum.each(waiting, &GenServer.reply(&1, :ok))
       nil -> :ok
     end
 
