@@ -75,6 +75,8 @@ defmodule Corral do
   The number of live objects of each resource type of a Corral module, as a
   map from the C type name to the count. Useful in leak tests: run
   `:erlang.garbage_collect/0` in the processes that held terms first.
+  For an isolated module (`isolate: true`) the objects are counted in its
+  native process, which holds them while handles to them live here.
   """
   def live_resources(module) when is_atom(module), do: module.__corral_live__()
 
