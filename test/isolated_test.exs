@@ -25,6 +25,15 @@ defmodule CorralTest.IsolatedTest do
 
   defp maps(os_pid), do: File.read!("/proc/#{os_pid}/maps")
 
+  # Waits until the server has sent n calls to the native process, which
+  # may take a while when the machine is busy.
+  defp in_flight(n) do
+    server = Process.whereis(Corral.Isolated.server_name(N))
+    assert eventually(fn -> map_size(:sys.get_state(server).calls) == n end, 500)
+    # and they have reached the C code
+    Process.sleep(50)
+  end
+
   defp crash_message(function, how) do
     "CorralTest.IsolatedNative.#{function}: the native process died during the call (#{how})"
   end
@@ -121,7 +130,7 @@ defmodule CorralTest.IsolatedTest do
 
   test "a native process killed from outside (as the out-of-memory killer does)" do
     task = Task.async(fn -> catch_error(N.sleep_ms(10_000)) end)
-    Process.sleep(200)
+    in_flight(1)
     System.cmd("kill", ["-KILL", "#{Corral.Isolated.os_pid(N)}"])
     e = Task.await(task)
     assert %Corral.NativeCrashError{signal: :SIGKILL, status: 137} = e
@@ -131,7 +140,7 @@ defmodule CorralTest.IsolatedTest do
 
   test "calls in flight from other processes get the error too" do
     tasks = for _ <- 1..5, do: Task.async(fn -> catch_error(N.sleep_ms(10_000)) end)
-    Process.sleep(200)
+    in_flight(5)
     assert_crash("null_deref/0", :SIGSEGV, fn -> N.null_deref() end)
 
     for task <- tasks do
@@ -201,8 +210,15 @@ defmodule CorralTest.IsolatedTest do
 
   defp live_cells, do: Corral.live_resources(N)["Cell"]
 
+  # The count once handles dropped by earlier tests are collected (the call
+  # behind live_cells/0 sends their release first).
+  defp settled_cells do
+    gc_all()
+    live_cells()
+  end
+
   test "a handle is released when the process holding it exits" do
-    live = live_cells()
+    live = settled_cells()
     destroyed = N.cells_destroyed()
     parent = self()
 
@@ -221,7 +237,7 @@ defmodule CorralTest.IsolatedTest do
   end
 
   test "a handle is released when garbage collected in a living process" do
-    live = live_cells()
+    live = settled_cells()
     for _ <- 1..50, do: N.cell_new(1)
     assert live_cells() >= live
     assert eventually(fn -> live_cells() == live end)
@@ -229,7 +245,7 @@ defmodule CorralTest.IsolatedTest do
 
   test "Corral.Isolated.release/1 releases at once; the handle then raises" do
     k = N.cell_new(1)
-    live = live_cells()
+    live = settled_cells()
     assert Corral.Isolated.release(k) == :ok
     assert live_cells() == live - 1
     assert Corral.Isolated.release(k) == :ok
@@ -306,7 +322,7 @@ defmodule CorralTest.IsolatedTest do
   test "stop/1 kills the native process; calls in flight raise; the next call starts another" do
     os_pid = Corral.Isolated.os_pid(N)
     task = Task.async(fn -> catch_error(N.sleep_ms(10_000)) end)
-    Process.sleep(200)
+    in_flight(1)
     assert Corral.Isolated.stop(N) == :ok
     e = Task.await(task)
 
@@ -325,7 +341,7 @@ defmodule CorralTest.IsolatedTest do
   test "loading the module again (a recompile) stops the native process started for the old code" do
     os_pid = Corral.Isolated.os_pid(N)
     task = Task.async(fn -> catch_error(N.sleep_ms(10_000)) end)
-    Process.sleep(200)
+    in_flight(1)
     {N, binary, file} = :code.get_object_code(N)
     {:module, N} = :code.load_binary(N, file, binary)
 
