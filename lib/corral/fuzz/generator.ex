@@ -17,8 +17,9 @@ defmodule Corral.Fuzz.Generator do
   (`Corral.RandomTerm`).
 
   Integers are mostly small, as sizes and counts should be for calls to stay
-  fast; a few are huge (beyond any memory, rejected at once), and very few
-  are in the gigabyte range (valid sizes that take long to allocate).
+  fast; a few are huge (2^40 and more: beyond the memory of most machines,
+  so refused at once as sizes), and about one in 100,000 is in the gigabyte
+  range (a valid size that takes seconds to fill).
 
   Arguments come with a description for reports: `{:lit, term}`, or
   `{:ret, expr}` for a value returned earlier, where `expr` is
@@ -141,7 +142,7 @@ defmodule Corral.Fuzz.Generator do
   defp reuse({v, desc}) do
     case :rand.uniform(10) <= 7 do
       true -> {v, desc}
-      false when is_integer(v) -> lit(Enum.random([v + 1, v - 1, -v, 2 * v + 1]))
+      false when is_integer(v) -> lit(Enum.random([v + 1, v - 1, -v]))
       false when is_binary(v) and byte_size(v) > 0 -> lit(Enum.random([binary_part(v, 0, byte_size(v) - 1), v <> <<0>>]))
       false -> {v, desc}
     end
@@ -343,7 +344,7 @@ defmodule Corral.Fuzz.Generator do
   defp random_term do
     t = Corral.RandomTerm.generate(2)
 
-    if is_integer(t) and abs(t) >= 1 <<< 24 and abs(t) < 1 <<< 40 and :rand.uniform(50) > 1,
+    if is_integer(t) and abs(t) >= 1 <<< 24 and abs(t) < 1 <<< 40 and :rand.uniform(500) > 1,
       do: int(0, nil),
       else: t
   end
@@ -449,31 +450,32 @@ defmodule Corral.Fuzz.Generator do
   the C types' boundaries, rarely huge or gigabyte-sized.
   """
   def int(lo, hi) do
-    r = :rand.uniform(10_000)
+    r = :rand.uniform(100_000)
 
     v =
       cond do
         lo != nil and hi != nil and hi - lo <= 65_536 ->
           cond do
-            r <= 4000 -> lo + :rand.uniform(hi - lo + 1) - 1
-            r <= 7000 -> small(lo, hi)
+            r <= 40_000 -> lo + :rand.uniform(hi - lo + 1) - 1
+            r <= 70_000 -> small(lo, hi)
             true -> bound(lo, hi)
           end
 
-        r <= 7000 ->
+        r <= 70_000 ->
           small(lo, hi)
 
-        r <= 8500 ->
+        r <= 85_000 ->
           sign(lo, hi) * ((1 <<< (4 + :rand.uniform(12))) + :rand.uniform(3) - 2)
 
-        r <= 9000 and lo != nil and hi != nil ->
+        r <= 90_000 and lo != nil and hi != nil ->
           lo + :rand.uniform(hi - lo + 1) - 1
 
-        r <= 9600 ->
+        r <= 96_000 ->
           bound(lo, hi)
 
-        r <= 9998 ->
-          sign(lo, hi) * :rand.uniform(1 <<< (39 + :rand.uniform(30)))
+        r <= 99_999 ->
+          # At least 2^40: beyond the memory of most machines, refused at once as a size.
+          sign(lo, hi) * ((1 <<< (39 + :rand.uniform(30))) + :rand.uniform(1 <<< 39))
 
         true ->
           sign(lo, hi) * Enum.random(@gigabyte_bounds)

@@ -440,7 +440,7 @@ defmodule Mix.Tasks.Corral.Fuzz do
         out = c.output |> String.slice(-(if i == 0, do: 3000, else: 800), 3000) |> String.trim_trailing()
 
         "the VM running #{m} died (exit status #{c.status}, seed #{cfg.seed}, VM #{c.vm}) #{where}\n  " <>
-          render(cfg, st, c) <> "\noutput:\n" <> out
+          render(cfg, st, c) <> if(out == "", do: "\n(no output)", else: "\noutput:\n" <> out)
       end ++ if(length(st.crashes) > 10, do: ["... and #{length(st.crashes) - 10} more crashes"], else: [])
 
     Enum.join([head, outcome, table(st)] ++ left ++ hangs ++ crashes, "\n")
