@@ -28,8 +28,7 @@ defmodule Corral.Fuzz.Child do
         :rand.seed(:exsss, {config.seed, config.vm, 0x5EED})
 
         if funs != [] do
-          fast = System.convert_time_unit(20, :millisecond, :native)
-          ctx = %{sock: sock, module: module, funs: List.to_tuple(funs), specs: specs, fast: fast}
+          ctx = %{sock: sock, module: module, funs: List.to_tuple(funs), specs: specs}
           loop(ctx, config.count, Generator.new())
         end
 
@@ -90,7 +89,7 @@ defmodule Corral.Fuzz.Child do
     {args, descs} = Generator.args(gen, {name, arity}, types)
     report(ctx.sock, {:call, index, descs})
     sent(ctx.sock)
-    t0 = System.monotonic_time()
+    small_ints? = Enum.all?(args, &(not is_integer(&1) or abs(&1) < 1_000_000))
 
     {outcome, result} =
       try do
@@ -104,14 +103,16 @@ defmodule Corral.Fuzz.Child do
           {kind, nil}
       end
 
-    # What a slow call was given or returned (a huge size, a huge buffer)
-    # would make later calls slow too: it is not reused.
-    fast? = System.monotonic_time() - t0 < ctx.fast
+    # A call given a large integer (a size or count of a million or more)
+    # is not learnt from: reusing what it was given or returned (a huge
+    # buffer, say) would make later calls slow. (A rule on the arguments,
+    # not on the time taken, so that a seed replays the same run.)
     gen =
       case result do
-        {:returned, value} when fast? -> Generator.returned(gen, {name, arity}, args, descs, value)
-        {:raised, e} when fast? -> Generator.rejected(gen, {name, arity}, args, descs, e)
-        _ -> gen
+        _ when not small_ints? -> gen
+        {:returned, value} -> Generator.returned(gen, {name, arity}, args, descs, value)
+        {:raised, e} -> Generator.rejected(gen, {name, arity}, args, descs, e)
+        nil -> gen
       end
 
     report(ctx.sock, {:ret, outcome})

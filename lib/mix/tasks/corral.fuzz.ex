@@ -426,7 +426,7 @@ defmodule Mix.Tasks.Corral.Fuzz do
     left =
       if st.left_out == [],
         do: [],
-        else: ["left out after #{cfg.max_failures} crashes or hangs: #{Enum.join(st.left_out, ", ")}"]
+        else: ["left out after #{count_of(cfg.max_failures, "crash or hang", "crashes or hangs")}: #{Enum.join(st.left_out, ", ")}"]
 
     hangs =
       for {h, i} <- Enum.with_index(st.hangs), i < 20 do
