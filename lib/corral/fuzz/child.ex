@@ -25,7 +25,10 @@ defmodule Corral.Fuzz.Child do
         funs = functions(module, config.skip, config.only)
         specs = specs(module)
         report(sock, {:hello, System.pid(), for({n, a} <- funs, do: {n, a, Map.has_key?(specs, {n, a})})})
-        :rand.seed(:exsss, {config.seed, config.vm, 0x5EED})
+        # One stream per VM of the run. (Seeding with the tuple {seed, vm, c}
+        # would give {s, 2, c} and {s + 1, 1, c} the same stream.)
+        <<stream::64, _::binary>> = :crypto.hash(:sha256, :erlang.term_to_binary({config.seed, config.vm}))
+        :rand.seed(:exsss, stream)
 
         if funs != [] do
           ctx = %{sock: sock, module: module, funs: List.to_tuple(funs), specs: specs}

@@ -5,51 +5,62 @@ defmodule Mix.Tasks.Corral.Fuzz do
   Calls every exported function of a Corral module with generated
   arguments, in a separate VM so that a crash of the native code cannot take
   the caller down, and reports the calls that crashed the VM or did not
-  return in time.
+  return in time, with their input.
 
       mix corral.fuzz Buffer.Native --count 100000 --seed 42
       mix corral.fuzz MyApp.Native --timeout 500 --except slow_fun/1 --keep-going
 
   Arguments follow the functions' specs (from `CORRAL_DOC`) most of the
   time: integers in the type's range and at its boundaries, binaries, atoms
-  of a union, and for `reference()` a value an earlier call returned, so
-  stateful sequences (new, then set, then get) are exercised. A share are
-  near misses (one past a boundary) and fully random terms. Functions
-  without a spec get values returned by earlier calls, small and boundary
-  integers and random terms. See `Corral.Fuzz.Generator`.
+  of a union, lists, tuples and maps, and for `reference()` a value an
+  earlier call returned, so stateful sequences (new, then set, then get) are
+  exercised. A share are near misses (one past a boundary) and fully random
+  terms. Functions without a spec get values returned by earlier calls,
+  small and boundary integers and random terms. Arguments a function
+  accepted (it returned, or a Corral message named a later argument as the
+  bad one) are reused, and the atoms and integer ranges that Corral's
+  messages list are tried. Integers are mostly small, so that calls stay
+  fast; see `Corral.Fuzz.Generator`.
 
   ## Options
 
     * `--count N` - calls in all (default 10000).
-    * `--seed S` - the random seed (default: random, and printed so that a
-      run can be replayed).
+    * `--seed S` - the random seed (default: random, and printed). The same
+      seed and options make the same calls.
     * `--timeout MS` - the time limit of one call (default 1000). A call
       that exceeds it is reported as a hang with its input; the VM is killed
       and a new one continues the run.
-    * `--fail-on-hang` - stop and fail at the first hang (by default hangs
-      are reported and the run goes on: a large random size or count can
-      make a correct function slow).
+    * `--fail-on-hang` - stop and fail at the first hang. By default hangs
+      are reported and the run goes on: a huge random count can make a
+      correct function slow.
     * `--keep-going` - after a crash, start a new VM and go on, to find more
-      crashes (by default the run stops at the first crash). Either way a
-      run with a crash fails.
+      crashes. By default the run stops at the first crash. Either way a run
+      with a crash fails.
     * `--max-failures N` - a function that crashed or hung N times is left
-      out for the rest of the run (default 3).
+      out for the rest of the run (default 3; raise it for long runs, where
+      a rare gigabyte size may make an allocating function hang now and
+      then).
     * `--duration S` - stop after S seconds even if fewer than `--count`
       calls were made (the summary says how many).
     * `--except name/arity` (repeatable) - leave a function out, e.g. one
-      that legitimately runs for long.
+      that sleeps or loops for as long as its argument says.
     * `--only name/arity` (repeatable) - call only these functions.
 
   Each call either returns or raises (raising is fine: bad input should
   raise an `ArgumentError`). The summary gives, per function, the calls,
   how many returned and how many raised (by exception), hangs and crashes,
-  and the throughput. The task fails if the VM crashed (or hung, with
-  `--fail-on-hang`): each report shows the call as Elixir code, with values
+  and the throughput. The task fails if the VM crashed (or a call hung, with
+  `--fail-on-hang`). A report writes the call as Elixir code, with values
   returned by earlier calls written as those calls, e.g.
-  `Buffer.Native.get(Buffer.Native.new(8), 7)`.
+  `Buffer.Native.get(Buffer.Native.new(8), 7)`, and shows the VM's last
+  output. A crash in a destructor or a native thread is reported on the call
+  that was running when the VM died.
 
-  Thread jobs (`CORRAL_FN_THREAD`) are called through their waiting
-  function; `name_async` is not called directly.
+  The child VM inherits the environment: run the task with the sanitizer
+  settings of the README (`CORRAL_SANITIZE`, `LD_PRELOAD` of the ASan
+  runtime) to catch memory errors that would not crash the VM. Thread jobs
+  (`CORRAL_FN_THREAD`) are called through their waiting function;
+  `name_async` is not called directly.
   """
 
   use Mix.Task
