@@ -58,7 +58,10 @@ defmodule Mix.Tasks.Corral.Fuzz do
 
   The child VM inherits the environment: run the task with the sanitizer
   settings of the README (`CORRAL_SANITIZE`, `LD_PRELOAD` of the ASan
-  runtime) to catch memory errors that would not crash the VM. Thread jobs
+  runtime, `allocator_may_return_null=1` in `ASAN_OPTIONS`, and a
+  `MIX_BUILD_PATH` of its own so that the module is compiled with them) to
+  catch memory errors and undefined behaviour that would not crash the VM.
+  Thread jobs
   (`CORRAL_FN_THREAD`) are called through their waiting function;
   `name_async` is not called directly.
   """
