@@ -41,6 +41,7 @@ defmodule Corral.Fuzz.Child do
         report(sock, {:error, "#{inspect(config.module)} could not be loaded: #{inspect(reason)}"})
     end
 
+    sent(sock)
     :gen_tcp.close(sock)
     System.halt(0)
   end

@@ -171,7 +171,8 @@ defmodule Mix.Tasks.Corral.Fuzz do
       st.stopped != nil -> st
       st.done >= cfg.count -> st
       cfg.stop_at != nil and now() >= cfg.stop_at -> %{st | stopped: :time}
-      st.vms > 0 and map_size(st.funs) > 0 and Enum.all?(Map.keys(st.funs), &(&1 in st.left_out or &1 in cfg.except)) -> %{st | stopped: :all_left_out}
+      st.vms > 0 and map_size(st.funs) == 0 -> %{st | stopped: :no_functions}
+      st.vms > 0 and Enum.all?(Map.keys(st.funs), &(&1 in st.left_out)) -> %{st | stopped: :all_left_out}
       true -> drive(cfg, listen, run_vm(cfg, listen, st))
     end
   end
@@ -331,7 +332,7 @@ defmodule Mix.Tasks.Corral.Fuzz do
         kill(vm)
         {call, between?} = if vm.current, do: {vm.current, false}, else: {vm.last, true}
 
-        hang = %{vm: vm.index, call: call, between?: between?, output: vm.output}
+        hang = %{vm: vm.index, call: call, between?: between?}
         st = %{st | hangs: [hang | st.hangs]}
         st = if call, do: failed(cfg, st, key(vm, call), :hangs), else: st
         st = if cfg.fail_on_hang, do: %{st | stopped: :hang}, else: st
@@ -430,6 +431,7 @@ defmodule Mix.Tasks.Corral.Fuzz do
         case st.stopped do
           :time -> "; stopped by --duration after #{st.done} of #{cfg.count} calls"
           :all_left_out -> "; stopped: every function was left out"
+          :no_functions -> "; no function to call (see --except and --only)"
           _ -> ""
         end
 
