@@ -2,12 +2,13 @@
 #   make demo   builds the Buffer example and shows it working
 #   make test   runs every test suite (Corral's own and the example's)
 #   make bench  prints ratios against hand-written erl_nif C and pure BEAM
+#   make fuzz   throws generated arguments at the example's and the test NIFs
 
 export LANG ?= C.UTF-8
 export LC_ALL ?= C.UTF-8
 export ERL_AFLAGS ?= -kernel shell_history disabled
 
-.PHONY: deps test test-corral test-example test-zlib test-erlang test-sanitize demo bench clean
+.PHONY: deps test test-corral test-example test-zlib test-erlang test-sanitize fuzz demo bench clean
 
 deps:
 	@scripts/ensure-deps.sh
@@ -47,3 +48,14 @@ test-sanitize: deps
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	LD_PRELOAD=$(ASAN_RUNTIME) MIX_ENV=test mix test
+
+# mix corral.fuzz with a fixed seed (reproducible), a few tens of seconds
+# each: the Buffer example, and Corral's own test NIFs. The test NIFs that
+# sleep or spin for as long as their argument says are left out; those whose
+# argument is a count (of messages, allocations, cleanups) stay in and are
+# left out after their first call over the time limit.
+FUZZ_TEST_SLOW = spin/1 spin_dirty/1 spin_yielding/2 spin_thread/1 sleep_thread/1 handle_read_slowly/2
+fuzz: deps
+	cd examples/buffer && mix corral.fuzz Buffer.Native --count 300000 --seed 1
+	MIX_ENV=test mix corral.fuzz CorralTest.Native --count 200000 --seed 1 --max-failures 1 \
+	  $(foreach f,$(FUZZ_TEST_SLOW),--except $(f))

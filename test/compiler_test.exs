@@ -412,44 +412,4 @@ defmodule CorralTest.CompilerTest do
       assert_raise Mix.Error, ~r/Corral could not compile/, fn -> build(m, dir, prebuilt: prebuilt, version: "9.9.9") end
     end)
   end
-
-  test "mix corral.fuzz: random terms in a separate VM; a crash is reported with its input", %{dir: dir} do
-    File.write!(Path.join(dir, "lib.c"), """
-    #include <corral.h>
-    #include <stdlib.h>
-    CORRAL_NIF(safe) { return corral_make_i64(c, corral_arg_int_range(c, 0, 0, 100) + 1); }
-    /* A bug on purpose: any tuple argument makes it dereference NULL. */
-    CORRAL_NIF(buggy) {
-        if (enif_is_tuple(corral_env(c), corral_arg(c, 0))) { volatile int *p = NULL; return corral_make_int(c, *p); }
-        return corral_make_ok(c);
-    }
-    CORRAL_MODULE(CorralTest.Fuzzed, CORRAL_FN("safe", safe, 1), CORRAL_FN("buggy", buggy, 1));
-    """)
-
-    # The module has to be loadable by the child VM: compile it to a .beam.
-    ebin = Path.join(dir, "ebin")
-    File.mkdir_p!(ebin)
-
-    [{mod, beam}] =
-      Code.compile_string("""
-      defmodule CorralTest.Fuzzed do
-        use Corral, otp_app: :corral, lib: "fuzzed", path: #{inspect(dir)}
-      end
-      """)
-
-    File.write!(Path.join(ebin, "#{mod}.beam"), beam)
-    Code.prepend_path(ebin)
-
-    try do
-      assert {:ok, summary} = Mix.Tasks.Corral.Fuzz.fuzz(mod, 3000, 1, ["buggy/1"])
-      assert summary =~ "3000 calls over 1 functions (seed 1)"
-      assert summary =~ "no crash"
-
-      assert {:crash, report} = Mix.Tasks.Corral.Fuzz.fuzz(mod, 3000, 1)
-      assert report =~ "the VM running CorralTest.Fuzzed died"
-      assert report =~ ~r/on the call\n  CorralTest\.Fuzzed\.buggy\(\{/
-    after
-      Code.delete_path(ebin)
-    end
-  end
 end

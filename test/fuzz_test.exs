@@ -1,0 +1,202 @@
+defmodule CorralTest.FuzzTest do
+  # mix corral.fuzz against throwaway NIF libraries with bugs on purpose:
+  # crashes, hangs, a crash deep behind a valid resource; and the argument
+  # generator on its own.
+  use ExUnit.Case, async: false
+
+  alias Corral.Fuzz.Generator
+  alias Mix.Tasks.Corral.Fuzz
+
+  @tmp Path.expand("../_build/test/corral_tmp", __DIR__)
+
+  setup do
+    dir = Path.join(@tmp, "f#{System.unique_integer([:positive])}")
+    File.mkdir_p!(dir)
+
+    on_exit(fn ->
+      Code.delete_path(Path.join(dir, "ebin"))
+      File.rm_rf!(dir)
+    end)
+
+    {:ok, dir: dir}
+  end
+
+  # Builds the C source as the library of `module`, and writes the module's
+  # .beam where the fuzzer's VM finds it.
+  defp build(dir, module, lib, c_source) do
+    File.write!(Path.join(dir, "lib.c"), c_source)
+    ebin = Path.join(dir, "ebin")
+    File.mkdir_p!(ebin)
+
+    [{^module, beam}] =
+      Code.compile_string("""
+      defmodule #{inspect(module)} do
+        use Corral, otp_app: :corral, lib: #{inspect(lib)}, path: #{inspect(dir)}
+      end
+      """)
+
+    File.write!(Path.join(ebin, "#{module}.beam"), beam)
+    Code.prepend_path(ebin)
+
+    on_exit(fn ->
+      :code.purge(module)
+      :code.delete(module)
+    end)
+
+    module
+  end
+
+  defp buggy(dir) do
+    build(dir, CorralTest.Fuzzed, "fuzzed", """
+    #include <corral.h>
+    CORRAL_NIF(safe) { return corral_make_i64(c, corral_arg_int_range(c, 0, 0, 100) + 1); }
+    /* A bug on purpose: any tuple argument makes it dereference NULL. */
+    CORRAL_NIF(buggy) {
+        if (enif_is_tuple(corral_env(c), corral_arg(c, 0))) { volatile int *p = NULL; return corral_make_int(c, *p); }
+        return corral_make_ok(c);
+    }
+    CORRAL_MODULE(CorralTest.Fuzzed, CORRAL_FN("safe", safe, 1), CORRAL_FN("buggy", buggy, 1));
+    """)
+  end
+
+  test "a crash fails the run and is reported with its input; the summary counts each function's outcomes", %{dir: dir} do
+    mod = buggy(dir)
+
+    assert {:ok, summary} = Fuzz.fuzz(mod, count: 3000, seed: 1, except: ["buggy/1"])
+    assert summary =~ ~r/^CorralTest\.Fuzzed: 3000 calls over 1 functions in [\d.]+ s \(\d+ calls\/s\), seed 1, 1 VM\n/
+    assert summary =~ "no crashes, no hangs (time limit 1000 ms per call)"
+    assert summary =~ ~r/function\s+spec\s+calls\s+returned\s+raised\s+hangs\s+crashes\s+raised as/
+    [_, returned, raised] = Regex.run(~r/safe\/1\s+no\s+3000\s+(\d+)\s+(\d+)\s+0\s+0\s+ArgumentError \d+/, summary)
+    assert String.to_integer(returned) + String.to_integer(raised) == 3000
+    assert String.to_integer(returned) > 300
+
+    assert {:crash, report} = Fuzz.fuzz(mod, count: 3000, seed: 1)
+    assert report =~ "1 crash, no hangs"
+    assert report =~ ~r/the VM running CorralTest\.Fuzzed died \(exit status \d+, seed 1, VM 1\) on the call\n  CorralTest\.Fuzzed\.buggy\(\{/
+    refute report =~ "3000 calls"
+  end
+
+  test "--keep-going restarts the VM after a crash, and leaves a function out after --max-failures", %{dir: dir} do
+    mod = buggy(dir)
+    assert {:crash, report} = Fuzz.fuzz(mod, count: 2000, seed: 2, keep_going: true, max_failures: 2)
+    assert report =~ ~r/^CorralTest\.Fuzzed: 2000 calls over 2 functions .* 3 VMs\n/
+    assert report =~ "2 crashes, no hangs"
+    assert report =~ "left out after 2 crashes or hangs: buggy/1"
+    assert [_, _] = Regex.scan(~r/on the call\n  CorralTest\.Fuzzed\.buggy\(\{/, report)
+    assert report =~ ~r/buggy\/1\s+no\s+\d+\s+\d+\s+\d+\s+0\s+2/
+  end
+
+  test "a call over the time limit is a hang, reported with its input; the run goes on unless --fail-on-hang", %{dir: dir} do
+    mod =
+      build(dir, CorralTest.FuzzHang, "fuzz_hang", """
+      #include <corral.h>
+      #include <time.h>
+      /* Never returns in time when given 3. */
+      CORRAL_NIF(stall) {
+          if (corral_arg_size(c, 0) == 3) { struct timespec t = {30, 0}; nanosleep(&t, NULL); }
+          return corral_make_ok(c);
+      }
+      CORRAL_NIF(quick) { return corral_make_i64(c, corral_arg_i64(c, 0)); }
+      CORRAL_DOC("stall", 1, "stall(non_neg_integer()) :: :ok", "");
+      CORRAL_MODULE(CorralTest.FuzzHang, CORRAL_FN("stall", stall, 1), CORRAL_FN("quick", quick, 1));
+      """)
+
+    assert {:ok, summary} = Fuzz.fuzz(mod, count: 400, seed: 3, timeout: 300, max_failures: 2)
+    assert summary =~ ~r/^CorralTest\.FuzzHang: 400 calls over 2 functions .* 3 VMs\n/
+    assert summary =~ "no crashes, 2 hangs (time limit 300 ms per call)"
+    assert [_, _] = Regex.scan(~r/hang: no return within 300 ms from\n  CorralTest\.FuzzHang\.stall\(3\)\n/, summary)
+    assert summary =~ "left out after 2 crashes or hangs: stall/1"
+    assert summary =~ ~r/stall\/1\s+yes\s+\d+\s+\d+\s+\d+\s+2\s+0/
+
+    assert {:hang, report} = Fuzz.fuzz(mod, count: 400, seed: 3, timeout: 300, fail_on_hang: true)
+    assert report =~ "no crashes, 1 hang"
+    assert report =~ ~r/ 1 VM\n/
+    assert report =~ "CorralTest.FuzzHang.stall(3)"
+  end
+
+  test "spec-aware arguments reach a crash that needs a resource from new and an index of 7", %{dir: dir} do
+    mod =
+      build(dir, CorralTest.FuzzDeep, "fuzz_deep", """
+      #include <corral.h>
+      typedef struct { size_t size; } Box;
+      CORRAL_RESOURCE(Box, NULL);
+      typedef struct { int unused; } Other;
+      CORRAL_RESOURCE(Other, NULL);
+      CORRAL_NIF(box_new) {
+          size_t size = corral_arg_int_range(c, 0, 0, 1000);
+          Box *b = corral_resource_new(c, Box, 0);
+          b->size = size;
+          return corral_make_resource(c, b);
+      }
+      CORRAL_NIF(other_new) { return corral_make_resource(c, corral_resource_new(c, Other, 0)); }
+      /* The bug: only a valid Box and an index of 7 reach the NULL store. */
+      CORRAL_NIF(poke) {
+          Box *b = corral_arg_resource(c, 0, Box);
+          size_t i = corral_arg_size(c, 1);
+          if (i == 7) { volatile int *p = NULL; *p = (int)b->size; }
+          return corral_make_ok(c);
+      }
+      CORRAL_NIF(label) { return corral_make_ok_tuple(c, corral_arg(c, 0)); }
+      CORRAL_DOC("new", 1, "new(0..1000) :: reference()", "");
+      CORRAL_DOC("other", 0, "other() :: reference()", "");
+      CORRAL_DOC("poke", 2, "poke(reference(), non_neg_integer()) :: :ok", "");
+      CORRAL_DOC("label", 1, "label(:red | :green) :: {:ok, atom()}", "");
+      CORRAL_MODULE(CorralTest.FuzzDeep, CORRAL_FN("new", box_new, 1), CORRAL_FN("other", other_new, 0),
+                    CORRAL_FN("poke", poke, 2), CORRAL_FN("label", label, 1));
+      """)
+
+    assert {:crash, report} = Fuzz.fuzz(mod, count: 3000, seed: 4)
+    assert report =~ ~r/on the call\n  CorralTest\.FuzzDeep\.poke\(CorralTest\.FuzzDeep\.new\(.*\), 7\)\n/
+    assert report =~ ~r/poke\/2\s+yes\s/
+  end
+
+  describe "the argument generator" do
+    # The argument types of a spec, as the fuzzer's VM reads them.
+    defp spec_args(spec, arity) do
+      mod = Module.concat(CorralTest.TypeProbe, "M#{System.unique_integer([:positive])}")
+      args = Enum.map_join(1..arity, ", ", fn _ -> "_" end)
+      name = spec |> String.split("(") |> hd()
+      [{^mod, beam}] = Code.compile_string("defmodule #{inspect(mod)} do\n@spec #{spec}\ndef #{name}(#{args}), do: :ok\nend")
+      {:ok, [{_, [clause]}]} = Code.Typespec.fetch_specs(beam)
+      :code.purge(mod)
+      :code.delete(mod)
+      Generator.arg_types(clause)
+    end
+
+    test "terms follow the type most of the time, with near misses and other terms" do
+      :rand.seed(:exsss, 5)
+      gen = Generator.new()
+      types = spec_args("f(byte(), :red | :green, binary(), -5..5) :: :ok", 4)
+
+      samples = for _ <- 1..2000, do: elem(Generator.args(gen, {:f, 4}, types), 0)
+      bytes = Enum.map(samples, &Enum.at(&1, 0))
+      share = fn list, pred -> Enum.count(list, pred) / length(list) end
+
+      assert share.(bytes, &(is_integer(&1) and &1 in 0..255)) > 0.7
+      assert -1 in bytes and 256 in bytes
+      assert 0 in bytes and 255 in bytes
+      assert share.(Enum.map(samples, &Enum.at(&1, 1)), &(&1 in [:red, :green])) > 0.7
+      assert share.(Enum.map(samples, &Enum.at(&1, 2)), &is_binary/1) > 0.7
+      ranged = Enum.map(samples, &Enum.at(&1, 3))
+      assert share.(ranged, &(is_integer(&1) and &1 in -5..5)) > 0.7
+      assert -6 in ranged and 6 in ranged
+    end
+
+    test "reference() arguments reuse what earlier calls returned, and reports write them as those calls" do
+      :rand.seed(:exsss, 6)
+      ref = make_ref()
+      gen = Generator.returned(Generator.new(), {:new, 1}, [8], [{:lit, 8}], ref)
+      types = spec_args("get(reference(), non_neg_integer()) :: byte()", 2)
+      samples = for _ <- 1..1000, do: Generator.args(gen, {:get, 2}, types)
+      from_new = Enum.filter(samples, fn {[r, _], _} -> r == ref end)
+      assert length(from_new) > 600
+
+      {_, descs} = hd(from_new)
+      assert Generator.render(Buffer.Native, :get, [hd(descs), {:lit, 7}]) == "Buffer.Native.get(Buffer.Native.new(8), 7)"
+    end
+  end
+
+  test "the task refuses unknown options" do
+    assert_raise Mix.Error, ~r/unknown or invalid option --bogus/, fn -> Fuzz.run(["Some.Module", "--bogus"]) end
+  end
+end
