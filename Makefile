@@ -41,12 +41,15 @@ clean:
 
 # The whole Corral suite with its test NIFs built with ASan and UBSan, in a
 # VM that has the ASan runtime preloaded and sends its allocations through
-# malloc (+Mea min) so the sanitizer sees them.
+# malloc (+Mea min) so the sanitizer sees them. Its own build folder, so the
+# modules are compiled (and their libraries built) with the sanitizers even
+# after a plain `make test` in the same checkout.
 ASAN_RUNTIME = $(shell gcc -print-file-name=libasan.so)
 test-sanitize: deps
 	CORRAL_SANITIZE=address,undefined ERL_FLAGS="+Mea min" \
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	MIX_BUILD_PATH=$(CURDIR)/_build/sanitize \
 	LD_PRELOAD=$(ASAN_RUNTIME) MIX_ENV=test mix test
 
 # mix corral.fuzz with a fixed seed (reproducible), a few tens of seconds

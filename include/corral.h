@@ -36,6 +36,7 @@
 #define CORRAL_H
 
 #include <erl_nif.h>
+#include <limits.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdbool.h>
@@ -593,6 +594,122 @@ static inline corral_defer_id corral__defer(corral_call *c, void (*fn)(void *), 
 /* }====================================================================== */
 
 /* {======================================================================
+ * Terms and where they sit
+ *
+ * A corral_term is a term together with its route from the arguments, so a
+ * check that fails deep inside a list, tuple, map or struct names the spot:
+ *
+ *     Geo.Native.area/1: argument 1, index 3, field :x: expected a number, got: "1"
+ *
+ * Getters named corral_get_<kind>(c, t) check a corral_term; each
+ * corral_arg_<kind>(c, i) is the same check on argument i. Routes are
+ * printed 1-based for arguments (as Elixir counts them) and 0-based for
+ * list and tuple indexes (as Enum.at/2 and elem/2 count them).
+ *
+ * A term found inside a container (a list element, a tuple element, a map
+ * value) records its container's route in the call's scratch memory when
+ * the container is opened, so the corral_term values themselves can be
+ * copied, returned from helper functions and kept in local variables
+ * freely until the NIF returns. Opening a container given as an argument
+ * costs nothing; opening a nested one costs one small scratch allocation.
+ * ======================================================================= */
+
+/* A read-only view of bytes owned by a term. */
+typedef struct {
+    const unsigned char *data;
+    size_t size;
+} corral_binary;
+
+/* Internal: one step of a route. `parent` is NULL at the root. */
+typedef struct corral__where {
+    const struct corral__where *parent;
+    uintptr_t step;   /* argument number, index, key term or field name */
+    unsigned kind;    /* CORRAL__AT_* */
+} corral__where;
+
+#define CORRAL__AT_NONE 0u   /* a term with no route (corral_term_of) */
+#define CORRAL__AT_ARG 1u    /* argument <step> (0-based) */
+#define CORRAL__AT_INDEX 2u  /* index <step> of a list or tuple */
+#define CORRAL__AT_KEY 3u    /* the value under key <step> (a term) of a map */
+#define CORRAL__AT_MAPKEY 4u /* a key itself (<step> is the key) */
+#define CORRAL__AT_FIELD 5u  /* field <step> (a const char * name) of a structure */
+
+/* A term and its route. Read `.term` freely; build one only with the
+ * functions below. */
+typedef struct corral_term {
+    ERL_NIF_TERM term;
+    corral__where at;
+} corral_term;
+
+/* Argument i (0-based) as a corral_term.
+ * Checks: i is below the arity. Raises: RuntimeError if it is not (a bug in
+ * the NIF). Owns: the term is valid until the NIF returns. */
+static inline corral_term corral_arg_term(corral_call *c, int i)
+{
+    corral_term t = {corral_arg(c, i), {NULL, (uintptr_t)i, CORRAL__AT_ARG}};
+    return t;
+}
+
+/* Any term (made in the call, received in a message, taken from the raw
+ * API) as a corral_term with no route: its messages name no position.
+ * Checks: nothing. Raises: never. Owns: the term stays where it was. */
+static inline corral_term corral_term_of(ERL_NIF_TERM term)
+{
+    corral_term t = {term, {NULL, 0, CORRAL__AT_NONE}};
+    return t;
+}
+
+/* Raises ArgumentError "<fn>: <route of t>: <expected>, got: <t>" for your
+ * own checks, with the same route as Corral's getters ("argument 2, index 0:
+ * expected a positive width, got: -3"). `expected` is a printf format.
+ * Checks: nothing. Raises: ArgumentError, always. Owns: nothing. */
+CORRAL__NORETURN CORRAL__COLD CORRAL__PRINTF(3, 4) ERL_NIF_TERM
+corral_raise_at(corral_call *c, const corral_term *t, const char *expected, ...);
+
+/* Internal: the stable route of a container, for its elements. */
+const corral__where *corral__pin_slow(corral_call *c, const corral_term *t);
+extern const corral__where corral__arg_where[16];
+static inline const corral__where *corral__pin(corral_call *c, const corral_term *t)
+{
+    if (CORRAL__LIKELY(t->at.kind == CORRAL__AT_ARG && t->at.step < 16)) return &corral__arg_where[t->at.step];
+    return corral__pin_slow(c, t);
+}
+
+/* The kind of any term. */
+typedef enum {
+    CORRAL_KIND_ATOM = 1,
+    CORRAL_KIND_BITSTRING,
+    CORRAL_KIND_FLOAT,
+    CORRAL_KIND_FUN,
+    CORRAL_KIND_INTEGER,
+    CORRAL_KIND_LIST,
+    CORRAL_KIND_MAP,
+    CORRAL_KIND_PID,
+    CORRAL_KIND_PORT,
+    CORRAL_KIND_REFERENCE,
+    CORRAL_KIND_TUPLE
+} corral_kind;
+
+/* The kind of `term` (an empty list is a CORRAL_KIND_LIST, a binary a
+ * CORRAL_KIND_BITSTRING). Checks: nothing. Raises: never. Owns: nothing. */
+corral_kind corral_kind_of(corral_call *c, ERL_NIF_TERM term);
+
+/* Compares two terms in Erlang's term order: negative, 0 or positive as
+ * a < b, a == b or a > b, where == is Erlang's == (1 == 1.0; use
+ * corral_equal for =:=). Checks: nothing. Raises: never. Owns: nothing. */
+static inline int corral_compare(ERL_NIF_TERM a, ERL_NIF_TERM b) { return enif_compare(a, b); }
+
+/* True if a and b are exactly equal (=:=: 1 and 1.0 differ).
+ * Checks: nothing. Raises: never. Owns: nothing. */
+static inline bool corral_equal(ERL_NIF_TERM a, ERL_NIF_TERM b) { return enif_is_identical(a, b) != 0; }
+
+/* The portable hash of `term`, equal to :erlang.phash2(term): the same on
+ * every node and VM version. Checks: nothing. Raises: never. Owns: nothing. */
+static inline uint32_t corral_hash(ERL_NIF_TERM term) { return (uint32_t)enif_hash(ERL_NIF_PHASH2, term, 0); }
+
+/* }====================================================================== */
+
+/* {======================================================================
  * Integers
  *
  * One getter per C type, each range-checked: an integer that does not fit
@@ -708,6 +825,121 @@ static inline bool corral_try_i64(corral_call *c, ERL_NIF_TERM t, int64_t *out)
     return true;
 }
 
+/* Every other C integer type, checked on the way in and exact on the way
+ * out. For each <w> below there are three functions:
+ *
+ *   <ctype> corral_get_<w>(corral_call *c, corral_term t);
+ *   <ctype> corral_arg_<w>(corral_call *c, int i);
+ *   ERL_NIF_TERM corral_make_<w>(corral_call *c, <ctype> v);
+ *
+ *   <w>      C type      accepts
+ *   i8       int8_t      -128..127
+ *   i16      int16_t     -32768..32767
+ *   i32      int32_t     -2147483648..2147483647
+ *   u16      uint16_t    0..65535
+ *   u32      uint32_t    0..4294967295
+ *   long     long        LONG_MIN..LONG_MAX
+ *   ulong    unsigned long   0..ULONG_MAX
+ *   ssize    ssize_t     SSIZE_MIN..SSIZE_MAX (ptrdiff_t's range)
+ *   intptr   intptr_t    INTPTR_MIN..INTPTR_MAX
+ *   uintptr  uintptr_t   0..UINTPTR_MAX
+ *
+ * and corral_get_<w> for the types that already have corral_arg_<w>: i64,
+ * u64, int, uint, size, u8 (plus corral_make_u8).
+ * Checks: an integer in the type's range (never truncated; floats are
+ * refused). Raises: ArgumentError "expected an integer in lo..hi", with
+ * the route of t. Owns: plain values; made terms live until the NIF returns. */
+CORRAL__NORETURN CORRAL__COLD void corral__bad_integer_at(corral_call *c, const corral_term *t, int64_t lo, uint64_t hi);
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wtype-limits"
+#define CORRAL__SIGNED(w, ctype, lo, hi)                                                          \
+    static inline ctype corral_get_##w(corral_call *c, corral_term t)                            \
+    {                                                                                           \
+        ErlNifSInt64 v;                                                                         \
+        if (CORRAL__LIKELY(enif_get_int64(c->env, t.term, &v) && v >= (lo) && v <= (hi)))      \
+            return (ctype)v;                                                                    \
+        corral__bad_integer_at(c, &t, (int64_t)(lo), (uint64_t)(hi));                          \
+    }
+#define CORRAL__UNSIGNED(w, ctype, hi)                                                            \
+    static inline ctype corral_get_##w(corral_call *c, corral_term t)                            \
+    {                                                                                           \
+        ErlNifUInt64 v;                                                                         \
+        if (CORRAL__LIKELY(enif_get_uint64(c->env, t.term, &v) && v <= (hi))) return (ctype)v;  \
+        corral__bad_integer_at(c, &t, 0, (uint64_t)(hi));                                       \
+    }
+#define CORRAL__ARG_AND_MAKE(w, ctype, maker, wide)                                               \
+    static inline ctype corral_arg_##w(corral_call *c, int i) { return corral_get_##w(c, corral_arg_term(c, i)); } \
+    static inline ERL_NIF_TERM corral_make_##w(corral_call *c, ctype v) { return maker(c->env, (wide)v); }
+
+CORRAL__SIGNED(i8, int8_t, INT8_MIN, INT8_MAX)
+CORRAL__SIGNED(i16, int16_t, INT16_MIN, INT16_MAX)
+CORRAL__SIGNED(i32, int32_t, INT32_MIN, INT32_MAX)
+CORRAL__SIGNED(long, long, LONG_MIN, LONG_MAX)
+CORRAL__SIGNED(ssize, ptrdiff_t, PTRDIFF_MIN, PTRDIFF_MAX)
+CORRAL__SIGNED(intptr, intptr_t, INTPTR_MIN, INTPTR_MAX)
+CORRAL__UNSIGNED(u16, uint16_t, UINT16_MAX)
+CORRAL__UNSIGNED(u32, uint32_t, UINT32_MAX)
+CORRAL__UNSIGNED(ulong, unsigned long, ULONG_MAX)
+CORRAL__UNSIGNED(uintptr, uintptr_t, UINTPTR_MAX)
+CORRAL__ARG_AND_MAKE(i8, int8_t, enif_make_int64, ErlNifSInt64)
+CORRAL__ARG_AND_MAKE(i16, int16_t, enif_make_int64, ErlNifSInt64)
+CORRAL__ARG_AND_MAKE(i32, int32_t, enif_make_int64, ErlNifSInt64)
+CORRAL__ARG_AND_MAKE(long, long, enif_make_int64, ErlNifSInt64)
+CORRAL__ARG_AND_MAKE(ssize, ptrdiff_t, enif_make_int64, ErlNifSInt64)
+CORRAL__ARG_AND_MAKE(intptr, intptr_t, enif_make_int64, ErlNifSInt64)
+CORRAL__ARG_AND_MAKE(u16, uint16_t, enif_make_uint64, ErlNifUInt64)
+CORRAL__ARG_AND_MAKE(u32, uint32_t, enif_make_uint64, ErlNifUInt64)
+CORRAL__ARG_AND_MAKE(ulong, unsigned long, enif_make_uint64, ErlNifUInt64)
+CORRAL__ARG_AND_MAKE(uintptr, uintptr_t, enif_make_uint64, ErlNifUInt64)
+CORRAL__SIGNED(i64, int64_t, INT64_MIN, INT64_MAX)
+CORRAL__UNSIGNED(u64, uint64_t, UINT64_MAX)
+CORRAL__SIGNED(int, int, INT_MIN, INT_MAX)
+CORRAL__UNSIGNED(uint, unsigned, UINT_MAX)
+CORRAL__UNSIGNED(size, size_t, SIZE_MAX)
+CORRAL__UNSIGNED(u8, uint8_t, UINT8_MAX)
+#pragma GCC diagnostic pop
+
+/* A term for a byte. Checks: nothing. Raises: never.
+ * Owns: the term lives until the NIF returns. */
+static inline ERL_NIF_TERM corral_make_u8(corral_call *c, uint8_t v) { return enif_make_uint(c->env, v); }
+
+#ifdef __SIZEOF_INT128__
+/* 128-bit integers (where the compiler has __int128: gcc and clang on
+ * 64-bit targets): big integers in and out, without a detour through bytes.
+ * Checks: an integer in the type's range. Raises: ArgumentError ("expected
+ * an integer in -2^127..2^127-1" / "0..2^128-1") with the route of t.
+ * Owns: plain values. */
+__int128 corral_get_i128(corral_call *c, corral_term t);
+
+/* Checks: an integer in 0..2^128-1. Raises: ArgumentError.
+ * Owns: a plain value. */
+unsigned __int128 corral_get_u128(corral_call *c, corral_term t);
+
+/* A term for any __int128 (a big integer beyond 64 bits).
+ * Checks: nothing. Raises: RuntimeError on out of memory.
+ * Owns: the term lives until the NIF returns. */
+ERL_NIF_TERM corral_make_i128(corral_call *c, __int128 v);
+
+/* Checks: nothing. Raises: RuntimeError on out of memory.
+ * Owns: the term lives until the NIF returns. */
+ERL_NIF_TERM corral_make_u128(corral_call *c, unsigned __int128 v);
+#endif
+
+/* An integer of any size as its magnitude in little-endian bytes, for big
+ * number libraries (GMP's mpz_import/export with order -1, OpenSSL's
+ * BN_lebin2bn): `size` bytes without leading zero bytes (0 has size 0),
+ * *negative set for integers below 0.
+ * Checks: an integer. Raises: ArgumentError ("expected an integer").
+ * Owns: the bytes are scratch memory of the call. */
+corral_binary corral_get_bigint(corral_call *c, corral_term t, bool *negative);
+
+/* The integer whose magnitude is the `size` little-endian bytes at
+ * `bytes`, negated when `negative` (leading zero bytes are fine).
+ * Checks: the VM accepts an integer that large. Raises: RuntimeError if
+ * not, or on out of memory. Owns: the term lives until the NIF returns. */
+ERL_NIF_TERM corral_make_bigint(corral_call *c, bool negative, const void *bytes, size_t size);
+
 /* }====================================================================== */
 
 /* {======================================================================
@@ -734,6 +966,31 @@ static inline double corral_arg_double(corral_call *c, int i)
  * Checks: d is finite (Erlang has no NaN or infinity).
  * Raises: ArithmeticError if it is not. Owns: the term lives until the NIF returns. */
 ERL_NIF_TERM corral_make_double(corral_call *c, double d);
+
+CORRAL__NORETURN CORRAL__COLD void corral__bad_double_at(corral_call *c, const corral_term *t);
+
+/* A term as a double, with the same rule as corral_arg_double (integers in
+ * the 64-bit range are accepted and converted).
+ * Checks: a float or such an integer. Raises: ArgumentError ("expected a
+ * number") with the route of t. Owns: a plain value. */
+static inline double corral_get_double(corral_call *c, corral_term t)
+{
+    double d;
+    ErlNifSInt64 v;
+    if (CORRAL__LIKELY(enif_get_double(c->env, t.term, &d))) return d;
+    if (enif_get_int64(c->env, t.term, &v)) return (double)v;
+    corral__bad_double_at(c, &t);
+}
+
+/* A term as a float (single precision), rounded to nearest.
+ * Checks: a number as for corral_get_double whose magnitude fits a float
+ * (at most FLT_MAX); tiny values round towards 0.
+ * Raises: ArgumentError with the route of t. Owns: a plain value. */
+float corral_get_float(corral_call *c, corral_term t);
+
+/* Argument i as a float: corral_get_float on argument i.
+ * Checks: as corral_get_float. Raises: ArgumentError. Owns: a plain value. */
+static inline float corral_arg_float(corral_call *c, int i) { return corral_get_float(c, corral_arg_term(c, i)); }
 
 /* }====================================================================== */
 
@@ -816,6 +1073,49 @@ static inline ERL_NIF_TERM corral_make_nil(corral_call *c)
     return corral__atom_nil;
 }
 
+/* A term as the position of an atom in `table` (corral_arg_enum on a term).
+ * Checks: an atom listed in the table. Raises: ArgumentError listing the
+ * allowed atoms, with the route of t. Owns: a plain value. */
+unsigned corral_get_enum(corral_call *c, corral_term t, const corral_atoms *table);
+
+/* A term as a boolean. Checks: true or false. Raises: ArgumentError with
+ * the route of t. Owns: a plain value. */
+bool corral_get_bool(corral_call *c, corral_term t);
+
+/* True if the term is nil (Elixir's "no value"), for optional arguments.
+ * Checks: nothing. Raises: never. Owns: nothing. */
+static inline bool corral_is_nil(ERL_NIF_TERM term) { return term == corral__atom_nil; }
+
+extern ERL_NIF_TERM corral__atom_undefined;
+
+/* True if the term is the atom undefined (Erlang's "no value").
+ * Checks: nothing. Raises: never. Owns: nothing. */
+static inline bool corral_is_undefined(ERL_NIF_TERM term) { return term == corral__atom_undefined; }
+
+/* The atom undefined. Checks: nothing. Raises: never. Owns: atoms are permanent. */
+static inline ERL_NIF_TERM corral_make_undefined(corral_call *c)
+{
+    (void)c;
+    return corral__atom_undefined;
+}
+
+/* The name of any atom as a NUL-terminated UTF-8 string ("ok", "Elixir.Foo",
+ * "é"). Checks: an atom. Raises: ArgumentError ("expected an atom") with
+ * the route of t. Owns: scratch memory of the call. */
+const char *corral_get_atom_name(corral_call *c, corral_term t);
+
+/* The atom named by the NUL-terminated UTF-8 string `name`. Atoms are never
+ * freed: make atoms from a fixed set of names (or use CORRAL_ATOMS), never
+ * from unbounded input, or the atom table fills up and the VM stops.
+ * Checks: name is valid UTF-8 of at most 255 characters.
+ * Raises: ArgumentError naming the problem. Owns: atoms are permanent. */
+ERL_NIF_TERM corral_make_atom(corral_call *c, const char *name);
+
+/* The atom named `name` if it already exists; false (leaving *out alone)
+ * if it does not or the name is not a valid atom name: safe on untrusted
+ * input. Checks: as corral_make_atom. Raises: never. Owns: atoms are permanent. */
+bool corral_make_existing_atom(corral_call *c, const char *name, ERL_NIF_TERM *out);
+
 /* }====================================================================== */
 
 /* {======================================================================
@@ -853,12 +1153,6 @@ static inline ERL_NIF_TERM corral_make_error(corral_call *c, ERL_NIF_TERM reason
  * Binaries
  * ======================================================================= */
 
-/* A read-only view of bytes owned by a term. */
-typedef struct {
-    const unsigned char *data;
-    size_t size;
-} corral_binary;
-
 CORRAL__NORETURN CORRAL__COLD void corral__bad_binary(corral_call *c, int i, const char *expected);
 
 /* Argument i as a zero-copy view of a binary.
@@ -890,6 +1184,522 @@ ERL_NIF_TERM corral_make_binary(corral_call *c, const void *data, size_t size);
  * Owns: the bytes belong to *term; write them before the NIF returns, and
  * never after. */
 unsigned char *corral_new_binary(corral_call *c, size_t size, ERL_NIF_TERM *term);
+
+/* A term as a zero-copy view of a binary (corral_arg_binary on a term).
+ * Checks: a binary. Raises: ArgumentError with the route of t.
+ * Owns: the term; valid until the NIF returns; never write through it. */
+corral_binary corral_get_binary(corral_call *c, corral_term t);
+
+/* A term as iodata flattened to bytes (corral_arg_iodata on a term).
+ * Checks: a binary or an iolist. Raises: ArgumentError with the route of t.
+ * Owns: the call's env; valid until the NIF returns. */
+corral_binary corral_get_iodata(corral_call *c, corral_term t);
+
+/* A part of a binary, sharing its bytes (no copy): `size` bytes from `pos`.
+ * Checks: bin is a binary and pos..pos+size lies inside it.
+ * Raises: RuntimeError if not (the NIF computed a bad range: check
+ * positions that come from arguments with corral_arg_index first).
+ * Owns: the new term keeps the bytes alive; it lives until the NIF returns. */
+ERL_NIF_TERM corral_make_sub_binary(corral_call *c, ERL_NIF_TERM bin, size_t pos, size_t size);
+
+/* Argument i as a UTF-8 string (an Elixir string): a zero-copy view.
+ * Checks: a binary holding valid UTF-8 (no overlong forms, no surrogates,
+ * nothing above U+10FFFF). Raises: ArgumentError naming the byte offset of
+ * the first invalid byte. Owns: as corral_arg_binary. */
+corral_binary corral_arg_string(corral_call *c, int i);
+
+/* A term as a UTF-8 string (corral_arg_string on a term).
+ * Checks: as corral_arg_string. Raises: ArgumentError with the route of t.
+ * Owns: as corral_arg_binary. */
+corral_binary corral_get_string(corral_call *c, corral_term t);
+
+/* Argument i as a NUL-terminated copy of a UTF-8 string, for C libraries
+ * that want `const char *`.
+ * Checks: as corral_arg_string, and no NUL byte inside (it would cut the
+ * string short). Raises: ArgumentError naming the offset.
+ * Owns: scratch memory of the call. */
+const char *corral_arg_cstring(corral_call *c, int i);
+
+/* A term as a NUL-terminated UTF-8 copy (corral_arg_cstring on a term).
+ * Checks: as corral_arg_cstring. Raises: ArgumentError with the route of t.
+ * Owns: scratch memory of the call. */
+const char *corral_get_cstring(corral_call *c, corral_term t);
+
+/* A charlist (a list of Unicode code points, Erlang's strings: 'abc',
+ * ~c"abc") encoded as UTF-8, NUL-terminated after `size` bytes.
+ * Checks: a proper list of integers in 0..0x10FFFF that are not surrogates.
+ * Raises: ArgumentError naming the index of the bad element.
+ * Owns: scratch memory of the call. */
+corral_binary corral_get_charlist(corral_call *c, corral_term t);
+
+/* Argument i as a charlist (corral_get_charlist on argument i).
+ * Checks: as corral_get_charlist. Raises: ArgumentError.
+ * Owns: scratch memory of the call. */
+static inline corral_binary corral_arg_charlist(corral_call *c, int i)
+{
+    return corral_get_charlist(c, corral_arg_term(c, i));
+}
+
+/* A string (binary) holding a copy of the NUL-terminated `s`.
+ * Checks: nothing about the bytes (Erlang binaries may hold anything).
+ * Raises: RuntimeError on out of memory. Owns: the term owns its copy. */
+ERL_NIF_TERM corral_make_string(corral_call *c, const char *s);
+
+/* A charlist of the code points of `size` bytes of UTF-8 at `utf8`.
+ * Checks: the bytes are valid UTF-8. Raises: RuntimeError naming the
+ * offset of the first invalid byte (the NIF produced bad text).
+ * Owns: the term lives until the NIF returns. */
+ERL_NIF_TERM corral_make_charlist(corral_call *c, const char *utf8, size_t size);
+
+/* The offset of the first byte that is not valid UTF-8 in `size` bytes at
+ * `data`, or `size` if all of it is valid.
+ * Checks: nothing. Raises: never. Owns: nothing. */
+size_t corral_utf8_valid_prefix(const void *data, size_t size);
+
+/* }====================================================================== */
+
+/* {======================================================================
+ * Lists
+ *
+ *     corral_list l = corral_arg_list(c, 0);
+ *     corral_term x;
+ *     int64_t sum = 0;
+ *     while (corral_list_next(c, &l, &x)) sum += corral_get_i64(c, x);
+ *
+ * A list is checked as it is walked: an improper tail raises when the walk
+ * reaches it ("expected a proper list, got: [1, 2 | 3]"), so a walk costs
+ * one pass. Elements are routed as "index N".
+ * ======================================================================= */
+
+/* A cursor over a list. */
+typedef struct {
+    ERL_NIF_TERM list;            /* the whole list, for messages */
+    ERL_NIF_TERM rest;            /* what is left to walk */
+    size_t index;                 /* the index of the next element */
+    const corral__where *at;      /* the list's route */
+} corral_list;
+
+CORRAL__NORETURN CORRAL__COLD void corral__not_list(corral_call *c, const corral_term *t);
+CORRAL__NORETURN CORRAL__COLD void corral__improper_list(corral_call *c, const corral_list *l);
+
+/* A cursor at the start of a list.
+ * Checks: t is a list (empty or not; properness is checked by the walk).
+ * Raises: ArgumentError ("expected a list") with the route of t.
+ * Owns: the cursor reads the term; use it until the NIF returns. */
+static inline corral_list corral_get_list(corral_call *c, corral_term t)
+{
+    if (CORRAL__UNLIKELY(!enif_is_list(c->env, t.term))) corral__not_list(c, &t);
+    corral_list l = {t.term, t.term, 0, corral__pin(c, &t)};
+    return l;
+}
+
+/* A cursor over argument i. Checks: as corral_get_list. Raises: ArgumentError.
+ * Owns: as corral_get_list. */
+static inline corral_list corral_arg_list(corral_call *c, int i) { return corral_get_list(c, corral_arg_term(c, i)); }
+
+/* Moves to the next element: true and *out set, or false at the end.
+ * Checks: the list is proper (when the walk reaches its tail).
+ * Raises: ArgumentError ("expected a proper list") with the list's route.
+ * Owns: *out is valid until the NIF returns. */
+static inline bool corral_list_next(corral_call *c, corral_list *l, corral_term *out)
+{
+    ERL_NIF_TERM head, tail;
+    if (CORRAL__LIKELY(enif_get_list_cell(c->env, l->rest, &head, &tail))) {
+        out->term = head;
+        out->at.parent = l->at;
+        out->at.step = l->index++;
+        out->at.kind = CORRAL__AT_INDEX;
+        l->rest = tail;
+        return true;
+    }
+    if (CORRAL__LIKELY(enif_is_empty_list(c->env, l->rest))) return false;
+    corral__improper_list(c, l);
+}
+
+/* The number of elements of a list (one pass, without consuming the cursor).
+ * Checks: the list is proper. Raises: ArgumentError ("expected a proper
+ * list") with the list's route. Owns: a plain value. */
+size_t corral_list_length(corral_call *c, const corral_list *l);
+
+/* The C types that lists convert to and from in one call. */
+typedef enum {
+    CORRAL_I8 = 1, CORRAL_I16, CORRAL_I32, CORRAL_I64,
+    CORRAL_U8, CORRAL_U16, CORRAL_U32, CORRAL_U64,
+    CORRAL_INT, CORRAL_UINT, CORRAL_LONG, CORRAL_ULONG,
+    CORRAL_SIZE, CORRAL_SSIZE, CORRAL_INTPTR, CORRAL_UINTPTR,
+    CORRAL_FLOAT, CORRAL_DOUBLE, CORRAL_BOOL,
+    CORRAL_TERM,      /* ERL_NIF_TERM, unchecked */
+    CORRAL_BINARY,    /* corral_binary: a zero-copy view of a binary */
+    CORRAL_STRING,    /* corral_binary: a UTF-8 string */
+    CORRAL_CSTRING,   /* const char *: a NUL-terminated UTF-8 copy */
+    /* In structure descriptions only (they need more than a C type): */
+    CORRAL_ENUM,      /* unsigned: an atom of a CORRAL_ATOMS table */
+    CORRAL_STRUCT,    /* a nested structure (or union) */
+    CORRAL_ARRAY      /* a pointer + count field: a list */
+} corral_type;
+
+/* The size in bytes of one C value of a type (0 for the structure-only ones).
+ * Checks: nothing. Raises: never. Owns: nothing. */
+size_t corral_type_size(corral_type type);
+
+/* A whole list converted to a C array of `type` (CORRAL_I8..CORRAL_CSTRING)
+ * in one call; *count receives the number of elements.
+ * Checks: a proper list whose every element converts (as the matching
+ * corral_get_<type>). Raises: ArgumentError naming the bad element's index.
+ * Owns: the array is scratch memory of the call (NULL for an empty list). */
+void *corral_get_array(corral_call *c, corral_term t, corral_type type, size_t *count);
+
+/* A list built from `count` C values of `type` at `values` in one call
+ * (CORRAL_I8..CORRAL_CSTRING; CORRAL_BINARY and CORRAL_STRING copy the bytes).
+ * Checks: type is one of those; floats are finite. Raises: RuntimeError
+ * (bad type), ArithmeticError (NaN or infinity). Owns: the term lives
+ * until the NIF returns. */
+ERL_NIF_TERM corral_make_array(corral_call *c, corral_type type, const void *values, size_t count);
+
+/* A list of `count` terms. Checks: nothing. Raises: never.
+ * Owns: the term lives until the NIF returns. */
+static inline ERL_NIF_TERM corral_make_list(corral_call *c, const ERL_NIF_TERM *terms, size_t count)
+{
+    return enif_make_list_from_array(c->env, terms, (unsigned)count);
+}
+
+/* [head | tail]. Checks: nothing. Raises: never.
+ * Owns: the term lives until the NIF returns. */
+static inline ERL_NIF_TERM corral_make_list_cell(corral_call *c, ERL_NIF_TERM head, ERL_NIF_TERM tail)
+{
+    return enif_make_list_cell(c->env, head, tail);
+}
+
+/* The empty list []. Checks: nothing. Raises: never. Owns: permanent. */
+static inline ERL_NIF_TERM corral_make_empty_list(corral_call *c) { return enif_make_list(c->env, 0); }
+
+/* A list in reverse order: build with corral_make_list_cell from the front,
+ * then reverse once. Checks: list is a proper list. Raises: RuntimeError
+ * if it is not (a bug in the NIF). Owns: the term lives until the NIF returns. */
+ERL_NIF_TERM corral_make_reverse_list(corral_call *c, ERL_NIF_TERM list);
+
+/* }====================================================================== */
+
+/* {======================================================================
+ * Tuples
+ * ======================================================================= */
+
+/* A checked tuple: its elements and its route. */
+typedef struct {
+    ERL_NIF_TERM tuple;
+    const ERL_NIF_TERM *elements;
+    int arity;
+    const corral__where *at;
+} corral_tuple;
+
+/* A term as a tuple of `arity` elements (-1 for any arity).
+ * Checks: a tuple of that arity. Raises: ArgumentError ("expected a tuple
+ * of 2 elements") with the route of t. Owns: valid until the NIF returns. */
+corral_tuple corral_get_tuple(corral_call *c, corral_term t, int arity);
+
+/* Argument i as a tuple. Checks: as corral_get_tuple. Raises: ArgumentError.
+ * Owns: as corral_get_tuple. */
+static inline corral_tuple corral_arg_tuple(corral_call *c, int i, int arity)
+{
+    return corral_get_tuple(c, corral_arg_term(c, i), arity);
+}
+
+CORRAL__NORETURN CORRAL__COLD void corral__bad_tuple_index(corral_call *c, const corral_tuple *tp, int k);
+
+/* Element k (0-based) of a checked tuple, routed as "index k".
+ * Checks: k is below the arity. Raises: RuntimeError if not (a bug in the
+ * NIF: the arity was checked by corral_get_tuple). Owns: valid until the NIF returns. */
+static inline corral_term corral_tuple_get(corral_call *c, const corral_tuple *tp, int k)
+{
+    if (CORRAL__UNLIKELY((unsigned)k >= (unsigned)tp->arity)) corral__bad_tuple_index(c, tp, k);
+    corral_term t = {tp->elements[k], {tp->at, (uintptr_t)k, CORRAL__AT_INDEX}};
+    return t;
+}
+
+/* A tuple of `count` terms. Checks: nothing. Raises: never.
+ * Owns: the term lives until the NIF returns. */
+static inline ERL_NIF_TERM corral_make_tuple(corral_call *c, const ERL_NIF_TERM *terms, size_t count)
+{
+    return enif_make_tuple_from_array(c->env, terms, (unsigned)count);
+}
+
+/* {a, b} and {a, b, c}. Checks: nothing. Raises: never.
+ * Owns: the term lives until the NIF returns. */
+static inline ERL_NIF_TERM corral_make_pair(corral_call *c, ERL_NIF_TERM a, ERL_NIF_TERM b)
+{
+    return enif_make_tuple2(c->env, a, b);
+}
+
+/* Checks: nothing. Raises: never. Owns: the term lives until the NIF returns. */
+static inline ERL_NIF_TERM corral_make_triple(corral_call *c, ERL_NIF_TERM a, ERL_NIF_TERM b, ERL_NIF_TERM d)
+{
+    return enif_make_tuple3(c->env, a, b, d);
+}
+
+/* }====================================================================== */
+
+/* {======================================================================
+ * Maps
+ *
+ *     corral_map m = corral_arg_map(c, 0);
+ *     double x = corral_get_double(c, corral_map_get(c, &m, corral_atom(&keys, KEY_X)));
+ *
+ * Values are routed as "key <key>" ("argument 1, key :x: expected a number").
+ * ======================================================================= */
+
+/* A checked map and its route. */
+typedef struct {
+    ERL_NIF_TERM map;
+    const corral__where *at;
+} corral_map;
+
+/* A term as a map. Checks: a map. Raises: ArgumentError ("expected a map")
+ * with the route of t. Owns: valid until the NIF returns. */
+corral_map corral_get_map(corral_call *c, corral_term t);
+
+/* Argument i as a map. Checks: as corral_get_map. Raises: ArgumentError.
+ * Owns: as corral_get_map. */
+static inline corral_map corral_arg_map(corral_call *c, int i) { return corral_get_map(c, corral_arg_term(c, i)); }
+
+/* The value under `key`.
+ * Checks: the key is present. Raises: ArgumentError ("missing key :name in
+ * %{...}") with the map's route. Owns: valid until the NIF returns. */
+corral_term corral_map_get(corral_call *c, const corral_map *m, ERL_NIF_TERM key);
+
+/* The value under `key` if present: true and *out set, else false.
+ * Checks: nothing. Raises: never. Owns: *out is valid until the NIF returns. */
+bool corral_map_find(corral_call *c, const corral_map *m, ERL_NIF_TERM key, corral_term *out);
+
+/* The number of keys. Checks: nothing. Raises: never. Owns: a plain value. */
+size_t corral_map_size(corral_call *c, const corral_map *m);
+
+/* A walk over a map's keys and values (in the VM's order). */
+typedef struct corral_map_iter corral_map_iter;
+
+/* Starts a walk. Checks: nothing (the map was checked).
+ * Raises: RuntimeError on out of memory.
+ * Owns: the call: the walk is released when it ends or the call returns or raises. */
+corral_map_iter *corral_map_iterate(corral_call *c, const corral_map *m);
+
+/* The next key and value: true, or false at the end (the walk is then
+ * released). Keys are routed as "a key", values as "key <key>".
+ * Checks: the walk has not ended. Raises: RuntimeError if it has (a bug).
+ * Owns: *key and *value are valid until the NIF returns. */
+bool corral_map_next(corral_call *c, corral_map_iter *it, corral_term *key, corral_term *value);
+
+/* An empty map. Checks: nothing. Raises: never.
+ * Owns: the term lives until the NIF returns. */
+static inline ERL_NIF_TERM corral_make_map(corral_call *c) { return enif_make_new_map(c->env); }
+
+/* A map from `count` keys and values.
+ * Checks: no key appears twice. Raises: RuntimeError naming a duplicate
+ * key (a bug in the NIF). Owns: the term lives until the NIF returns. */
+ERL_NIF_TERM corral_make_map_from(corral_call *c, const ERL_NIF_TERM *keys, const ERL_NIF_TERM *values,
+                                  size_t count);
+
+/* `map` with key set to value (added or replaced); the original is unchanged.
+ * Checks: map is a map. Raises: RuntimeError if not (a bug in the NIF).
+ * Owns: the term lives until the NIF returns. */
+ERL_NIF_TERM corral_map_put(corral_call *c, ERL_NIF_TERM map, ERL_NIF_TERM key, ERL_NIF_TERM value);
+
+/* `map` with the existing key's value replaced.
+ * Checks: map is a map that has the key. Raises: RuntimeError if not.
+ * Owns: the term lives until the NIF returns. */
+ERL_NIF_TERM corral_map_update(corral_call *c, ERL_NIF_TERM map, ERL_NIF_TERM key, ERL_NIF_TERM value);
+
+/* `map` without key (unchanged if the key is absent).
+ * Checks: map is a map. Raises: RuntimeError if not.
+ * Owns: the term lives until the NIF returns. */
+ERL_NIF_TERM corral_map_remove(corral_call *c, ERL_NIF_TERM map, ERL_NIF_TERM key);
+
+/* }====================================================================== */
+
+/* {======================================================================
+ * Structures, declared once
+ *
+ * A C struct described by a table of fields converts to and from an
+ * Elixir struct, a map with atom keys, an Erlang record or a tuple, with
+ * nested structures and lists of them:
+ *
+ *     typedef struct { double x, y; } Point;
+ *     CORRAL_STRUCT(point_shape, Point, CORRAL_AS_STRUCT("Elixir.Geo.Point"),
+ *         CORRAL_FIELD(Point, x, CORRAL_DOUBLE),
+ *         CORRAL_FIELD(Point, y, CORRAL_DOUBLE));
+ *
+ *     Point p;
+ *     corral_arg_struct(c, 0, &point_shape, &p);        // %Geo.Point{x: 1.0, y: 2.0}
+ *     return corral_make_struct(c, &point_shape, &p);
+ *
+ * A tagged union (a C enum tag + a union) converts to and from {:tag, value}
+ * (or a bare :tag for a variant without a value):
+ *
+ *     typedef struct { unsigned kind; union { double radius; Point corner; } as; } Shape;
+ *     CORRAL_UNION(shape_shape, Shape, kind,
+ *         CORRAL_VARIANT(Shape, "circle", as.radius, CORRAL_DOUBLE),
+ *         CORRAL_VARIANT_STRUCT(Shape, "square", as.corner, &point_shape),
+ *         CORRAL_VARIANT_EMPTY("empty"));
+ *
+ * Checks going in: the shape (struct module, record tag, tuple arity),
+ * every field present, no extra keys, every value of its type; a failure
+ * names the route: "argument 1, index 2, field :x: expected a number, got: \"1\"".
+ * Strings, arrays and nested arrays are placed in the call's scratch
+ * memory. The field table is checked against the C struct at compile time
+ * (the member's size must match the declared type) and the names are
+ * interned when the library loads.
+ * ======================================================================= */
+
+/* The Erlang side of a structure. */
+#define CORRAL__AS_STRUCT 1
+#define CORRAL__AS_MAP 2
+#define CORRAL__AS_RECORD 3
+#define CORRAL__AS_TUPLE 4
+#define CORRAL__AS_UNION 5
+
+/* Internal: one field (or one union variant). */
+typedef struct corral_field {
+    const char *name;               /* key / variant tag */
+    corral_type type;
+    size_t offset;                  /* of the member */
+    size_t count_offset;            /* CORRAL_ARRAY: of the size_t count member */
+    corral_type element;            /* CORRAL_ARRAY: the element type */
+    const void *detail;             /* CORRAL_ENUM: atoms table; CORRAL_STRUCT (or element): shape */
+    bool empty;                     /* a union variant without a value */
+    ERL_NIF_TERM atom;              /* the name, interned at load */
+} corral_field;
+
+/* A description made by CORRAL_STRUCT or CORRAL_UNION. */
+typedef struct corral_struct {
+    const char *c_name;             /* "Point", for messages */
+    int as;                         /* CORRAL__AS_* */
+    const char *tag;                /* struct module or record tag */
+    size_t size;                    /* sizeof the C type */
+    size_t tag_offset;              /* unions: of the unsigned tag member */
+    corral_field *fields;
+    unsigned count;
+    ERL_NIF_TERM tag_atom;          /* interned at load */
+    struct corral_struct *next;
+} corral_struct;
+
+void corral__register_struct(corral_struct *s);
+
+/* The Erlang side, as the third argument of CORRAL_STRUCT:
+ * an Elixir struct of module `module` ("Elixir.Geo.Point");
+ * Checks: nothing. Raises: never. Owns: static. */
+#define CORRAL_AS_STRUCT(module) CORRAL__AS_STRUCT, module
+/* a plain map with atom keys. Checks: nothing. Raises: never. Owns: static. */
+#define CORRAL_AS_MAP() CORRAL__AS_MAP, NULL
+/* an Erlang record {tag, field1, field2, ...}. Checks: nothing. Raises: never. Owns: static. */
+#define CORRAL_AS_RECORD(tag) CORRAL__AS_RECORD, tag
+/* a tuple {field1, field2, ...}. Checks: nothing. Raises: never. Owns: static. */
+#define CORRAL_AS_TUPLE() CORRAL__AS_TUPLE, NULL
+
+/* Internal: a compile-time check that a member has the declared size. */
+#define CORRAL__SIZE_CHECK(T, m, n) \
+    (0 * sizeof(struct { _Static_assert(sizeof(((T *)0)->m) == (n), "Corral: member " #m " of " #T " does not have the size of its declared type"); int x_; }))
+
+#define CORRAL__TYPE_SIZE(type)                                                                           \
+    ((type) == CORRAL_I8 || (type) == CORRAL_U8 || (type) == CORRAL_BOOL ? 1                                \
+     : (type) == CORRAL_I16 || (type) == CORRAL_U16 ? 2                                                    \
+     : (type) == CORRAL_I32 || (type) == CORRAL_U32 || (type) == CORRAL_FLOAT ? 4                          \
+     : (type) == CORRAL_INT || (type) == CORRAL_UINT || (type) == CORRAL_ENUM ? sizeof(int)                \
+     : (type) == CORRAL_BINARY || (type) == CORRAL_STRING ? sizeof(corral_binary)                          \
+     : (type) == CORRAL_CSTRING ? sizeof(const char *)                                                     \
+     : (type) == CORRAL_TERM ? sizeof(ERL_NIF_TERM) : 8)
+
+/* A field of C type `type` (CORRAL_I8..CORRAL_CSTRING) in member `m` of T;
+ * the key is the member's name. Checks: at compile time, the member's size
+ * matches the type. Raises: never. Owns: static. */
+#define CORRAL_FIELD(T, m, type) \
+    {#m, type, offsetof(T, m) + CORRAL__SIZE_CHECK(T, m, CORRAL__TYPE_SIZE(type)), 0, 0, NULL, false, 0}
+
+/* A field holding an atom of a CORRAL_ATOMS table, stored as its unsigned
+ * position. Checks: at compile time, the member is an unsigned int's size.
+ * Raises: never. Owns: static. */
+#define CORRAL_FIELD_ENUM(T, m, table) \
+    {#m, CORRAL_ENUM, offsetof(T, m) + CORRAL__SIZE_CHECK(T, m, sizeof(unsigned)), 0, 0, (table), false, 0}
+
+/* A field holding a nested structure (or union) described by `shape`.
+ * Checks: nothing at compile time (the shape's size is checked at load).
+ * Raises: never. Owns: static. */
+#define CORRAL_FIELD_STRUCT(T, m, shape) {#m, CORRAL_STRUCT, offsetof(T, m), 0, 0, (shape), false, 0}
+
+/* A list field: member `m` points to `n` (a size_t member) elements of
+ * `type`. Checks: at compile time, n is a size_t. Raises: never. Owns: static. */
+#define CORRAL_FIELD_ARRAY(T, m, n, type) \
+    {#m, CORRAL_ARRAY, offsetof(T, m), offsetof(T, n) + CORRAL__SIZE_CHECK(T, n, sizeof(size_t)), type, NULL, false, 0}
+
+/* A list of structures: member `m` points to `n` elements described by `shape`.
+ * Checks: at compile time, n is a size_t. Raises: never. Owns: static. */
+#define CORRAL_FIELD_STRUCT_ARRAY(T, m, n, shape) \
+    {#m, CORRAL_ARRAY, offsetof(T, m), offsetof(T, n) + CORRAL__SIZE_CHECK(T, n, sizeof(size_t)), CORRAL_STRUCT, (shape), false, 0}
+
+/* Describes the C type T as a static `corral_struct` named `shape`, with
+ * the Erlang side `as` (CORRAL_AS_STRUCT / _MAP / _RECORD / _TUPLE) and the
+ * fields in order. Checks: at load, the names are valid atoms and nested
+ * shapes are sized for their members (a failure fails the load).
+ * Raises: never. Owns: static. */
+#define CORRAL_STRUCT(shape, T, as, ...)                                                          \
+    static corral_field shape##__fields[] = {__VA_ARGS__};                                      \
+    static corral_struct shape = {#T, as, sizeof(T), 0, shape##__fields,                        \
+                                  sizeof(shape##__fields) / sizeof(corral_field), 0, NULL};     \
+    CORRAL__CONSTRUCTOR(shape##__corral_register) { corral__register_struct(&shape); }          \
+    typedef int shape##__corral_semicolon
+
+/* A variant of a union: tag atom `name`, value in member `m` of type
+ * `type`. The C tag value is the variant's position (0, 1, ...).
+ * Checks: at compile time, the member's size matches. Raises: never. Owns: static. */
+#define CORRAL_VARIANT(T, name, m, type) \
+    {name, type, offsetof(T, m) + CORRAL__SIZE_CHECK(T, m, CORRAL__TYPE_SIZE(type)), 0, 0, NULL, false, 0}
+
+/* A variant whose value is a nested structure. Checks: at load, as
+ * CORRAL_FIELD_STRUCT. Raises: never. Owns: static. */
+#define CORRAL_VARIANT_STRUCT(T, name, m, shape) {name, CORRAL_STRUCT, offsetof(T, m), 0, 0, (shape), false, 0}
+
+/* A variant without a value: the bare atom `name`.
+ * Checks: nothing. Raises: never. Owns: static. */
+#define CORRAL_VARIANT_EMPTY(name) {name, CORRAL_TERM, 0, 0, 0, NULL, true, 0}
+
+/* Describes a tagged union T: `tag` is an unsigned member holding the
+ * variant's position; the variants convert to and from {:name, value} or
+ * :name. Checks: at compile time, tag is an unsigned int's size.
+ * Raises: never. Owns: static. */
+#define CORRAL_UNION(shape, T, tag, ...)                                                          \
+    static corral_field shape##__fields[] = {__VA_ARGS__};                                      \
+    static corral_struct shape = {#T, CORRAL__AS_UNION, NULL, sizeof(T),                        \
+                                  offsetof(T, tag) + CORRAL__SIZE_CHECK(T, tag, sizeof(unsigned)), \
+                                  shape##__fields, sizeof(shape##__fields) / sizeof(corral_field), 0, NULL}; \
+    CORRAL__CONSTRUCTOR(shape##__corral_register) { corral__register_struct(&shape); }          \
+    typedef int shape##__corral_semicolon
+
+/* Fills *out (a T of `shape`) from a term.
+ * Checks: the term has the shape and every field its type.
+ * Raises: ArgumentError with the route to the bad value.
+ * Owns: *out is the caller's; strings and arrays it points to are scratch
+ * memory of the call (zero-copy views for CORRAL_BINARY / CORRAL_STRING). */
+void corral_get_struct(corral_call *c, corral_term t, const corral_struct *shape, void *out);
+
+/* Argument i into *out. Checks: as corral_get_struct. Raises: ArgumentError.
+ * Owns: as corral_get_struct. */
+static inline void corral_arg_struct(corral_call *c, int i, const corral_struct *shape, void *out)
+{
+    corral_get_struct(c, corral_arg_term(c, i), shape, out);
+}
+
+/* The term for the T at `in`.
+ * Checks: floats are finite; enum and union tags are in range; arrays are
+ * not NULL when their count is not 0. Raises: RuntimeError (ArithmeticError
+ * for NaN/infinity) naming the field. Owns: the term lives until the NIF returns. */
+ERL_NIF_TERM corral_make_struct(corral_call *c, const corral_struct *shape, const void *in);
+
+/* A list of structures into a C array: *count elements of shape->size bytes.
+ * Checks: a proper list, every element as corral_get_struct.
+ * Raises: ArgumentError with the route. Owns: scratch memory of the call. */
+void *corral_get_struct_array(corral_call *c, corral_term t, const corral_struct *shape, size_t *count);
+
+/* A list of `count` structures at `in`.
+ * Checks: as corral_make_struct. Raises: as corral_make_struct.
+ * Owns: the term lives until the NIF returns. */
+ERL_NIF_TERM corral_make_struct_array(corral_call *c, const corral_struct *shape, const void *in, size_t count);
 
 /* }====================================================================== */
 
@@ -1152,6 +1962,20 @@ static inline ErlNifPid corral_arg_pid(corral_call *c, int i)
     if (CORRAL__LIKELY(enif_get_local_pid(c->env, corral_arg(c, i), &pid))) return pid;
     corral__bad_pid(c, i);
 }
+
+/* A term as a local process identifier (corral_arg_pid on a term).
+ * Checks: a pid of this node. Raises: ArgumentError with the route of t.
+ * Owns: a plain value. */
+ErlNifPid corral_get_pid(corral_call *c, corral_term t);
+
+/* A term that must be a reference (make_ref/0, a monitor, a resource).
+ * Checks: a reference. Raises: ArgumentError ("expected a reference") with
+ * the route of t. Owns: the term, valid until the NIF returns. */
+ERL_NIF_TERM corral_get_ref(corral_call *c, corral_term t);
+
+/* A new unique reference, as make_ref/0 returns.
+ * Checks: nothing. Raises: never. Owns: the term lives until the NIF returns. */
+static inline ERL_NIF_TERM corral_make_ref(corral_call *c) { return enif_make_ref(c->env); }
 
 /* The calling process.
  * Checks: the call runs in a process (always true in a NIF call).

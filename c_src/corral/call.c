@@ -257,6 +257,7 @@ void *corral_alloc(corral_call *c, size_t size)
     if (a == NULL || a->cap - a->used < need) {
         size_t cap = need > ARENA_CHUNK - sizeof *a ? need : ARENA_CHUNK - sizeof *a;
         if (cap > SIZE_MAX - sizeof *a - 15) corral_raise_oom(c, size);
+        if (cap > ARENA_CHUNK) corral__check_vm_size(c, cap, "scratch memory");
         corral__arena *fresh = enif_alloc(sizeof *fresh + 15 + cap);
         if (fresh == NULL) corral_raise_oom(c, size);
         fresh->data = (unsigned char *)(((uintptr_t)(fresh + 1) + 15) & ~(uintptr_t)15);

@@ -58,6 +58,22 @@ CORRAL__NORETURN CORRAL__PRINTF(3, 4) void corral__raisef(corral_call *c, ERL_NI
  * a RuntimeError naming `what`. */
 void corral__check_vm_size(corral_call *c, size_t size, const char *what);
 
+/* Routes (path.c): writes "argument 1, index 3, key :name" for `at`. */
+size_t corral__route(corral_call *c, const corral__where *at, char *buf, size_t cap);
+
+/* Raises exception `module` with "<fn>: <route of t>: <expected>, got: <t>". */
+CORRAL__NORETURN void corral__raise_at_v(corral_call *c, ERL_NIF_TERM module, const corral_term *t,
+                                         const char *expected, va_list ap);
+CORRAL__NORETURN CORRAL__PRINTF(3, 4) void corral__raise_at(corral_call *c, const corral_term *t,
+                                                            const char *expected, ...);
+
+/* One C value of a corral_type to and from a term (container.c). */
+void corral__get_scalar(corral_call *c, corral_term t, corral_type type, void *out);
+ERL_NIF_TERM corral__make_scalar(corral_call *c, corral_type type, const void *in);
+
+/* Interns the names of every CORRAL_STRUCT / CORRAL_UNION (struct.c). */
+bool corral__intern_structs(ErlNifEnv *env);
+
 /* Longest printed form of a bad term inside a message. */
 #define CORRAL__TERM_PRINT_MAX 200
 

@@ -74,3 +74,16 @@ bool corral_msg_send(corral_call *c, corral_msg *m, const ErlNifPid *to, ERL_NIF
 }
 
 void corral_msg_free(corral_msg *m) { finish(m); }
+
+ErlNifPid corral_get_pid(corral_call *c, corral_term t)
+{
+    ErlNifPid pid;
+    if (!enif_get_local_pid(c->env, t.term, &pid)) corral__raise_at(c, &t, "expected a local pid");
+    return pid;
+}
+
+ERL_NIF_TERM corral_get_ref(corral_call *c, corral_term t)
+{
+    if (!enif_is_ref(c->env, t.term)) corral__raise_at(c, &t, "expected a reference");
+    return t.term;
+}

@@ -5,6 +5,7 @@
 #include "corral_internal.h"
 
 #include <inttypes.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -67,7 +68,7 @@ bool corral__intern_atoms(ErlNifEnv *env)
     for (corral_atoms *t = corral__lib.atoms; t; t = t->next)
         for (unsigned k = 0; k < t->count; k++)
             if (t->names[k] == NULL || !intern(env, t->names[k], &t->terms[k])) return false;
-    return true;
+    return corral__intern_structs(env);
 }
 
 void corral__bad_enum(corral_call *c, int i, const corral_atoms *table)
@@ -152,3 +153,285 @@ ERL_NIF_TERM corral_make_binary(corral_call *c, const void *data, size_t size)
 }
 
 /* }====================================================================== */
+
+/* {======================================================================
+ * Terms with routes: the raising halves of the corral_get_* getters
+ * ======================================================================= */
+
+void corral__bad_integer_at(corral_call *c, const corral_term *t, int64_t lo, uint64_t hi)
+{
+    corral__raise_at(c, t, "expected an integer in %" PRId64 "..%" PRIu64, lo, hi);
+}
+
+void corral__bad_double_at(corral_call *c, const corral_term *t)
+{
+    corral__raise_at(c, t, "expected a number (a float, or an integer in the 64-bit range)");
+}
+
+float corral_get_float(corral_call *c, corral_term t)
+{
+    double d = corral_get_double(c, t);
+    if (CORRAL__UNLIKELY(d > FLT_MAX || d < -FLT_MAX))
+        corral__raise_at(c, &t, "expected a number in the range of a float (at most %g in magnitude)", (double)FLT_MAX);
+    return (float)d;
+}
+
+unsigned corral_get_enum(corral_call *c, corral_term t, const corral_atoms *table)
+{
+    for (unsigned k = 0; k < table->count; k++)
+        if (table->terms[k] == t.term) return k;
+    char list[512];
+    size_t n = 0;
+    list[0] = '\0';
+    for (unsigned k = 0; k < table->count && n < sizeof list; k++) {
+        char atom[CORRAL__TERM_PRINT_MAX];
+        corral__inspect(c->env, table->terms[k], atom, sizeof atom);
+        int w = snprintf(list + n, sizeof list - n, "%s%s", k == 0 ? "" : (k + 1 == table->count ? " or " : ", "),
+                         atom);
+        if (w < 0) break;
+        n += (size_t)w;
+    }
+    corral__raise_at(c, &t, "expected one of %s", list);
+}
+
+bool corral_get_bool(corral_call *c, corral_term t)
+{
+    if (t.term == corral__atom_true) return true;
+    if (t.term == corral__atom_false) return false;
+    corral__raise_at(c, &t, "expected a boolean");
+}
+
+/* {======================================================================
+ * Big integers, through the external term format (erl_nif has no big
+ * integer API): SMALL_BIG_EXT 110 / LARGE_BIG_EXT 111, sign byte, then the
+ * magnitude's bytes, least significant first.
+ * ======================================================================= */
+
+corral_binary corral_get_bigint(corral_call *c, corral_term t, bool *negative)
+{
+    ErlNifSInt64 s;
+    ErlNifUInt64 u;
+    unsigned char *out;
+    if (enif_get_uint64(c->env, t.term, &u) || enif_get_int64(c->env, t.term, &s)) {
+        bool neg = !enif_get_uint64(c->env, t.term, &u);
+        if (neg) u = (ErlNifUInt64)0 - (ErlNifUInt64)s;
+        out = corral_alloc(c, 8);
+        size_t n = 0;
+        while (u) {
+            out[n++] = (unsigned char)u;
+            u >>= 8;
+        }
+        *negative = neg;
+        return (corral_binary){out, n};
+    }
+    ErlNifBinary ext;
+    if (enif_term_type(c->env, t.term) != ERL_NIF_TERM_TYPE_INTEGER || !enif_term_to_binary(c->env, t.term, &ext))
+        corral__raise_at(c, &t, "expected an integer");
+    size_t n = 0, at = 0;
+    if (ext.size >= 4 && ext.data[1] == 110) {
+        n = ext.data[2];
+        at = 3;
+    } else if (ext.size >= 7 && ext.data[1] == 111) {
+        n = ((size_t)ext.data[2] << 24) | ((size_t)ext.data[3] << 16) | ((size_t)ext.data[4] << 8) | ext.data[5];
+        at = 6;
+    }
+    if (at == 0 || ext.size < at + 1 + n) {
+        enif_release_binary(&ext);
+        corral_raise(c, "corral_get_bigint: unexpected encoding of a big integer");
+    }
+    *negative = ext.data[at] != 0;
+    out = n ? corral_alloc(c, n) : NULL;
+    if (n) memcpy(out, ext.data + at + 1, n);
+    enif_release_binary(&ext);
+    while (n && out[n - 1] == 0) n--;
+    return (corral_binary){out, n};
+}
+
+ERL_NIF_TERM corral_make_bigint(corral_call *c, bool negative, const void *bytes, size_t size)
+{
+    const unsigned char *p = bytes;
+    while (size && p[size - 1] == 0) size--;
+    if (size <= 8) {
+        ErlNifUInt64 u = 0;
+        for (size_t k = size; k-- > 0;) u = (u << 8) | p[k];
+        if (!negative || u == 0) return enif_make_uint64(c->env, u);
+        if (u <= (ErlNifUInt64)INT64_MAX) return enif_make_int64(c->env, -(ErlNifSInt64)u);
+        if (u == (ErlNifUInt64)INT64_MAX + 1) return enif_make_int64(c->env, INT64_MIN);
+    }
+    if (size > UINT32_MAX) corral_raise(c, "corral_make_bigint: %zu bytes is too large for an integer", size);
+    unsigned char *ext = corral_alloc(c, size + 7);
+    size_t at;
+    ext[0] = 131;
+    if (size < 256) {
+        ext[1] = 110;
+        ext[2] = (unsigned char)size;
+        at = 3;
+    } else {
+        ext[1] = 111;
+        ext[2] = (unsigned char)(size >> 24);
+        ext[3] = (unsigned char)(size >> 16);
+        ext[4] = (unsigned char)(size >> 8);
+        ext[5] = (unsigned char)size;
+        at = 6;
+    }
+    ext[at] = negative ? 1 : 0;
+    memcpy(ext + at + 1, p, size);
+    ERL_NIF_TERM t;
+    if (enif_binary_to_term(c->env, ext, at + 1 + size, &t, 0) == 0)
+        corral_raise(c, "corral_make_bigint: the VM refused an integer of %zu bytes", size);
+    return t;
+}
+
+#ifdef __SIZEOF_INT128__
+unsigned __int128 corral_get_u128(corral_call *c, corral_term t)
+{
+    bool neg;
+    corral_binary m = corral_get_bigint(c, t, &neg);
+    if (neg || m.size > 16) corral__raise_at(c, &t, "expected an integer in 0..340282366920938463463374607431768211455");
+    unsigned __int128 v = 0;
+    for (size_t k = m.size; k-- > 0;) v = (v << 8) | m.data[k];
+    return v;
+}
+
+__int128 corral_get_i128(corral_call *c, corral_term t)
+{
+    bool neg;
+    corral_binary m = corral_get_bigint(c, t, &neg);
+    unsigned __int128 v = 0, limit = (unsigned __int128)1 << 127;
+    if (m.size <= 16)
+        for (size_t k = m.size; k-- > 0;) v = (v << 8) | m.data[k];
+    if (m.size > 16 || v > limit || (!neg && v == limit))
+        corral__raise_at(c, &t,
+                         "expected an integer in -170141183460469231731687303715884105728.."
+                         "170141183460469231731687303715884105727");
+    return neg ? (__int128)(0 - v) : (__int128)v;
+}
+
+ERL_NIF_TERM corral_make_u128(corral_call *c, unsigned __int128 v)
+{
+    unsigned char b[16];
+    for (int k = 0; k < 16; k++) b[k] = (unsigned char)(v >> (8 * k));
+    return corral_make_bigint(c, false, b, 16);
+}
+
+ERL_NIF_TERM corral_make_i128(corral_call *c, __int128 v)
+{
+    unsigned __int128 m = v < 0 ? 0 - (unsigned __int128)v : (unsigned __int128)v;
+    unsigned char b[16];
+    for (int k = 0; k < 16; k++) b[k] = (unsigned char)(m >> (8 * k));
+    return corral_make_bigint(c, v < 0, b, 16);
+}
+#endif
+
+/* {======================================================================
+ * Atoms by name. Before OTP 26 erl_nif reads and makes atoms in Latin-1
+ * only; names beyond Latin-1 go through the external format
+ * (ATOM_UTF8_EXT 118), which every OTP version decodes.
+ * ======================================================================= */
+
+const char *corral_get_atom_name(corral_call *c, corral_term t)
+{
+    unsigned len;
+    if (!enif_get_atom_length(c->env, t.term, &len, ERL_NIF_LATIN1)) {
+        ErlNifBinary ext;
+        if (!enif_is_atom(c->env, t.term)) corral__raise_at(c, &t, "expected an atom");
+        if (!enif_term_to_binary(c->env, t.term, &ext)) corral_raise_oom(c, 0);
+        size_t n = 0, at = 0;
+        if (ext.size >= 3 && ext.data[1] == 119) n = ext.data[2], at = 3;
+        else if (ext.size >= 4 && ext.data[1] == 118) n = ((size_t)ext.data[2] << 8) | ext.data[3], at = 4;
+        char *s = at && ext.size >= at + n ? corral_alloc(c, n + 1) : NULL;
+        if (s) memcpy(s, ext.data + at, n), s[n] = '\0';
+        enif_release_binary(&ext);
+        if (!s) corral_raise(c, "corral_get_atom_name: unexpected encoding of an atom");
+        return s;
+    }
+    char latin1[256];
+    enif_get_atom(c->env, t.term, latin1, sizeof latin1, ERL_NIF_LATIN1);
+    char *s = corral_alloc(c, 2 * (size_t)len + 1), *o = s;
+    for (unsigned k = 0; k < len; k++) {
+        unsigned char ch = (unsigned char)latin1[k];
+        if (ch < 0x80) {
+            *o++ = (char)ch;
+        } else {
+            *o++ = (char)(0xC0 | (ch >> 6));
+            *o++ = (char)(0x80 | (ch & 0x3F));
+        }
+    }
+    *o = '\0';
+    return s;
+}
+
+/* Reads an atom name: 1 if it is Latin-1 (written to latin1[]), 2 if it
+ * needs UTF-8, 0 (with *why) if it is not a valid name. */
+static int atom_name_kind(const char *name, char latin1[256], size_t *latin_len, const char **why)
+{
+    size_t len = strlen(name);
+    if (corral_utf8_valid_prefix(name, len) != len) {
+        *why = "is not valid UTF-8";
+        return 0;
+    }
+    size_t chars = 0;
+    bool wide = false;
+    for (size_t k = 0; k < len;) {
+        unsigned char b = (unsigned char)name[k];
+        unsigned cp;
+        size_t w = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+        cp = w == 1 ? b : w == 2 ? ((b & 0x1Fu) << 6) | (name[k + 1] & 0x3F) : 0x800;
+        if (w > 2 || cp > 255) wide = true;
+        if (!wide && chars < 256) latin1[chars] = (char)cp;
+        chars++;
+        k += w;
+    }
+    if (chars > 255) {
+        *why = "has more than 255 characters";
+        return 0;
+    }
+    *latin_len = chars;
+    return wide ? 2 : 1;
+}
+
+static bool utf8_atom(corral_call *c, const char *name, ERL_NIF_TERM *out, bool existing)
+{
+    size_t len = strlen(name);
+    unsigned char *ext = corral_alloc(c, len + 4);
+    ext[0] = 131;
+    ext[1] = 118;
+    ext[2] = (unsigned char)(len >> 8);
+    ext[3] = (unsigned char)len;
+    memcpy(ext + 4, name, len);
+    return enif_binary_to_term(c->env, ext, len + 4, out, existing ? ERL_NIF_BIN2TERM_SAFE : 0) != 0;
+}
+
+ERL_NIF_TERM corral_make_atom(corral_call *c, const char *name)
+{
+    char latin1[256];
+    size_t n;
+    const char *why = NULL;
+    ERL_NIF_TERM t;
+    switch (atom_name_kind(name, latin1, &n, &why)) {
+    case 1: return enif_make_atom_len(c->env, latin1, n);
+    case 2:
+        if (utf8_atom(c, name, &t, false)) return t;
+        why = "was refused by the VM";
+        break;
+    default: break;
+    }
+    char shown[CORRAL__TERM_PRINT_MAX];
+    ERL_NIF_TERM bin;
+    size_t len = strlen(name);
+    memcpy(enif_make_new_binary(c->env, len > 100 ? 100 : len, &bin), name, len > 100 ? 100 : len);
+    corral__inspect(c->env, bin, shown, sizeof shown);
+    corral__raisef(c, corral__atom_argument_error, "cannot make an atom named %s: the name %s", shown, why);
+}
+
+bool corral_make_existing_atom(corral_call *c, const char *name, ERL_NIF_TERM *out)
+{
+    char latin1[256];
+    size_t n;
+    const char *why;
+    switch (atom_name_kind(name, latin1, &n, &why)) {
+    case 1: return enif_make_existing_atom_len(c->env, latin1, n, out, ERL_NIF_LATIN1) != 0;
+    case 2: return utf8_atom(c, name, out, true);
+    default: return false;
+    }
+}

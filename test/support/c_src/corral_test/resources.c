@@ -221,12 +221,14 @@ CORRAL_NIF(blob_new)
     return corral_make_resource(c, k);
 }
 
-/* blob_slice(blob, offset, length): a zero-copy binary; the offset and
- * length are checked by the NIF, and corral checks the range again. */
+/* blob_slice(blob, offset, length): a zero-copy binary. The offset is
+ * checked before the pointer is formed (forming a pointer far past an
+ * object is undefined behaviour, which the sanitizer run reports); corral
+ * checks the range of the bytes again. */
 CORRAL_NIF(blob_slice)
 {
     Blob *k = corral_arg_resource(c, 0, Blob);
-    size_t off = corral_arg_size(c, 1), len = corral_arg_size(c, 2);
+    size_t off = corral_arg_int_range(c, 1, 0, (int64_t)k->size), len = corral_arg_size(c, 2);
     return corral_make_resource_binary(c, k, k->bytes + off, len);
 }
 

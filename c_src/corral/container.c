@@ -1,0 +1,325 @@
+/*
+ * container.c: lists, tuples and maps, walked with routes so that a bad
+ * element is named by where it sits.
+ */
+#include "corral_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+/* {======================================================================
+ * Lists
+ * ======================================================================= */
+
+void corral__not_list(corral_call *c, const corral_term *t) { corral__raise_at(c, t, "expected a list"); }
+
+void corral__improper_list(corral_call *c, const corral_list *l)
+{
+    corral_term t = {l->list, *l->at};
+    corral__raise_at(c, &t, "expected a proper list");
+}
+
+size_t corral_list_length(corral_call *c, const corral_list *l)
+{
+    unsigned n;
+    if (CORRAL__LIKELY(enif_get_list_length(c->env, l->rest, &n))) return n;
+    corral__improper_list(c, l);
+}
+
+size_t corral_type_size(corral_type type)
+{
+    switch (type) {
+    case CORRAL_I8: case CORRAL_U8: return 1;
+    case CORRAL_I16: case CORRAL_U16: return 2;
+    case CORRAL_I32: case CORRAL_U32: return 4;
+    case CORRAL_I64: case CORRAL_U64: return 8;
+    case CORRAL_INT: case CORRAL_UINT: return sizeof(int);
+    case CORRAL_LONG: case CORRAL_ULONG: return sizeof(long);
+    case CORRAL_SIZE: case CORRAL_SSIZE: return sizeof(size_t);
+    case CORRAL_INTPTR: case CORRAL_UINTPTR: return sizeof(intptr_t);
+    case CORRAL_FLOAT: return sizeof(float);
+    case CORRAL_DOUBLE: return sizeof(double);
+    case CORRAL_BOOL: return sizeof(bool);
+    case CORRAL_TERM: return sizeof(ERL_NIF_TERM);
+    case CORRAL_BINARY: case CORRAL_STRING: return sizeof(corral_binary);
+    case CORRAL_CSTRING: return sizeof(const char *);
+    default: return 0;
+    }
+}
+
+/* Converts one term to the C value of `type` at `out`. */
+void corral__get_scalar(corral_call *c, corral_term t, corral_type type, void *out)
+{
+    switch (type) {
+#define CASE(T, w, ctype) case T: { ctype v_ = corral_get_##w(c, t); memcpy(out, &v_, sizeof v_); break; }
+    CASE(CORRAL_I8, i8, int8_t)
+    CASE(CORRAL_I16, i16, int16_t)
+    CASE(CORRAL_I32, i32, int32_t)
+    CASE(CORRAL_I64, i64, int64_t)
+    CASE(CORRAL_U8, u8, uint8_t)
+    CASE(CORRAL_U16, u16, uint16_t)
+    CASE(CORRAL_U32, u32, uint32_t)
+    CASE(CORRAL_U64, u64, uint64_t)
+    CASE(CORRAL_INT, int, int)
+    CASE(CORRAL_UINT, uint, unsigned)
+    CASE(CORRAL_LONG, long, long)
+    CASE(CORRAL_ULONG, ulong, unsigned long)
+    CASE(CORRAL_SIZE, size, size_t)
+    CASE(CORRAL_SSIZE, ssize, ptrdiff_t)
+    CASE(CORRAL_INTPTR, intptr, intptr_t)
+    CASE(CORRAL_UINTPTR, uintptr, uintptr_t)
+    CASE(CORRAL_FLOAT, float, float)
+    CASE(CORRAL_DOUBLE, double, double)
+    CASE(CORRAL_BOOL, bool, bool)
+    CASE(CORRAL_BINARY, binary, corral_binary)
+    CASE(CORRAL_STRING, string, corral_binary)
+    CASE(CORRAL_CSTRING, cstring, const char *)
+#undef CASE
+    case CORRAL_TERM: memcpy(out, &t.term, sizeof t.term); break;
+    default: corral_raise(c, "corral_get_array: type %d is not a C value type", (int)type);
+    }
+}
+
+/* Makes the term of the C value of `type` at `in`. */
+ERL_NIF_TERM corral__make_scalar(corral_call *c, corral_type type, const void *in)
+{
+    switch (type) {
+#define SIGNED(T, ctype) case T: { ctype v_; memcpy(&v_, in, sizeof v_); return enif_make_int64(c->env, (ErlNifSInt64)v_); }
+#define UNSIGNED(T, ctype) case T: { ctype v_; memcpy(&v_, in, sizeof v_); return enif_make_uint64(c->env, (ErlNifUInt64)v_); }
+    SIGNED(CORRAL_I8, int8_t)
+    SIGNED(CORRAL_I16, int16_t)
+    SIGNED(CORRAL_I32, int32_t)
+    SIGNED(CORRAL_I64, int64_t)
+    SIGNED(CORRAL_INT, int)
+    SIGNED(CORRAL_LONG, long)
+    SIGNED(CORRAL_SSIZE, ptrdiff_t)
+    SIGNED(CORRAL_INTPTR, intptr_t)
+    UNSIGNED(CORRAL_U8, uint8_t)
+    UNSIGNED(CORRAL_U16, uint16_t)
+    UNSIGNED(CORRAL_U32, uint32_t)
+    UNSIGNED(CORRAL_U64, uint64_t)
+    UNSIGNED(CORRAL_UINT, unsigned)
+    UNSIGNED(CORRAL_ULONG, unsigned long)
+    UNSIGNED(CORRAL_SIZE, size_t)
+    UNSIGNED(CORRAL_UINTPTR, uintptr_t)
+#undef SIGNED
+#undef UNSIGNED
+    case CORRAL_FLOAT: { float f; memcpy(&f, in, sizeof f); return corral_make_double(c, f); }
+    case CORRAL_DOUBLE: { double d; memcpy(&d, in, sizeof d); return corral_make_double(c, d); }
+    case CORRAL_BOOL: { bool b; memcpy(&b, in, sizeof b); return corral_make_bool(c, b); }
+    case CORRAL_TERM: { ERL_NIF_TERM t; memcpy(&t, in, sizeof t); return t; }
+    case CORRAL_BINARY:
+    case CORRAL_STRING: { corral_binary b; memcpy(&b, in, sizeof b); return corral_make_binary(c, b.data, b.size); }
+    case CORRAL_CSTRING: {
+        const char *s;
+        memcpy(&s, in, sizeof s);
+        if (s == NULL) corral_raise(c, "a NULL C string cannot become a term");
+        return corral_make_string(c, s);
+    }
+    default: corral_raise(c, "corral_make_array: type %d is not a C value type", (int)type);
+    }
+}
+
+void *corral_get_array(corral_call *c, corral_term t, corral_type type, size_t *count)
+{
+    size_t width = corral_type_size(type);
+    if (width == 0) corral_raise(c, "corral_get_array: type %d is not a C value type", (int)type);
+    corral_list l = corral_get_list(c, t);
+    size_t n = corral_list_length(c, &l);
+    *count = n;
+    if (n == 0) return NULL;
+    unsigned char *out = corral_calloc(c, n, width), *o = out;
+    corral_term e;
+    /* The common numeric cases get their own loops (no switch per element). */
+    if (type == CORRAL_I64) {
+        int64_t *p = (int64_t *)out;
+        while (corral_list_next(c, &l, &e)) *p++ = corral_get_i64(c, e);
+    } else if (type == CORRAL_DOUBLE) {
+        double *p = (double *)out;
+        while (corral_list_next(c, &l, &e)) *p++ = corral_get_double(c, e);
+    } else {
+        while (corral_list_next(c, &l, &e)) {
+            corral__get_scalar(c, e, type, o);
+            o += width;
+        }
+    }
+    return out;
+}
+
+ERL_NIF_TERM corral_make_array(corral_call *c, corral_type type, const void *values, size_t count)
+{
+    size_t width = corral_type_size(type);
+    if (width == 0) corral_raise(c, "corral_make_array: type %d is not a C value type", (int)type);
+    ERL_NIF_TERM list = enif_make_list(c->env, 0);
+    if (count && values == NULL) corral_raise(c, "corral_make_array: NULL values for %zu elements", count);
+    const unsigned char *p = values;
+    if (type == CORRAL_I64) {
+        const int64_t *v = values;
+        for (size_t k = count; k-- > 0;) list = enif_make_list_cell(c->env, enif_make_int64(c->env, v[k]), list);
+        return list;
+    }
+    for (size_t k = count; k-- > 0;) list = enif_make_list_cell(c->env, corral__make_scalar(c, type, p + k * width), list);
+    return list;
+}
+
+ERL_NIF_TERM corral_make_reverse_list(corral_call *c, ERL_NIF_TERM list)
+{
+    ERL_NIF_TERM out;
+    if (!enif_make_reverse_list(c->env, list, &out))
+        corral_raise(c, "corral_make_reverse_list: the term is not a proper list");
+    return out;
+}
+
+/* }====================================================================== */
+
+/* {======================================================================
+ * Tuples
+ * ======================================================================= */
+
+corral_tuple corral_get_tuple(corral_call *c, corral_term t, int arity)
+{
+    int n;
+    const ERL_NIF_TERM *elements;
+    if (!enif_get_tuple(c->env, t.term, &n, &elements)) {
+        if (arity < 0) corral__raise_at(c, &t, "expected a tuple");
+        corral__raise_at(c, &t, "expected a tuple of %d element%s", arity, arity == 1 ? "" : "s");
+    }
+    if (arity >= 0 && n != arity)
+        corral__raise_at(c, &t, "expected a tuple of %d element%s", arity, arity == 1 ? "" : "s");
+    corral_tuple tp = {t.term, elements, n, corral__pin(c, &t)};
+    return tp;
+}
+
+void corral__bad_tuple_index(corral_call *c, const corral_tuple *tp, int k)
+{
+    corral_raise(c, "corral_tuple_get: index %d of a tuple of %d elements (a bug in the NIF)", k, tp->arity);
+}
+
+/* }====================================================================== */
+
+/* {======================================================================
+ * Maps
+ * ======================================================================= */
+
+corral_map corral_get_map(corral_call *c, corral_term t)
+{
+    if (!enif_is_map(c->env, t.term)) corral__raise_at(c, &t, "expected a map");
+    corral_map m = {t.term, corral__pin(c, &t)};
+    return m;
+}
+
+corral_term corral_map_get(corral_call *c, const corral_map *m, ERL_NIF_TERM key)
+{
+    corral_term v = {0, {m->at, (uintptr_t)key, CORRAL__AT_KEY}};
+    if (CORRAL__LIKELY(enif_get_map_value(c->env, m->map, key, &v.term))) return v;
+    char k[CORRAL__TERM_PRINT_MAX];
+    corral__inspect(c->env, key, k, sizeof k);
+    corral_term whole = {m->map, *m->at};
+    corral__raise_at(c, &whole, "missing key %s", k);
+}
+
+bool corral_map_find(corral_call *c, const corral_map *m, ERL_NIF_TERM key, corral_term *out)
+{
+    ERL_NIF_TERM v;
+    if (!enif_get_map_value(c->env, m->map, key, &v)) return false;
+    out->term = v;
+    out->at.parent = m->at;
+    out->at.step = (uintptr_t)key;
+    out->at.kind = CORRAL__AT_KEY;
+    return true;
+}
+
+size_t corral_map_size(corral_call *c, const corral_map *m)
+{
+    size_t n = 0;
+    enif_get_map_size(c->env, m->map, &n);
+    return n;
+}
+
+struct corral_map_iter {
+    ErlNifMapIterator it;
+    ErlNifEnv *env;
+    const corral__where *at;
+    corral_defer_id cleanup;
+    bool open;
+};
+
+static void destroy_iter(void *arg)
+{
+    corral_map_iter *it = arg;
+    if (it->open) enif_map_iterator_destroy(it->env, &it->it);
+    it->open = false;
+}
+
+corral_map_iter *corral_map_iterate(corral_call *c, const corral_map *m)
+{
+    corral_map_iter *it = corral_alloc(c, sizeof *it);
+    it->open = false;
+    it->env = c->env;
+    it->at = m->at;
+    it->cleanup = corral_defer(c, destroy_iter, it);
+    if (!enif_map_iterator_create(c->env, m->map, &it->it, ERL_NIF_MAP_ITERATOR_FIRST))
+        corral_raise(c, "corral_map_iterate: the term is not a map");
+    it->open = true;
+    return it;
+}
+
+bool corral_map_next(corral_call *c, corral_map_iter *it, corral_term *key, corral_term *value)
+{
+    if (!it->open) corral_raise(c, "corral_map_next: the walk has already ended");
+    ERL_NIF_TERM k, v;
+    if (!enif_map_iterator_get_pair(c->env, &it->it, &k, &v)) {
+        corral_run_now(c, it->cleanup);
+        return false;
+    }
+    enif_map_iterator_next(c->env, &it->it);
+    key->term = k;
+    key->at.parent = it->at;
+    key->at.step = (uintptr_t)k;
+    key->at.kind = CORRAL__AT_MAPKEY;
+    value->term = v;
+    value->at.parent = it->at;
+    value->at.step = (uintptr_t)k;
+    value->at.kind = CORRAL__AT_KEY;
+    return true;
+}
+
+ERL_NIF_TERM corral_make_map_from(corral_call *c, const ERL_NIF_TERM *keys, const ERL_NIF_TERM *values, size_t count)
+{
+    ERL_NIF_TERM map;
+    if (enif_make_map_from_arrays(c->env, (ERL_NIF_TERM *)keys, (ERL_NIF_TERM *)values, count, &map)) return map;
+    for (size_t i = 0; i < count; i++)
+        for (size_t j = i + 1; j < count; j++)
+            if (enif_is_identical(keys[i], keys[j])) {
+                char k[CORRAL__TERM_PRINT_MAX];
+                corral__inspect(c->env, keys[i], k, sizeof k);
+                corral_raise(c, "corral_make_map_from: the key %s appears twice", k);
+            }
+    corral_raise(c, "corral_make_map_from: the VM refused the map");
+}
+
+ERL_NIF_TERM corral_map_put(corral_call *c, ERL_NIF_TERM map, ERL_NIF_TERM key, ERL_NIF_TERM value)
+{
+    ERL_NIF_TERM out;
+    if (!enif_make_map_put(c->env, map, key, value, &out)) corral_raise(c, "corral_map_put: the term is not a map");
+    return out;
+}
+
+ERL_NIF_TERM corral_map_update(corral_call *c, ERL_NIF_TERM map, ERL_NIF_TERM key, ERL_NIF_TERM value)
+{
+    ERL_NIF_TERM out;
+    if (enif_make_map_update(c->env, map, key, value, &out)) return out;
+    if (!enif_is_map(c->env, map)) corral_raise(c, "corral_map_update: the term is not a map");
+    char k[CORRAL__TERM_PRINT_MAX];
+    corral__inspect(c->env, key, k, sizeof k);
+    corral_raise(c, "corral_map_update: the key %s is not in the map", k);
+}
+
+ERL_NIF_TERM corral_map_remove(corral_call *c, ERL_NIF_TERM map, ERL_NIF_TERM key)
+{
+    ERL_NIF_TERM out;
+    if (!enif_make_map_remove(c->env, map, key, &out)) corral_raise(c, "corral_map_remove: the term is not a map");
+    return out;
+}
+
+/* }====================================================================== */

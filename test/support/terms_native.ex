@@ -1,0 +1,14 @@
+defmodule CorralTest.Geo.Point do
+  @moduledoc false
+  defstruct [:x, :y]
+end
+
+defmodule CorralTest.Geo.Polygon do
+  @moduledoc false
+  defstruct [:name, :color, :width, :closed, :points, :weights, :origin]
+end
+
+defmodule CorralTest.Terms do
+  @moduledoc false
+  use Corral, otp_app: :corral, lib: "corral_terms", path: "test/support/c_src/corral_terms"
+end
