@@ -32,6 +32,7 @@ demo: deps
 
 bench: deps
 	cd bench && MIX_ENV=prod mix run run.exs
+	cd bench && MIX_ENV=prod mix run terms.exs
 	cd bench && MIX_ENV=prod elixir --erl "+S 1" -S mix run latency.exs
 	cd bench && MIX_ENV=prod mix run isolated.exs
 

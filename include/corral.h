@@ -190,7 +190,7 @@ void corral__watchdog(corral_call *c, uint64_t started);
  *       returns or raises, newest first. */
 #define CORRAL_NIF(name)                                                          \
     CORRAL_NIF_EXTERN(name);                                                      \
-    static ERL_NIF_TERM name##__corral_body(corral_call *c);                      \
+    static __attribute__((noinline)) ERL_NIF_TERM name##__corral_body(corral_call *c); \
     ERL_NIF_TERM name(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[])        \
     {                                                                             \
         corral_call call_;                                                        \
@@ -849,7 +849,8 @@ static inline bool corral_try_i64(corral_call *c, ERL_NIF_TERM t, int64_t *out)
  * Checks: an integer in the type's range (never truncated; floats are
  * refused). Raises: ArgumentError "expected an integer in lo..hi", with
  * the route of t. Owns: plain values; made terms live until the NIF returns. */
-CORRAL__NORETURN CORRAL__COLD void corral__bad_integer_at(corral_call *c, const corral_term *t, int64_t lo, uint64_t hi);
+/* The cold paths take the term by value, so the hot loops keep it in registers. */
+CORRAL__NORETURN CORRAL__COLD void corral__bad_integer_at(corral_call *c, corral_term t, int64_t lo, uint64_t hi);
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wtype-limits"
@@ -859,14 +860,14 @@ CORRAL__NORETURN CORRAL__COLD void corral__bad_integer_at(corral_call *c, const 
         ErlNifSInt64 v;                                                                         \
         if (CORRAL__LIKELY(enif_get_int64(c->env, t.term, &v) && v >= (lo) && v <= (hi)))      \
             return (ctype)v;                                                                    \
-        corral__bad_integer_at(c, &t, (int64_t)(lo), (uint64_t)(hi));                          \
+        corral__bad_integer_at(c, t, (int64_t)(lo), (uint64_t)(hi));                           \
     }
 #define CORRAL__UNSIGNED(w, ctype, hi)                                                            \
     static inline ctype corral_get_##w(corral_call *c, corral_term t)                            \
     {                                                                                           \
         ErlNifUInt64 v;                                                                         \
         if (CORRAL__LIKELY(enif_get_uint64(c->env, t.term, &v) && v <= (hi))) return (ctype)v;  \
-        corral__bad_integer_at(c, &t, 0, (uint64_t)(hi));                                       \
+        corral__bad_integer_at(c, t, 0, (uint64_t)(hi));                                        \
     }
 #define CORRAL__ARG_AND_MAKE(w, ctype, maker, wide)                                               \
     static inline ctype corral_arg_##w(corral_call *c, int i) { return corral_get_##w(c, corral_arg_term(c, i)); } \
@@ -967,7 +968,7 @@ static inline double corral_arg_double(corral_call *c, int i)
  * Raises: ArithmeticError if it is not. Owns: the term lives until the NIF returns. */
 ERL_NIF_TERM corral_make_double(corral_call *c, double d);
 
-CORRAL__NORETURN CORRAL__COLD void corral__bad_double_at(corral_call *c, const corral_term *t);
+CORRAL__NORETURN CORRAL__COLD void corral__bad_double_at(corral_call *c, corral_term t);
 
 /* A term as a double, with the same rule as corral_arg_double (integers in
  * the 64-bit range are accepted and converted).
@@ -979,7 +980,7 @@ static inline double corral_get_double(corral_call *c, corral_term t)
     ErlNifSInt64 v;
     if (CORRAL__LIKELY(enif_get_double(c->env, t.term, &d))) return d;
     if (enif_get_int64(c->env, t.term, &v)) return (double)v;
-    corral__bad_double_at(c, &t);
+    corral__bad_double_at(c, t);
 }
 
 /* A term as a float (single precision), rounded to nearest.
@@ -1279,8 +1280,8 @@ typedef struct {
     const corral__where *at;      /* the list's route */
 } corral_list;
 
-CORRAL__NORETURN CORRAL__COLD void corral__not_list(corral_call *c, const corral_term *t);
-CORRAL__NORETURN CORRAL__COLD void corral__improper_list(corral_call *c, const corral_list *l);
+CORRAL__NORETURN CORRAL__COLD void corral__not_list(corral_call *c, corral_term t);
+CORRAL__NORETURN CORRAL__COLD void corral__improper_list(corral_call *c, ERL_NIF_TERM list, const corral__where *at);
 
 /* A cursor at the start of a list.
  * Checks: t is a list (empty or not; properness is checked by the walk).
@@ -1288,7 +1289,7 @@ CORRAL__NORETURN CORRAL__COLD void corral__improper_list(corral_call *c, const c
  * Owns: the cursor reads the term; use it until the NIF returns. */
 static inline corral_list corral_get_list(corral_call *c, corral_term t)
 {
-    if (CORRAL__UNLIKELY(!enif_is_list(c->env, t.term))) corral__not_list(c, &t);
+    if (CORRAL__UNLIKELY(!enif_is_list(c->env, t.term))) corral__not_list(c, t);
     corral_list l = {t.term, t.term, 0, corral__pin(c, &t)};
     return l;
 }
@@ -1313,7 +1314,7 @@ static inline bool corral_list_next(corral_call *c, corral_list *l, corral_term 
         return true;
     }
     if (CORRAL__LIKELY(enif_is_empty_list(c->env, l->rest))) return false;
-    corral__improper_list(c, l);
+    corral__improper_list(c, l->list, l->at);
 }
 
 /* The number of elements of a list (one pass, without consuming the cursor).

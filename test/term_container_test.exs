@@ -176,19 +176,6 @@ defmodule CorralTest.TermContainerTest do
     end
   end
 
-  test "a walk abandoned by a raise is released (many times over, no growth)" do
-    m = Map.new(1..100, &{&1, &1}) |> Map.put(:bad, :x)
-
-    for _ <- 1..2000 do
-      assert_raise ArgumentError, fn -> T.map_abort_walk(m) end
-    end
-
-    before = memory()
-    for _ <- 1..20_000, do: assert_raise(ArgumentError, fn -> T.map_abort_walk(m) end)
-    :erlang.garbage_collect()
-    assert_memory_back(before, 5_000_000)
-  end
-
   test "generic terms: kind, order, exact equality, portable hash" do
     kinds = [atom: :a, bitstring: <<1::3>>, float: 1.0, fun: &Enum.map/2, integer: 1 <<< 70, list: [], map: %{},
              pid: self(), port: hd(Port.list()), reference: make_ref(), tuple: {}]

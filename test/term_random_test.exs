@@ -63,4 +63,27 @@ defmodule CorralTest.TermRandomTest do
     assert :erlang.system_info(:atom_count) - atoms < 1000
     assert_memory_back(before, 20_000_000)
   end
+
+  # Memory checks run here, with no other test running (async: false).
+  test "a walk abandoned by a raise is released (many times over, no growth)" do
+    m = Map.new(1..100, &{&1, &1}) |> Map.put(:bad, :x)
+
+    for _ <- 1..2000 do
+      assert_raise ArgumentError, fn -> T.map_abort_walk(m) end
+    end
+
+    before = memory()
+    for _ <- 1..20_000, do: assert_raise(ArgumentError, fn -> T.map_abort_walk(m) end)
+    :erlang.garbage_collect()
+    assert_memory_back(before, 5_000_000)
+  end
+
+  test "failed conversions of large inputs leave no memory behind" do
+    bad = for(i <- 1..1000, do: %CorralTest.Geo.Point{x: i, y: 0}) ++ [%CorralTest.Geo.Point{x: :bad, y: 0}]
+    for _ <- 1..200, do: assert_raise(ArgumentError, fn -> T.points(bad) end)
+    before = memory()
+    for _ <- 1..2000, do: assert_raise(ArgumentError, fn -> T.points(bad) end)
+    :erlang.garbage_collect()
+    assert_memory_back(before, 5_000_000)
+  end
 end

@@ -122,13 +122,4 @@ defmodule CorralTest.TermStructTest do
     assert_raise_exact ArithmeticError, "CorralTest.Terms.nan_point/0: the result is NaN, which Erlang floats cannot hold",
       fn -> T.nan_point() end
   end
-
-  test "failed conversions of large inputs leave no memory behind" do
-    bad = for(i <- 1..1000, do: %Point{x: i, y: 0}) ++ [%Point{x: :bad, y: 0}]
-    for _ <- 1..200, do: assert_raise(ArgumentError, fn -> T.points(bad) end)
-    before = memory()
-    for _ <- 1..2000, do: assert_raise(ArgumentError, fn -> T.points(bad) end)
-    :erlang.garbage_collect()
-    assert_memory_back(before, 5_000_000)
-  end
 end

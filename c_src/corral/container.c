@@ -11,11 +11,11 @@
  * Lists
  * ======================================================================= */
 
-void corral__not_list(corral_call *c, const corral_term *t) { corral__raise_at(c, t, "expected a list"); }
+void corral__not_list(corral_call *c, corral_term t) { corral__raise_at(c, &t, "expected a list"); }
 
-void corral__improper_list(corral_call *c, const corral_list *l)
+void corral__improper_list(corral_call *c, ERL_NIF_TERM list, const corral__where *at)
 {
-    corral_term t = {l->list, *l->at};
+    corral_term t = {list, *at};
     corral__raise_at(c, &t, "expected a proper list");
 }
 
@@ -23,7 +23,7 @@ size_t corral_list_length(corral_call *c, const corral_list *l)
 {
     unsigned n;
     if (CORRAL__LIKELY(enif_get_list_length(c->env, l->rest, &n))) return n;
-    corral__improper_list(c, l);
+    corral__improper_list(c, l->list, l->at);
 }
 
 size_t corral_type_size(corral_type type)

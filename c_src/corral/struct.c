@@ -4,6 +4,8 @@
  */
 #include "corral_internal.h"
 
+#include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -45,12 +47,20 @@ bool corral__intern_structs(ErlNifEnv *env)
 
 /* {======================================================================
  * Terms to C
+ *
+ * The hot path passes a term and a pointer to its route; a corral_term is
+ * built only when a check fails or a nested value needs one, so converting
+ * many small structs costs little more than the hand-written lookups.
  * ======================================================================= */
 
-static void get_shape(corral_call *c, corral_term t, const corral_struct *s, unsigned char *out);
+static void get_shape(corral_call *c, ERL_NIF_TERM term, const corral__where *at, const corral_struct *s,
+                      unsigned char *out);
 
-static void get_field(corral_call *c, corral_term t, const corral_field *f, unsigned char *base)
+/* The general case of one field: the value `v` at route {parent, step, kind}. */
+static CORRAL__COLD void get_field_slow(corral_call *c, ERL_NIF_TERM v, const corral__where *parent, uintptr_t step,
+                                        unsigned kind, const corral_field *f, unsigned char *base)
 {
+    corral_term t = {v, {parent, step, kind}};
     unsigned char *dst = base + f->offset;
     switch (f->type) {
     case CORRAL_ENUM: {
@@ -58,7 +68,6 @@ static void get_field(corral_call *c, corral_term t, const corral_field *f, unsi
         memcpy(dst, &k, sizeof k);
         break;
     }
-    case CORRAL_STRUCT: get_shape(c, t, f->detail, dst); break;
     case CORRAL_ARRAY: {
         size_t n;
         void *p = f->element == CORRAL_STRUCT ? corral_get_struct_array(c, t, f->detail, &n)
@@ -71,17 +80,58 @@ static void get_field(corral_call *c, corral_term t, const corral_field *f, unsi
     }
 }
 
+static inline void get_field(corral_call *c, ERL_NIF_TERM v, const corral__where *parent, uintptr_t step,
+                             unsigned kind, const corral_field *f, unsigned char *base)
+{
+    unsigned char *dst = base + f->offset;
+    switch (f->type) {
+    case CORRAL_DOUBLE: {
+        double d;
+        if (CORRAL__LIKELY(enif_get_double(c->env, v, &d))) {
+            memcpy(dst, &d, sizeof d);
+            return;
+        }
+        break;
+    }
+    case CORRAL_I64: {
+        ErlNifSInt64 i;
+        if (CORRAL__LIKELY(enif_get_int64(c->env, v, &i))) {
+            memcpy(dst, &i, sizeof i);
+            return;
+        }
+        break;
+    }
+    case CORRAL_STRUCT: {
+        corral__where here = {parent, step, kind};
+        get_shape(c, v, &here, f->detail, dst);
+        return;
+    }
+    default: break;
+    }
+    get_field_slow(c, v, parent, step, kind, f, base);
+}
+
 /* The struct's module as Elixir writes it: "Elixir.Geo.Point" -> "Geo.Point". */
 static const char *module_name(const char *tag)
 {
     return strncmp(tag, "Elixir.", 7) == 0 ? tag + 7 : tag;
 }
 
-CORRAL__NORETURN static void extra_key(corral_call *c, corral_term *t, const corral_struct *s)
+CORRAL__NORETURN CORRAL__COLD static void fail(corral_call *c, ERL_NIF_TERM term, const corral__where *at,
+                                               const char *fmt, ...)
+{
+    corral_term t = {term, *at};
+    va_list ap;
+    va_start(ap, fmt);
+    corral__raise_at_v(c, corral__atom_argument_error, &t, fmt, ap);
+}
+
+CORRAL__NORETURN CORRAL__COLD static void extra_key(corral_call *c, ERL_NIF_TERM term, const corral__where *at,
+                                                    const corral_struct *s)
 {
     ErlNifMapIterator it;
     ERL_NIF_TERM k, v;
-    enif_map_iterator_create(c->env, t->term, &it, ERL_NIF_MAP_ITERATOR_FIRST);
+    enif_map_iterator_create(c->env, term, &it, ERL_NIF_MAP_ITERATOR_FIRST);
     while (enif_map_iterator_get_pair(c->env, &it, &k, &v)) {
         bool known = s->as == CORRAL__AS_STRUCT && k == corral__atom_struct;
         for (unsigned f = 0; f < s->count && !known; f++) known = s->fields[f].atom == k;
@@ -89,86 +139,92 @@ CORRAL__NORETURN static void extra_key(corral_call *c, corral_term *t, const cor
             char key[CORRAL__TERM_PRINT_MAX];
             corral__inspect(c->env, k, key, sizeof key);
             enif_map_iterator_destroy(c->env, &it);
-            corral__raise_at(c, t, "unexpected key %s (%s has no such field)", key, s->c_name);
+            fail(c, term, at, "unexpected key %s (%s has no such field)", key, s->c_name);
         }
         enif_map_iterator_next(c->env, &it);
     }
     enif_map_iterator_destroy(c->env, &it);
-    corral__raise_at(c, t, "unexpected keys for %s", s->c_name);
+    fail(c, term, at, "unexpected keys for %s", s->c_name);
 }
 
-static void get_union(corral_call *c, corral_term t, const corral_struct *s, unsigned char *out)
+CORRAL__NORETURN CORRAL__COLD static void union_mismatch(corral_call *c, ERL_NIF_TERM term, const corral__where *at,
+                                                         const corral_struct *s)
 {
-    corral__where here = t.at;
-    int arity;
-    const ERL_NIF_TERM *el;
-    bool pair = enif_get_tuple(c->env, t.term, &arity, &el) && arity == 2;
-    ERL_NIF_TERM tag = pair ? el[0] : t.term;
-    for (unsigned k = 0; k < s->count; k++) {
-        const corral_field *f = &s->fields[k];
-        if (f->atom != tag || f->empty == pair) continue;
-        memcpy(out + s->tag_offset, &k, sizeof k);
-        if (pair) {
-            corral_term v = {el[1], {&here, 1, CORRAL__AT_INDEX}};
-            get_field(c, v, f, out);
-        }
-        return;
-    }
     char list[512];
     size_t n = 0;
+    list[0] = '\0';
     for (unsigned k = 0; k < s->count && n < sizeof list; k++) {
         int w = snprintf(list + n, sizeof list - n, "%s%s:%s%s", k == 0 ? "" : (k + 1 == s->count ? " or " : ", "),
                          s->fields[k].empty ? "" : "{", s->fields[k].name, s->fields[k].empty ? "" : ", _}");
         if (w < 0) break;
         n += (size_t)w;
     }
-    corral__raise_at(c, &t, "expected one of %s", list);
+    fail(c, term, at, "expected one of %s", list);
 }
 
-static void get_shape(corral_call *c, corral_term t, const corral_struct *s, unsigned char *out)
+static __attribute__((noinline)) void get_union(corral_call *c, ERL_NIF_TERM term, const corral__where *at,
+                                                const corral_struct *s, unsigned char *out)
 {
-    corral__where here = t.at;
+    int arity;
+    const ERL_NIF_TERM *el;
+    bool pair = enif_get_tuple(c->env, term, &arity, &el) && arity == 2;
+    ERL_NIF_TERM tag = pair ? el[0] : term;
+    for (unsigned k = 0; k < s->count; k++) {
+        const corral_field *f = &s->fields[k];
+        if (f->atom != tag || f->empty == pair) continue;
+        memcpy(out + s->tag_offset, &k, sizeof k);
+        if (pair) get_field(c, el[1], at, 1, CORRAL__AT_INDEX, f, out);
+        return;
+    }
+    union_mismatch(c, term, at, s);
+}
+
+static __attribute__((noinline)) void get_tuple_shape(corral_call *c, ERL_NIF_TERM term, const corral__where *at,
+                                                      const corral_struct *s, unsigned char *out)
+{
+    int arity;
+    const ERL_NIF_TERM *el;
+    int skip = s->as == CORRAL__AS_RECORD ? 1 : 0;
+    if (!enif_get_tuple(c->env, term, &arity, &el) || arity != (int)s->count + skip || (skip && el[0] != s->tag_atom)) {
+        if (skip) fail(c, term, at, "expected a %s record {:%s, ...} of %u elements", s->c_name, s->tag, s->count + 1);
+        fail(c, term, at, "expected a %s tuple of %u elements", s->c_name, s->count);
+    }
+    for (unsigned k = 0; k < s->count; k++)
+        get_field(c, el[k + skip], at, (uintptr_t)s->fields[k].name, CORRAL__AT_FIELD, &s->fields[k], out);
+}
+
+static void get_shape(corral_call *c, ERL_NIF_TERM term, const corral__where *at, const corral_struct *s,
+                      unsigned char *out)
+{
     if (s->as == CORRAL__AS_UNION) {
-        get_union(c, t, s, out);
+        get_union(c, term, at, s, out);
         return;
     }
     if (s->as == CORRAL__AS_RECORD || s->as == CORRAL__AS_TUPLE) {
-        int arity;
-        const ERL_NIF_TERM *el;
-        int skip = s->as == CORRAL__AS_RECORD ? 1 : 0;
-        if (!enif_get_tuple(c->env, t.term, &arity, &el) || arity != (int)s->count + skip ||
-            (skip && el[0] != s->tag_atom)) {
-            if (skip) corral__raise_at(c, &t, "expected a %s record {:%s, ...} of %u elements", s->c_name, s->tag, s->count + 1);
-            corral__raise_at(c, &t, "expected a %s tuple of %u elements", s->c_name, s->count);
-        }
-        for (unsigned k = 0; k < s->count; k++) {
-            corral_term v = {el[k + skip], {&here, (uintptr_t)s->fields[k].name, CORRAL__AT_FIELD}};
-            get_field(c, v, &s->fields[k], out);
-        }
+        get_tuple_shape(c, term, at, s, out);
         return;
     }
     /* A struct or a map with atom keys. */
     ERL_NIF_TERM v;
     if (s->as == CORRAL__AS_STRUCT) {
-        if (!enif_get_map_value(c->env, t.term, corral__atom_struct, &v) || v != s->tag_atom)
-            corral__raise_at(c, &t, "expected a %%%s{} struct", module_name(s->tag));
-    } else if (!enif_is_map(c->env, t.term)) {
-        corral__raise_at(c, &t, "expected a map of %s", s->c_name);
+        if (CORRAL__UNLIKELY(!enif_get_map_value(c->env, term, corral__atom_struct, &v) || v != s->tag_atom))
+            fail(c, term, at, "expected a %%%s{} struct", module_name(s->tag));
+    } else if (CORRAL__UNLIKELY(!enif_is_map(c->env, term))) {
+        fail(c, term, at, "expected a map of %s", s->c_name);
     }
     for (unsigned k = 0; k < s->count; k++) {
         const corral_field *f = &s->fields[k];
-        corral_term ft = {0, {&here, (uintptr_t)f->name, CORRAL__AT_FIELD}};
-        if (!enif_get_map_value(c->env, t.term, f->atom, &ft.term)) corral__raise_at(c, &t, "missing field :%s", f->name);
-        get_field(c, ft, f, out);
+        if (CORRAL__UNLIKELY(!enif_get_map_value(c->env, term, f->atom, &v))) fail(c, term, at, "missing field :%s", f->name);
+        get_field(c, v, at, (uintptr_t)f->name, CORRAL__AT_FIELD, f, out);
     }
     size_t size = 0;
-    enif_get_map_size(c->env, t.term, &size);
-    if (size != s->count + (s->as == CORRAL__AS_STRUCT ? 1 : 0)) extra_key(c, &t, s);
+    enif_get_map_size(c->env, term, &size);
+    if (CORRAL__UNLIKELY(size != s->count + (s->as == CORRAL__AS_STRUCT ? 1 : 0))) extra_key(c, term, at, s);
 }
 
 void corral_get_struct(corral_call *c, corral_term t, const corral_struct *shape, void *out)
 {
-    get_shape(c, t, shape, out);
+    get_shape(c, t.term, &t.at, shape, out);
 }
 
 void *corral_get_struct_array(corral_call *c, corral_term t, const corral_struct *shape, size_t *count)
@@ -178,9 +234,12 @@ void *corral_get_struct_array(corral_call *c, corral_term t, const corral_struct
     *count = n;
     if (n == 0) return NULL;
     unsigned char *out = corral_calloc(c, n, shape->size), *o = out;
-    corral_term e;
-    while (corral_list_next(c, &l, &e)) {
-        get_shape(c, e, shape, o);
+    /* One route node for every element, its index updated as the walk goes. */
+    corral__where here = {l.at, 0, CORRAL__AT_INDEX};
+    ERL_NIF_TERM head, rest = l.rest;
+    while (enif_get_list_cell(c->env, rest, &head, &rest)) {
+        get_shape(c, head, &here, shape, o);
+        here.step++;
         o += shape->size;
     }
     return out;
@@ -198,6 +257,17 @@ static ERL_NIF_TERM make_field(corral_call *c, const corral_struct *s, const cor
 {
     const unsigned char *src = base + f->offset;
     switch (f->type) {
+    case CORRAL_DOUBLE: {
+        double d;
+        memcpy(&d, src, sizeof d);
+        if (CORRAL__LIKELY(isfinite(d))) return enif_make_double(c->env, d);
+        return corral_make_double(c, d);
+    }
+    case CORRAL_I64: {
+        int64_t v;
+        memcpy(&v, src, sizeof v);
+        return enif_make_int64(c->env, v);
+    }
     case CORRAL_ENUM: {
         unsigned k;
         const corral_atoms *table = f->detail;

@@ -158,14 +158,14 @@ ERL_NIF_TERM corral_make_binary(corral_call *c, const void *data, size_t size)
  * Terms with routes: the raising halves of the corral_get_* getters
  * ======================================================================= */
 
-void corral__bad_integer_at(corral_call *c, const corral_term *t, int64_t lo, uint64_t hi)
+void corral__bad_integer_at(corral_call *c, corral_term t, int64_t lo, uint64_t hi)
 {
-    corral__raise_at(c, t, "expected an integer in %" PRId64 "..%" PRIu64, lo, hi);
+    corral__raise_at(c, &t, "expected an integer in %" PRId64 "..%" PRIu64, lo, hi);
 }
 
-void corral__bad_double_at(corral_call *c, const corral_term *t)
+void corral__bad_double_at(corral_call *c, corral_term t)
 {
-    corral__raise_at(c, t, "expected a number (a float, or an integer in the 64-bit range)");
+    corral__raise_at(c, &t, "expected a number (a float, or an integer in the 64-bit range)");
 }
 
 float corral_get_float(corral_call *c, corral_term t)

@@ -11,5 +11,63 @@ CORRAL_NIF(add)
     return corral_make_i64(c, corral_arg_i64(c, 0) + corral_arg_i64(c, 1));
 }
 
+/* The bulk term conversions, each the Corral way of writing the function
+ * of the same name in c_src/handwritten/handwritten.c. */
+
+CORRAL_NIF(list_sum)
+{
+    corral_list l = corral_arg_list(c, 0);
+    corral_term e;
+    uint64_t sum = 0;
+    while (corral_list_next(c, &l, &e)) sum += (uint64_t)corral_get_i64(c, e);
+    return corral_make_i64(c, (int64_t)sum);
+}
+
+CORRAL_NIF(list_build)
+{
+    size_t n = corral_arg_size(c, 0);
+    int64_t *v = corral_calloc(c, n ? n : 1, sizeof *v);
+    for (size_t k = 0; k < n; k++) v[k] = (int64_t)k;
+    return corral_make_array(c, CORRAL_I64, v, n);
+}
+
+CORRAL_NIF(binary_sum)
+{
+    corral_binary b = corral_arg_binary(c, 0);
+    uint64_t sum = 0;
+    for (size_t k = 0; k < b.size; k++) sum += b.data[k];
+    return corral_make_u64(c, sum);
+}
+
+typedef struct {
+    double x, y;
+} Point;
+
+CORRAL_STRUCT(point_shape, Point, CORRAL_AS_STRUCT("Elixir.Bench.Point"),
+              CORRAL_FIELD(Point, x, CORRAL_DOUBLE),
+              CORRAL_FIELD(Point, y, CORRAL_DOUBLE));
+
+CORRAL_NIF(points_in)
+{
+    size_t n;
+    Point *p = corral_get_struct_array(c, corral_arg_term(c, 0), &point_shape, &n);
+    double sum = 0;
+    for (size_t k = 0; k < n; k++) sum += p[k].x + p[k].y;
+    return corral_make_double(c, sum);
+}
+
+CORRAL_NIF(points_out)
+{
+    size_t n = corral_arg_size(c, 0);
+    Point *p = corral_calloc(c, n ? n : 1, sizeof *p);
+    for (size_t k = 0; k < n; k++) p[k].x = p[k].y = (double)k;
+    return corral_make_struct_array(c, &point_shape, p, n);
+}
+
 CORRAL_MODULE(Bench.CorralNative,
-    CORRAL_FN("add", add, 2));
+    CORRAL_FN("add", add, 2),
+    CORRAL_FN("list_sum", list_sum, 1),
+    CORRAL_FN("list_build", list_build, 1),
+    CORRAL_FN("binary_sum", binary_sum, 1),
+    CORRAL_FN("points_in", points_in, 1),
+    CORRAL_FN("points_out", points_out, 1));

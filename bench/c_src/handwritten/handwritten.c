@@ -33,12 +33,18 @@ static void buffer_dtor(ErlNifEnv *env, void *obj)
     if (b->lock != NULL) enif_rwlock_destroy(b->lock);
 }
 
+static ERL_NIF_TERM atom_struct, atom_x, atom_y, atom_point;
+
 static int open_resources(ErlNifEnv *env)
 {
     buffer_type = enif_open_resource_type(env, NULL, "bench_buffer", buffer_dtor,
                                           ERL_NIF_RT_CREATE | ERL_NIF_RT_TAKEOVER, NULL);
     if (buffer_type == NULL) return 1;
     atom_ok = enif_make_atom(env, "ok");
+    atom_struct = enif_make_atom(env, "__struct__");
+    atom_x = enif_make_atom(env, "x");
+    atom_y = enif_make_atom(env, "y");
+    atom_point = enif_make_atom(env, "Elixir.Bench.Point");
     return 0;
 }
 
@@ -125,11 +131,122 @@ static ERL_NIF_TERM buffer_set(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv
     return atom_ok;
 }
 
+/* {== bulk term conversions, compared with c_src/corral_bench ==} */
+
+
+/* list_sum(list): the sum of a list of 64-bit integers (wrapping). */
+static ERL_NIF_TERM list_sum(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[])
+{
+    ERL_NIF_TERM list = argv[0], head;
+    ErlNifSInt64 v;
+    uint64_t sum = 0;
+    (void)argc;
+    while (enif_get_list_cell(env, list, &head, &list)) {
+        if (!enif_get_int64(env, head, &v)) return enif_make_badarg(env);
+        sum += (uint64_t)v;
+    }
+    if (!enif_is_empty_list(env, list)) return enif_make_badarg(env);
+    return enif_make_int64(env, (ErlNifSInt64)sum);
+}
+
+/* list_build(n): [0, 1, ..., n-1] from a C array. */
+static ERL_NIF_TERM list_build(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[])
+{
+    ErlNifUInt64 n;
+    (void)argc;
+    if (!enif_get_uint64(env, argv[0], &n) || n > 100000000) return enif_make_badarg(env);
+    int64_t *v = enif_alloc((n ? n : 1) * sizeof *v);
+    for (ErlNifUInt64 k = 0; k < n; k++) v[k] = (int64_t)k;
+    ERL_NIF_TERM list = enif_make_list(env, 0);
+    for (ErlNifUInt64 k = n; k-- > 0;) list = enif_make_list_cell(env, enif_make_int64(env, v[k]), list);
+    enif_free(v);
+    return list;
+}
+
+/* binary_sum(bin): the sum of the bytes. */
+static ERL_NIF_TERM binary_sum(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[])
+{
+    ErlNifBinary b;
+    uint64_t sum = 0;
+    (void)argc;
+    if (!enif_inspect_binary(env, argv[0], &b)) return enif_make_badarg(env);
+    for (size_t k = 0; k < b.size; k++) sum += b.data[k];
+    return enif_make_uint64(env, sum);
+}
+
+typedef struct {
+    double x, y;
+} point;
+
+static int get_number(ErlNifEnv *env, ERL_NIF_TERM t, double *d)
+{
+    ErlNifSInt64 v;
+    if (enif_get_double(env, t, d)) return 1;
+    if (!enif_get_int64(env, t, &v)) return 0;
+    *d = (double)v;
+    return 1;
+}
+
+/* points_in(list of %Bench.Point{}): decoded into a C array, checked as
+ * Corral checks (struct module, fields, no extra keys); returns the sum. */
+static ERL_NIF_TERM points_in(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[])
+{
+    unsigned n;
+    ERL_NIF_TERM list = argv[0], head, v;
+    (void)argc;
+    if (!enif_get_list_length(env, list, &n)) return enif_make_badarg(env);
+    point *p = enif_alloc((n ? n : 1) * sizeof *p);
+    size_t k = 0, size;
+    while (enif_get_list_cell(env, list, &head, &list)) {
+        if (!enif_get_map_value(env, head, atom_struct, &v) || v != atom_point ||
+            !enif_get_map_value(env, head, atom_x, &v) || !get_number(env, v, &p[k].x) ||
+            !enif_get_map_value(env, head, atom_y, &v) || !get_number(env, v, &p[k].y) ||
+            !enif_get_map_size(env, head, &size) || size != 3) {
+            enif_free(p);
+            return enif_make_badarg(env);
+        }
+        k++;
+    }
+    double sum = 0;
+    for (size_t j = 0; j < k; j++) sum += p[j].x + p[j].y;
+    enif_free(p);
+    return enif_make_double(env, sum);
+}
+
+/* points_out(n): [%Bench.Point{x: k, y: k}, ...] from a C array. */
+static ERL_NIF_TERM points_out(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[])
+{
+    ErlNifUInt64 n;
+    (void)argc;
+    if (!enif_get_uint64(env, argv[0], &n) || n > 10000000) return enif_make_badarg(env);
+    point *p = enif_alloc((n ? n : 1) * sizeof *p);
+    for (ErlNifUInt64 k = 0; k < n; k++) p[k].x = p[k].y = (double)k;
+    ERL_NIF_TERM list = enif_make_list(env, 0);
+    for (ErlNifUInt64 k = n; k-- > 0;) {
+        ERL_NIF_TERM keys[3] = {atom_struct, atom_x, atom_y}, values[3], map;
+        values[0] = atom_point;
+        values[1] = enif_make_double(env, p[k].x);
+        values[2] = enif_make_double(env, p[k].y);
+        if (!enif_make_map_from_arrays(env, keys, values, 3, &map)) {
+            enif_free(p);
+            return enif_make_badarg(env);
+        }
+        list = enif_make_list_cell(env, map, list);
+    }
+    enif_free(p);
+    return list;
+}
+
 static ErlNifFunc funcs[] = {
     {"add", 2, add, 0},
     {"buffer_new", 1, buffer_new, 0},
     {"buffer_get", 2, buffer_get, 0},
     {"buffer_set", 3, buffer_set, 0},
+    {"list_sum", 1, list_sum, 0},
+    {"list_build", 1, list_build, 0},
+    {"binary_sum", 1, binary_sum, 0},
+    {"points_in", 1, points_in, 0},
+    {"points_out", 1, points_out, 0},
 };
 
 ERL_NIF_INIT(Elixir.Bench.Handwritten, funcs, load, NULL, upgrade, NULL)

@@ -43,6 +43,21 @@ defmodule Bench.Handwritten do
   @doc "Stores `byte` at `index`; returns :ok."
   def buffer_set(_buf, _index, _byte), do: not_loaded()
 
+  @doc "The sum of a list of 64-bit integers."
+  def list_sum(_list), do: not_loaded()
+
+  @doc "[0, 1, ..., n-1]."
+  def list_build(_n), do: not_loaded()
+
+  @doc "The sum of the bytes of a binary."
+  def binary_sum(_bin), do: not_loaded()
+
+  @doc "The sum of x + y over a list of %Bench.Point{}."
+  def points_in(_list), do: not_loaded()
+
+  @doc "n points %Bench.Point{x: k, y: k}."
+  def points_out(_n), do: not_loaded()
+
   defp not_loaded do
     :erlang.nif_error(
       "the hand-written NIF library #{@library}.so is not loaded (see the warning printed when Bench.Handwritten loaded)"

@@ -5,6 +5,14 @@ defmodule Bench.Loops do
   """
   import Bench.LoopGen
 
+  @doc "Calls f(arg) n times (the bulk cases: each call is a whole conversion)."
+  def bulk(0, _f, _arg), do: :ok
+
+  def bulk(n, f, arg) do
+    f.(arg)
+    bulk(n - 1, f, arg)
+  end
+
   ## add(a, b)
 
   defadd :add_handwritten, Bench.Handwritten

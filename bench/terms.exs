@@ -1,0 +1,51 @@
+# Bulk term conversions: Corral against hand-written erl_nif C in the same
+# run, and the pure-BEAM way of doing the same thing for scale.
+# `MIX_ENV=prod mix run terms.exs` (run by `make bench`).
+alias Bench.Runner
+
+rounds = String.to_integer(System.get_env("BENCH_ROUNDS", "11"))
+scale = String.to_float(System.get_env("BENCH_SCALE", "1.0"))
+n = fn count -> max(round(count * scale), 1) end
+
+Bench.Handwritten.Build.load!()
+alias Bench.Handwritten, as: H
+alias Bench.CorralNative, as: C
+
+list = Enum.to_list(1..1_000_000)
+bin = :rand.bytes(16 * 1024 * 1024)
+points = for i <- 1..100_000, do: %Bench.Point{x: i * 1.0, y: i * 0.5}
+expected_sum = Enum.sum(list)
+expected_bytes = for(<<b <- bin>>, reduce: 0, do: (acc -> acc + b))
+
+# Sanity: both libraries compute the same results, outside the timing.
+^expected_sum = H.list_sum(list)
+^expected_sum = C.list_sum(list)
+true = H.list_build(1000) == C.list_build(1000) and C.list_build(1000) == Enum.to_list(0..999)
+^expected_bytes = H.binary_sum(bin)
+^expected_bytes = C.binary_sum(bin)
+true = H.points_in(points) == C.points_in(points)
+true = H.points_out(1000) == C.points_out(1000)
+%Bench.Point{x: 999.0, y: 999.0} = List.last(C.points_out(1000))
+
+v = fn label, f, arg, count, ref -> Runner.variant(label, :bulk, count, [f, arg], reference: ref) end
+
+cases = [
+  {"list sum 1M",
+   [v.("handwritten C", &H.list_sum/1, list, n.(20), true), v.("Corral", &C.list_sum/1, list, n.(20), false),
+    v.("Enum.sum", &Enum.sum/1, list, n.(20), false)]},
+  {"list build 1M",
+   [v.("handwritten C", &H.list_build/1, 1_000_000, n.(20), true), v.("Corral", &C.list_build/1, 1_000_000, n.(20), false),
+    v.("Enum.to_list", fn k -> Enum.to_list(0..(k - 1)) end, 1_000_000, n.(20), false)]},
+  {"bytes 16 MiB",
+   [v.("handwritten C", &H.binary_sum/1, bin, n.(20), true), v.("Corral", &C.binary_sum/1, bin, n.(20), false),
+    v.("binary comp.", fn b -> for(<<x <- b>>, reduce: 0, do: (acc -> acc + x)) end, bin, n.(2), false)]},
+  {"structs in 100k",
+   [v.("handwritten C", &H.points_in/1, points, n.(40), true), v.("Corral", &C.points_in/1, points, n.(40), false),
+    v.("Enum.reduce", fn ps -> Enum.reduce(ps, 0.0, fn %Bench.Point{x: x, y: y}, a -> a + x + y end) end, points, n.(40), false)]},
+  {"structs out 100k",
+   [v.("handwritten C", &H.points_out/1, 100_000, n.(40), true), v.("Corral", &C.points_out/1, 100_000, n.(40), false),
+    v.("for", fn k -> for i <- 0..(k - 1), do: %Bench.Point{x: i * 1.0, y: i * 1.0} end, 100_000, n.(40), false)]}
+]
+
+IO.puts("\nBulk term conversions (#{rounds} rounds; ns per whole conversion)")
+Runner.print(Runner.run(cases, rounds), ["", "Median of #{rounds} interleaved rounds; ns per call (one call converts the whole input)."])
