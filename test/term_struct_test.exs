@@ -122,4 +122,27 @@ defmodule CorralTest.TermStructTest do
     assert_raise_exact ArithmeticError, "CorralTest.Terms.nan_point/0: the result is NaN, which Erlang floats cannot hold",
       fn -> T.nan_point() end
   end
+
+  test "a field whose member does not have the declared type's size does not compile" do
+    dir = Path.join(System.tmp_dir!(), "corral_shape_#{System.unique_integer([:positive])}")
+    File.mkdir_p!(dir)
+    src = Path.join(dir, "shape.c")
+
+    File.write!(src, """
+    #include <corral.h>
+    typedef struct { float f; } Bad;
+    CORRAL_STRUCT(bad_shape, Bad, CORRAL_AS_MAP(), CORRAL_FIELD(Bad, f, CORRAL_DOUBLE));
+    """)
+
+    cc = System.get_env("CC", "cc")
+    args = ["-std=gnu11", "-I", Corral.include_dir(), "-I", Corral.Compiler.find_erts_include!(), "-c", src, "-o", Path.join(dir, "shape.o")]
+    {out, status} = System.cmd(cc, args, stderr_to_stdout: true)
+    assert status != 0
+    assert out =~ "Corral: member f of Bad does not have the size of its declared type"
+
+    # The same table with the right type compiles.
+    File.write!(src, String.replace(File.read!(src), "CORRAL_DOUBLE", "CORRAL_FLOAT"))
+    assert {_, 0} = System.cmd(cc, args, stderr_to_stdout: true)
+    File.rm_rf!(dir)
+  end
 end
