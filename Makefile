@@ -54,7 +54,8 @@ test-sanitize: deps
 	LD_PRELOAD=$(ASAN_RUNTIME) MIX_ENV=test mix test
 
 # mix corral.fuzz with a fixed seed (reproducible), a few tens of seconds
-# each: the Buffer example, and Corral's own test NIFs. The test NIFs that
+# each: the Buffer example, and Corral's own test NIFs (CorralTest.Native and
+# the term API's CorralTest.Terms). The test NIFs that
 # sleep or spin for as long as their argument says are left out; those whose
 # argument is a count (of messages, allocations, cleanups) stay in and are
 # left out after their first call over the time limit.
@@ -63,3 +64,5 @@ fuzz: deps
 	cd examples/buffer && mix corral.fuzz Buffer.Native --count 300000 --seed 1
 	MIX_ENV=test mix corral.fuzz CorralTest.Native --count 200000 --seed 1 --max-failures 1 \
 	  $(foreach f,$(FUZZ_TEST_SLOW),--except $(f))
+	MIX_ENV=test mix corral.fuzz CorralTest.Terms --count 100000 --seed 1 --max-failures 1 \
+	  --except seq_reversed/1
