@@ -1561,7 +1561,8 @@ typedef struct corral_field {
     const char *name;               /* key / variant tag */
     corral_type type;
     size_t offset;                  /* of the member */
-    size_t count_offset;            /* CORRAL_ARRAY: of the size_t count member */
+    size_t count_offset;            /* CORRAL_ARRAY: of the size_t count member;
+                                       CORRAL_STRUCT: the member's size */
     corral_type element;            /* CORRAL_ARRAY: the element type */
     const void *detail;             /* CORRAL_ENUM: atoms table; CORRAL_STRUCT (or element): shape */
     bool empty;                     /* a union variant without a value */
@@ -1620,9 +1621,9 @@ void corral__register_struct(corral_struct *s);
     {#m, CORRAL_ENUM, offsetof(T, m) + CORRAL__SIZE_CHECK(T, m, sizeof(unsigned)), 0, 0, (table), false, 0}
 
 /* A field holding a nested structure (or union) described by `shape`.
- * Checks: nothing at compile time (the shape's size is checked at load).
- * Raises: never. Owns: static. */
-#define CORRAL_FIELD_STRUCT(T, m, shape) {#m, CORRAL_STRUCT, offsetof(T, m), 0, 0, (shape), false, 0}
+ * Checks: at load, the shape describes a type of the member's size (else
+ * the library does not load, with a message). Raises: never. Owns: static. */
+#define CORRAL_FIELD_STRUCT(T, m, shape) {#m, CORRAL_STRUCT, offsetof(T, m), sizeof(((T *)0)->m), 0, (shape), false, 0}
 
 /* A list field: member `m` points to `n` (a size_t member) elements of
  * `type`. Checks: at compile time, n is a size_t. Raises: never. Owns: static. */
@@ -1654,7 +1655,7 @@ void corral__register_struct(corral_struct *s);
 
 /* A variant whose value is a nested structure. Checks: at load, as
  * CORRAL_FIELD_STRUCT. Raises: never. Owns: static. */
-#define CORRAL_VARIANT_STRUCT(T, name, m, shape) {name, CORRAL_STRUCT, offsetof(T, m), 0, 0, (shape), false, 0}
+#define CORRAL_VARIANT_STRUCT(T, name, m, shape) {name, CORRAL_STRUCT, offsetof(T, m), sizeof(((T *)0)->m), 0, (shape), false, 0}
 
 /* A variant without a value: the bare atom `name`.
  * Checks: nothing. Raises: never. Owns: static. */
@@ -1688,8 +1689,9 @@ static inline void corral_arg_struct(corral_call *c, int i, const corral_struct 
 
 /* The term for the T at `in`.
  * Checks: floats are finite; enum and union tags are in range; arrays are
- * not NULL when their count is not 0. Raises: RuntimeError (ArithmeticError
- * for NaN/infinity) naming the field. Owns: the term lives until the NIF returns. */
+ * not NULL when their count is not 0. Raises: RuntimeError naming the field
+ * and the struct; ArithmeticError for a NaN or infinite float.
+ * Owns: the term lives until the NIF returns. */
 ERL_NIF_TERM corral_make_struct(corral_call *c, const corral_struct *shape, const void *in);
 
 /* A list of structures into a C array: *count elements of shape->size bytes.

@@ -181,6 +181,26 @@ defmodule CorralTest.CompilerTest do
     assert error.message =~ "undefined symbol: missing_function_xyz"
   end
 
+  test "a nested shape of the wrong size stops the load with a message naming structure tables", %{dir: dir} do
+    m = unique_module()
+
+    File.write!(Path.join(dir, "lib.c"), """
+    #include <corral.h>
+    typedef struct { double x, y; } Point;
+    typedef struct { float a; } Small;
+    CORRAL_STRUCT(point_shape, Point, CORRAL_AS_TUPLE(), CORRAL_FIELD(Point, x, CORRAL_DOUBLE), CORRAL_FIELD(Point, y, CORRAL_DOUBLE));
+    typedef struct { Small inner; } Outer;
+    CORRAL_STRUCT(outer_shape, Outer, CORRAL_AS_MAP(), CORRAL_FIELD_STRUCT(Outer, inner, &point_shape));
+    CORRAL_NIF(one) { return corral_make_int(c, 1); }
+    CORRAL_MODULE(#{inspect(m)}, CORRAL_FN("one", one, 0));
+    """)
+
+    warning = capture_io(:stderr, fn -> compile_module(m, dir) end)
+    assert warning =~ "one of its CORRAL_STRUCT / CORRAL_UNION tables is invalid"
+    error = assert_raise Corral.LoadError, fn -> m.one() end
+    assert error.message =~ "a nested shape describes a type of another size than its member"
+  end
+
   test "editing the C code and compiling again reloads the new code in the running VM", %{dir: dir} do
     m = unique_module()
     write_lib(dir, m, "1")

@@ -20,6 +20,7 @@ corral__library corral__lib;
 enum {
     CORRAL__LOAD_ABI_MISMATCH = 101,
     CORRAL__LOAD_ATOMS = 102,
+    CORRAL__LOAD_STRUCTS = 105,
     CORRAL__LOAD_RESOURCES = 103,
     CORRAL__LOAD_NO_DIRTY = 104,
 };
@@ -57,6 +58,7 @@ static int setup(ErlNifEnv *env, ERL_NIF_TERM info)
         if ((corral__lib.exports[k].flags & (CORRAL_DIRTY_CPU | CORRAL_DIRTY_IO)) && !sys.dirty_scheduler_support)
             return CORRAL__LOAD_NO_DIRTY;
     if (!corral__intern_atoms(env)) return CORRAL__LOAD_ATOMS;
+    if (!corral__intern_structs(env)) return CORRAL__LOAD_STRUCTS;
     if (!corral__open_resource_types(env)) return CORRAL__LOAD_RESOURCES;
     return 0;
 }

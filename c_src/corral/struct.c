@@ -40,6 +40,9 @@ bool corral__intern_structs(ErlNifEnv *env)
             f->atom = enif_make_atom(env, f->name);
             if ((f->type == CORRAL_STRUCT || (f->type == CORRAL_ARRAY && f->element == CORRAL_STRUCT)) && !f->detail)
                 return false;
+            /* A nested shape must describe the member it fills (the member's
+             * size is recorded by CORRAL_FIELD_STRUCT / CORRAL_VARIANT_STRUCT). */
+            if (f->type == CORRAL_STRUCT && ((const corral_struct *)f->detail)->size != f->count_offset) return false;
         }
     }
     return true;

@@ -68,7 +68,7 @@ bool corral__intern_atoms(ErlNifEnv *env)
     for (corral_atoms *t = corral__lib.atoms; t; t = t->next)
         for (unsigned k = 0; k < t->count; k++)
             if (t->names[k] == NULL || !intern(env, t->names[k], &t->terms[k])) return false;
-    return corral__intern_structs(env);
+    return true;
 }
 
 void corral__bad_enum(corral_call *c, int i, const corral_atoms *table)

@@ -120,16 +120,20 @@ defmodule Corral.Messages do
 
     detail =
       case Regex.run(~r/\((\d+)\)/, text) do
-        [_, "101"] when reason == :load_failed ->
+        [_, "101"] when reason in [:load, :load_failed] ->
           "it was built by a different version of Corral; recompile it (mix compile --force)"
 
-        [_, "102"] when reason == :load_failed ->
+        [_, "102"] when reason in [:load, :load_failed] ->
           "an atom in one of its CORRAL_ATOMS tables is invalid (longer than 255 characters, or not ASCII before OTP 26)"
 
-        [_, "103"] when reason == :load_failed ->
+        [_, "103"] when reason in [:load, :load_failed] ->
           "the VM refused to register one of its resource types"
 
-        [_, "104"] when reason == :load_failed ->
+        [_, "105"] when reason in [:load, :load_failed] ->
+          "one of its CORRAL_STRUCT / CORRAL_UNION tables is invalid: a name is not ASCII or longer than 255 " <>
+            "characters, or a nested shape describes a type of another size than its member"
+
+        [_, "104"] when reason in [:load, :load_failed] ->
           "it has dirty NIFs (CORRAL_DIRTY_CPU/IO) but this VM has no dirty schedulers"
 
         _ ->
