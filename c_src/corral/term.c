@@ -71,7 +71,9 @@ bool corral__intern_atoms(ErlNifEnv *env)
     return true;
 }
 
-void corral__bad_enum(corral_call *c, int i, const corral_atoms *table)
+/* "expected one of :red, :green or :blue" for t, the same for an argument
+ * (corral_arg_enum) and a nested term (corral_get_enum). */
+CORRAL__NORETURN static void not_in_table(corral_call *c, const corral_term *t, const corral_atoms *table)
 {
     char list[512];
     size_t n = 0;
@@ -84,10 +86,20 @@ void corral__bad_enum(corral_call *c, int i, const corral_atoms *table)
         if (w < 0) break;
         n += (size_t)w;
     }
-    corral_raise_arg(c, i, "expected one of %s", list);
+    corral__raise_at(c, t, "expected one of %s", list);
 }
 
-void corral__bad_bool(corral_call *c, int i) { corral_raise_arg(c, i, "expected a boolean"); }
+void corral__bad_enum(corral_call *c, int i, const corral_atoms *table)
+{
+    corral_term t = corral_arg_term(c, i);
+    not_in_table(c, &t, table);
+}
+
+void corral__bad_bool(corral_call *c, int i)
+{
+    corral_term t = corral_arg_term(c, i);
+    corral__raise_at(c, &t, "expected a boolean");
+}
 
 /* }====================================================================== */
 
@@ -95,9 +107,11 @@ void corral__bad_bool(corral_call *c, int i) { corral_raise_arg(c, i, "expected 
  * Numbers
  * ======================================================================= */
 
+/* The argument getters' cold paths name the argument through its route,
+ * so each check has one message whether it runs on an argument or a term. */
 void corral__bad_integer(corral_call *c, int i, int64_t lo, uint64_t hi)
 {
-    corral_raise_arg(c, i, "expected an integer in %" PRId64 "..%" PRIu64, lo, hi);
+    corral__bad_integer_at(c, corral_arg_term(c, i), lo, hi);
 }
 
 void corral__bad_index(corral_call *c, int i, size_t n)
@@ -106,10 +120,7 @@ void corral__bad_index(corral_call *c, int i, size_t n)
     corral_raise_arg(c, i, "expected an index below %zu", n);
 }
 
-void corral__bad_double(corral_call *c, int i)
-{
-    corral_raise_arg(c, i, "expected a number (a float, or an integer in the 64-bit range)");
-}
+void corral__bad_double(corral_call *c, int i) { corral__bad_double_at(c, corral_arg_term(c, i)); }
 
 ERL_NIF_TERM corral_make_double(corral_call *c, double d)
 {
@@ -127,14 +138,7 @@ ERL_NIF_TERM corral_make_double(corral_call *c, double d)
 
 void corral__bad_binary(corral_call *c, int i, const char *expected) { corral_raise_arg(c, i, "%s", expected); }
 
-corral_binary corral_arg_iodata(corral_call *c, int i)
-{
-    ErlNifBinary b;
-    ERL_NIF_TERM t = corral_arg(c, i);
-    if (enif_inspect_binary(c->env, t, &b) || enif_inspect_iolist_as_binary(c->env, t, &b))
-        return (corral_binary){b.data, b.size};
-    corral__bad_binary(c, i, "expected iodata (a binary, or a list of binaries and bytes)");
-}
+corral_binary corral_arg_iodata(corral_call *c, int i) { return corral_get_iodata(c, corral_arg_term(c, i)); }
 
 unsigned char *corral_new_binary(corral_call *c, size_t size, ERL_NIF_TERM *term)
 {
@@ -180,18 +184,7 @@ unsigned corral_get_enum(corral_call *c, corral_term t, const corral_atoms *tabl
 {
     for (unsigned k = 0; k < table->count; k++)
         if (table->terms[k] == t.term) return k;
-    char list[512];
-    size_t n = 0;
-    list[0] = '\0';
-    for (unsigned k = 0; k < table->count && n < sizeof list; k++) {
-        char atom[CORRAL__TERM_PRINT_MAX];
-        corral__inspect(c->env, table->terms[k], atom, sizeof atom);
-        int w = snprintf(list + n, sizeof list - n, "%s%s", k == 0 ? "" : (k + 1 == table->count ? " or " : ", "),
-                         atom);
-        if (w < 0) break;
-        n += (size_t)w;
-    }
-    corral__raise_at(c, &t, "expected one of %s", list);
+    not_in_table(c, &t, table);
 }
 
 bool corral_get_bool(corral_call *c, corral_term t)
