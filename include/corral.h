@@ -61,7 +61,7 @@
 #define CORRAL_VERSION "0.1.0"
 /* Bumped whenever the layout of the export table or the load protocol
  * changes; the Elixir side refuses a library built with another value. */
-#define CORRAL_ABI 1
+#define CORRAL_ABI 2
 
 /* }====================================================================== */
 
@@ -126,6 +126,7 @@ typedef struct corral_call {
     ERL_NIF_TERM exception;         /* set by a raise, read after the unwind */
     corral__jmp_buf jmp;
     corral__cleanup cleanup[CORRAL__INLINE_CLEANUPS];
+    struct corral__shown *shown;    /* terms shown in messages; valid while arena is set */
     /* Yielding NIFs only (valid when flags has CORRAL__CALL_YIELDING). */
     long yield_countdown;           /* iterations until the next clock read */
     struct corral_yield_state *yield;
@@ -256,7 +257,8 @@ typedef struct corral_export {
 
 /* The module record, in the ELF section "corral_module". */
 typedef struct corral_module_info {
-    char magic[8];              /* "CORRAL\0\0" */
+    char magic[8];              /* "CORRAL\0\0"; "CORRALX\0" for CORRAL_MODULE, whose NIFs
+                                 * are bound to __nif_<name> (see corral__prepare) */
     uint32_t abi;               /* CORRAL_ABI */
     uint32_t count;             /* rows in corral_exports */
     char module[CORRAL_NAME_MAX]; /* Erlang module name, e.g. "Elixir.Buffer.Native" */
@@ -299,7 +301,15 @@ typedef struct __attribute__((aligned(32))) corral_doc_record {
 #define CORRAL__SECTION(s) __attribute__((section(s), used))
 #endif
 
-ErlNifEntry *corral__nif_init(const char *module, corral_export *exports, unsigned count);
+/* Fills the VM's function table from the export table, before the VM reads
+ * it (a constructor of the library runs this when the library is opened). */
+void corral__prepare(const struct corral_module_info *info, corral_export *exports, ErlNifFunc *funcs);
+int corral__on_load(ErlNifEnv *env, void **priv, ERL_NIF_TERM info);
+int corral__on_upgrade(ErlNifEnv *env, void **priv, void **old_priv, ERL_NIF_TERM info);
+void corral__on_unload(ErlNifEnv *env, void *priv);
+
+/* Rows Corral adds to every table: __corral_live__/0, __corral_cancel__/1. */
+#define CORRAL__BUILTIN_ROWS 2
 
 #define CORRAL__DOC_ID2(a, b) a##b
 #define CORRAL__DOC_ID(a, b) CORRAL__DOC_ID2(a, b)
@@ -323,25 +333,32 @@ ErlNifEntry *corral__nif_init(const char *module, corral_export *exports, unsign
  * in Elixir: CORRAL_MODULE(Buffer.Native, ...)) with the given CORRAL_FN rows.
  * Use it once per library. Corral adds `__corral_live__/0`, which returns a map
  * from resource type name to the number of live objects of that type.
+ * The entry point is erl_nif's own ERL_NIF_INIT.
  * Checks: at load, the rows (see CORRAL_FN), the Corral ABI against the
  * loading Elixir side, and resource type registration. Raises: never; a
  * failed check fails the load with a reason. Owns: static. */
-#define CORRAL_MODULE(mod, ...) CORRAL_ERLANG_MODULE("Elixir." #mod, __VA_ARGS__)
+#define CORRAL_MODULE(mod, ...) CORRAL__ENTRY(Elixir.mod, "Elixir." #mod, "CORRALX", __VA_ARGS__)
 
-/* CORRAL_MODULE for an Erlang module given as a string: CORRAL_ERLANG_MODULE("buffer_nif", ...).
- * The Erlang module must define the built-in functions too: include
- * corral.hrl (next to this header) in it.
+/* CORRAL_MODULE for an Erlang module, named as in Erlang (a C identifier):
+ * CORRAL_ERLANG_MODULE(counter_nif, ...). A macro that expands to the name
+ * works too (-DMODNAME=counter_nif). The Erlang module must define the
+ * built-in functions too: include corral.hrl (next to this header) in it.
+ * Messages of an Erlang module show terms as Erlang writes them.
  * Checks: as CORRAL_MODULE. Raises: never. Owns: static. */
-#define CORRAL_ERLANG_MODULE(modstr, ...)                                                     \
+#define CORRAL_ERLANG_MODULE(name, ...) CORRAL__ERLANG_ENTRY(name, __VA_ARGS__)
+#define CORRAL__ERLANG_ENTRY(name, ...) CORRAL__ENTRY(name, #name, "CORRAL", __VA_ARGS__)
+
+#define CORRAL__ENTRY(token, modstr, magic, ...)                                              \
     static corral_export corral__exports[] CORRAL__SECTION("corral_exports") = {__VA_ARGS__}; \
     static const corral_module_info corral__module_info CORRAL__SECTION("corral_module") = {  \
-        "CORRAL", CORRAL_ABI, sizeof(corral__exports) / sizeof(corral__exports[0]), modstr};  \
-    ERL_NIF_INIT_EXPORT ErlNifEntry *nif_init(void);                                          \
-    ERL_NIF_INIT_EXPORT ErlNifEntry *nif_init(void)                                           \
+        magic, CORRAL_ABI, sizeof(corral__exports) / sizeof(corral__exports[0]), modstr};     \
+    static ErlNifFunc corral__funcs[sizeof(corral__exports) / sizeof(corral__exports[0]) +    \
+                                    CORRAL__BUILTIN_ROWS];                                    \
+    CORRAL__CONSTRUCTOR(corral__prepare_funcs)                                                \
     {                                                                                         \
-        return corral__nif_init(corral__module_info.module, corral__exports,                  \
-                                corral__module_info.count);                                   \
-    }
+        corral__prepare(&corral__module_info, corral__exports, corral__funcs);                \
+    }                                                                                         \
+    ERL_NIF_INIT(token, corral__funcs, corral__on_load, NULL, corral__on_upgrade, corral__on_unload)
 
 /* }====================================================================== */
 
@@ -493,8 +510,10 @@ bool corral_cancelled(corral_call *c);
  * Raising
  *
  * Every message starts with the function as Elixir writes it
- * ("Buffer.Native.get/2: "). Terms are printed as Elixir's inspect shows
- * them, cut to a sane length.
+ * ("Buffer.Native.get/2: "). Terms are shown as the caller's own inspect/1
+ * shows them (Erlang syntax in an Erlang module): the text is assembled on
+ * the Elixir side, so it follows the running Elixir version and the user's
+ * Inspect implementations.
  * ======================================================================= */
 
 /* Raises ArgumentError for argument i (0-based): "<fn>: argument <i+1>:
@@ -521,12 +540,16 @@ corral_raise(corral_call *c, const char *fmt, ...);
 CORRAL__NORETURN CORRAL__COLD CORRAL__PRINTF(3, 4) ERL_NIF_TERM
 corral_raise_exception(corral_call *c, const char *module, const char *fmt, ...);
 
-/* Writes `term` into buf as Elixir's inspect/1 shows it (":ok", "\"text\"",
- * "[1, 2]", "#Reference<...>"), cut with "..." to fit cap bytes, for your
- * own messages. Returns the length written (without the final NUL).
- * Checks: nothing (any term prints). Raises: never.
- * Owns: buf is the caller's; nothing is allocated. */
-size_t corral_inspect(corral_call *c, ERL_NIF_TERM term, char *buf, size_t cap);
+/* A placeholder for `term` inside the message of a raise: pass it for a %s
+ * of corral_raise*, and the exception shows the term there as the caller's
+ * own inspect/1 does in an Elixir module (the running Elixir's rules, the
+ * user's Inspect implementations), or as Erlang writes it in an Erlang
+ * module:  corral_raise_argument(c, "unknown option %s", corral_show(c, key));
+ * Anywhere else the text shows nothing useful: it is not a printer.
+ * Checks: nothing (any term). Raises: RuntimeError only when out of memory.
+ * Owns: the text is scratch memory of the call; the term must stay valid
+ *       until the raise (any term of the call is). */
+const char *corral_show(corral_call *c, ERL_NIF_TERM term);
 
 /* Raises an Erlang error with `reason` as is (erlang:error(Reason)), for
  * exception structs built by hand or Erlang-style error terms.

@@ -133,6 +133,46 @@ defmodule Corral do
     raise ArgumentError, "use Corral: :isolate must be true, false or [timeout: ms], got: #{inspect(other)}"
   end
 
+  # The function the VM binds the NIF of `name` to (see corral__prepare in
+  # c_src/corral/call.c); raises Corral.LoadError when the library did not load.
+  defp native_stub(name, arity) do
+    native = native_name(name)
+    args = for i <- 1..arity//1, do: Macro.var(:"_arg#{i}", __MODULE__)
+
+    quote do
+      @doc false
+      def unquote(native)(unquote_splicing(args)) do
+        :erlang.nif_error(Corral.Loader.not_loaded(__MODULE__, unquote(name), unquote(arity)))
+      end
+    end
+  end
+
+  defp native_name(name), do: :"__nif_#{name}"
+
+  # A call of the native function that turns Corral's error reasons into the
+  # exceptions they describe (Corral.Error); other errors pass untouched.
+  defp caller(name, vars) do
+    quote do
+      try do
+        unquote(native_name(name))(unquote_splicing(vars))
+      catch
+        :error, {:"$corral_error", _, _} = reason -> Corral.Error.reraise(reason, __STACKTRACE__)
+      end
+    end
+  end
+
+  defp wrapper(name, vars) do
+    native = native_name(name)
+
+    quote do
+      def unquote(name)(unquote_splicing(vars)) do
+        unquote(native)(unquote_splicing(vars))
+      catch
+        :error, {:"$corral_error", _, _} = reason -> Corral.Error.reraise(reason, __STACKTRACE__)
+      end
+    end
+  end
+
   @doc false
   defmacro __using__(opts) do
     quote do
@@ -147,6 +187,10 @@ defmodule Corral do
     isolate = isolate_options!(Keyword.get(opts, :isolate, false))
     info = Corral.Compiler.build!(env.module, opts)
     config = info.config
+
+    if Map.get(info, :binding) == :erlang do
+      Mix.raise(Corral.Messages.message({:erlang_binding, config}))
+    end
     timeout = Keyword.get(opts, :job_timeout, 5000)
 
     isolate =
@@ -166,45 +210,10 @@ defmodule Corral do
         attrs = doc_attributes(Map.get(info.docs, {name, arity}), name, arity, config)
         thread? = Bitwise.band(flags, Corral.Compiler.thread_flag()) != 0
 
+        builtin? = String.starts_with?(Atom.to_string(name), "__corral_")
+
         cond do
-          thread? and isolate ->
-            # The NIF is name_async, loaded in the native process only; name
-            # waits for the job there, and is forwarded from the caller.
-            async = :"#{name}_async"
-
-            quote do
-              @doc false
-              def unquote(async)(unquote_splicing(args)) do
-                Corral.Isolated.forward_async(__MODULE__, unquote(async), unquote(arity))
-              end
-
-              unquote_splicing(attrs)
-              def unquote(name)(unquote_splicing(vars)) do
-                if Corral.Isolated.peer?() do
-                  Corral.Job.await(__MODULE__, unquote(async)(unquote_splicing(vars)), unquote(timeout))
-                else
-                  Corral.Isolated.forward(__MODULE__, unquote(isolate.server), unquote(name), [unquote_splicing(vars)], unquote(isolate.timeout))
-                end
-              end
-            end
-
-          thread? ->
-            # A thread job: the NIF is name_async; name waits for its reply.
-            async = :"#{name}_async"
-
-            quote do
-              @doc false
-              def unquote(async)(unquote_splicing(args)) do
-                :erlang.nif_error(Corral.Loader.not_loaded(__MODULE__, unquote(async), unquote(arity)))
-              end
-
-              unquote_splicing(attrs)
-              def unquote(name)(unquote_splicing(vars)) do
-                Corral.Job.await(__MODULE__, unquote(async)(unquote_splicing(vars)), unquote(timeout))
-              end
-            end
-
-          isolate ->
+          builtin? and isolate ->
             # Replaced by the NIF in the native process; forwards from the caller.
             quote do
               unquote_splicing(attrs)
@@ -213,12 +222,78 @@ defmodule Corral do
               end
             end
 
-          true ->
+          builtin? ->
+            # Corral's own functions (live counts, cancel) never raise a
+            # Corral error reason: bound to the NIF directly.
             quote do
               unquote_splicing(attrs)
               def unquote(name)(unquote_splicing(args)) do
                 :erlang.nif_error(Corral.Loader.not_loaded(__MODULE__, unquote(name), unquote(arity)))
               end
+            end
+
+          thread? and isolate ->
+            # The NIF is __nif_name_async, loaded in the native process only;
+            # name waits for the job there, and is forwarded from the caller.
+            async = :"#{name}_async"
+
+            quote do
+              @doc false
+              def unquote(async)(unquote_splicing(args)) do
+                Corral.Isolated.forward_async(__MODULE__, unquote(async), unquote(arity))
+              end
+
+              unquote(native_stub(async, arity))
+
+              unquote_splicing(attrs)
+              def unquote(name)(unquote_splicing(vars)) do
+                if Corral.Isolated.peer?() do
+                  Corral.Job.await(__MODULE__, unquote(caller(async, vars)), unquote(timeout))
+                else
+                  Corral.Isolated.forward(__MODULE__, unquote(isolate.server), unquote(name), [unquote_splicing(vars)], unquote(isolate.timeout))
+                end
+              end
+            end
+
+          thread? ->
+            # A thread job: the NIF is __nif_name_async; name_async returns
+            # the job, name waits for its reply.
+            async = :"#{name}_async"
+
+            quote do
+              unquote(native_stub(async, arity))
+
+              @doc false
+              unquote(wrapper(async, vars))
+
+              unquote_splicing(attrs)
+              def unquote(name)(unquote_splicing(vars)) do
+                Corral.Job.await(__MODULE__, unquote(async)(unquote_splicing(vars)), unquote(timeout))
+              end
+            end
+
+          isolate ->
+            # The native function is loaded in the native process only, where
+            # name calls it; the caller forwards name there.
+            quote do
+              unquote(native_stub(name, arity))
+
+              unquote_splicing(attrs)
+              def unquote(name)(unquote_splicing(vars)) do
+                if Corral.Isolated.peer?() do
+                  unquote(caller(name, vars))
+                else
+                  Corral.Isolated.forward(__MODULE__, unquote(isolate.server), unquote(name), [unquote_splicing(vars)], unquote(isolate.timeout))
+                end
+              end
+            end
+
+          true ->
+            quote do
+              unquote(native_stub(name, arity))
+
+              unquote_splicing(attrs)
+              unquote(wrapper(name, vars))
             end
         end
       end

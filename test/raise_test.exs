@@ -10,11 +10,13 @@ defmodule CorralTest.RaiseTest do
       fn -> N.raise_arg(%{a: "b"}) end
   end
 
-  test "a long bad term is cut" do
-    error = assert_raise ArgumentError, fn -> N.raise_arg(String.duplicate("x", 10_000)) end
-    message = Exception.message(error)
-    assert byte_size(message) < 400
-    assert String.ends_with?(message, "...")
+  test "a long bad term is cut where inspect/1 cuts it" do
+    for long <- [String.duplicate("x", 10_000), Enum.to_list(1..10_000), Map.new(1..1000, &{&1, &1})] do
+      error = assert_raise ArgumentError, fn -> N.raise_arg(long) end
+      assert Exception.message(error) ==
+               "CorralTest.Native.raise_arg/1: argument 1: expected something else, got: " <> inspect(long)
+      assert byte_size(Exception.message(error)) < 5000
+    end
   end
 
   test "corral_raise_argument" do
@@ -25,6 +27,17 @@ defmodule CorralTest.RaiseTest do
   test "corral_raise raises RuntimeError" do
     assert_raise_exact RuntimeError, "CorralTest.Native.raise_runtime/0: the device is on fire",
       fn -> N.raise_runtime() end
+  end
+
+  test "corral_raise_exception gives the exception's other fields their defaults" do
+    error = assert_raise CorralTest.FieldError, "CorralTest.Native.raise_field_error/0: bad field", fn -> N.raise_field_error() end
+    assert %CorralTest.FieldError{code: 0, path: nil} = error
+  end
+
+  test "corral_raise_exception with a module that is not an exception raises RuntimeError saying so" do
+    assert_raise_exact RuntimeError,
+      "CorralTest.Native.raise_no_module/0: lost (raised as CorralTest.NoSuchError, which is not an exception module)",
+      fn -> N.raise_no_module() end
   end
 
   test "corral_raise_exception raises the named exception struct" do
@@ -61,13 +74,10 @@ defmodule CorralTest.RaiseTest do
     assert N.deep(1) == 4
   end
 
-  test "corral_inspect prints terms as Elixir does and respects the buffer size" do
-    assert N.inspect(:ok, 100) == ":ok"
-    assert N.inspect([1, 2], 100) == "[1, 2]"
-    assert N.inspect("text", 100) == ~s("text")
-    cut = N.inspect(Enum.to_list(1..100), 20)
-    assert byte_size(cut) <= 19
-    assert String.ends_with?(cut, "...")
-    assert N.inspect(:ok, 0) == ""
+  test "corral_show puts terms in a message of one's own, and a stray placeholder stays text" do
+    assert_raise_exact(ArgumentError, "CorralTest.Native.show/1: shown: [1, :two].", fn -> N.show([1, :two]) end)
+
+    assert_raise_exact(RuntimeError, "CorralTest.Native.show_two/2: #{inspect(1..3)} then #{inspect(%{a: 1})}, \x1a\x7f\x7f",
+      fn -> N.show_two(1..3, %{a: 1}) end)
   end
 end

@@ -28,7 +28,7 @@ defmodule CorralTest.RandomInputTest do
       fn t -> N.counter_add(counter, t) end,
       fn t -> N.counter_add_mutex(counter, t) end,
       fn t -> N.raise_arg(t) end,
-      fn t -> N.inspect(t, 64) end
+      fn t -> N.show(t) end
     ]
   end
 
@@ -51,7 +51,7 @@ defmodule CorralTest.RandomInputTest do
             Map.update!(acc, :ok, &(&1 + 1))
           rescue
             e in ArgumentError ->
-              assert Exception.message(e) =~ ~r/^CorralTest\.Native\.\w+\/\d: (argument \d: expected |the sum does not fit in 64 bits$)/
+              assert Exception.message(e) =~ ~r/^CorralTest\.Native\.\w+\/\d: (argument \d: expected |the sum does not fit in 64 bits$|shown: )/
               Map.update!(acc, :raised, &(&1 + 1))
           end
       end

@@ -13,6 +13,7 @@
 typedef struct {
     int abi;                   /* CORRAL_ABI: layouts match across an upgrade only if equal */
     const char *module;        /* Erlang module name, "Elixir.Buffer.Native" */
+    bool elixir;               /* an Elixir module: errors are formatted by its functions */
     const corral_export *exports;
     unsigned count;
     corral_resource_type *resources; /* registered by constructors */
@@ -24,7 +25,8 @@ extern corral__library corral__lib;
 /* Atoms Corral itself uses, interned at load. */
 extern ERL_NIF_TERM corral__atom_struct, corral__atom_exception, corral__atom_message,
     corral__atom_argument_error, corral__atom_runtime_error, corral__atom_arithmetic_error,
-    corral__atom_undefined, corral__atom_raise, corral__atom_corral_reply;
+    corral__atom_undefined, corral__atom_raise, corral__atom_corral_reply, corral__atom_corral_error,
+    corral__atom_inspect;
 
 /* Thread jobs (thread.c): stops the pool when the library unloads, and the
  * built-in __corral_cancel__/1. */
@@ -43,8 +45,10 @@ void corral__carry_live_counts(const corral__library *old);
 /* Live objects per resource type, as a map from type name to count. */
 ERL_NIF_TERM corral__live_map(ErlNifEnv *env);
 
-/* Renders a term as Elixir's inspect shows it (inspect.c). */
-size_t corral__inspect(ErlNifEnv *env, ERL_NIF_TERM term, char *buf, size_t cap);
+/* Writes into buf (at least 4 bytes) the placeholder of `term` inside a
+ * message: the raise shows the term there as the caller's language writes
+ * it (call.c, "Terms inside messages"). Returns the length written. */
+size_t corral__show(corral_call *c, ERL_NIF_TERM term, char *buf, size_t cap);
 
 /* Writes "Buffer.Native.get/2" for the running function into buf. */
 void corral__function_name(corral_call *c, char *buf, size_t cap);

@@ -34,7 +34,7 @@ static size_t print_step(corral_call *c, const corral__where *w, char *buf, size
     case CORRAL__AT_ARG: n = snprintf(buf, cap, "argument %zu", (size_t)w->step + 1); break;
     case CORRAL__AT_INDEX: n = snprintf(buf, cap, "index %zu", (size_t)w->step); break;
     case CORRAL__AT_KEY:
-        corral__inspect(c->env, (ERL_NIF_TERM)w->step, key, sizeof key);
+        corral__show(c, (ERL_NIF_TERM)w->step, key, sizeof key);
         n = snprintf(buf, cap, "key %s", key);
         break;
     case CORRAL__AT_MAPKEY: n = snprintf(buf, cap, "a key"); break;
@@ -72,7 +72,7 @@ void corral__raise_at_v(corral_call *c, ERL_NIF_TERM module, const corral_term *
 {
     char route[400], what[512], term[CORRAL__TERM_PRINT_MAX + 8];
     vsnprintf(what, sizeof what, expected, ap);
-    corral__inspect(c->env, t->term, term, sizeof term);
+    corral__show(c, t->term, term, sizeof term);
     corral__route(c, &t->at, route, sizeof route);
     if (route[0])
         corral__raisef(c, module, "%s: %s, got: %s", route, what, term);

@@ -17,7 +17,7 @@
 ERL_NIF_TERM corral__atom_true, corral__atom_false, corral__atom_nil, corral__atom_ok, corral__atom_error;
 ERL_NIF_TERM corral__atom_struct, corral__atom_exception, corral__atom_message, corral__atom_argument_error,
     corral__atom_runtime_error, corral__atom_arithmetic_error, corral__atom_undefined, corral__atom_raise,
-    corral__atom_corral_reply;
+    corral__atom_corral_reply, corral__atom_corral_error, corral__atom_inspect;
 
 void corral__register_atoms(corral_atoms *table)
 {
@@ -62,6 +62,8 @@ bool corral__intern_atoms(ErlNifEnv *env)
         {"undefined", &corral__atom_undefined},
         {"raise", &corral__atom_raise},
         {"corral_reply", &corral__atom_corral_reply},
+        {"$corral_error", &corral__atom_corral_error},
+        {"inspect", &corral__atom_inspect},
     };
     for (size_t k = 0; k < sizeof own / sizeof own[0]; k++)
         if (!intern(env, own[k].name, own[k].term)) return false;
@@ -80,7 +82,7 @@ CORRAL__NORETURN static void not_in_table(corral_call *c, const corral_term *t, 
     list[0] = '\0';
     for (unsigned k = 0; k < table->count && n < sizeof list; k++) {
         char atom[CORRAL__TERM_PRINT_MAX];
-        corral__inspect(c->env, table->terms[k], atom, sizeof atom);
+        corral__show(c, table->terms[k], atom, sizeof atom);
         int w = snprintf(list + n, sizeof list - n, "%s%s", k == 0 ? "" : (k + 1 == table->count ? " or " : ", "),
                          atom);
         if (w < 0) break;
@@ -413,7 +415,7 @@ ERL_NIF_TERM corral_make_atom(corral_call *c, const char *name)
     ERL_NIF_TERM bin;
     size_t len = strlen(name);
     memcpy(enif_make_new_binary(c->env, len > 100 ? 100 : len, &bin), name, len > 100 ? 100 : len);
-    corral__inspect(c->env, bin, shown, sizeof shown);
+    corral__show(c, bin, shown, sizeof shown);
     corral__raisef(c, corral__atom_argument_error, "cannot make an atom named %s: the name %s", shown, why);
 }
 

@@ -105,7 +105,9 @@ CORRAL_NIF(drain)
     return list;
 }
 
-CORRAL_MODULE(Corral.Isolated.Tracker,
+/* Bound as an Erlang module: its stubs are written by hand in tracker.ex and
+ * only Corral calls them. */
+CORRAL_ERLANG_MODULE(Elixir.Corral.Isolated.Tracker,
     CORRAL_FN("track", track, 3),
     CORRAL_FN("release", release, 1),
     CORRAL_FN("released", released, 1),

@@ -455,7 +455,6 @@ defmodule Corral.Compiler do
 
   ## Reading the export table
 
-  @module_magic "CORRAL\0\0"
 
   defp read_exports!(config) do
     unless File.exists?(config.so) do
@@ -475,7 +474,7 @@ defmodule Corral.Compiler do
     end
   end
 
-  defp parse_exports!(<<@module_magic, abi::unsigned-little-32, count::unsigned-little-32, name::binary-256, _::binary>>, rows, config) do
+  defp parse_exports!(<<"CORRAL", binding, 0, abi::unsigned-little-32, count::unsigned-little-32, name::binary-256, _::binary>>, rows, config) do
     if abi != Corral.abi() do
       Mix.raise(Messages.message({:abi_mismatch, abi, config}))
     end
@@ -496,7 +495,13 @@ defmodule Corral.Compiler do
     dups = exports |> Enum.frequencies_by(fn {n, a, _} -> {n, a} end) |> Enum.filter(fn {_, k} -> k > 1 end)
     if dups != [], do: Mix.raise(Messages.message({:duplicate_rows, Enum.map(dups, &elem(&1, 0)), config}))
 
-    %{erlang_module: cstring(name), exports: Enum.map(exports, fn {n, a, f} -> {String.to_atom(n), a, f} end)}
+    %{
+      erlang_module: cstring(name),
+      # CORRAL_MODULE binds each NIF to __nif_<name>, wrapped by the
+      # generated function; CORRAL_ERLANG_MODULE binds it to <name>.
+      binding: if(binding == ?X, do: :elixir, else: :erlang),
+      exports: Enum.map(exports, fn {n, a, f} -> {String.to_atom(n), a, f} end)
+    }
   end
 
   defp parse_exports!(_mod, _rows, config), do: Mix.raise(Messages.message({:no_module_macro, config}))

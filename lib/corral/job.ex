@@ -11,8 +11,9 @@ defmodule Corral.Job do
       longer than the module's `:job_timeout` (default 5000 ms);
     * `name_async(args...)` returns the job at once. The reply arrives as a
       message `{:corral_reply, job, {:ok, value}}` or
-      `{:corral_reply, job, {:raise, exception}}`, handy in a GenServer's
-      `handle_info/2`; `await/3` waits for it.
+      `{:corral_reply, job, {:raise, reason}}`, handy in a GenServer's
+      `handle_info/2` (`Corral.Error.exception(reason)` is the exception the
+      job raised); `await/3` waits for it.
 
   No scheduler is blocked while the job runs. If the caller dies, the job is
   marked cancelled (C code sees `corral_cancelled(c)` turn true) and its reply
@@ -27,7 +28,7 @@ defmodule Corral.Job do
   def await(module, job, timeout \\ 5000) do
     receive do
       {:corral_reply, ^job, {:ok, value}} -> value
-      {:corral_reply, ^job, {:raise, exception}} -> :erlang.error(exception)
+      {:corral_reply, ^job, {:raise, reason}} -> :erlang.error(Corral.Error.exception(reason))
     after
       timeout ->
         cancel(module, job)

@@ -107,6 +107,11 @@ defmodule Corral.Messages do
       "(expected #{expected}, got #{actual}); refusing to load it"
   end
 
+  def message({:erlang_binding, config}) do
+    "the C code in #{rel(config.src, config)} declares its module with CORRAL_ERLANG_MODULE, " <>
+      "but #{inspect(config.module)} uses Corral from Elixir: write CORRAL_MODULE(#{inspect(config.module)}, ...) instead"
+  end
+
   def message({:module_mismatch, name, config}) do
     shown = String.replace_prefix(name, "Elixir.", "")
 

@@ -1,12 +1,7 @@
-# Terms that corral__inspect (c_src/corral/inspect.c) must render exactly
-# like Kernel.inspect/1 (Elixir 1.14, default options). Evaluated with
-# Code.eval_file/1; the value is a list of terms.
-#
-# Deliberately absent (documented deviations): anonymous/local funs (Elixir
-# shows the defining function's name, which is not part of the term),
-# structs with their own Inspect implementation (Range, MapSet, ...),
-# structs whose fields are not declared in alphabetical order, maps with a
-# __struct__ key naming a module that is not a struct, remote pids/ports/refs.
+# Terms that messages must show exactly as Kernel.inspect/1 of the running
+# Elixir does (test/inspect_test.exs). Evaluated with
+# Code.eval_file/1; the value is a list of terms. Structs with their own
+# Inspect implementations and funs are in the test itself.
 [
   # integers
   0,

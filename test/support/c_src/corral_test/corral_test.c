@@ -114,13 +114,16 @@ CORRAL_NIF(raise_arg) { return corral_raise_arg(c, 0, "expected %s", "something 
 CORRAL_NIF(raise_argument) { return corral_raise_argument(c, "the options conflict: %d", 42); }
 CORRAL_NIF(raise_runtime) { return corral_raise(c, "the device is %s", "on fire"); }
 CORRAL_NIF(raise_exception) { return corral_raise_exception(c, "Elixir.CorralTest.CustomError", "code %d", 7); }
+CORRAL_NIF(raise_field_error) { return corral_raise_exception(c, "Elixir.CorralTest.FieldError", "bad field"); }
+CORRAL_NIF(raise_no_module) { return corral_raise_exception(c, "Elixir.CorralTest.NoSuchError", "lost"); }
 CORRAL_NIF(raise_term) { return corral_raise_term(c, corral_arg(c, 0)); }
-CORRAL_NIF(inspect)
+/* corral_show: terms inside a message of one's own. */
+CORRAL_NIF(show) { return corral_raise_argument(c, "shown: %s.", corral_show(c, corral_arg(c, 0))); }
+CORRAL_NIF(show_two)
 {
-    size_t cap = corral_arg_size(c, 1);
-    char *buf = corral_alloc(c, cap ? cap : 1);
-    size_t n = corral_inspect(c, corral_arg(c, 0), buf, cap);
-    return corral_make_binary(c, buf, n);
+    /* The third placeholder names no term of this call: it stays text. */
+    return corral_raise(c, "%s then %s, \x1a\x7f\x7f", corral_show(c, corral_arg(c, 0)),
+                        corral_show(c, corral_arg(c, 1)));
 }
 
 CORRAL_NIF(raise_oom) { return corral_raise_oom(c, 12345); }
@@ -374,7 +377,10 @@ CORRAL_MODULE(CorralTest.Native,
     CORRAL_FN("raise_exception", raise_exception, 0),
     CORRAL_FN("raise_term", raise_term, 1),
     CORRAL_FN("raise_oom", raise_oom, 0),
-    CORRAL_FN("inspect", inspect, 2),
+    CORRAL_FN("show", show, 1),
+    CORRAL_FN("raise_field_error", raise_field_error, 0),
+    CORRAL_FN("raise_no_module", raise_no_module, 0),
+    CORRAL_FN("show_two", show_two, 2),
     CORRAL_FN("deep", deep, 1),
     CORRAL_FN("cleanups_run", cleanups_run, 0),
     CORRAL_FN("defer_n", defer_n, 2),

@@ -1,0 +1,67 @@
+defmodule Corral.Error do
+  @moduledoc """
+  Turns the errors raised by Corral's C side into Elixir exceptions.
+
+  C code cannot call `inspect/1`, and a term printer written in C can only
+  imitate one Elixir version (and none of the `Inspect` implementations of
+  your own structs). So a Corral NIF of an Elixir module raises a reason that
+  describes the exception:
+
+      {:"$corral_error", ExceptionModule, [text | {:inspect, term}, ...]}
+
+  and the function that `use Corral` generates for it catches that reason
+  and raises the exception, its message assembled here with the running
+  Elixir's `inspect/1`. The same happens for the replies of thread jobs
+  (`Corral.Job`). You meet the raw reason only when you call the native
+  function (`__nif_<name>`) directly or receive a thread job's reply
+  yourself: `exception/1` turns it into the exception.
+  """
+
+  @doc """
+  The exception described by a Corral error reason (see the module doc);
+  any other term is returned as it is.
+  """
+  def exception({:"$corral_error", module, pieces}) when is_atom(module) and is_list(pieces) do
+    build(module, IO.iodata_to_binary(Enum.map(pieces, &piece/1)))
+  end
+
+  def exception(other), do: other
+
+  defp piece({:inspect, term}), do: inspect(term)
+  defp piece(text) when is_binary(text), do: text
+
+  # `module.exception(message: ...)` gives the exception its other fields'
+  # defaults, as `raise module, message: ...` does.
+  defp build(module, message) do
+    if Code.ensure_loaded?(module) and function_exported?(module, :exception, 1) do
+      try do
+        module.exception(message: message)
+      rescue
+        error ->
+          RuntimeError.exception(
+            message <> " (raised as #{inspect(module)}, whose exception/1 failed: #{Exception.message(error)})"
+          )
+      end
+    else
+      RuntimeError.exception(message <> " (raised as #{inspect(module)}, which is not an exception module)")
+    end
+  end
+
+  @doc false
+  # Called by the generated functions: raises the exception with the
+  # stacktrace of the call, where the native function's frame and the
+  # generated function's become one frame, the function the caller called
+  # with its arguments.
+  def reraise(reason, stacktrace) do
+    :erlang.raise(:error, exception(reason), clean(stacktrace))
+  end
+
+  defp clean([{module, native, args, _}, {module, name, arity, location} | rest] = stacktrace)
+       when is_list(args) and length(args) == arity do
+    if Atom.to_string(native) == "__nif_" <> Atom.to_string(name),
+      do: [{module, name, args, location} | rest],
+      else: stacktrace
+  end
+
+  defp clean(stacktrace), do: stacktrace
+end
