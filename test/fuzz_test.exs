@@ -23,17 +23,20 @@ defmodule CorralTest.FuzzTest do
 
   # Builds the C source as the library of `module`, and writes the module's
   # .beam where the fuzzer's VM finds it.
-  defp build(dir, module, lib, c_source) do
+  defp build(dir, module, lib, c_source, debug_info \\ true) do
     File.write!(Path.join(dir, "lib.c"), c_source)
     ebin = Path.join(dir, "ebin")
     File.mkdir_p!(ebin)
 
     [{^module, beam}] =
-      Code.compile_string("""
-      defmodule #{inspect(module)} do
-        use Corral, otp_app: :corral, lib: #{inspect(lib)}, path: #{inspect(dir)}
-      end
-      """)
+      compile_string(
+        """
+        defmodule #{inspect(module)} do
+          use Corral, otp_app: :corral, lib: #{inspect(lib)}, path: #{inspect(dir)}
+        end
+        """,
+        debug_info
+      )
 
     File.write!(Path.join(ebin, "#{module}.beam"), beam)
     Code.prepend_path(ebin)
@@ -44,6 +47,19 @@ defmodule CorralTest.FuzzTest do
     end)
 
     module
+  end
+
+  # The specs are kept in the debug info, which mix test leaves out of the
+  # modules it compiles in recent Elixir versions: it is set here.
+  defp compile_string(source, debug_info) do
+    previous = Code.get_compiler_option(:debug_info)
+    Code.put_compiler_option(:debug_info, debug_info)
+
+    try do
+      Code.compile_string(source)
+    after
+      Code.put_compiler_option(:debug_info, previous)
+    end
   end
 
   defp buggy(dir) do
@@ -148,6 +164,27 @@ defmodule CorralTest.FuzzTest do
     assert {:crash, report} = Fuzz.fuzz(mod, count: 3000, seed: 4)
     assert report =~ ~r/on the call\n  CorralTest\.FuzzDeep\.poke\(CorralTest\.FuzzDeep\.new\(.*\), 7\)\n/
     assert report =~ ~r/poke\/2\s+yes\s/
+    refute report =~ "no spec could be read"
+  end
+
+  test "a module compiled without debug info has no readable specs: arguments are untyped, and the summary says so", %{dir: dir} do
+    mod =
+      build(
+        dir,
+        CorralTest.FuzzNoDebug,
+        "fuzz_no_debug",
+        """
+        #include <corral.h>
+        CORRAL_NIF(echo) { return corral_arg(c, 0); }
+        CORRAL_DOC("echo", 1, "echo(byte()) :: byte()", "");
+        CORRAL_MODULE(CorralTest.FuzzNoDebug, CORRAL_FN("echo", echo, 1));
+        """,
+        false
+      )
+
+    assert {:ok, summary} = Fuzz.fuzz(mod, count: 100, seed: 7)
+    assert summary =~ "no spec could be read: CorralTest.FuzzNoDebug was compiled without debug info"
+    assert summary =~ ~r/echo\/1\s+no\s+100\s/
   end
 
   describe "the argument generator" do
@@ -156,7 +193,7 @@ defmodule CorralTest.FuzzTest do
       mod = Module.concat(CorralTest.TypeProbe, "M#{System.unique_integer([:positive])}")
       args = Enum.map_join(1..arity, ", ", fn _ -> "_" end)
       name = spec |> String.split("(") |> hd()
-      [{^mod, beam}] = Code.compile_string("defmodule #{inspect(mod)} do\n@spec #{spec}\ndef #{name}(#{args}), do: :ok\nend")
+      [{^mod, beam}] = compile_string("defmodule #{inspect(mod)} do\n@spec #{spec}\ndef #{name}(#{args}), do: :ok\nend", true)
       {:ok, [{_, [clause]}]} = Code.Typespec.fetch_specs(beam)
       :code.purge(mod)
       :code.delete(mod)
