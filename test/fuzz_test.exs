@@ -23,17 +23,20 @@ defmodule CorralTest.FuzzTest do
 
   # Builds the C source as the library of `module`, and writes the module's
   # .beam where the fuzzer's VM finds it.
-  defp build(dir, module, lib, c_source) do
+  defp build(dir, module, lib, c_source, debug_info \\ true) do
     File.write!(Path.join(dir, "lib.c"), c_source)
     ebin = Path.join(dir, "ebin")
     File.mkdir_p!(ebin)
 
     [{^module, beam}] =
-      Code.compile_string("""
-      defmodule #{inspect(module)} do
-        use Corral, otp_app: :corral, lib: #{inspect(lib)}, path: #{inspect(dir)}
-      end
-      """)
+      compile_string(
+        """
+        defmodule #{inspect(module)} do
+          use Corral, otp_app: :corral, lib: #{inspect(lib)}, path: #{inspect(dir)}
+        end
+        """,
+        debug_info
+      )
 
     File.write!(Path.join(ebin, "#{module}.beam"), beam)
     Code.prepend_path(ebin)
@@ -45,6 +48,22 @@ defmodule CorralTest.FuzzTest do
 
     module
   end
+
+  # The specs are kept in the debug info, which mix test leaves out of the
+  # modules it compiles in recent Elixir versions: it is set here.
+  defp compile_string(source, debug_info) do
+    previous = Code.get_compiler_option(:debug_info)
+    Code.put_compiler_option(:debug_info, debug_info)
+
+    try do
+      Code.compile_string(source)
+    after
+      Code.put_compiler_option(:debug_info, previous)
+    end
+  end
+
+  # The number of VMs a run used, from its summary's first line.
+  defp vms(summary), do: ~r/, (\d+) VMs?\n/ |> Regex.run(summary) |> Enum.at(1) |> String.to_integer()
 
   defp buggy(dir) do
     build(dir, CorralTest.Fuzzed, "fuzzed", """
@@ -79,10 +98,12 @@ defmodule CorralTest.FuzzTest do
   test "--keep-going restarts the VM after a crash, and leaves a function out after --max-failures", %{dir: dir} do
     mod = buggy(dir)
     assert {:crash, report} = Fuzz.fuzz(mod, count: 2000, seed: 2, keep_going: true, max_failures: 2)
-    assert report =~ ~r/^CorralTest\.Fuzzed: 2000 calls over 2 functions .* 3 VMs\n/
+    assert report =~ ~r/^CorralTest\.Fuzzed: 2000 calls over 2 functions /
     assert report =~ "2 crashes, no hangs"
     assert report =~ "left out after 2 crashes or hangs: buggy/1"
-    assert [_, _] = Regex.scan(~r/on the call\n  CorralTest\.Fuzzed\.buggy\(\{/, report)
+    assert [_, _] = crashes = Regex.scan(~r/on the call\n  CorralTest\.Fuzzed\.buggy\(\{/, report)
+    # Each crash took its VM down, and a new one went on.
+    assert vms(report) == length(crashes) + 1
     assert report =~ ~r/buggy\/1\s+no\s+\d+\s+\d+\s+\d+\s+0\s+2/
   end
 
@@ -102,15 +123,21 @@ defmodule CorralTest.FuzzTest do
       """)
 
     assert {:ok, summary} = Fuzz.fuzz(mod, count: 400, seed: 3, timeout: 300, max_failures: 2)
-    assert summary =~ ~r/^CorralTest\.FuzzHang: 400 calls over 2 functions .* 3 VMs\n/
-    assert summary =~ "no crashes, 2 hangs (time limit 300 ms per call)"
-    assert [_, _] = Regex.scan(~r/hang: no return within 300 ms from\n  CorralTest\.FuzzHang\.stall\(3\)\n/, summary)
+    assert summary =~ ~r/^CorralTest\.FuzzHang: 400 calls over 2 functions /
+    # Every hang is reported with its input and costs its VM; a new one goes
+    # on. (How many there are depends on the machine's load: a slow call is
+    # a hang too.)
+    [_, hangs] = Regex.run(~r/no crashes, (\d+) hangs? \(time limit 300 ms per call\)/, summary)
+    reports = Regex.scan(~r/^hang: no return within 300 ms from\n  CorralTest\.FuzzHang\.(\w+\(.*\))\n/m, summary, capture: :all_but_first)
+    assert length(reports) == String.to_integer(hangs)
+    assert vms(summary) == length(reports) + 1
+    assert ["stall(3)"] in reports
     assert summary =~ "left out after 2 crashes or hangs: stall/1"
     assert summary =~ ~r/stall\/1\s+yes\s+\d+\s+\d+\s+\d+\s+2\s+0/
 
     assert {:hang, report} = Fuzz.fuzz(mod, count: 400, seed: 3, timeout: 300, fail_on_hang: true)
     assert report =~ "no crashes, 1 hang"
-    assert report =~ ~r/ 1 VM\n/
+    assert vms(report) == 1
     assert report =~ "CorralTest.FuzzHang.stall(3)"
   end
 
@@ -148,6 +175,27 @@ defmodule CorralTest.FuzzTest do
     assert {:crash, report} = Fuzz.fuzz(mod, count: 3000, seed: 4)
     assert report =~ ~r/on the call\n  CorralTest\.FuzzDeep\.poke\(CorralTest\.FuzzDeep\.new\(.*\), 7\)\n/
     assert report =~ ~r/poke\/2\s+yes\s/
+    refute report =~ "no spec could be read"
+  end
+
+  test "a module compiled without debug info has no readable specs: arguments are untyped, and the summary says so", %{dir: dir} do
+    mod =
+      build(
+        dir,
+        CorralTest.FuzzNoDebug,
+        "fuzz_no_debug",
+        """
+        #include <corral.h>
+        CORRAL_NIF(echo) { return corral_arg(c, 0); }
+        CORRAL_DOC("echo", 1, "echo(byte()) :: byte()", "");
+        CORRAL_MODULE(CorralTest.FuzzNoDebug, CORRAL_FN("echo", echo, 1));
+        """,
+        false
+      )
+
+    assert {:ok, summary} = Fuzz.fuzz(mod, count: 100, seed: 7)
+    assert summary =~ "no spec could be read: CorralTest.FuzzNoDebug was compiled without debug info"
+    assert summary =~ ~r/echo\/1\s+no\s+100\s/
   end
 
   describe "the argument generator" do
@@ -156,7 +204,7 @@ defmodule CorralTest.FuzzTest do
       mod = Module.concat(CorralTest.TypeProbe, "M#{System.unique_integer([:positive])}")
       args = Enum.map_join(1..arity, ", ", fn _ -> "_" end)
       name = spec |> String.split("(") |> hd()
-      [{^mod, beam}] = Code.compile_string("defmodule #{inspect(mod)} do\n@spec #{spec}\ndef #{name}(#{args}), do: :ok\nend")
+      [{^mod, beam}] = compile_string("defmodule #{inspect(mod)} do\n@spec #{spec}\ndef #{name}(#{args}), do: :ok\nend", true)
       {:ok, [{_, [clause]}]} = Code.Typespec.fetch_specs(beam)
       :code.purge(mod)
       :code.delete(mod)

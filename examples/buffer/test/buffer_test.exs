@@ -31,7 +31,7 @@ defmodule BufferTest do
       buf = Buffer.new(256)
       for i <- 0..255, do: assert(Buffer.set(buf, i, 255 - i) == :ok)
       for i <- 0..255, do: assert(Buffer.get(buf, i) == 255 - i)
-      assert Buffer.to_binary(buf) == :binary.list_to_bin(Enum.to_list(255..0))
+      assert Buffer.to_binary(buf) == :binary.list_to_bin(Enum.to_list(255..0//-1))
     end
 
     test "from_binary and update" do

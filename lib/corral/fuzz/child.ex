@@ -4,7 +4,8 @@ defmodule Corral.Fuzz.Child do
   # task's TCP port on the loopback interface and reports, as packets of
   # external terms:
   #
-  #   {:hello, os_pid, [{name, arity, spec?}]}   once, before the first call
+  #   {:hello, os_pid, [{name, arity, spec?}], specs_read?}
+  #                                              once, before the first call
   #   {:call, index, descriptions}               before each call
   #   {:ret, outcome}                            after it: :ok, {:raised, module}, :throw or :exit
   #   {:done}                                    after the last call
@@ -23,8 +24,9 @@ defmodule Corral.Fuzz.Child do
     case Code.ensure_loaded(config.module) do
       {:module, module} ->
         funs = functions(module, config.skip, config.only)
-        specs = specs(module)
-        report(sock, {:hello, System.pid(), for({n, a} <- funs, do: {n, a, Map.has_key?(specs, {n, a})})})
+        read = specs(module)
+        specs = read || %{}
+        report(sock, {:hello, System.pid(), for({n, a} <- funs, do: {n, a, Map.has_key?(specs, {n, a})}), read != nil})
         # One stream per VM of the run. (Seeding with the tuple {seed, vm, c}
         # would give {s, 2, c} and {s + 1, 1, c} the same stream.)
         <<stream::64, _::binary>> = :crypto.hash(:sha256, :erlang.term_to_binary({config.seed, config.vm}))
@@ -63,7 +65,10 @@ defmodule Corral.Fuzz.Child do
         do: {name, arity}
   end
 
-  # {name, arity} => [argument types, one list per clause]
+  # {name, arity} => [argument types, one list per clause]; nil if the
+  # specs cannot be read: they are kept in the debug info, which a module
+  # compiled with debug_info: false does not have (recent versions of
+  # mix test compile test files so).
   defp specs(module) do
     case Code.Typespec.fetch_specs(module) do
       {:ok, specs} ->
@@ -74,7 +79,7 @@ defmodule Corral.Fuzz.Child do
             do: {{name, arity}, List.to_tuple(types)}
 
       :error ->
-        %{}
+        nil
     end
   end
 

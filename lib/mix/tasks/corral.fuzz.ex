@@ -20,7 +20,9 @@ defmodule Mix.Tasks.Corral.Fuzz do
   accepted (it returned, or a Corral message named a later argument as the
   bad one) are reused, and the atoms and integer ranges that Corral's
   messages list are tried. Integers are mostly small, so that calls stay
-  fast; see `Corral.Fuzz.Generator`.
+  fast; see `Corral.Fuzz.Generator`. The specs are read from the module's
+  debug info: a module compiled with `debug_info: false` is fuzzed with
+  untyped arguments, and the summary says so.
 
   ## Options
 
@@ -144,6 +146,7 @@ defmodule Mix.Tasks.Corral.Fuzz do
       failures: %{},
       left_out: [],
       vm_funs: %{},
+      specs_read?: true,
       stopped: nil
     }
 
@@ -352,11 +355,11 @@ defmodule Mix.Tasks.Corral.Fuzz do
     "#{name}/#{arity}"
   end
 
-  defp report(_cfg, st, vm, {:hello, os_pid, funs}) do
+  defp report(_cfg, st, vm, {:hello, os_pid, funs, specs_read?}) do
     funs = List.to_tuple(funs)
     known = for {name, arity, spec?} <- Tuple.to_list(funs), into: st.funs, do: {"#{name}/#{arity}", spec?}
     stats = Enum.reduce(Map.keys(known), st.stats, fn k, acc -> Map.put_new(acc, k, new_stats()) end)
-    {%{st | funs: known, stats: stats}, %{vm | os_pid: os_pid, funs: funs, since: now()}}
+    {%{st | funs: known, stats: stats, specs_read?: specs_read?}, %{vm | os_pid: os_pid, funs: funs, since: now()}}
   end
 
   defp report(_cfg, st, vm, {:call, index, descs}) do
@@ -439,6 +442,12 @@ defmodule Mix.Tasks.Corral.Fuzz do
       "#{count_of(length(st.crashes), "crash", "crashes")}, #{count_of(length(st.hangs), "hang", "hangs")} " <>
         "(time limit #{cfg.timeout} ms per call)"
 
+    # Without debug info the specs are lost, and every argument is untyped.
+    specs =
+      if st.specs_read?,
+        do: [],
+        else: ["no spec could be read: #{m} was compiled without debug info (debug_info: false); arguments are untyped"]
+
     left =
       if st.left_out == [],
         do: [],
@@ -459,7 +468,7 @@ defmodule Mix.Tasks.Corral.Fuzz do
           render(cfg, st, c) <> if(out == "", do: "\n(no output)", else: "\noutput:\n" <> out)
       end ++ if(length(st.crashes) > 10, do: ["... and #{length(st.crashes) - 10} more crashes"], else: [])
 
-    Enum.join([head, outcome, table(st)] ++ left ++ hangs ++ crashes, "\n")
+    Enum.join([head, outcome] ++ specs ++ [table(st)] ++ left ++ hangs ++ crashes, "\n")
   end
 
   defp count_of(0, _, plural), do: "no #{plural}"
