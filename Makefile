@@ -3,12 +3,15 @@
 #   make test   runs every test suite (Corral's own and the example's)
 #   make bench  prints ratios against hand-written erl_nif C and pure BEAM
 #   make fuzz   throws generated arguments at the example's and the test NIFs
+#   make test-matrix  make test on OTP 27/Elixir 1.18 and OTP 29/Elixir 1.20
+#               (Debian chroots, built once with debootstrap into
+#               /var/cache/corral-matrix; needs root and Debian's mirror)
 
 export LANG ?= C.UTF-8
 export LC_ALL ?= C.UTF-8
 export ERL_AFLAGS ?= -kernel shell_history disabled
 
-.PHONY: deps test test-corral test-example test-zlib test-erlang test-sanitize fuzz demo bench clean
+.PHONY: deps test test-corral test-example test-zlib test-erlang test-sanitize test-matrix fuzz demo bench clean
 
 deps:
 	@scripts/ensure-deps.sh
@@ -26,6 +29,13 @@ test-zlib: deps
 
 test-erlang: deps
 	$(MAKE) -C examples/erlang_counter test
+
+# debootstrap comes from Debian's packages when it is missing.
+test-matrix:
+	@command -v debootstrap >/dev/null 2>&1 || { [ "$$(id -u)" -eq 0 ] && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; } || \
+	  { echo "test-matrix needs debootstrap (apt-get install debootstrap) and root" >&2; exit 1; }
+	scripts/test-matrix.sh
 
 demo: deps
 	cd examples/buffer && mix run demo.exs

@@ -39,7 +39,7 @@ CORRAL_NIF(counter_get)
     return corral_make_i64(c, k->value);
 }
 
-CORRAL_ERLANG_MODULE("counter_nif",
+CORRAL_ERLANG_MODULE(counter_nif,
     CORRAL_FN("new", counter_new, 1),
     CORRAL_FN("add", counter_add, 2),
     CORRAL_FN("get", counter_get, 1));

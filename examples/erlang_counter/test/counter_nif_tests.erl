@@ -18,11 +18,15 @@ round_trip_test() ->
 bad_argument_test() ->
     K = counter_nif:new(0),
     ?assertEqual({'Elixir.ArgumentError',
-                  <<"counter_nif:add/2: argument 2: expected an integer in -1000000..1000000, got: :many">>},
+                  <<"counter_nif:add/2: argument 2: expected an integer in -1000000..1000000, got: many">>},
                  message(fun() -> counter_nif:add(K, many) end)),
     ?assertEqual({'Elixir.ArgumentError',
                   <<"counter_nif:get/1: argument 1: expected a Counter resource, got: 7">>},
-                 message(fun() -> counter_nif:get(7) end)).
+                 message(fun() -> counter_nif:get(7) end)),
+    %% Terms are written as Erlang writes them in an Erlang module.
+    ?assertEqual({'Elixir.ArgumentError',
+                  <<"counter_nif:add/2: argument 2: expected an integer in -1000000..1000000, got: {ok,[1,2]}">>},
+                 message(fun() -> counter_nif:add(K, {ok, [1, 2]}) end)).
 
 overflow_test() ->
     K = counter_nif:new(9223372036854775807),
