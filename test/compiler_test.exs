@@ -167,6 +167,48 @@ defmodule CorralTest.CompilerTest do
     end
   end
 
+  # Every kind of generated function, compiled by the running Elixir with its
+  # type checker (1.18+), must compile without a single warning.
+  test "generated functions compile without a warning: plain, dirty, yielding, thread job, specs, isolated",
+       %{dir: dir} do
+    for isolate <- [false, true] do
+      m = unique_module()
+
+      File.write!(Path.join(dir, "lib.c"), """
+      #include <corral.h>
+      CORRAL_NIF(plain) { return corral_make_i64(c, corral_arg_i64(c, 0)); }
+      CORRAL_NIF(dirty) { return corral_make_i64(c, corral_arg_i64(c, 0) + 1); }
+      typedef struct { int64_t i, n; } Count;
+      CORRAL_YIELDING_NIF(count, Count, NULL)
+      {
+          if (corral_first_step(c)) state->n = corral_arg_int_range(c, 0, 0, 1000000);
+          for (; state->i < state->n; state->i++)
+              if (corral_should_yield(c)) { state->i++; return corral_continue(c); }
+          return corral_make_i64(c, state->i);
+      }
+      CORRAL_THREAD_NIF(job) { return corral_make_i64(c, corral_arg_i64(c, 0) * 2); }
+      CORRAL_DOC("plain", 1, "plain(integer()) :: integer()", "Returns its argument.");
+      CORRAL_DOC("job", 1, "job(integer()) :: integer()", "Doubles on a thread.");
+      CORRAL_MODULE(#{inspect(m)},
+          CORRAL_FN("plain", plain, 1),
+          CORRAL_FN_FLAGS("dirty", dirty, 1, CORRAL_DIRTY_CPU),
+          CORRAL_FN("count", count, 1),
+          CORRAL_FN_THREAD("job", job, 1));
+      """)
+
+      output = capture_io(:stderr, fn -> compile_module(m, dir, isolate: isolate) end)
+      refute output =~ ~r/warning/i, output
+      assert m.plain(7) == 7
+      assert m.dirty(7) == 8
+      assert m.count(5000) == 5000
+      assert m.job(21) == 42
+      unless isolate, do: assert(Corral.Job.await(m, m.job_async(4)) == 8)
+      assert_raise ArgumentError, "#{inspect(m)}.plain/1: argument 1: expected an integer, got: :x", fn -> m.plain(:x) end
+      assert_raise ArgumentError, ~r"^#{inspect(m)}\.job/1: argument 1: expected an integer", fn -> m.job(:x) end
+      if isolate, do: Corral.Isolated.stop(m)
+    end
+  end
+
   test "a library that fails to load makes every call raise Corral.LoadError with the reason", %{dir: dir} do
     m = unique_module()
     write_lib(dir, m, "missing_function_xyz()", "")

@@ -63,6 +63,8 @@ defmodule CorralTest.RandomInputTest do
     assert is_integer(N.counter_add(counter, 1))
     gc_all()
     assert eventually(fn -> Corral.live_resources(N)["Counter"] == 1 end)
+    # Used again, so the counter is alive during the count above on any VM.
+    assert is_integer(N.counter_get(counter))
     assert_memory_back(memory, 20_000_000)
   end
 end

@@ -51,7 +51,7 @@ defmodule CorralTest.TermStructTest do
 
   test "the wrong shape is named with the expected struct, record or tuple" do
     assert_raise_exact ArgumentError,
-      "CorralTest.Terms.point/2: argument 2: expected a %CorralTest.Geo.Point{} struct, got: %{x: 1, y: 2}",
+      "CorralTest.Terms.point/2: argument 2: expected a %CorralTest.Geo.Point{} struct, got: #{inspect(%{x: 1, y: 2})}",
       fn -> T.point(:struct, %{x: 1, y: 2}) end
 
     assert_raise_exact ArgumentError,
@@ -74,7 +74,7 @@ defmodule CorralTest.TermStructTest do
       fn -> T.point(:map, %{x: 1}) end
 
     assert_raise_exact ArgumentError,
-      "CorralTest.Terms.point/2: argument 2: unexpected key :z (Point has no such field), got: %{x: 1, y: 2, z: 3}",
+      "CorralTest.Terms.point/2: argument 2: unexpected key :z (Point has no such field), got: #{inspect(%{x: 1, y: 2, z: 3})}",
       fn -> T.point(:map, %{x: 1, y: 2, z: 3}) end
 
     assert_raise_exact ArgumentError,
