@@ -96,7 +96,7 @@ run_suite() {
   mkdir -p "$root/corral"
   (cd "$here" && git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf -) | tar -C "$root/corral" -xf -
   if chroot "$root" env -i HOME=/root PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin LANG=C.UTF-8 \
-      TERM=dumb CI="${CI:-}" sh -c "cd /corral && make $target"; then
+      TERM=dumb CI="${CI:-}" sh -c "cd /corral && make -k $target"; then
     echo "== $suite: passed in $((SECONDS - start)) s"
   else
     echo "== $suite: FAILED (after $((SECONDS - start)) s)" >&2

@@ -198,14 +198,42 @@ defmodule CorralTest.CompilerTest do
 
       output = capture_io(:stderr, fn -> compile_module(m, dir, isolate: isolate) end)
       refute output =~ ~r/warning/i, output
-      assert m.plain(7) == 7
-      assert m.dirty(7) == 8
-      assert m.count(5000) == 5000
-      assert m.job(21) == 42
-      unless isolate, do: assert(Corral.Job.await(m, m.job_async(4)) == 8)
-      assert_raise ArgumentError, "#{inspect(m)}.plain/1: argument 1: expected an integer, got: :x", fn -> m.plain(:x) end
-      assert_raise ArgumentError, ~r"^#{inspect(m)}\.job/1: argument 1: expected an integer", fn -> m.job(:x) end
-      if isolate, do: Corral.Isolated.stop(m)
+      assert Enum.all?([plain: 1, dirty: 1, count: 1, job: 1, job_async: 1], fn {f, a} -> function_exported?(m, f, a) end)
+
+      # An isolated module's native process loads the module from its .beam
+      # file, which a module compiled from a string does not have: isolated
+      # calls are tested with CorralTest.IsolatedNative (isolated_test.exs).
+      unless isolate do
+        assert m.plain(7) == 7
+        assert m.dirty(7) == 8
+        assert m.count(5000) == 5000
+        assert m.job(21) == 42
+        assert Corral.Job.await(m, m.job_async(4)) == 8
+        assert_raise ArgumentError, ~r"^#{inspect(m)}\.plain/1: argument 1: expected an integer in .*, got: :x$", fn -> m.plain(:x) end
+        assert_raise ArgumentError, ~r"^#{inspect(m)}\.job/1: argument 1: expected an integer", fn -> m.job(:x) end
+      end
+    end
+  end
+
+  test "CORRAL_ATOMS tables take UTF-8 names from OTP 26 on; before, the load says why it fails", %{dir: dir} do
+    m = unique_module()
+
+    File.write!(Path.join(dir, "lib.c"), """
+    #include <corral.h>
+    CORRAL_ATOMS(drinks, "tea", "café");
+    CORRAL_NIF(pick) { return corral_make_int(c, corral_arg_enum(c, 0, &drinks)); }
+    CORRAL_MODULE(#{inspect(m)}, CORRAL_FN("pick", pick, 1));
+    """)
+
+    output = capture_io(:stderr, fn -> compile_module(m, dir) end)
+
+    if String.to_integer(System.otp_release()) >= 26 do
+      assert output == ""
+      assert m.pick(:"café") == 1
+      assert_raise ArgumentError, ~r/expected one of :tea or :café, got: :coffee$/, fn -> m.pick(:coffee) end
+    else
+      assert output =~ "not ASCII before OTP 26"
+      assert_raise Corral.LoadError, ~r/not ASCII before OTP 26/, fn -> m.pick(:tea) end
     end
   end
 

@@ -28,8 +28,9 @@ void corral__register_atoms(corral_atoms *table)
 static bool intern(ErlNifEnv *env, const char *name, ERL_NIF_TERM *out)
 {
     size_t len = strlen(name);
-#ifdef ERL_NIF_UTF8
-    /* OTP 26 and later: UTF-8 names, checked by the VM. */
+#if ERL_NIF_MAJOR_VERSION > 2 || (ERL_NIF_MAJOR_VERSION == 2 && ERL_NIF_MINOR_VERSION >= 17)
+    /* NIF 2.17 (OTP 26) and later: UTF-8 names, checked by the VM.
+     * (ERL_NIF_UTF8 is an enum constant, so the version is what tells.) */
     return enif_make_new_atom_len(env, name, len, out, ERL_NIF_UTF8) != 0;
 #else
     /* Before OTP 26 atoms are made from Latin-1 only; enif_make_atom_len

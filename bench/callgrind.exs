@@ -1,0 +1,37 @@
+# Instructions per call, counted by valgrind's callgrind (repeatable on a
+# noisy machine, where wall time cannot resolve a few per cent):
+#
+#   bench/callgrind.sh
+#
+# runs this script under callgrind twice per case, with two call counts, and
+# divides the difference of the totals by the difference of the counts, so
+# the VM's start and the loop's set-up cancel out. This file is the loop.
+[which, count] = System.argv()
+count = String.to_integer(count)
+Bench.Handwritten.Build.load!()
+
+defmodule Bench.CallgrindLoop do
+  def add_corral(0), do: :ok
+  def add_corral(n), do: (Bench.CorralNative.add(n, 1); add_corral(n - 1))
+  def add_handwritten(0), do: :ok
+  def add_handwritten(n), do: (Bench.Handwritten.add(n, 1); add_handwritten(n - 1))
+  def get_corral(_b, 0), do: :ok
+  def get_corral(b, n), do: (Buffer.Native.get(b, 7); get_corral(b, n - 1))
+  def get_handwritten(_b, 0), do: :ok
+  def get_handwritten(b, n), do: (Bench.Handwritten.buffer_get(b, 7); get_handwritten(b, n - 1))
+  def set_corral(_b, 0), do: :ok
+  def set_corral(b, n), do: (Buffer.Native.set(b, 7, 1); set_corral(b, n - 1))
+  def set_handwritten(_b, 0), do: :ok
+  def set_handwritten(b, n), do: (Bench.Handwritten.buffer_set(b, 7, 1); set_handwritten(b, n - 1))
+end
+
+alias Bench.CallgrindLoop, as: L
+
+case which do
+  "add_corral" -> L.add_corral(count)
+  "add_handwritten" -> L.add_handwritten(count)
+  "get_corral" -> L.get_corral(Buffer.Native.new(16384), count)
+  "get_handwritten" -> L.get_handwritten(Bench.Handwritten.buffer_new(16384), count)
+  "set_corral" -> L.set_corral(Buffer.Native.new(16384), count)
+  "set_handwritten" -> L.set_handwritten(Bench.Handwritten.buffer_new(16384), count)
+end

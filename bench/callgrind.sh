@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Instructions per call of each case, Corral against hand-written erl_nif C,
+# counted with valgrind's callgrind (see callgrind.exs). Needs valgrind.
+set -euo pipefail
+cd "$(dirname "$0")"
+export MIX_ENV=prod
+mix compile >/dev/null
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+small=${CALLGRIND_SMALL:-100000}
+big=${CALLGRIND_BIG:-600000}
+total() {
+  # The VM's main process is the one that counted the most.
+  valgrind --tool=callgrind --smc-check=all --trace-children=yes --callgrind-out-file="$out/cg.%p" \
+    elixir --erl "+S 1 +SDcpu 1 +SDio 1 +A 1" -S mix run --no-compile callgrind.exs "$1" "$2" >/dev/null 2>&1
+  grep -h '^summary:' "$out"/cg.* | awk '{print $2}' | sort -n | tail -1
+  rm -f "$out"/cg.*
+}
+printf "%-8s %12s %12s %7s\n" case corral handwritten ratio
+for c in add get set; do
+  for v in corral handwritten; do
+    a=$(total "${c}_$v" "$small"); b=$(total "${c}_$v" "$big")
+    eval "$v=$(( (b - a) / (big - small) ))"
+  done
+  printf "%-8s %12s %12s %7s\n" "$c" "$corral" "$handwritten" "$(awk -v a="$corral" -v b="$handwritten" 'BEGIN{printf "%.2f", a/b}')"
+done
