@@ -18,14 +18,16 @@ deps:
 
 test: deps test-corral test-example test-zlib test-erlang
 
+# Warnings are errors: from the Elixir compiler (its type checker included)
+# and, for the test NIFs and Corral's own C, from the C compiler (-Werror).
 test-corral: deps
-	MIX_ENV=test mix test
+	MIX_ENV=test mix do compile --warnings-as-errors + test --warnings-as-errors
 
 test-example: deps
-	cd examples/buffer && MIX_ENV=test mix test
+	cd examples/buffer && MIX_ENV=test mix do compile --warnings-as-errors + test --warnings-as-errors
 
 test-zlib: deps
-	cd examples/zlib && MIX_ENV=test mix test
+	cd examples/zlib && MIX_ENV=test mix do compile --warnings-as-errors + test --warnings-as-errors
 
 test-erlang: deps
 	$(MAKE) -C examples/erlang_counter test

@@ -493,7 +493,7 @@ void corral__raisef(corral_call *c, ERL_NIF_TERM module, const char *fmt, ...)
 
 ERL_NIF_TERM corral_raise_arg(corral_call *c, int i, const char *expected, ...)
 {
-    char what[512], term[CORRAL__TERM_PRINT_MAX + 8];
+    char what[512], term[CORRAL__SHOWN_MAX];
     va_list ap;
     va_start(ap, expected);
     vsnprintf(what, sizeof what, expected, ap);

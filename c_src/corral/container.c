@@ -212,7 +212,7 @@ corral_term corral_map_get(corral_call *c, const corral_map *m, ERL_NIF_TERM key
 {
     corral_term v = {0, {m->at, (uintptr_t)key, CORRAL__AT_KEY}};
     if (CORRAL__LIKELY(enif_get_map_value(c->env, m->map, key, &v.term))) return v;
-    char k[CORRAL__TERM_PRINT_MAX];
+    char k[CORRAL__SHOWN_MAX];
     corral__show(c, key, k, sizeof k);
     corral_term whole = {m->map, *m->at};
     corral__raise_at(c, &whole, "missing key %s", k);
@@ -291,7 +291,7 @@ ERL_NIF_TERM corral_make_map_from(corral_call *c, const ERL_NIF_TERM *keys, cons
     for (size_t i = 0; i < count; i++)
         for (size_t j = i + 1; j < count; j++)
             if (enif_is_identical(keys[i], keys[j])) {
-                char k[CORRAL__TERM_PRINT_MAX];
+                char k[CORRAL__SHOWN_MAX];
                 corral__show(c, keys[i], k, sizeof k);
                 corral_raise(c, "corral_make_map_from: the key %s appears twice", k);
             }
@@ -310,7 +310,7 @@ ERL_NIF_TERM corral_map_update(corral_call *c, ERL_NIF_TERM map, ERL_NIF_TERM ke
     ERL_NIF_TERM out;
     if (enif_make_map_update(c->env, map, key, value, &out)) return out;
     if (!enif_is_map(c->env, map)) corral_raise(c, "corral_map_update: the term is not a map");
-    char k[CORRAL__TERM_PRINT_MAX];
+    char k[CORRAL__SHOWN_MAX];
     corral__show(c, key, k, sizeof k);
     corral_raise(c, "corral_map_update: the key %s is not in the map", k);
 }

@@ -78,7 +78,8 @@ ERL_NIF_TERM corral__make_scalar(corral_call *c, corral_type type, const void *i
 /* Interns the names of every CORRAL_STRUCT / CORRAL_UNION (struct.c). */
 bool corral__intern_structs(ErlNifEnv *env);
 
-/* Longest printed form of a bad term inside a message. */
-#define CORRAL__TERM_PRINT_MAX 200
+/* Room for what stands for a term in a message: a placeholder of
+ * corral__show, or a short text in its place. */
+#define CORRAL__SHOWN_MAX 64
 
 #endif

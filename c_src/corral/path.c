@@ -70,7 +70,7 @@ size_t corral__route(corral_call *c, const corral__where *at, char *buf, size_t 
 
 void corral__raise_at_v(corral_call *c, ERL_NIF_TERM module, const corral_term *t, const char *expected, va_list ap)
 {
-    char route[400], what[512], term[CORRAL__TERM_PRINT_MAX + 8];
+    char route[400], what[512], term[CORRAL__SHOWN_MAX];
     vsnprintf(what, sizeof what, expected, ap);
     corral__show(c, t->term, term, sizeof term);
     corral__route(c, &t->at, route, sizeof route);

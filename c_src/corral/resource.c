@@ -109,7 +109,7 @@ void corral__bad_resource(corral_call *c, int i, corral_resource_type *type)
     void *base;
     for (corral_resource_type *other = corral__lib.resources; other; other = other->next) {
         if (other != type && other->rt && enif_get_resource(c->env, t, other->rt, &base)) {
-            char shown[CORRAL__TERM_PRINT_MAX + 8];
+            char shown[CORRAL__SHOWN_MAX];
             corral__show(c, t, shown, sizeof shown);
             corral__raisef(c, corral__atom_argument_error,
                            "argument %d: expected a %s resource, got: %s %s resource %s", i + 1, type->name,
@@ -175,7 +175,7 @@ void *corral__enter_resource(corral_call *c, int i, corral_resource_type *type, 
 {
     void *obj = (char *)base + CORRAL__RESOURCE_HEADER;
     if (!corral__resource_try_enter(type, obj)) {
-        char shown[CORRAL__TERM_PRINT_MAX + 8];
+        char shown[CORRAL__SHOWN_MAX];
         corral__show(c, c->argv[i], shown, sizeof shown);
         corral__raisef(c, corral__atom_argument_error, "argument %d: expected an open %s resource, got: a closed one %s",
                        i + 1, type->name, shown);

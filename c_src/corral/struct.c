@@ -139,7 +139,7 @@ CORRAL__NORETURN CORRAL__COLD static void extra_key(corral_call *c, ERL_NIF_TERM
         bool known = s->as == CORRAL__AS_STRUCT && k == corral__atom_struct;
         for (unsigned f = 0; f < s->count && !known; f++) known = s->fields[f].atom == k;
         if (!known) {
-            char key[CORRAL__TERM_PRINT_MAX];
+            char key[CORRAL__SHOWN_MAX];
             corral__show(c, k, key, sizeof key);
             enif_map_iterator_destroy(c->env, &it);
             fail(c, term, at, "unexpected key %s (%s has no such field)", key, s->c_name);

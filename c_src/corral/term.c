@@ -82,7 +82,7 @@ CORRAL__NORETURN static void not_in_table(corral_call *c, const corral_term *t, 
     size_t n = 0;
     list[0] = '\0';
     for (unsigned k = 0; k < table->count && n < sizeof list; k++) {
-        char atom[CORRAL__TERM_PRINT_MAX];
+        char atom[CORRAL__SHOWN_MAX];
         corral__show(c, table->terms[k], atom, sizeof atom);
         int w = snprintf(list + n, sizeof list - n, "%s%s", k == 0 ? "" : (k + 1 == table->count ? " or " : ", "),
                          atom);
@@ -412,7 +412,7 @@ ERL_NIF_TERM corral_make_atom(corral_call *c, const char *name)
         break;
     default: break;
     }
-    char shown[CORRAL__TERM_PRINT_MAX];
+    char shown[CORRAL__SHOWN_MAX];
     ERL_NIF_TERM bin;
     size_t len = strlen(name);
     memcpy(enif_make_new_binary(c->env, len > 100 ? 100 : len, &bin), name, len > 100 ? 100 : len);

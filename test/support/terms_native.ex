@@ -10,5 +10,5 @@ end
 
 defmodule CorralTest.Terms do
   @moduledoc false
-  use Corral, otp_app: :corral, lib: "corral_terms", path: "test/support/c_src/corral_terms"
+  use Corral, otp_app: :corral, lib: "corral_terms", path: "test/support/c_src/corral_terms", cflags: ["-Werror"]
 end
