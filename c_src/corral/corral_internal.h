@@ -9,6 +9,11 @@
 
 #include <stdarg.h>
 
+/* Whether erl_nif.h is of NIF version major.minor or later: the one version
+ * check of Corral's C (OTP 25 has 2.16, OTP 26 to 28 2.17, OTP 29 2.18). */
+#define CORRAL__NIF_AT_LEAST(major, minor) \
+    (ERL_NIF_MAJOR_VERSION > (major) || (ERL_NIF_MAJOR_VERSION == (major) && ERL_NIF_MINOR_VERSION >= (minor)))
+
 /* The library-wide state, one copy per NIF library (hidden visibility). */
 typedef struct {
     int abi;                   /* CORRAL_ABI: layouts match across an upgrade only if equal */

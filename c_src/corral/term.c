@@ -28,7 +28,7 @@ void corral__register_atoms(corral_atoms *table)
 static bool intern(ErlNifEnv *env, const char *name, ERL_NIF_TERM *out)
 {
     size_t len = strlen(name);
-#if ERL_NIF_MAJOR_VERSION > 2 || (ERL_NIF_MAJOR_VERSION == 2 && ERL_NIF_MINOR_VERSION >= 17)
+#if CORRAL__NIF_AT_LEAST(2, 17)
     /* NIF 2.17 (OTP 26) and later: UTF-8 names, checked by the VM.
      * (ERL_NIF_UTF8 is an enum constant, so the version is what tells.) */
     return enif_make_new_atom_len(env, name, len, out, ERL_NIF_UTF8) != 0;
@@ -389,6 +389,12 @@ static int atom_name_kind(const char *name, char latin1[256], size_t *latin_len,
 static bool utf8_atom(corral_call *c, const char *name, ERL_NIF_TERM *out, bool existing)
 {
     size_t len = strlen(name);
+#if CORRAL__NIF_AT_LEAST(2, 17)
+    /* OTP 26 and later take UTF-8 names directly. */
+    if (existing) return enif_make_existing_atom_len(c->env, name, len, out, ERL_NIF_UTF8) != 0;
+    return enif_make_new_atom_len(c->env, name, len, out, ERL_NIF_UTF8) != 0;
+#else
+    /* Before, only through the external term format (ATOM_UTF8_EXT). */
     unsigned char *ext = corral_alloc(c, len + 4);
     ext[0] = 131;
     ext[1] = 118;
@@ -396,6 +402,7 @@ static bool utf8_atom(corral_call *c, const char *name, ERL_NIF_TERM *out, bool 
     ext[3] = (unsigned char)len;
     memcpy(ext + 4, name, len);
     return enif_binary_to_term(c->env, ext, len + 4, out, existing ? ERL_NIF_BIN2TERM_SAFE : 0) != 0;
+#endif
 }
 
 ERL_NIF_TERM corral_make_atom(corral_call *c, const char *name)
