@@ -3,8 +3,11 @@
  * table, load/upgrade, the unwind that ends a raising call, the cleanup
  * stack and raising itself.
  */
+#define _GNU_SOURCE /* dladdr and Dl_info, on glibc */
 #include "corral_internal.h"
 
+#include <dlfcn.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +83,28 @@ int corral__on_upgrade(ErlNifEnv *env, void **priv, void **old_priv, ERL_NIF_TER
     return rc;
 }
 
+/* Objects that call into the library that made them (the yield state of
+ * a yielding NIF holds its description and state destructor; a yielding
+ * call in flight continues in its code) can outlive the library's module:
+ * after a reload, the new library frees them, through pointers into the old
+ * one's image. A library that made such objects therefore keeps its image
+ * mapped when it is unloaded: it takes one more reference on itself, so the
+ * VM's dlclose does not unmap it. Costs the old image's memory, once per
+ * reload that had such work, instead of a crash. */
+static atomic_bool made_image_bound;
+
+void corral__image_bound_object(void)
+{
+    if (!atomic_load_explicit(&made_image_bound, memory_order_relaxed))
+        atomic_store_explicit(&made_image_bound, true, memory_order_relaxed);
+}
+
+static void keep_image_mapped(void)
+{
+    Dl_info info;
+    if (dladdr((void *)&corral__lib, &info) && info.dli_fname) (void)dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD);
+}
+
 /* The library is going away (its module was purged): stop the threads that
  * run its code first. */
 void corral__on_unload(ErlNifEnv *env, void *priv)
@@ -87,6 +112,7 @@ void corral__on_unload(ErlNifEnv *env, void *priv)
     (void)env;
     (void)priv;
     corral__pool_stop();
+    if (atomic_load(&made_image_bound)) keep_image_mapped();
 }
 
 /* Appends `suffix` to `prefix` in memory that lives as long as the library;

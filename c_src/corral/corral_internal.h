@@ -33,6 +33,10 @@ extern ERL_NIF_TERM corral__atom_struct, corral__atom_exception, corral__atom_me
     corral__atom_undefined, corral__atom_raise, corral__atom_corral_reply, corral__atom_corral_error,
     corral__atom_inspect;
 
+/* Records that this library made an object that calls into its image
+ * (call.c: such a library stays mapped when it is unloaded). */
+void corral__image_bound_object(void);
+
 /* Thread jobs (thread.c): stops the pool when the library unloads, and the
  * built-in __corral_cancel__/1. */
 void corral__pool_stop(void);

@@ -63,6 +63,7 @@ ERL_NIF_TERM corral__yield_run(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv
     if (first) {
         y = corral_resource_new(&call, corral_yield_state, d->state_size);
         y->desc = d;
+        corral__image_bound_object();
         y->stride = 1;
         state_term = corral_make_resource(&call, y);
     } else {
