@@ -167,6 +167,15 @@ defmodule CorralTest.TermContainerTest do
     assert_raise_exact RuntimeError, "CorralTest.Terms.map_from/2: corral_make_map_from: the key :a appears twice",
       fn -> T.map_from([:a, :a], [1, 2]) end
 
+    # Above 32 keys the VM builds a hash map and keeps duplicates silently.
+    for n <- [33, 100, 10_000] do
+      keys = Enum.to_list(1..n) ++ [17]
+      assert_raise_exact RuntimeError, "CorralTest.Terms.map_from/2: corral_make_map_from: the key 17 appears twice",
+        fn -> T.map_from(keys, keys) end
+
+      assert T.map_from(Enum.to_list(1..n), Enum.to_list(1..n)) == Map.new(1..n, &{&1, &1})
+    end
+
     assert_raise_exact RuntimeError, "CorralTest.Terms.map_update/3: corral_map_update: the key :b is not in the map",
       fn -> T.map_update(%{a: 1}, :b, 2) end
 

@@ -287,14 +287,21 @@ bool corral_map_next(corral_call *c, corral_map_iter *it, corral_term *key, corr
 ERL_NIF_TERM corral_make_map_from(corral_call *c, const ERL_NIF_TERM *keys, const ERL_NIF_TERM *values, size_t count)
 {
     ERL_NIF_TERM map;
-    if (enif_make_map_from_arrays(c->env, (ERL_NIF_TERM *)keys, (ERL_NIF_TERM *)values, count, &map)) return map;
-    for (size_t i = 0; i < count; i++)
-        for (size_t j = i + 1; j < count; j++)
-            if (enif_is_identical(keys[i], keys[j])) {
-                char k[CORRAL__SHOWN_MAX];
-                corral__show(c, keys[i], k, sizeof k);
-                corral_raise(c, "corral_make_map_from: the key %s appears twice", k);
-            }
+    size_t size;
+    /* The VM refuses duplicate keys only in small maps (up to 32 keys);
+     * a bigger map keeps the last value silently, so the size tells. */
+    bool made = enif_make_map_from_arrays(c->env, (ERL_NIF_TERM *)keys, (ERL_NIF_TERM *)values, count, &map);
+    if (made && enif_get_map_size(c->env, map, &size) && size == count) return map;
+    /* Find the first key seen twice: O(count log count), on this path only. */
+    ERL_NIF_TERM seen = enif_make_new_map(c->env), ignored;
+    for (size_t i = 0; i < count; i++) {
+        if (enif_get_map_value(c->env, seen, keys[i], &ignored)) {
+            char k[CORRAL__SHOWN_MAX];
+            corral__show(c, keys[i], k, sizeof k);
+            corral_raise(c, "corral_make_map_from: the key %s appears twice", k);
+        }
+        enif_make_map_put(c->env, seen, keys[i], keys[i], &seen);
+    }
     corral_raise(c, "corral_make_map_from: the VM refused the map");
 }
 
