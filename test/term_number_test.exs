@@ -90,8 +90,13 @@ defmodule CorralTest.TermNumberTest do
     assert T.float(3) == 3.0
     assert T.float(0.1) == 0.10000000149011612
     assert T.float(-3.0e38) == -3.0000000054977558e38
+    # FLT_MAX as usually written is a little above it, and rounds to it.
+    assert T.float(3.4028235e38) == 3.4028234663852886e38
+    assert T.float(-3.4028235e38) == -3.4028234663852886e38
+    # The midpoint to the next power of two rounds to infinity.
+    midpoint = 3.4028234663852886e38 + :math.pow(2, 103)
 
-    for bad <- [1.0e39, -1.0e39, :a] do
+    for bad <- [1.0e39, -1.0e39, midpoint, -midpoint, :a] do
       expected =
         if is_float(bad),
           do: "expected a number in the range of a float (at most 3.40282e+38 in magnitude)",

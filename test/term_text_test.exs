@@ -22,6 +22,12 @@ defmodule CorralTest.TermTextTest do
     assert_raise_exact ArgumentError,
       "CorralTest.Terms.make_atom/1: cannot make an atom named \"#{String.duplicate("a", 100)}\": the name has more than 255 characters",
       fn -> T.make_atom(String.duplicate("a", 256)) end
+
+    # The name shown is cut between characters, never inside one: 33 × "日"
+    # is 99 bytes, and the 34th character would end past byte 100.
+    assert_raise_exact ArgumentError,
+      "CorralTest.Terms.make_atom/1: cannot make an atom named #{inspect(String.duplicate("日", 33))}: the name has more than 255 characters",
+      fn -> T.make_atom(String.duplicate("日", 256)) end
   end
 
   test "corral_make_existing_atom finds atoms and never creates one" do

@@ -175,10 +175,15 @@ void corral__bad_double_at(corral_call *c, corral_term t)
     corral__raise_at(c, &t, "expected a number (a float, or an integer in the 64-bit range)");
 }
 
+/* The doubles that round to a finite float: below FLT_MAX plus half its
+ * unit in the last place (2^104); the midpoint itself rounds to even, which
+ * is infinity. So 3.4028235e38, FLT_MAX as usually written, is accepted. */
+#define FLOAT_ROUNDS_FINITE ((double)FLT_MAX + 0x1p103)
+
 float corral_get_float(corral_call *c, corral_term t)
 {
     double d = corral_get_double(c, t);
-    if (CORRAL__UNLIKELY(d > FLT_MAX || d < -FLT_MAX))
+    if (CORRAL__UNLIKELY(d >= FLOAT_ROUNDS_FINITE || d <= -FLOAT_ROUNDS_FINITE))
         corral__raise_at(c, &t, "expected a number in the range of a float (at most %g in magnitude)", (double)FLT_MAX);
     return (float)d;
 }
@@ -422,7 +427,10 @@ ERL_NIF_TERM corral_make_atom(corral_call *c, const char *name)
     char shown[CORRAL__SHOWN_MAX];
     ERL_NIF_TERM bin;
     size_t len = strlen(name);
-    memcpy(enif_make_new_binary(c->env, len > 100 ? 100 : len, &bin), name, len > 100 ? 100 : len);
+    /* The first 100 bytes, cut between UTF-8 characters. */
+    size_t cut = len > 100 ? 100 : len;
+    while (cut > 0 && cut < len && ((unsigned char)name[cut] & 0xC0) == 0x80) cut--;
+    memcpy(enif_make_new_binary(c->env, cut, &bin), name, cut);
     corral__show(c, bin, shown, sizeof shown);
     corral__raisef(c, corral__atom_argument_error, "cannot make an atom named %s: the name %s", shown, why);
 }
