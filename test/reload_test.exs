@@ -28,9 +28,63 @@ defmodule CorralTest.ReloadTest do
     IO.puts("survived")
     """
 
-    ebin = Path.join(Mix.Project.app_path(), "ebin")
-    {out, status} = System.cmd("elixir", ["-pa", ebin, "-e", script], stderr_to_stdout: true, cd: File.cwd!())
+    {out, status} = run_vm(script, [])
     assert status == 0, "exit status #{status}: #{out}"
     assert out =~ "survived"
+  end
+
+  defp run_vm(script, env) do
+    ebin = Path.join(Mix.Project.app_path(), "ebin")
+    System.cmd("elixir", ["-pa", ebin, "-e", script], stderr_to_stdout: true, cd: File.cwd!(), env: env)
+  end
+
+  test "a purge with thread jobs running and queued waits for none of them, and every caller gets its reply" do
+    # One pool thread: a 1.5 s job runs, five wait in the queue, when the
+    # module is reloaded and its old library unloaded.
+    script = """
+    n = CorralTest.Native
+    {^n, bin, file} = :code.get_object_code(n)
+    long = n.sleep_thread_async(1500)
+    queued = for ms <- 1..5, do: {ms, n.sleep_thread_async(ms)}
+    Process.sleep(50)
+    :erlang.system_monitor(self(), [{:long_schedule, 300}])
+    {:module, ^n} = :code.load_binary(n, file, bin)
+    :code.purge(n)
+    for {ms, job} <- queued, do: ^ms = Corral.Job.await(n, job, 10_000)
+    1500 = Corral.Job.await(n, long, 10_000)
+    :erlang.system_monitor(:undefined)
+    long = for {:monitor, _, :long_schedule, info} <- :erlang.process_info(self(), :messages) |> elem(1), do: info
+    IO.puts("long schedules: \#{inspect(long)}")
+    IO.puts("all replied")
+    """
+
+    {out, status} = run_vm(script, [{"CORRAL_THREADS", "1"}])
+    assert status == 0, out
+    assert out =~ "all replied"
+    assert out =~ "long schedules: []"
+  end
+
+  test "jobs that never look at corral_cancelled cannot starve the pool" do
+    # Two pool threads, both held by jobs that ran past their callers'
+    # timeout and go on sleeping: a new job still runs at once.
+    script = """
+    n = CorralTest.Native
+    stuck = for _ <- 1..2, do: n.stubborn_thread_async(3000)
+    Process.sleep(50)
+    for job <- stuck do
+      try do
+        Corral.Job.await(n, job, 100)
+      rescue
+        Corral.TimeoutError -> :timed_out
+      end
+    end
+
+    7 = Corral.Job.await(n, n.sleep_thread_async(7), 1000)
+    IO.puts("not starved")
+    """
+
+    {out, status} = run_vm(script, [{"CORRAL_THREADS", "2"}])
+    assert status == 0, out
+    assert out =~ "not starved"
   end
 end

@@ -40,7 +40,8 @@ defmodule CorralTest.ThreadTest do
     before = N.jobs_cancelled()
 
     assert_raise_exact Corral.TimeoutError,
-      "CorralTest.Native: the thread job did not reply within 2000 ms (it was cancelled)",
+      "CorralTest.Native: the thread job did not reply within 2000 ms " <>
+        "(it is cancelled: corral_cancelled(c) is now true in its C code, and its reply will be dropped)",
       fn -> N.sleep_thread(10_000) end
 
     assert eventually(fn -> N.jobs_cancelled() == before + 1 end)

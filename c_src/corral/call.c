@@ -99,7 +99,7 @@ void corral__image_bound_object(void)
         atomic_store_explicit(&made_image_bound, true, memory_order_relaxed);
 }
 
-static void keep_image_mapped(void)
+void corral__keep_image_mapped(void)
 {
     Dl_info info;
     if (dladdr((void *)&corral__lib, &info) && info.dli_fname) (void)dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD);
@@ -112,7 +112,7 @@ void corral__on_unload(ErlNifEnv *env, void *priv)
     (void)env;
     (void)priv;
     corral__pool_stop();
-    if (atomic_load(&made_image_bound)) keep_image_mapped();
+    if (atomic_load(&made_image_bound)) corral__keep_image_mapped();
 }
 
 /* Appends `suffix` to `prefix` in memory that lives as long as the library;

@@ -37,6 +37,10 @@ extern ERL_NIF_TERM corral__atom_struct, corral__atom_exception, corral__atom_me
  * (call.c: such a library stays mapped when it is unloaded). */
 void corral__image_bound_object(void);
 
+/* Keeps this library's image mapped after the VM unloads it (one more
+ * reference on itself), for code that still runs in it (call.c). */
+void corral__keep_image_mapped(void);
+
 /* Thread jobs (thread.c): stops the pool when the library unloads, and the
  * built-in __corral_cancel__/1. */
 void corral__pool_stop(void);

@@ -1,7 +1,6 @@
 /*
- * thread.c: thread jobs. A fixed pool of native threads (started with the
- * first job, stopped when the library unloads) runs CORRAL_THREAD_NIF
- * bodies. Each job is a resource: the caller's term, the queue and the
+ * thread.c: thread jobs. A pool of native threads (see "The pool") runs
+ * CORRAL_THREAD_NIF bodies. Each job is a resource: the caller's term, the queue and the
  * worker each hold a reference, so it is freed exactly once, whether it
  * ran, was cancelled, or its caller died. The job monitors its caller; the
  * down callback (or Corral.Job.cancel/2) sets the cancelled flag, which the
@@ -30,16 +29,30 @@ static void job_free(corral_job *job)
 }
 CORRAL_RESOURCE(corral_job, job_free);
 
+static void pool_job_cancelled(void);
+
 static void job_down(corral_job *job, ErlNifEnv *env, const ErlNifPid *pid)
 {
     (void)env;
     (void)pid;
     atomic_store(&job->cancelled, 1);
+    pool_job_cancelled();
 }
 CORRAL_RESOURCE_ON_DOWN(corral_job, job_down);
 
 /* {======================================================================
  * The pool
+ *
+ * Threads are started as jobs arrive, up to the pool's size (one per
+ * scheduler, or CORRAL_THREADS). A job whose caller gave up (a timeout,
+ * Corral.Job.cancel/2, the caller's death) may go on running if its C code
+ * never looks at corral_cancelled(c); the thread it holds then does not
+ * count, and the pool starts another one when work waits, so such jobs
+ * cannot starve the others. Extra threads leave when they find no work.
+ * Threads are detached: nothing ever waits for one on a scheduler. When the
+ * library unloads, the threads finish the jobs already submitted (every
+ * caller gets its reply) and leave; the library's image stays mapped for
+ * them (corral__keep_image_mapped), so an unload never waits for them.
  * ======================================================================= */
 
 #define MAX_THREADS 256
@@ -48,10 +61,13 @@ static struct {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     corral_job *head, *tail;
-    bool started, stopping;
-    int nthreads;
-    ErlNifTid threads[MAX_THREADS];
-} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, false, false, 0, {0}};
+    bool stopping;
+    int size;                         /* threads wanted; 0 until the first job */
+    int nthreads;                     /* alive */
+    int idle;                         /* waiting for work */
+    bool used[MAX_THREADS];           /* slots of alive threads */
+    corral_job *running[MAX_THREADS]; /* the job each slot runs, or NULL */
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, false, 0, 0, 0, {0}, {0}};
 
 static bool run_body(corral_call *c, const corral__thread_desc *d, ERL_NIF_TERM *out)
 {
@@ -84,21 +100,31 @@ static void run_job(corral_job *job)
 
 static void *worker(void *arg)
 {
-    (void)arg;
+    int slot = (int)(intptr_t)arg;
+    pthread_mutex_lock(&pool.lock);
     for (;;) {
-        pthread_mutex_lock(&pool.lock);
-        while (pool.head == NULL && !pool.stopping) pthread_cond_wait(&pool.wake, &pool.lock);
-        if (pool.stopping) {
-            pthread_mutex_unlock(&pool.lock);
-            return NULL;
+        while (pool.head == NULL && !pool.stopping) {
+            pool.idle++;
+            pthread_cond_wait(&pool.wake, &pool.lock);
+            pool.idle--;
         }
+        if (pool.head == NULL) break; /* stopping, and nothing left to run */
         corral_job *job = pool.head;
         pool.head = job->next;
         if (pool.head == NULL) pool.tail = NULL;
+        pool.running[slot] = job;
         pthread_mutex_unlock(&pool.lock);
         run_job(job);
         corral_resource_release(job); /* the queue's reference */
+        pthread_mutex_lock(&pool.lock);
+        pool.running[slot] = NULL;
+        /* A thread started beside one held by a cancelled job leaves when idle. */
+        if (pool.head == NULL && pool.nthreads > pool.size) break;
     }
+    pool.used[slot] = false;
+    pool.nthreads--;
+    pthread_mutex_unlock(&pool.lock);
+    return NULL;
 }
 
 static int pool_size(void)
@@ -113,37 +139,55 @@ static int pool_size(void)
     return n > MAX_THREADS ? MAX_THREADS : n;
 }
 
-/* Called with pool.lock held. */
-static bool pool_start(void)
+/* Called with pool.lock held. Threads that can take work: alive ones not
+ * held by a job whose caller gave up. */
+static int useful_threads(void)
 {
-    if (pool.started) return true;
-    int n = pool_size();
-    for (int k = 0; k < n; k++) {
-        if (enif_thread_create("corral_worker", &pool.threads[k], worker, NULL, NULL) != 0) break;
+    int n = pool.nthreads;
+    for (int k = 0; k < MAX_THREADS; k++)
+        if (pool.used[k] && pool.running[k] && atomic_load(&pool.running[k]->cancelled)) n--;
+    return n;
+}
+
+/* Called with pool.lock held: starts threads while work waits with no idle
+ * thread for it and fewer than `size` useful ones. False if no thread runs. */
+static bool pool_grow(void)
+{
+    if (pool.size == 0) pool.size = pool_size();
+    while (pool.head && pool.idle == 0 && pool.nthreads < MAX_THREADS && useful_threads() < pool.size) {
+        int slot = 0;
+        while (pool.used[slot]) slot++;
+        pthread_attr_t attr;
+        pthread_t tid;
+        if (pthread_attr_init(&attr) != 0) break;
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        int rc = pthread_create(&tid, &attr, worker, (void *)(intptr_t)slot);
+        pthread_attr_destroy(&attr);
+        if (rc != 0) break;
+        pool.used[slot] = true;
+        pool.running[slot] = NULL;
         pool.nthreads++;
     }
-    pool.started = pool.nthreads > 0;
-    return pool.started;
+    return pool.nthreads > 0;
+}
+
+/* A job's caller gave up: if it runs on, another thread may be needed. */
+static void pool_job_cancelled(void)
+{
+    pthread_mutex_lock(&pool.lock);
+    if (pool.head) pool_grow();
+    pthread_mutex_unlock(&pool.lock);
 }
 
 void corral__pool_stop(void)
 {
     pthread_mutex_lock(&pool.lock);
-    if (!pool.started) {
-        pthread_mutex_unlock(&pool.lock);
-        return;
-    }
     pool.stopping = true;
     pthread_cond_broadcast(&pool.wake);
+    bool running = pool.nthreads > 0;
     pthread_mutex_unlock(&pool.lock);
-    for (int k = 0; k < pool.nthreads; k++) enif_thread_join(pool.threads[k], NULL);
-    /* Jobs still queued never run; their queue references go. */
-    while (pool.head) {
-        corral_job *job = pool.head;
-        pool.head = job->next;
-        corral_resource_release(job);
-    }
-    pool.tail = NULL;
+    /* The threads finish the submitted jobs in this image, after the unload. */
+    if (running) corral__keep_image_mapped();
 }
 
 /* }====================================================================== */
@@ -166,10 +210,6 @@ ERL_NIF_TERM corral__job_submit(ErlNifEnv *env, int argc, const ERL_NIF_TERM arg
     if (!corral_monitor(&call, job, &job->caller, NULL)) atomic_store(&job->cancelled, 1);
 
     pthread_mutex_lock(&pool.lock);
-    if (!pool_start()) {
-        pthread_mutex_unlock(&pool.lock);
-        corral_raise(&call, "could not start Corral's thread pool");
-    }
     corral_resource_keep(job); /* the queue's reference */
     job->next = NULL;
     if (pool.tail)
@@ -177,6 +217,16 @@ ERL_NIF_TERM corral__job_submit(ErlNifEnv *env, int argc, const ERL_NIF_TERM arg
     else
         pool.head = job;
     pool.tail = job;
+    if (!pool_grow()) {
+        /* No thread could start: take the job (the tail) back out. */
+        corral_job *prev = NULL;
+        for (corral_job *j = pool.head; j != job; j = j->next) prev = j;
+        if (prev) prev->next = NULL; else pool.head = NULL;
+        pool.tail = prev;
+        pthread_mutex_unlock(&pool.lock);
+        corral_resource_release(job);
+        corral_raise(&call, "could not start Corral's thread pool");
+    }
     pthread_cond_signal(&pool.wake);
     pthread_mutex_unlock(&pool.lock);
 
@@ -197,5 +247,7 @@ ERL_NIF_TERM corral__cancel_nif(ErlNifEnv *env, int argc, const ERL_NIF_TERM arg
     void *base;
     if (!enif_get_resource(env, argv[0], corral_job__corral_type.rt, &base)) return enif_make_badarg(env);
     corral_job *job = (corral_job *)((char *)base + CORRAL__RESOURCE_HEADER);
-    return atomic_exchange(&job->cancelled, 1) ? corral__atom_false : corral__atom_true;
+    if (atomic_exchange(&job->cancelled, 1)) return corral__atom_false;
+    pool_job_cancelled();
+    return corral__atom_true;
 }

@@ -39,7 +39,10 @@ defmodule Corral.Job do
           0 -> :ok
         end
 
-        raise Corral.TimeoutError, message: "#{inspect(module)}: the thread job did not reply within #{timeout} ms (it was cancelled)"
+        raise Corral.TimeoutError,
+          message:
+            "#{inspect(module)}: the thread job did not reply within #{timeout} ms " <>
+              "(it is cancelled: corral_cancelled(c) is now true in its C code, and its reply will be dropped)"
     end
   end
 

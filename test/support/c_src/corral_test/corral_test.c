@@ -337,6 +337,7 @@ CORRAL_NIF_EXTERN(continue_plain);
 CORRAL_NIF_EXTERN(first_step_plain);
 CORRAL_NIF_EXTERN(spin_thread__corral_job);
 CORRAL_NIF_EXTERN(sleep_thread__corral_job);
+CORRAL_NIF_EXTERN(stubborn_thread__corral_job);
 CORRAL_NIF_EXTERN(raise_thread__corral_job);
 CORRAL_NIF_EXTERN(jobs_cancelled_count);
 CORRAL_NIF_EXTERN(cancelled_plain);
@@ -435,6 +436,7 @@ CORRAL_MODULE(CorralTest.Native,
     CORRAL_FN("first_step_plain", first_step_plain, 0),
     CORRAL_FN_THREAD("spin_thread", spin_thread, 1),
     CORRAL_FN_THREAD("sleep_thread", sleep_thread, 1),
+    CORRAL_FN_THREAD("stubborn_thread", stubborn_thread, 1),
     CORRAL_FN_THREAD("raise_thread", raise_thread, 1),
     CORRAL_FN("jobs_cancelled", jobs_cancelled_count, 0),
     CORRAL_FN("cancelled_plain", cancelled_plain, 0),

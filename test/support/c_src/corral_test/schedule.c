@@ -100,6 +100,15 @@ CORRAL_THREAD_NIF(sleep_thread)
 /* raise_thread(kind): raises from the pool thread after using scratch memory
  * and a cleanup, to check both run there too. */
 CORRAL_ATOMS(raise_kinds, "runtime", "argument", "custom");
+/* stubborn_thread(ms): sleeps without ever looking at corral_cancelled. */
+CORRAL_THREAD_NIF(stubborn_thread)
+{
+    int64_t ms = corral_arg_int_range(c, 0, 0, 10000);
+    struct timespec t = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    nanosleep(&t, NULL);
+    return corral_make_i64(c, ms);
+}
+
 CORRAL_THREAD_NIF(raise_thread)
 {
     unsigned kind = corral_arg_enum(c, 0, &raise_kinds);
