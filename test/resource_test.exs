@@ -73,10 +73,47 @@ defmodule CorralTest.ResourceTest do
       fn -> N.counter_new(0, 18_446_744_073_709_551_615) end
   end
 
-  test "a size beyond the machine's memory raises instead of letting the VM abort" do
-    assert_raise RuntimeError,
-                 ~r/^CorralTest\.Native\.counter_new\/2: cannot allocate Counter of \d+ bytes: more than this machine's memory \(\d+ bytes\)$/,
+  test "a size beyond what the VM can ever have raises ArgumentError instead of letting the VM abort" do
+    assert_raise ArgumentError,
+                 ~r/^CorralTest\.Native\.counter_new\/2: cannot allocate Counter of \d+ bytes: more than this VM can ever have \(\d+ bytes, (the machine's memory|its cgroup's memory.max|its address-space limit \(ulimit -v\))\)$/,
                  fn -> N.counter_new(0, 9_223_372_036_854_775_808) end
+  end
+
+  # The limits that are not the machine's, in a VM of their own: an address
+  # space limit (ulimit -v) far below the machine's memory. A request above
+  # the limit is the caller's mistake; one above what is left of it is out
+  # of memory; neither may abort the VM, as the allocation itself would.
+  test "an address-space limit (ulimit -v) is a limit too" do
+    # Not under the sanitizers: ASan reserves terabytes of address space.
+    unless System.get_env("CORRAL_SANITIZE") do
+      script = """
+      n = CorralTest.Native
+      try do
+        n.counter_new(0, 8_000_000_000)
+      rescue
+        e in ArgumentError -> IO.puts("ever: " <> Exception.message(e))
+      end
+      try do
+        n.counter_new(0, 3_000_000_000)
+      rescue
+        e in RuntimeError -> IO.puts("now: " <> Exception.message(e))
+      end
+      k = n.counter_new(0, 100_000_000)
+      IO.puts("small: \#{n.counter_get(k)}")
+      """
+
+      ebin = Path.join(Mix.Project.app_path(), "ebin")
+      # The VM reserves about 2.2 GB of address space at start; the limit
+      # leaves about 1.8 GB more.
+      {out, status} =
+        System.cmd("sh", ["-c", ~s(ulimit -v 3906250 && exec elixir -pa "$0" -e "$1"), ebin, script],
+          stderr_to_stdout: true, cd: File.cwd!())
+
+      assert status == 0, out
+      assert out =~ ~r/ever: CorralTest.Native.counter_new\/2: cannot allocate Counter of \d+ bytes: more than this VM can ever have \(4000000000 bytes, its address-space limit \(ulimit -v\)\)/
+      assert out =~ ~r/now: CorralTest.Native.counter_new\/2: cannot allocate Counter of \d+ bytes: out of memory \(about \d+ bytes are free\)/
+      assert out =~ "small: 0"
+    end
   end
 
   describe "locks" do

@@ -302,17 +302,6 @@ void *corral_alloc(corral_call *c, size_t size)
     return p;
 }
 
-void corral__check_vm_size(corral_call *c, size_t size, const char *what)
-{
-    static size_t physical;
-    if (physical == 0) {
-        long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-        physical = pages > 0 && page > 0 ? (size_t)pages * (size_t)page : SIZE_MAX / 2;
-    }
-    if (CORRAL__UNLIKELY(size > physical))
-        corral_raise(c, "cannot allocate %s of %zu bytes: more than this machine's memory (%zu bytes)", what, size,
-                     physical);
-}
 
 void *corral_calloc(corral_call *c, size_t count, size_t size)
 {

@@ -71,8 +71,10 @@ CORRAL__NORETURN void corral__raisev(corral_call *c, ERL_NIF_TERM module, const 
 CORRAL__NORETURN CORRAL__PRINTF(3, 4) void corral__raisef(corral_call *c, ERL_NIF_TERM module, const char *fmt, ...);
 
 /* The VM aborts, rather than failing, when it cannot allocate a resource
- * or a binary; so sizes beyond the machine's memory are refused first with
- * a RuntimeError naming `what`. */
+ * or a binary; so a size the VM cannot get is refused first (limits.c):
+ * ArgumentError above what it could ever have (the machine, its cgroup's
+ * memory.max, ulimit -v), RuntimeError above what is free now. `what`
+ * names the allocation in the message. */
 void corral__check_vm_size(corral_call *c, size_t size, const char *what);
 
 /* Routes (path.c): writes "argument 1, index 3, key :name" for `at`. */

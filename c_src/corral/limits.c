@@ -1,0 +1,130 @@
+/*
+ * limits.c: how much memory the VM can get, checked before the allocations
+ * that abort the VM when they fail (enif_alloc_resource, enif_make_new_binary
+ * and big scratch chunks): a request that cannot succeed raises instead.
+ *
+ * Three limits apply to a Linux process, and the machine's memory is only
+ * one of them: its cgroup's memory.max (containers, systemd units) and its
+ * address-space limit (ulimit -v, RLIMIT_AS). For each, what the process
+ * could ever have (the limit) and what it can have now (the limit less what
+ * is in use):
+ *   - a request above some limit is the caller's mistake: ArgumentError;
+ *   - a request above what is free now: RuntimeError (out of memory).
+ * Small requests (below CHECK_FROM) are not checked: reading the limits costs
+ * a few system calls, and a small allocation that fails is rare enough.
+ * Where a limit cannot be read (another OS, no /proc), it is left out.
+ */
+#include "corral_internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#define CHECK_FROM (64u << 20)
+
+typedef struct {
+    size_t ever, now; /* bytes */
+    const char *name;
+} limit;
+
+static void tighten(limit *l, size_t ever, size_t now, const char *name)
+{
+    if (ever < l->ever) {
+        l->ever = ever;
+        l->name = name;
+    }
+    if (now < l->now) l->now = now;
+}
+
+/* The first unsigned number after `key` in a small text file; 0 if absent. */
+static uint64_t read_number(const char *path, const char *key, bool *found)
+{
+    char buf[4096];
+    *found = false;
+    FILE *f = fopen(path, "r");
+    if (f == NULL) return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = key[0] ? strstr(buf, key) : buf;
+    if (p == NULL) return 0;
+    p += strlen(key);
+    while (*p == ' ' || *p == '\t') p++;
+    if (strncmp(p, "max", 3) == 0) return 0; /* cgroup: no limit */
+    char *end;
+    uint64_t v = strtoull(p, &end, 10);
+    *found = end != p;
+    return v;
+}
+
+static void machine_limit(limit *l)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page <= 0) return;
+    size_t total = (size_t)pages * (size_t)page, now = total;
+    bool a, b;
+    uint64_t avail = read_number("/proc/meminfo", "MemAvailable:", &a);
+    uint64_t swap = read_number("/proc/meminfo", "SwapFree:", &b);
+    if (a) now = (size_t)((avail + (b ? swap : 0)) * 1024);
+    tighten(l, total, now, "the machine's memory");
+}
+
+static void address_space_limit(limit *l)
+{
+    struct rlimit r;
+    if (getrlimit(RLIMIT_AS, &r) != 0 || r.rlim_cur == RLIM_INFINITY) return;
+    size_t cap = (size_t)r.rlim_cur, used = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        unsigned long pages;
+        if (fscanf(f, "%lu", &pages) == 1) used = (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
+        fclose(f);
+    }
+    tighten(l, cap, used < cap ? cap - used : 0, "its address-space limit (ulimit -v)");
+}
+
+/* cgroup v2: the process's group and each of its parents may set memory.max. */
+static void cgroup_limit(limit *l)
+{
+    char line[512], dir[768];
+    FILE *f = fopen("/proc/self/cgroup", "r");
+    if (f == NULL) return;
+    bool v2 = false;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "0::", 3) == 0) {
+            v2 = true;
+            break;
+        }
+    fclose(f);
+    if (!v2) return;
+    line[strcspn(line, "\n")] = '\0';
+    for (char *path = line + 3; *path;) {
+        bool has_max, has_current;
+        snprintf(dir, sizeof dir, "/sys/fs/cgroup%s/memory.max", path);
+        uint64_t max = read_number(dir, "", &has_max);
+        snprintf(dir, sizeof dir, "/sys/fs/cgroup%s/memory.current", path);
+        uint64_t current = read_number(dir, "", &has_current);
+        if (has_max) tighten(l, (size_t)max, (size_t)(has_current && current < max ? max - current : 0),
+                             "its cgroup's memory.max");
+        char *slash = strrchr(path, '/');
+        if (slash == NULL) break;
+        *slash = '\0';
+    }
+}
+
+void corral__check_vm_size(corral_call *c, size_t size, const char *what)
+{
+    if (CORRAL__LIKELY(size < CHECK_FROM)) return;
+    limit l = {SIZE_MAX, SIZE_MAX, NULL};
+    machine_limit(&l);
+    address_space_limit(&l);
+    cgroup_limit(&l);
+    if (size > l.ever)
+        corral_raise_argument(c, "cannot allocate %s of %zu bytes: more than this VM can ever have (%zu bytes, %s)",
+                              what, size, l.ever, l.name);
+    if (size > l.now)
+        corral_raise(c, "cannot allocate %s of %zu bytes: out of memory (about %zu bytes are free)", what, size,
+                     l.now);
+}
