@@ -388,4 +388,66 @@ defmodule CorralTest.IsolatedTest do
       Code.compile_string("defmodule CorralTest.BadIsolate do use Corral, otp_app: :corral, lib: \"nope\", isolate: [speed: 1] end")
     end
   end
+
+  test "replies hold only atoms this VM has: a new atom raises instead of filling the atom table" do
+    assert N.atom("ok") == :ok
+    before = :erlang.system_info(:atom_count)
+    name = "corral_never_made_here_#{System.unique_integer([:positive])}"
+
+    assert_raise_exact RuntimeError,
+      "CorralTest.IsolatedNative.atom/1: the reply of the native process holds an atom that does not exist in this VM; " <>
+        "isolated calls return only atoms that exist here (the atom table is never garbage collected)",
+      fn -> N.atom(name) end
+
+    assert :erlang.system_info(:atom_count) - before < 10
+    assert_raise ArgumentError, fn -> String.to_existing_atom(name) end
+    # The native process goes on serving.
+    assert N.add(1, 2) == 3
+  end
+
+  test "the native VM does not take this VM's ERL_FLAGS, ERL_AFLAGS, ERL_ZFLAGS" do
+    saved = for v <- ~w(ERL_FLAGS ERL_AFLAGS ERL_ZFLAGS), do: {v, System.get_env(v)}
+
+    try do
+      # A name here would make the native VM fail to start if it took it.
+      System.put_env("ERL_AFLAGS", "-sname corral_isolated_#{System.unique_integer([:positive])}")
+      System.put_env("ERL_ZFLAGS", "-corral_probe yes")
+      :ok = Corral.Isolated.stop(N)
+      assert N.add(2, 2) == 4
+      environ = File.read!("/proc/#{Corral.Isolated.os_pid(N)}/environ") |> String.split(<<0>>)
+      refute Enum.any?(environ, &String.starts_with?(&1, ["ERL_FLAGS=", "ERL_AFLAGS=", "ERL_ZFLAGS="]))
+    after
+      for {v, value} <- saved, do: if(value, do: System.put_env(v, value), else: System.delete_env(v))
+      Corral.Isolated.stop(N)
+    end
+  end
+
+  test "the native VM ends with the calling VM, even with native calls holding all its schedulers" do
+    script = """
+    n = CorralTest.IsolatedNative
+    n.add(1, 1)
+    for _ <- 1..(2 * System.schedulers_online() + 2), do: spawn(fn -> n.block_ms(60_000) end)
+    Process.sleep(500)
+    IO.puts("native=\#{Corral.Isolated.os_pid(n)}")
+    Process.sleep(:infinity)
+    """
+
+    ebin = Path.join(Mix.Project.app_path(), "ebin")
+    elixir = System.find_executable("elixir")
+    port = Port.open({:spawn_executable, elixir}, [:binary, :exit_status, args: ["-pa", ebin, "-e", script], cd: File.cwd!()])
+    {:os_pid, caller} = Port.info(port, :os_pid)
+
+    native =
+      receive do
+        {^port, {:data, "native=" <> rest}} -> String.trim(rest)
+      after
+        60_000 -> flunk("the calling VM did not start its native process")
+      end
+
+    assert File.exists?("/proc/#{native}")
+    # The calling VM dies without a word (as with the out-of-memory killer).
+    System.cmd("kill", ["-KILL", "#{caller}"])
+    assert_receive {^port, {:exit_status, _}}, 10_000
+    assert eventually(fn -> not File.exists?("/proc/#{native}") end, 500), "native VM #{native} outlived its caller"
+  end
 end

@@ -214,7 +214,7 @@ defmodule Corral.Isolated do
     receive do
       {^tag, :reply, slot, reply} ->
         Process.demonitor(tag, [:flush])
-        reply(:erlang.binary_to_term(reply), slot)
+        reply(decode_reply(reply, module, function, arity), slot)
 
       {^tag, :crash, info} ->
         Process.demonitor(tag, [:flush])
@@ -231,6 +231,18 @@ defmodule Corral.Isolated do
         raise Corral.TimeoutError,
           message: "#{inspect(module)}.#{function}/#{arity}: no reply from the native process within #{timeout} ms (the call was abandoned)"
     end
+  end
+
+  # Atoms are never garbage collected, so a reply may hold only atoms this
+  # VM already has: a native process cannot fill this VM's atom table.
+  defp decode_reply(bin, module, function, arity) do
+    :erlang.binary_to_term(bin, [:safe])
+  rescue
+    ArgumentError ->
+      raise RuntimeError,
+            "#{inspect(module)}.#{function}/#{arity}: the reply of the native process holds an atom that does not " <>
+              "exist in this VM; isolated calls return only atoms that exist here (the atom table is never " <>
+              "garbage collected)"
   end
 
   defp reply({:ok, result, false}, _slot), do: result

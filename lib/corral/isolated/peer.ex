@@ -40,9 +40,10 @@ defmodule Corral.Isolated.Peer do
 
   defp serve do
     if user = Process.whereis(:user), do: Process.group_leader(self(), user)
-    {:ok, [[module, gen | _]]} = :init.get_argument(:corral_peer)
+    {:ok, [[module, gen, parent | _]]} = :init.get_argument(:corral_peer)
     module = List.to_atom(module)
     gen = List.to_integer(gen)
+    watch_parent(List.to_string(parent))
     :persistent_term.put({Corral.Isolated, :peer}, true)
     port = Port.open({:fd, 3, 4}, [:binary, {:packet, 4}, :eof])
     table = :ets.new(__MODULE__, [:public, :set, read_concurrency: true, write_concurrency: true])
@@ -55,6 +56,22 @@ defmodule Corral.Isolated.Peer do
 
     Port.command(port, [<<0>> | :erlang.term_to_binary({:ready, load})])
     loop(%{port: port, table: table, module: module, gen: gen}, %{}, %{})
+  end
+
+  # This VM must not outlive the calling one. Its channel's end of file says
+  # so, but only to a process that gets a scheduler, and native calls that
+  # never return can hold them all. So a shell, which needs none, watches
+  # the calling VM's OS process and kills this one when it is gone. It
+  # leaves by itself when this VM ends first.
+  defp watch_parent(parent) do
+    script = ~S"""
+    while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done
+    kill -0 "$1" 2>/dev/null || kill -KILL "$2" 2>/dev/null
+    """
+
+    if sh = System.find_executable("sh") do
+      Port.open({:spawn_executable, sh}, [:nouse_stdio, args: ["-c", script, "corral-watch", parent, System.pid()]])
+    end
   end
 
   defp loop(ctx, by_id, by_pid) do

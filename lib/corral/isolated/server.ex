@@ -206,8 +206,6 @@ defmodule Corral.Isolated.Server do
   defp boot(s) do
     gen = :erlang.unique_integer([:positive, :monotonic])
     {exec, args} = command_line(s.module, gen)
-    dump = Path.join(System.tmp_dir() || "/tmp", "corral_isolated_#{inspect(s.module)}.dump")
-
     try do
       Port.open({:spawn_executable, exec}, [
         :binary,
@@ -215,7 +213,16 @@ defmodule Corral.Isolated.Server do
         :nouse_stdio,
         :exit_status,
         args: args,
-        env: [{~c"ERL_CRASH_DUMP", String.to_charlist(dump)}]
+        # The native VM takes no flags meant for this one (a -sname there
+        # would clash), and writes no crash dump: a shared, predictable file
+        # in /tmp could be planted or overwritten; how it ended is in the
+        # Corral.NativeCrashError.
+        env: [
+          {~c"ERL_FLAGS", false},
+          {~c"ERL_AFLAGS", false},
+          {~c"ERL_ZFLAGS", false},
+          {~c"ERL_CRASH_DUMP_BYTES", ~c"0"}
+        ]
       ])
     rescue
       e ->

@@ -56,6 +56,19 @@ CORRAL_NIF(sleep_ms)
     return corral_make_ok(c);
 }
 
+/* block_ms(ms): the same sleep on a normal scheduler, holding it (what a
+ * NIF must never do, and isolation must survive). */
+CORRAL_NIF(block_ms)
+{
+    int64_t ms = corral_arg_int_range(c, 0, 0, 60000);
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000};
+    while (nanosleep(&t, &t) != 0) {}
+    return corral_make_ok(c);
+}
+
+/* atom(name): the atom of that name, made in the native process. */
+CORRAL_NIF(atom) { return corral_make_atom(c, corral_arg_cstring(c, 0)); }
+
 /* self(): the pid of the process running the call. */
 CORRAL_NIF(self_pid)
 {
@@ -114,6 +127,8 @@ CORRAL_MODULE(CorralTest.IsolatedNative,
     CORRAL_FN("fail", fail, 1),
     CORRAL_FN_FLAGS("sleep_ms", sleep_ms, 1, CORRAL_DIRTY_IO),
     CORRAL_FN("self_pid", self_pid, 0),
+    CORRAL_FN("block_ms", block_ms, 1),
+    CORRAL_FN("atom", atom, 1),
     CORRAL_FN("cell_new", cell_new, 1),
     CORRAL_FN("cell_add", cell_add, 2),
     CORRAL_FN("cells_destroyed", cells_destroyed, 0),
