@@ -551,6 +551,15 @@ corral_raise_exception(corral_call *c, const char *module, const char *fmt, ...)
  *       until the raise (any term of the call is). */
 const char *corral_show(corral_call *c, ERL_NIF_TERM term);
 
+/* For tests of out-of-memory paths: makes the n-th allocation Corral makes
+ * from now on fail (n >= 1; 0 turns this off), in this library, on any
+ * thread: scratch chunks, the cleanup stack's spill, resources, binaries,
+ * message and thread-job environments. The failing call raises as on a real
+ * failure (RuntimeError "out of memory allocating N bytes") and releases
+ * what it holds. Sweep n over a call to check every allocation it makes.
+ * Checks: nothing. Raises: never. Owns: nothing (a library-wide setting). */
+void corral_fail_allocations_after(long n);
+
 /* Raises an Erlang error with `reason` as is (erlang:error(Reason)), for
  * exception structs built by hand or Erlang-style error terms.
  * Checks: nothing. Raises: the error, always. Owns: nothing. */

@@ -172,6 +172,30 @@ void corral__prepare(const corral_module_info *info, corral_export *exports, Erl
 /* }====================================================================== */
 
 /* {======================================================================
+ * Allocation failure, on demand (tests)
+ *
+ * Every allocation Corral makes for a call (scratch chunks, the cleanup
+ * spill, resources, binaries, message and job environments) asks
+ * corral__alloc_fails() first, so a test can make the n-th one fail and
+ * check that each failure raises and releases everything. Off, it costs one
+ * relaxed load on paths that are about to call the allocator anyway.
+ * ======================================================================= */
+
+static atomic_long fail_countdown;
+
+void corral_fail_allocations_after(long n) { atomic_store(&fail_countdown, n > 0 ? n : 0); }
+
+bool corral__alloc_fails(void)
+{
+    long left = atomic_load_explicit(&fail_countdown, memory_order_relaxed);
+    while (left > 0)
+        if (atomic_compare_exchange_weak(&fail_countdown, &left, left - 1)) return left == 1;
+    return false;
+}
+
+/* }====================================================================== */
+
+/* {======================================================================
  * Cleanup stack and scratch arena
  * ======================================================================= */
 
@@ -229,7 +253,8 @@ corral_defer_id corral__defer_slow(corral_call *c, void (*fn)(void *), void *arg
     unsigned k = n - CORRAL__INLINE_CLEANUPS;
     if (k >= c->spill_cap) {
         unsigned cap = c->spill_cap ? c->spill_cap * 2 : 16;
-        corral__cleanup *grown = enif_realloc(c->spill_cap ? c->spill : NULL, cap * sizeof *grown);
+        corral__cleanup *grown =
+            corral__alloc_fails() ? NULL : enif_realloc(c->spill_cap ? c->spill : NULL, cap * sizeof *grown);
         if (grown == NULL) {
             fn(arg); /* never lose what the caller meant to release */
             corral_raise_oom(c, cap * sizeof *grown);
@@ -279,7 +304,7 @@ void *corral_alloc(corral_call *c, size_t size)
         size_t cap = need > ARENA_CHUNK - sizeof *a ? need : ARENA_CHUNK - sizeof *a;
         if (cap > SIZE_MAX - sizeof *a - 15) corral_raise_oom(c, size);
         if (cap > ARENA_CHUNK) corral__check_vm_size(c, cap, "scratch memory");
-        corral__arena *fresh = enif_alloc(sizeof *fresh + 15 + cap);
+        corral__arena *fresh = corral__alloc_fails() ? NULL : enif_alloc(sizeof *fresh + 15 + cap);
         if (fresh == NULL) corral_raise_oom(c, size);
         fresh->data = (unsigned char *)(((uintptr_t)(fresh + 1) + 15) & ~(uintptr_t)15);
         fresh->cap = cap;

@@ -37,6 +37,10 @@ extern ERL_NIF_TERM corral__atom_struct, corral__atom_exception, corral__atom_me
  * (call.c: such a library stays mapped when it is unloaded). */
 void corral__image_bound_object(void);
 
+/* True when the allocation about to be made must fail (see
+ * corral_fail_allocations_after; call.c). */
+bool corral__alloc_fails(void);
+
 /* Keeps this library's image mapped after the VM unloads it (one more
  * reference on itself), for code that still runs in it (call.c). */
 void corral__keep_image_mapped(void);

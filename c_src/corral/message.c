@@ -27,9 +27,9 @@ bool corral_send(corral_call *c, const ErlNifPid *to, ERL_NIF_TERM msg)
 
 corral_msg *corral_msg_new(void)
 {
-    corral_msg *m = enif_alloc(sizeof *m);
+    corral_msg *m = corral__alloc_fails() ? NULL : enif_alloc(sizeof *m);
     if (m == NULL) return NULL;
-    m->env = enif_alloc_env();
+    m->env = corral__alloc_fails() ? NULL : enif_alloc_env();
     if (m->env == NULL) {
         enif_free(m);
         return NULL;
@@ -48,7 +48,7 @@ static void free_call_msg(void *arg)
 corral_msg *corral_msg_new_in(corral_call *c)
 {
     corral_msg *m = corral_alloc(c, sizeof *m);
-    m->env = enif_alloc_env();
+    m->env = corral__alloc_fails() ? NULL : enif_alloc_env();
     if (m->env == NULL) corral_raise_oom(c, sizeof *m);
     m->call_owned = true;
     corral_defer(c, free_call_msg, m);

@@ -85,7 +85,7 @@ void *corral__resource_new(corral_call *c, corral_resource_type *type, size_t ex
         corral_raise(c, "cannot allocate a %s with %zu extra bytes: the size overflows", type->name, extra);
     size += extra;
     corral__check_vm_size(c, CORRAL__RESOURCE_HEADER + size, type->name);
-    void *base = enif_alloc_resource(type->rt, CORRAL__RESOURCE_HEADER + size);
+    void *base = corral__alloc_fails() ? NULL : enif_alloc_resource(type->rt, CORRAL__RESOURCE_HEADER + size);
     if (base == NULL) corral_raise_oom(c, CORRAL__RESOURCE_HEADER + size);
     memset(base, 0, CORRAL__RESOURCE_HEADER + size);
     ((resource_header *)base)->size = size;

@@ -146,7 +146,7 @@ corral_binary corral_arg_iodata(corral_call *c, int i) { return corral_get_iodat
 unsigned char *corral_new_binary(corral_call *c, size_t size, ERL_NIF_TERM *term)
 {
     corral__check_vm_size(c, size, "a binary");
-    unsigned char *p = enif_make_new_binary(c->env, size, term);
+    unsigned char *p = corral__alloc_fails() ? NULL : enif_make_new_binary(c->env, size, term);
     if (CORRAL__UNLIKELY(p == NULL)) corral_raise_oom(c, size);
     return p;
 }

@@ -203,7 +203,7 @@ ERL_NIF_TERM corral__job_submit(ErlNifEnv *env, int argc, const ERL_NIF_TERM arg
     job->argc = argc;
     /* Constructed from here: whatever fails below, job_free frees the env. */
     ERL_NIF_TERM term = corral_make_resource(&call, job);
-    job->env = enif_alloc_env();
+    job->env = corral__alloc_fails() ? NULL : enif_alloc_env();
     if (job->env == NULL) corral_raise_oom(&call, sizeof *job);
     for (int k = 0; k < argc; k++) job->argv[k] = enif_make_copy(job->env, argv[k]);
     job->caller = corral_self(&call);

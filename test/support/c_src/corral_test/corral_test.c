@@ -229,6 +229,34 @@ typedef struct {
 } Other;
 CORRAL_RESOURCE(Other, NULL);
 
+/* fail_allocations_after(n): corral_fail_allocations_after. */
+CORRAL_NIF(fail_allocations_after)
+{
+    corral_fail_allocations_after((long)corral_arg_int_range(c, 0, 0, 1000000));
+    return corral_make_ok(c);
+}
+
+/* alloc_everything(): allocates in every way Corral allocates for a call:
+ * cleanups past the inline ones (the spill), scratch memory (a chunk and a
+ * dedicated big one), a resource, a message, a binary; returns
+ * {counter, binary} or raises out of memory. */
+CORRAL_NIF(alloc_everything)
+{
+    for (int k = 0; k < 8; k++) corral_defer(c, count_cleanup, NULL);
+    char *small = corral_alloc(c, 100), *big = corral_alloc(c, 3 * 4096);
+    small[0] = big[0] = 1;
+    Counter *k = corral_resource_new(c, Counter, 0);
+    k->value = 7;
+    ERL_NIF_TERM counter = corral_make_resource(c, k);
+    corral_msg *m = corral_msg_new_in(c);
+    (void)corral_msg_copy(m, counter);
+    corral_msg *loose = corral_msg_new();
+    if (loose == NULL) corral_raise_oom(c, 0);
+    corral_msg_free(loose);
+    ERL_NIF_TERM bin = corral_make_binary(c, "bytes", 5);
+    return enif_make_tuple2(corral_env(c), counter, bin);
+}
+
 CORRAL_NIF(counter_new)
 {
     int64_t start = corral_arg_i64(c, 0);
@@ -384,6 +412,8 @@ CORRAL_MODULE(CorralTest.Native,
     CORRAL_FN("show_two", show_two, 2),
     CORRAL_FN("deep", deep, 1),
     CORRAL_FN("cleanups_run", cleanups_run, 0),
+    CORRAL_FN("fail_allocations_after", fail_allocations_after, 1),
+    CORRAL_FN("alloc_everything", alloc_everything, 0),
     CORRAL_FN("defer_n", defer_n, 2),
     CORRAL_FN("undefer", undefer, 0),
     CORRAL_FN("run_now", run_now, 0),

@@ -1,0 +1,70 @@
+defmodule CorralTest.AllocFailureTest do
+  # corral_fail_allocations_after: every allocation Corral makes for a call
+  # can fail; each failure raises out of memory and releases what the call
+  # held (cleanups, scratch memory, resources, environments).
+  use ExUnit.Case, async: false
+  import CorralTest.Case
+  alias CorralTest.Native, as: N
+
+  @oom ~r/^CorralTest\.Native\.\w+\/\d: out of memory allocating \d+ bytes$/
+
+  setup do
+    on_exit(fn -> N.fail_allocations_after(0) end)
+  end
+
+  test "sweeping the failing allocation over a call that allocates in every way" do
+    gc_all()
+    assert eventually(fn -> Corral.live_resources(N)["Counter"] == 0 end)
+    memory = memory()
+
+    for _round <- 1..50 do
+      outcomes =
+        for n <- 1..12 do
+          cleanups = N.cleanups_run()
+          N.fail_allocations_after(n)
+
+          outcome =
+            try do
+              {counter, "bytes"} = N.alloc_everything()
+              N.fail_allocations_after(0)
+              assert N.counter_get(counter) == 7
+              :ok
+            rescue
+              e in RuntimeError ->
+                N.fail_allocations_after(0)
+                assert Exception.message(e) =~ @oom
+                :raised
+            end
+
+          # The 8 deferred cleanups ran, raised or not; when the spill of
+          # the cleanup stack (the first allocation) fails, the 7th runs at
+          # once and the 8th is never registered.
+          assert N.cleanups_run() - cleanups == if(n == 1, do: 7, else: 8)
+          outcome
+        end
+
+      # The call makes 8 allocations: each fails in turn, then it goes through.
+      assert outcomes == List.duplicate(:raised, 8) ++ List.duplicate(:ok, 4)
+    end
+
+    gc_all()
+    assert eventually(fn -> Corral.live_resources(N)["Counter"] == 0 end)
+    assert_memory_back(memory, 5_000_000)
+  end
+
+  test "a thread job whose environment cannot be allocated raises and leaves no job behind" do
+    gc_all()
+    assert eventually(fn -> Map.get(Corral.live_resources(N), "corral_job", 0) == 0 end)
+
+    for n <- [1, 2] do
+      N.fail_allocations_after(n)
+      error = assert_raise RuntimeError, fn -> N.sleep_thread(1) end
+      assert Exception.message(error) =~ ~r/^CorralTest\.Native\.sleep_thread\/1: out of memory allocating \d+ bytes$/
+    end
+
+    N.fail_allocations_after(0)
+    assert N.sleep_thread(1) == 1
+    gc_all()
+    assert eventually(fn -> Map.get(Corral.live_resources(N), "corral_job", 0) == 0 end)
+  end
+end
