@@ -237,6 +237,25 @@ defmodule CorralTest.CompilerTest do
     end
   end
 
+  test "a call to an undeclared function or a destructor of the wrong type fails the build, not the load",
+       %{dir: dir} do
+    for body <- [
+          "CORRAL_NIF(f) { return corral_make_int(c, corral_arg_array(c, 0)); }",
+          "typedef struct { int x; } Box; static void box_free(int *p) { (void)p; } CORRAL_RESOURCE(Box, box_free);\n" <>
+            "CORRAL_NIF(f) { return corral_make_int(c, 1); }"
+        ] do
+      m = unique_module()
+      File.write!(Path.join(dir, "lib.c"), "#include <corral.h>\n#{body}\nCORRAL_MODULE(#{inspect(m)}, CORRAL_FN(\"f\", f, 1));\n")
+
+      output =
+        capture_io(:stderr, fn ->
+          assert_raise Mix.Error, ~r/Corral could not compile/, fn -> build(m, dir) end
+        end)
+
+      assert output =~ ~r/error: (implicit declaration|.*incompatible pointer type|initialization of)/
+    end
+  end
+
   test "a library that fails to load makes every call raise Corral.LoadError with the reason", %{dir: dir} do
     m = unique_module()
     write_lib(dir, m, "missing_function_xyz()", "")

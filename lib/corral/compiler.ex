@@ -338,6 +338,11 @@ defmodule Corral.Compiler do
     String.replace(rel, "/", "__") <> ".o"
   end
 
+  # What gcc 14 and later refuse anyway, refused by every compiler: a call
+  # to an undeclared function links and then fails at load (undefined
+  # symbol), and a destructor or callback of the wrong type is a crash.
+  @hard_errors ["-Werror=implicit-function-declaration", "-Werror=incompatible-pointer-types", "-Werror=int-conversion"]
+
   defp cflags(config, erts_include) do
     mode_flags =
       case config.mode do
@@ -345,7 +350,7 @@ defmodule Corral.Compiler do
         :debug -> ["-O0", "-g3", "-DCORRAL_DEBUG"]
       end
 
-    ["-std=gnu11", "-fPIC", "-fvisibility=hidden", "-Wall", "-Wextra"] ++
+    ["-std=gnu11", "-fPIC", "-fvisibility=hidden", "-Wall", "-Wextra"] ++ @hard_errors ++
       mode_flags ++ sanitize_flags(config) ++
       ["-I", @corral_include, "-I", erts_include, "-I", config.src] ++ config.cflags
   end
