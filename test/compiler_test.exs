@@ -256,6 +256,22 @@ defmodule CorralTest.CompilerTest do
     end
   end
 
+  # make test builds with the system's cc; every other C compiler found here
+  # (gcc, clang) must also accept Corral's C and the test NIFs without a
+  # warning, against this VM's erl_nif.h.
+  test "Corral's C compiles without a warning under every C compiler present" do
+    compilers = Enum.filter(["gcc", "clang"], &System.find_executable/1)
+    assert compilers != []
+    sources = Corral.Compiler.corral_sources() ++ Path.wildcard("test/support/c_src/*/*.c")
+
+    for cc <- compilers, source <- sources do
+      args = ["-std=gnu11", "-fsyntax-only", "-Wall", "-Wextra", "-Werror", "-I", Corral.include_dir(),
+              "-I", Corral.Compiler.find_erts_include!(), "-I", Path.dirname(source), source]
+      {out, status} = System.cmd(cc, args, stderr_to_stdout: true)
+      assert status == 0, "#{cc} #{source}:\n#{out}"
+    end
+  end
+
   test "a library that fails to load makes every call raise Corral.LoadError with the reason", %{dir: dir} do
     m = unique_module()
     write_lib(dir, m, "missing_function_xyz()", "")
