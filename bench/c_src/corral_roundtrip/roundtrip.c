@@ -46,7 +46,10 @@ CORRAL_NIF(crash)
     return corral_make_ok(c);
 }
 
-CORRAL_ERLANG_MODULE(ROUNDTRIP_MODULE,
+/* One more macro level, so ROUNDTRIP_MODULE expands before CORRAL_MODULE
+ * stringifies it. */
+#define ROUNDTRIP_ENTRY(mod, ...) CORRAL_MODULE(mod, __VA_ARGS__)
+ROUNDTRIP_ENTRY(ROUNDTRIP_MODULE,
     CORRAL_FN("add", add, 2),
     CORRAL_FN("echo", echo, 1),
     CORRAL_FN("cell_new", cell_new, 1),

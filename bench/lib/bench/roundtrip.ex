@@ -4,7 +4,7 @@ defmodule Bench.RoundTrip.Native do
     otp_app: :corral_bench,
     lib: "corral_roundtrip",
     path: "c_src/corral_roundtrip",
-    cflags: [~s(-DROUNDTRIP_MODULE=Elixir.Bench.RoundTrip.Native)]
+    cflags: [~s(-DROUNDTRIP_MODULE=Bench.RoundTrip.Native)]
 end
 
 defmodule Bench.RoundTrip.Isolated do
@@ -13,7 +13,7 @@ defmodule Bench.RoundTrip.Isolated do
     otp_app: :corral_bench,
     lib: "corral_roundtrip_isolated",
     path: "c_src/corral_roundtrip",
-    cflags: [~s(-DROUNDTRIP_MODULE=Elixir.Bench.RoundTrip.Isolated)],
+    cflags: [~s(-DROUNDTRIP_MODULE=Bench.RoundTrip.Isolated)],
     isolate: true
 end
 
