@@ -3,14 +3,27 @@
 #
 #   bench/callgrind.sh
 #
-# runs this script under callgrind twice per case, with two call counts, and
-# divides the difference of the totals by the difference of the counts, so
-# the VM's start and the loop's set-up cancel out. This file is the loop.
-[which, count] = System.argv()
-count = String.to_integer(count)
-Bench.Handwritten.Build.load!()
-
+# runs Bench.CallgrindLoop.main/1 under callgrind twice per case, with two
+# call counts, and divides the difference of the totals by the difference of
+# the counts, so the VM's start and the loop's set-up cancel out. This file
+# is the loop. callgrind.sh compiles it with elixirc before valgrind starts:
+# the Erlang compiler run under callgrind by the JIT of OTP 25 crashes or
+# miscompiles now and then, so nothing is compiled in the counted VM.
 defmodule Bench.CallgrindLoop do
+  def main([which, count]) do
+    count = String.to_integer(count)
+    Bench.Handwritten.Build.load!()
+
+    case which do
+      "add_corral" -> add_corral(count)
+      "add_handwritten" -> add_handwritten(count)
+      "get_corral" -> get_corral(Buffer.Native.new(16384), count)
+      "get_handwritten" -> get_handwritten(Bench.Handwritten.buffer_new(16384), count)
+      "set_corral" -> set_corral(Buffer.Native.new(16384), count)
+      "set_handwritten" -> set_handwritten(Bench.Handwritten.buffer_new(16384), count)
+    end
+  end
+
   def add_corral(0), do: :ok
   def add_corral(n), do: (Bench.CorralNative.add(n, 1); add_corral(n - 1))
   def add_handwritten(0), do: :ok
@@ -23,15 +36,4 @@ defmodule Bench.CallgrindLoop do
   def set_corral(b, n), do: (Buffer.Native.set(b, 7, 1); set_corral(b, n - 1))
   def set_handwritten(_b, 0), do: :ok
   def set_handwritten(b, n), do: (Bench.Handwritten.buffer_set(b, 7, 1); set_handwritten(b, n - 1))
-end
-
-alias Bench.CallgrindLoop, as: L
-
-case which do
-  "add_corral" -> L.add_corral(count)
-  "add_handwritten" -> L.add_handwritten(count)
-  "get_corral" -> L.get_corral(Buffer.Native.new(16384), count)
-  "get_handwritten" -> L.get_handwritten(Bench.Handwritten.buffer_new(16384), count)
-  "set_corral" -> L.set_corral(Buffer.Native.new(16384), count)
-  "set_handwritten" -> L.set_handwritten(Bench.Handwritten.buffer_new(16384), count)
 end
