@@ -15,4 +15,4 @@ CORRAL_CC ?= $(or $(CC),cc)
 CORRAL_CFLAGS ?= -std=gnu11 -O2 -fPIC -fvisibility=hidden -Wall -Wextra \
   -Werror=implicit-function-declaration -Werror=incompatible-pointer-types -Werror=int-conversion \
   -I$(CORRAL_DIR)/include -I$(ERTS_INCLUDE_DIR)
-CORRAL_LDFLAGS ?= -shared $(if $(filter Darwin,$(shell uname -s)),-undefined dynamic_lookup -flat_namespace)
+CORRAL_LDFLAGS ?= $(if $(filter Darwin,$(shell uname -s)),-dynamiclib -undefined dynamic_lookup,-shared)

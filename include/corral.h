@@ -82,9 +82,16 @@
 
 /* The cheap setjmp: __builtin_setjmp saves three words (frame, stack, resume
  * address) and lets the compiler spill the callee-saved registers, instead of
- * the libc version's full register file. Define CORRAL_PORTABLE_SETJMP to use
- * the POSIX _setjmp/_longjmp pair (no signal-mask system call either way). */
-#if !defined(CORRAL_PORTABLE_SETJMP) && (defined(__x86_64__) || defined(__aarch64__) || defined(__i386__))
+ * the libc version's full register file. GCC has it on x86 and AArch64, Clang
+ * only on x86 (Clang refuses it for arm64, Apple silicon included). Elsewhere,
+ * or with CORRAL_PORTABLE_SETJMP defined, the POSIX _setjmp/_longjmp pair is
+ * used (no signal-mask system call either way). */
+#if !defined(CORRAL_PORTABLE_SETJMP) &&                                                     \
+    (defined(__x86_64__) || defined(__i386__) || (defined(__aarch64__) && !defined(__clang__)))
+#define CORRAL__BUILTIN_SETJMP 1
+#endif
+
+#if defined(CORRAL__BUILTIN_SETJMP)
 typedef void *corral__jmp_buf[5];
 #define CORRAL__SETJMP(b) __builtin_setjmp(b)
 #else
@@ -2074,8 +2081,15 @@ void corral_msg_free(corral_msg *m);
  * call registers its release: it is unlocked when the call returns or
  * raises. Lock in one fixed order (for example by address) when a call takes
  * several, and never block on a lock held across a long computation.
+ * Outside a call (resource callbacks, threads of your own) lock and unlock
+ * by hand with corral_mutex_lock / corral_mutex_unlock and
+ * corral_rwlock_read / corral_rwlock_write / corral_rwlock_unlock. No lock
+ * needs a destroy call: freeing its memory is enough, on every platform.
  * ======================================================================= */
 
+#if defined(__linux__) && !defined(CORRAL_PORTABLE_LOCKS)
+/* glibc, musl and bionic: a zeroed pthread lock is an unlocked one (their
+ * static initializers are all zero bits), so the system's locks are used. */
 typedef struct {
     pthread_mutex_t m;
 } corral_mutex;
@@ -2084,8 +2098,79 @@ typedef struct {
     pthread_rwlock_t l;
 } corral_rwlock;
 
+static inline void corral__mutex_lock(corral_mutex *m) { pthread_mutex_lock(&m->m); }
+static inline void corral__read_lock(corral_rwlock *l) { pthread_rwlock_rdlock(&l->l); }
+static inline void corral__write_lock(corral_rwlock *l) { pthread_rwlock_wrlock(&l->l); }
+#else
+/* Elsewhere a zeroed pthread lock is not an unlocked one (macOS: the types
+ * carry a signature word set by their initializer, and locking a zeroed one
+ * fails and locks nothing) or it allocates on first use and leaks unless
+ * destroyed (FreeBSD, OpenBSD). There Corral's locks are one word of its own:
+ * taking a free lock is one compare-and-swap, and waiting threads sleep on
+ * condition variables shared by all locks (c_src/corral/lock.c).
+ * CORRAL_PORTABLE_LOCKS selects these on Linux too. */
+typedef struct {
+    unsigned state;
+} corral_mutex;
+
+typedef struct {
+    unsigned state;
+} corral_rwlock;
+
+void corral__mutex_wait(corral_mutex *m);
+void corral__read_wait(corral_rwlock *l);
+void corral__write_wait(corral_rwlock *l);
+
+static inline void corral__mutex_lock(corral_mutex *m)
+{
+    unsigned expected = 0;
+    if (!__atomic_compare_exchange_n(&m->state, &expected, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+        corral__mutex_wait(m);
+}
+
+static inline void corral__read_lock(corral_rwlock *l)
+{
+    unsigned s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
+    if ((s & 1u) || !__atomic_compare_exchange_n(&l->state, &s, s + 4u, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+        corral__read_wait(l);
+}
+
+static inline void corral__write_lock(corral_rwlock *l)
+{
+    unsigned expected = 0;
+    if (!__atomic_compare_exchange_n(&l->state, &expected, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+        corral__write_wait(l);
+}
+#endif
+
 void corral__unlock_mutex(void *m);
 void corral__unlock_rwlock(void *l);
+
+/* Locks m outside a call: in resource callbacks (down, stop, destructor)
+ * and in threads of your own, which have no call to release it. Unlock with
+ * corral_mutex_unlock.
+ * Checks: nothing. Raises: never. Owns: the caller unlocks m. */
+static inline void corral_mutex_lock(corral_mutex *m) { corral__mutex_lock(m); }
+
+/* Unlocks a mutex taken with corral_mutex_lock.
+ * Checks: nothing (unlocking a mutex this thread does not hold is undefined,
+ * as with any mutex). Raises: never. Owns: nothing. */
+static inline void corral_mutex_unlock(corral_mutex *m) { corral__unlock_mutex(m); }
+
+/* Takes l for reading outside a call (see corral_mutex_lock). Unlock with
+ * corral_rwlock_unlock.
+ * Checks: nothing. Raises: never. Owns: the caller unlocks l. */
+static inline void corral_rwlock_read(corral_rwlock *l) { corral__read_lock(l); }
+
+/* Takes l for writing outside a call (see corral_mutex_lock). Unlock with
+ * corral_rwlock_unlock.
+ * Checks: nothing. Raises: never. Owns: the caller unlocks l. */
+static inline void corral_rwlock_write(corral_rwlock *l) { corral__write_lock(l); }
+
+/* Releases l, taken for reading or writing with corral_rwlock_read or
+ * corral_rwlock_write.
+ * Checks: nothing. Raises: never. Owns: nothing. */
+static inline void corral_rwlock_unlock(corral_rwlock *l) { corral__unlock_rwlock(l); }
 
 /* Locks m for the rest of the call.
  * Checks: nothing (locking the same mutex twice in one call deadlocks, as with
@@ -2094,7 +2179,7 @@ void corral__unlock_rwlock(void *l);
  * returned id unlocks early. */
 static inline corral_defer_id corral_lock(corral_call *c, corral_mutex *m)
 {
-    pthread_mutex_lock(&m->m);
+    corral__mutex_lock(m);
     return corral__defer(c, corral__unlock_mutex, m);
 }
 
@@ -2104,7 +2189,7 @@ static inline corral_defer_id corral_lock(corral_call *c, corral_mutex *m)
  * returned id releases early. */
 static inline corral_defer_id corral_read_lock(corral_call *c, corral_rwlock *l)
 {
-    pthread_rwlock_rdlock(&l->l);
+    corral__read_lock(l);
     return corral__defer(c, corral__unlock_rwlock, l);
 }
 
@@ -2113,7 +2198,7 @@ static inline corral_defer_id corral_read_lock(corral_call *c, corral_rwlock *l)
  * Owns: as corral_read_lock. */
 static inline corral_defer_id corral_write_lock(corral_call *c, corral_rwlock *l)
 {
-    pthread_rwlock_wrlock(&l->l);
+    corral__write_lock(l);
     return corral__defer(c, corral__unlock_rwlock, l);
 }
 

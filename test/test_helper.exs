@@ -1,4 +1,42 @@
-ExUnit.start()
+defmodule CorralTest.CrossTools do
+  @moduledoc false
+  # The tools that cross-build Mach-O libraries here: clang, with ld64.lld
+  # beside it (Debian's lld), and llvm-lipo and llvm-nm (Debian's llvm).
+  def find do
+    with {:ok, clang} <- tool(System.find_executable("clang"), "clang"),
+         bin = clang |> resolve() |> Path.dirname(),
+         {:ok, _} <- tool(beside(bin, "ld64.lld"), "ld64.lld (Debian package lld)"),
+         {:ok, lipo} <- tool(beside(bin, "llvm-lipo"), "llvm-lipo (Debian package llvm)"),
+         {:ok, nm} <- tool(beside(bin, "llvm-nm"), "llvm-nm (Debian package llvm)") do
+      {:ok, %{clang: clang, lipo: lipo, nm: nm}}
+    end
+  end
+
+  defp tool(nil, what), do: {:error, what}
+  defp tool(path, _what), do: {:ok, path}
+
+  # clang finds ld64.lld in its own directory (Debian: /usr/lib/llvm-N/bin).
+  defp beside(bin, name) do
+    path = Path.join(bin, name)
+    if File.exists?(path), do: path, else: System.find_executable(name)
+  end
+
+  defp resolve(path) do
+    case File.read_link(path) do
+      {:ok, target} -> resolve(Path.expand(target, Path.dirname(path)))
+      {:error, _} -> path
+    end
+  end
+end
+
+case CorralTest.CrossTools.find() do
+  {:ok, _} ->
+    ExUnit.start()
+
+  {:error, missing} ->
+    IO.puts("Skipping the macOS cross-build tests: #{missing} is missing (make test installs it).")
+    ExUnit.start(exclude: [:macos_cross])
+end
 
 defmodule CorralTest.Case do
   @moduledoc false

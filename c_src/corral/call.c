@@ -502,7 +502,7 @@ static ERL_NIF_TERM erlang_reason(corral_call *c, ERL_NIF_TERM module, const cha
 static CORRAL__NORETURN void throw_term(corral_call *c, ERL_NIF_TERM reason)
 {
     c->exception = reason;
-#if !defined(CORRAL_PORTABLE_SETJMP) && (defined(__x86_64__) || defined(__aarch64__) || defined(__i386__))
+#if defined(CORRAL__BUILTIN_SETJMP)
     __builtin_longjmp(c->jmp, 1);
 #else
     _longjmp(c->jmp, 1);

@@ -271,13 +271,3 @@ void corral__select_stop(corral_call *c, corral_resource_type *type, void *obj, 
 }
 
 /* }====================================================================== */
-
-/* {======================================================================
- * Locks
- * ======================================================================= */
-
-void corral__unlock_mutex(void *m) { pthread_mutex_unlock(&((corral_mutex *)m)->m); }
-
-void corral__unlock_rwlock(void *l) { pthread_rwlock_unlock(&((corral_rwlock *)l)->l); }
-
-/* }====================================================================== */

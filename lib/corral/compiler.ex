@@ -4,7 +4,8 @@ defmodule Corral.Compiler do
   # object (in parallel, one job per scheduler), header dependencies are
   # tracked through the compiler's -MMD files, and the library is linked only
   # when an object changed. The export table is then read from the built
-  # library's ELF sections (Corral.ELF), never by parsing C.
+  # library's own sections (Corral.ObjectFile: ELF or Mach-O), never by
+  # parsing C.
 
   alias Corral.Messages
 
@@ -40,10 +41,29 @@ defmodule Corral.Compiler do
       true -> compile_and_link!(config)
     end
 
-    info = read_exports!(config)
-    check_module!(config, info)
+    info = read_library!(config)
     Map.merge(info, %{so: config.so, inputs: inputs(config), config: config})
   end
+
+  @doc false
+  # What the generated module is made from: the export table, docs and module
+  # record of the library at config.so, checked against config.module. The
+  # cross-build test reads Mach-O libraries through this too.
+  def read_library!(config) do
+    info = read_exports!(config)
+    check_module!(config, info)
+    info
+  end
+
+  @doc false
+  # The flags Corral compiles a library's C files with (the test that
+  # cross-builds for macOS uses them as they are).
+  def compile_flags(config), do: cflags(config, find_erts_include!())
+
+  @doc false
+  # The flags Corral links a library with on `os` (`:os.type()`'s second
+  # element: :linux, :darwin, :freebsd...).
+  def link_flags(config, os), do: ldflags(config, os)
 
   @doc false
   def config(module, opts) do
@@ -234,7 +254,7 @@ defmodule Corral.Compiler do
     config = %{config | cflags: lib_cflags ++ config.cflags, ldflags: lib_ldflags ++ config.ldflags}
     cflags = cflags(config, erts_include)
     stamp = Path.join(config.build_dir, "flags")
-    stamp_text = Enum.join([cc | cflags] ++ ["--" | ldflags(config)], "\n")
+    stamp_text = Enum.join([cc | cflags] ++ ["--" | ldflags(config, host_os())], "\n")
     flags_changed? = File.read(stamp) != {:ok, stamp_text}
 
     jobs =
@@ -355,15 +375,20 @@ defmodule Corral.Compiler do
       ["-I", @corral_include, "-I", erts_include, "-I", config.src] ++ config.cflags
   end
 
-  defp ldflags(config) do
-    platform =
-      case :os.type() do
-        {:unix, :darwin} -> ["-undefined", "dynamic_lookup", "-flat_namespace"]
-        _ -> []
+  # macOS: a dynamic library whose undefined symbols (the enif_ API) are
+  # looked up when the VM loads it; the two-level namespace is kept, so the
+  # library's own symbols never bind to another image's.
+  defp ldflags(config, os) do
+    kind =
+      case os do
+        :darwin -> ["-dynamiclib", "-undefined", "dynamic_lookup"]
+        _ -> ["-shared"]
       end
 
-    ["-shared"] ++ platform ++ sanitize_flags(config) ++ config.ldflags
+    kind ++ sanitize_flags(config) ++ config.ldflags
   end
+
+  defp host_os, do: elem(:os.type(), 1)
 
   defp sanitize_flags(%{sanitize: []}), do: []
 
@@ -427,7 +452,7 @@ defmodule Corral.Compiler do
     # Link to a fresh file and rename it into place: the VM may have the old
     # library mapped, and writing into a mapped file crashes it.
     tmp = config.so <> ".#{System.unique_integer([:positive])}.tmp"
-    args = objects ++ ["-o", tmp] ++ ldflags(config)
+    args = objects ++ ["-o", tmp] ++ ldflags(config, host_os())
     {output, status} = System.cmd(cc, args, cd: config.root, stderr_to_stdout: true)
     if output != "", do: IO.write(:stderr, output)
 
@@ -466,7 +491,7 @@ defmodule Corral.Compiler do
       Mix.raise(Messages.message({:no_library, config}))
     end
 
-    case Corral.ELF.sections(config.so, ["corral_module", "corral_exports", "corral_docs"]) do
+    case Corral.ObjectFile.sections(config.so, ["corral_module", "corral_exports", "corral_docs"]) do
       {:ok, %{"corral_module" => mod} = sections} ->
         info = parse_exports!(mod, Map.get(sections, "corral_exports", ""), config)
         Map.put(info, :docs, parse_docs!(Map.get(sections, "corral_docs", ""), info.exports, config))

@@ -1,9 +1,13 @@
 defmodule Corral.ELF do
   @moduledoc false
-  # Reads named sections out of an ELF shared object. Corral's C macros place
+  # Reads named sections out of an ELF shared object (Linux, the BSDs). Corral's C macros place
   # the export table in the sections "corral_module" and "corral_exports", so
   # the compiler learns the functions of a library without loading it into
   # the compiling VM and without parsing C source.
+
+  @doc "Whether `bin` starts like an ELF file."
+  def magic?(<<0x7F, "ELF", _::binary>>), do: true
+  def magic?(_), do: false
 
   @doc "Returns `{:ok, %{name => bytes}}` for the requested section names, or `{:error, reason}`."
   def sections(path, names) do
@@ -14,7 +18,7 @@ defmodule Corral.ELF do
 
   # Little-endian only: every platform Corral builds for (x86-64, AArch64,
   # RISC-V Linux) is.
-  defp parse(<<0x7F, "ELF", class, 1, _rest::binary>> = bin, names) when class in [1, 2] do
+  def parse(<<0x7F, "ELF", class, 1, _rest::binary>> = bin, names) when class in [1, 2] do
     with {:ok, shoff, shentsize, shnum, shstrndx} <- header(bin, class),
          {:ok, headers} <- section_headers(bin, class, shoff, shentsize, shnum),
          {:ok, {_, strtab_off, strtab_size}} <- fetch(headers, shstrndx),
@@ -31,8 +35,8 @@ defmodule Corral.ELF do
     end
   end
 
-  defp parse(<<0x7F, "ELF", _::binary>>, _names), do: {:error, "big-endian ELF files are not supported"}
-  defp parse(_bin, _names), do: {:error, "not an ELF file"}
+  def parse(<<0x7F, "ELF", _::binary>>, _names), do: {:error, "big-endian ELF files are not supported"}
+  def parse(_bin, _names), do: {:error, "not an ELF file"}
 
   defp header(bin, 2) do
     case bin do

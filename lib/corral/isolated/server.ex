@@ -266,11 +266,26 @@ defmodule Corral.Isolated.Server do
     %{s | port: nil, os_pid: nil, status: :down, stopping: nil, calls: %{}, ids: %{}}
   end
 
-  @signals %{1 => :SIGHUP, 2 => :SIGINT, 3 => :SIGQUIT, 4 => :SIGILL, 5 => :SIGTRAP, 6 => :SIGABRT, 7 => :SIGBUS,
-             8 => :SIGFPE, 9 => :SIGKILL, 11 => :SIGSEGV, 13 => :SIGPIPE, 14 => :SIGALRM, 15 => :SIGTERM, 24 => :SIGXCPU, 25 => :SIGXFSZ, 31 => :SIGSYS}
+  # Signal numbers agree across Unix systems only up to 15 (and not on 7 and
+  # 10); the rest are per system. Linux (x86, Arm, RISC-V) and the BSD family
+  # (macOS, FreeBSD, OpenBSD, NetBSD) differ as below.
+  @common_signals %{1 => :SIGHUP, 2 => :SIGINT, 3 => :SIGQUIT, 4 => :SIGILL, 5 => :SIGTRAP, 6 => :SIGABRT,
+                    8 => :SIGFPE, 9 => :SIGKILL, 11 => :SIGSEGV, 13 => :SIGPIPE, 14 => :SIGALRM, 15 => :SIGTERM}
+  @linux_signals Map.merge(@common_signals, %{7 => :SIGBUS, 10 => :SIGUSR1, 12 => :SIGUSR2, 24 => :SIGXCPU,
+                                               25 => :SIGXFSZ, 31 => :SIGSYS})
+  @bsd_signals Map.merge(@common_signals, %{7 => :SIGEMT, 10 => :SIGBUS, 12 => :SIGSYS, 24 => :SIGXCPU,
+                                             25 => :SIGXFSZ, 30 => :SIGUSR1, 31 => :SIGUSR2})
+
+  @doc false
+  def signal_names(os) when os in [:darwin, :freebsd, :openbsd, :netbsd, :dragonfly], do: @bsd_signals
+  def signal_names(_os), do: @linux_signals
 
   # Ports report death by signal N as status 128 + N.
-  defp signal(status) when is_integer(status) and status > 128, do: Map.get(@signals, status - 128, :"signal #{status - 128}")
+  defp signal(status) when is_integer(status) and status > 128 do
+    n = status - 128
+    Map.get(signal_names(elem(:os.type(), 1)), n, :"signal #{n}")
+  end
+
   defp signal(_), do: nil
 
   # The VM of the native process: erlexec of this VM's ERTS (its environment

@@ -134,7 +134,7 @@ CORRAL_ATOMS(lease_atoms, "lease_released", "busy", "not_alive");
 static void lease_down(Lease *l, ErlNifEnv *env, const ErlNifPid *pid)
 {
     (void)env;
-    pthread_mutex_lock(&l->mutex.m);
+    corral_mutex_lock(&l->mutex);
     if (l->held && enif_compare_pids(&l->owner, pid) == 0) {
         l->held = false;
         if (l->has_notify) {
@@ -146,7 +146,7 @@ static void lease_down(Lease *l, ErlNifEnv *env, const ErlNifPid *pid)
             }
         }
     }
-    pthread_mutex_unlock(&l->mutex.m);
+    corral_mutex_unlock(&l->mutex);
 }
 CORRAL_RESOURCE_ON_DOWN(Lease, lease_down);
 
