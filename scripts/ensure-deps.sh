@@ -11,6 +11,15 @@ command -v cc >/dev/null 2>&1 || missing+=(gcc)
 command -v make >/dev/null 2>&1 || missing+=(make)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 pkg-config --exists zlib 2>/dev/null || missing+=(zlib1g-dev)
+# clang, lld and llvm cross-build Mach-O libraries for the macOS tests (and
+# clang checks Corral's C beside gcc).
+if command -v clang >/dev/null 2>&1; then
+  llvm_bin=$(dirname "$(readlink -f "$(command -v clang)")")
+  [ -x "$llvm_bin/ld64.lld" ] || command -v ld64.lld >/dev/null 2>&1 || missing+=(lld)
+  [ -x "$llvm_bin/llvm-lipo" ] && [ -x "$llvm_bin/llvm-nm" ] || missing+=(llvm)
+else
+  missing+=(clang lld llvm)
+fi
 if command -v erl >/dev/null 2>&1; then
   root=$(erl -noshell -eval 'io:format("~s", [code:root_dir()]), halt().')
   ls "$root"/erts-*/include/erl_nif.h "$root"/usr/include/erl_nif.h >/dev/null 2>&1 || missing+=(erlang-dev)

@@ -105,7 +105,8 @@ defmodule Corral.MachO do
 
   defp load_commands(<<cmd::little-32, cmdsize::little-32, _::binary>> = cmds, n, acc)
        when cmdsize >= 8 and cmdsize <= byte_size(cmds) do
-    <<this::binary-size(cmdsize), rest::binary>> = cmds
+    this = binary_part(cmds, 0, cmdsize)
+    rest = binary_part(cmds, cmdsize, byte_size(cmds) - cmdsize)
 
     case cmd == @lc_segment_64 and segment_sections(this) do
       false -> load_commands(rest, n - 1, acc)
