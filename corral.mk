@@ -12,7 +12,7 @@ CORRAL_DIR ?= $(dir $(lastword $(MAKEFILE_LIST)))
 CORRAL_SOURCES := $(wildcard $(CORRAL_DIR)/c_src/corral/*.c)
 ERTS_INCLUDE_DIR ?= $(shell erl -noshell -eval 'io:format("~ts/erts-~ts/include", [code:root_dir(), erlang:system_info(version)]), halt().')
 CORRAL_CC ?= $(or $(CC),cc)
-CORRAL_CFLAGS ?= -std=gnu11 -O2 -fPIC -fvisibility=hidden -Wall -Wextra \
+CORRAL_CFLAGS ?= -std=gnu11 -O3 -fPIC -fvisibility=hidden -Wall -Wextra \
   -Werror=implicit-function-declaration -Werror=incompatible-pointer-types -Werror=int-conversion \
   -I$(CORRAL_DIR)/include -I$(ERTS_INCLUDE_DIR)
 CORRAL_LDFLAGS ?= $(if $(filter Darwin,$(shell uname -s)),-dynamiclib -undefined dynamic_lookup,-shared)

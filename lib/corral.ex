@@ -28,8 +28,9 @@ defmodule Corral do
       compiler and linker flags are added.
     * `:compile_commands` - `false` to not write `compile_commands.json` next
       to the sources (for clangd and other C tools; on by default).
-    * `:mode` - `:release` (default, `-O2`) or `:debug` (`-O0 -g3`,
-      `CORRAL_DEBUG` defined).
+    * `:mode` - `:release` (default, `-O3`, as fast as a C author's own
+      build) or `:debug` (`-O0 -g3`, `CORRAL_DEBUG` defined: the scheduler
+      watchdog and readable debugger sessions).
     * `:sanitize` - `[:address, :undefined]` (or a part) builds with
       AddressSanitizer/UndefinedBehaviorSanitizer; `CORRAL_SANITIZE` does it
       for every module. The VM needs the ASan runtime preloaded (README).

@@ -65,6 +65,15 @@ build_root() {
   touch "$root/.corral-ready"
 }
 
+# Debian testing's Release file is valid for a week only; a mirror that
+# serves an older snapshot of it would make every apt-get update in the
+# chroot fail ("Release file ... is expired"), and with it the installs that
+# make test asks for. The chroot is a throwaway test bed, so it accepts it.
+apt_settings() {
+  local root=$1
+  printf '%s\n' 'Acquire::Check-Valid-Until "false";' >"$root/etc/apt/apt.conf.d/99corral-matrix"
+}
+
 mount_into() {
   local root=$1
   mountpoint -q "$root/proc" || { mount -t proc proc "$root/proc"; mounted+=("$root/proc"); }
@@ -86,6 +95,7 @@ refresh_root() {
 run_suite() {
   local suite=$1 root=$cache/$1 start=$SECONDS
   build_root "$suite"
+  apt_settings "$root"
   mount_into "$root"
   refresh_root "$suite"
   local versions

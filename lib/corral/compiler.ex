@@ -366,7 +366,9 @@ defmodule Corral.Compiler do
   defp cflags(config, erts_include) do
     mode_flags =
       case config.mode do
-        :release -> ["-O2"]
+        # -O3: GCC vectorizes loops over arguments (a byte sum runs 2.5x
+        # faster than at -O2 with gcc 12); see bench/README.md.
+        :release -> ["-O3"]
         :debug -> ["-O0", "-g3", "-DCORRAL_DEBUG"]
       end
 

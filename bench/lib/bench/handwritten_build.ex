@@ -3,7 +3,7 @@ defmodule Bench.Handwritten.Build do
   Builds the hand-written reference NIF (`c_src/handwritten/handwritten.c`)
   with a plain compiler command, no Corral involved:
 
-      cc -O2 -fPIC -shared -fvisibility=hidden -I<erts include> handwritten.c
+      cc -O3 -fPIC -shared -fvisibility=hidden -I<erts include> handwritten.c
 
   into `_build/handwritten/libhandwritten.so`. The library is rebuilt only
   when it is missing or older than the C file.
@@ -75,7 +75,8 @@ defmodule Bench.Handwritten.Build do
     tmp = so <> ".#{System.unique_integer([:positive])}.tmp"
 
     args = [
-      "-O2",
+      # -O3, as a C author building for speed does.
+      "-O3",
       "-fPIC",
       "-shared",
       "-fvisibility=hidden",
