@@ -894,20 +894,35 @@ CORRAL__NORETURN CORRAL__COLD void corral__bad_integer_at(corral_call *c, corral
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wtype-limits"
 #define CORRAL__SIGNED(w, ctype, lo, hi)                                                          \
-    static inline ctype corral_get_##w(corral_call *c, corral_term t)                            \
+    static inline bool corral__try_##w(ErlNifEnv *env, ERL_NIF_TERM t, ctype *out)               \
     {                                                                                           \
         ErlNifSInt64 v;                                                                         \
-        if (CORRAL__LIKELY(enif_get_int64(c->env, t.term, &v) && v >= (lo) && v <= (hi)))      \
-            return (ctype)v;                                                                    \
-        corral__bad_integer_at(c, t, (int64_t)(lo), (uint64_t)(hi));                           \
-    }
-#define CORRAL__UNSIGNED(w, ctype, hi)                                                            \
+        if (!(enif_get_int64(env, t, &v) && v >= (lo) && v <= (hi))) return false;              \
+        *out = (ctype)v;                                                                        \
+        return true;                                                                            \
+    }                                                                                           \
     static inline ctype corral_get_##w(corral_call *c, corral_term t)                            \
     {                                                                                           \
+        ctype v;                                                                                \
+        if (CORRAL__LIKELY(corral__try_##w(c->env, t.term, &v))) return v;                      \
+        corral__bad_integer_at(c, t, (int64_t)(lo), (uint64_t)(hi));                           \
+    }                                                                                           \
+    static inline void corral__check_arg_##w(corral_call *c, int i) { (void)corral_get_##w(c, corral_arg_term(c, i)); }
+#define CORRAL__UNSIGNED(w, ctype, hi)                                                            \
+    static inline bool corral__try_##w(ErlNifEnv *env, ERL_NIF_TERM t, ctype *out)               \
+    {                                                                                           \
         ErlNifUInt64 v;                                                                         \
-        if (CORRAL__LIKELY(enif_get_uint64(c->env, t.term, &v) && v <= (hi))) return (ctype)v;  \
+        if (!(enif_get_uint64(env, t, &v) && v <= (hi))) return false;                          \
+        *out = (ctype)v;                                                                        \
+        return true;                                                                            \
+    }                                                                                           \
+    static inline ctype corral_get_##w(corral_call *c, corral_term t)                            \
+    {                                                                                           \
+        ctype v;                                                                                \
+        if (CORRAL__LIKELY(corral__try_##w(c->env, t.term, &v))) return v;                      \
         corral__bad_integer_at(c, t, 0, (uint64_t)(hi));                                        \
-    }
+    }                                                                                           \
+    static inline void corral__check_arg_##w(corral_call *c, int i) { (void)corral_get_##w(c, corral_arg_term(c, i)); }
 #define CORRAL__ARG_AND_MAKE(w, ctype, maker, wide)                                               \
     static inline ctype corral_arg_##w(corral_call *c, int i) { return corral_get_##w(c, corral_arg_term(c, i)); } \
     static inline ERL_NIF_TERM corral_make_##w(corral_call *c, ctype v) { return maker(c->env, (wide)v); }
@@ -2070,6 +2085,439 @@ bool corral_msg_send(corral_call *c, corral_msg *m, const ErlNifPid *to, ERL_NIF
 /* Frees a message without sending it.
  * Checks: nothing. Raises: never. Owns: m is gone. */
 void corral_msg_free(corral_msg *m);
+
+/* }====================================================================== */
+
+/* {======================================================================
+ * Typed declarations: the C signature is the declaration
+ *
+ * One declaration gives the Elixir function its name, arity, argument
+ * decoding (with exactly the checks and messages of corral_arg_*), return
+ * encoding, @spec and argument names. Parameters are written as pairs of a
+ * type word and a name, because C macros cannot split `int64_t a`:
+ *
+ *     CORRAL_PURE(add, i64, (i64, a), (i64, b))
+ *     {
+ *         return corral_add_i64(c, a, b); // ArithmeticError on overflow
+ *     }
+ *     CORRAL_MODULE(Demo.Native, CORRAL_EXPORT(add));
+ *
+ * gives `@spec add(a :: integer(), b :: integer()) :: integer()` and
+ * `def add(a, b)`. Two kinds of body, declared the same way:
+ *   - CORRAL_PURE: the body gets the decoded values and a `corral_pure *c`
+ *     that can only report a failure (corral_fail, the checked arithmetic
+ *     below), raised after the body returns. It cannot raise from inside,
+ *     so the NIF has no setjmp frame: it compiles to what a careful C
+ *     author writes by hand. Scalars, binaries and raw terms only.
+ *   - CORRAL_DEF: the body gets the call context `corral_call *c` as every
+ *     CORRAL_NIF does (resources, locks, scratch memory, makers, raising),
+ *     and the decoded values.
+ *
+ *   type word  C type            argument accepts (spec)          returns (spec)
+ *   i8 i16 i32 int8_t ...        that range (-128..127, ...)      integer term (same)
+ *   i64 int long ssize intptr    that range (integer())           integer()
+ *   u8         uint8_t           0..255 (byte())                  byte()
+ *   u16 u32    uint16_t ...      that range (0..65535, ...)       same
+ *   u64 uint ulong size uintptr  that range (non_neg_integer())   non_neg_integer()
+ *   double     double            a float or a 64-bit integer      float() (ArithmeticError
+ *                                (number())                       on NaN or infinity)
+ *   bool       bool              true or false (boolean())        boolean()
+ *   binary     corral_binary     a binary, zero-copy (binary())   (CORRAL_DEF: copied) binary()
+ *   term       ERL_NIF_TERM      anything (term())                term() (CORRAL_DEF only)
+ *   void       (return only)                                      :ok
+ *   (CORRAL_DEF only, as a parameter `(res, Type, name)`):
+ *   res        Type *            a resource of Type (reference())
+ *
+ * Up to 8 parameters. Parameter names become the Elixir argument names, so
+ * use names that are valid in Elixir too (not `end`, `do`, `fn`, `when`).
+ * ======================================================================= */
+
+/* What a pure body can report: the first failure is kept and raised when
+ * the body returns. Read nothing here; use corral_fail and the checked
+ * arithmetic. */
+typedef struct corral_pure {
+    const char *exception; /* NULL while nothing failed */
+    char message[200];
+} corral_pure;
+
+/* Reports a failure from a pure body: after the body returns, the NIF
+ * raises `exception` ("Elixir.ArgumentError", "Elixir.ArithmeticError", a
+ * user module with a message field) with "<fn>: <message>". The body goes
+ * on running until it returns; return any value, it is not used.
+ * Checks: nothing. Raises: never itself (the NIF raises afterwards).
+ * Owns: nothing; the message is copied (up to 199 bytes). */
+CORRAL__COLD CORRAL__PRINTF(3, 4) void corral_fail(corral_pure *c, const char *exception, const char *fmt, ...);
+
+/* Internal: the overflow reports of the checked arithmetic. */
+CORRAL__COLD int64_t corral__overflow_i64_pure(corral_pure *c, const char *op, int64_t a, int64_t b);
+CORRAL__COLD uint64_t corral__overflow_u64_pure(corral_pure *c, const char *op, uint64_t a, uint64_t b);
+CORRAL__NORETURN CORRAL__COLD int64_t corral__overflow_i64_call(corral_call *c, const char *op, int64_t a, int64_t b);
+CORRAL__NORETURN CORRAL__COLD uint64_t corral__overflow_u64_call(corral_call *c, const char *op, uint64_t a, uint64_t b);
+
+#define CORRAL__CHECKED(name, ctype, builtin, op, kind)                                            \
+    static inline ctype corral__##name##_pure(corral_pure *c, ctype a, ctype b)                    \
+    {                                                                                            \
+        ctype r;                                                                                 \
+        if (CORRAL__UNLIKELY(builtin(a, b, &r))) return corral__overflow_##kind##_pure(c, op, a, b); \
+        return r;                                                                                \
+    }                                                                                            \
+    static inline ctype corral__##name##_call(corral_call *c, ctype a, ctype b)                    \
+    {                                                                                            \
+        ctype r;                                                                                 \
+        if (CORRAL__UNLIKELY(builtin(a, b, &r))) corral__overflow_##kind##_call(c, op, a, b);    \
+        return r;                                                                                \
+    }
+CORRAL__CHECKED(add_i64, int64_t, __builtin_add_overflow, "+", i64)
+CORRAL__CHECKED(sub_i64, int64_t, __builtin_sub_overflow, "-", i64)
+CORRAL__CHECKED(mul_i64, int64_t, __builtin_mul_overflow, "*", i64)
+CORRAL__CHECKED(add_u64, uint64_t, __builtin_add_overflow, "+", u64)
+CORRAL__CHECKED(sub_u64, uint64_t, __builtin_sub_overflow, "-", u64)
+CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
+
+#define CORRAL__CHECKED_PICK(c, name)                                                            \
+    _Generic((c), corral_pure *: corral__##name##_pure, corral_call *: corral__##name##_call)
+
+/* Checked 64-bit arithmetic, in pure bodies (c is the corral_pure) and in
+ * any body with a call context (c is the corral_call). On overflow:
+ * ArithmeticError "<fn>: integer overflow: 9223372036854775807 + 1 does not
+ * fit in -9223372036854775808..9223372036854775807" (raised at once with a
+ * call context; after the body returns in a pure body, where the result is
+ * then 0 and unused).
+ * Checks: the exact result fits the type. Raises: ArithmeticError.
+ * Owns: plain values. */
+#define corral_add_i64(c, a, b) CORRAL__CHECKED_PICK(c, add_i64)((c), (a), (b))
+/* As corral_add_i64, for a - b. Checks: the result fits int64_t.
+ * Raises: ArithmeticError. Owns: plain values. */
+#define corral_sub_i64(c, a, b) CORRAL__CHECKED_PICK(c, sub_i64)((c), (a), (b))
+/* As corral_add_i64, for a * b. Checks: the result fits int64_t.
+ * Raises: ArithmeticError. Owns: plain values. */
+#define corral_mul_i64(c, a, b) CORRAL__CHECKED_PICK(c, mul_i64)((c), (a), (b))
+/* As corral_add_i64, for uint64_t. Checks: the result fits uint64_t.
+ * Raises: ArithmeticError. Owns: plain values. */
+#define corral_add_u64(c, a, b) CORRAL__CHECKED_PICK(c, add_u64)((c), (a), (b))
+/* As corral_add_u64, for a - b (below 0 is an overflow). Checks: the
+ * result fits uint64_t. Raises: ArithmeticError. Owns: plain values. */
+#define corral_sub_u64(c, a, b) CORRAL__CHECKED_PICK(c, sub_u64)((c), (a), (b))
+/* As corral_add_u64, for a * b. Checks: the result fits uint64_t.
+ * Raises: ArithmeticError. Owns: plain values. */
+#define corral_mul_u64(c, a, b) CORRAL__CHECKED_PICK(c, mul_u64)((c), (a), (b))
+
+/* -- Preprocessor plumbing ------------------------------------------------ */
+
+#define CORRAL__CAT(a, b) CORRAL__CAT_(a, b)
+#define CORRAL__CAT_(a, b) a##b
+#define CORRAL__STR(x) CORRAL__STR_(x)
+#define CORRAL__STR_(x) #x
+#define CORRAL__APPLY(m, args) m args
+#define CORRAL__NARGS(...) CORRAL__NARGS_(x, ##__VA_ARGS__, 8, 7, 6, 5, 4, 3, 2, 1, 0)
+#define CORRAL__NARGS_(x, _1, _2, _3, _4, _5, _6, _7, _8, n, ...) n
+#define CORRAL__NOTHING()
+#define CORRAL__SPEC_SEP() ", "
+#define CORRAL__EACH(m, sep, ...) CORRAL__CAT(CORRAL__EACH_, CORRAL__NARGS(__VA_ARGS__))(m, sep, ##__VA_ARGS__)
+#define CORRAL__EACH_0(m, sep)
+#define CORRAL__EACH_1(m, sep, p1) m(0, p1)
+#define CORRAL__EACH_2(m, sep, p1, p2) m(0, p1) sep() m(1, p2)
+#define CORRAL__EACH_3(m, sep, p1, p2, p3) CORRAL__EACH_2(m, sep, p1, p2) sep() m(2, p3)
+#define CORRAL__EACH_4(m, sep, p1, p2, p3, p4) CORRAL__EACH_3(m, sep, p1, p2, p3) sep() m(3, p4)
+#define CORRAL__EACH_5(m, sep, p1, p2, p3, p4, p5) CORRAL__EACH_4(m, sep, p1, p2, p3, p4) sep() m(4, p5)
+#define CORRAL__EACH_6(m, sep, p1, p2, p3, p4, p5, p6) CORRAL__EACH_5(m, sep, p1, p2, p3, p4, p5) sep() m(5, p6)
+#define CORRAL__EACH_7(m, sep, p1, p2, p3, p4, p5, p6, p7)                                       \
+    CORRAL__EACH_6(m, sep, p1, p2, p3, p4, p5, p6) sep() m(6, p7)
+#define CORRAL__EACH_8(m, sep, p1, p2, p3, p4, p5, p6, p7, p8)                                   \
+    CORRAL__EACH_7(m, sep, p1, p2, p3, p4, p5, p6, p7) sep() m(7, p8)
+
+/* A parameter is (word, name) or (res, Type, name); these take it apart. */
+#define CORRAL__P_WORD(p) CORRAL__APPLY(CORRAL__P_WORD_, p)
+#define CORRAL__P_WORD_(w, ...) w
+#define CORRAL__P_NAME(p) CORRAL__APPLY(CORRAL__P_NAME_, p)
+#define CORRAL__P_NAME_(w, ...) CORRAL__CAT(CORRAL__LAST_, CORRAL__NARGS(__VA_ARGS__))(__VA_ARGS__)
+#define CORRAL__LAST_1(a) a
+#define CORRAL__LAST_2(a, b) b
+#define CORRAL__P_CTYPE(p) CORRAL__APPLY(CORRAL__P_CTYPE_, p)
+#define CORRAL__P_CTYPE_(w, ...) CORRAL__T_##w##_CTYPE(__VA_ARGS__)
+#define CORRAL__P_IN(p) CORRAL__APPLY(CORRAL__P_IN_, p)
+#define CORRAL__P_IN_(w, ...) CORRAL__T_##w##_IN
+#define CORRAL__P_KIND(p) CORRAL__APPLY(CORRAL__P_KIND_, p)
+#define CORRAL__P_KIND_(w, ...) CORRAL__T_##w##_KIND
+#define CORRAL__P_RESTYPE(p) CORRAL__APPLY(CORRAL__P_RESTYPE_, p)
+#define CORRAL__P_RESTYPE_(w, type, ...) type
+#define CORRAL__KINDED(p, op) CORRAL__CAT(CORRAL__P_KIND(p), op)
+#define CORRAL__ARG(i) CORRAL__CAT(corral__a, i)
+
+/* Pieces of the generated code, one parameter at a time. */
+#define CORRAL__P_PARAM(i, p) , CORRAL__P_CTYPE(p) CORRAL__P_NAME(p)
+#define CORRAL__P_PASS(i, p) , CORRAL__ARG(i)
+#define CORRAL__P_SPEC(i, p) CORRAL__STR(CORRAL__P_NAME(p)) " :: " CORRAL__P_IN(p)
+#define CORRAL__P_DECODE_PURE(i, p)                                                              \
+    CORRAL__P_CTYPE(p) CORRAL__ARG(i);                                                           \
+    if (CORRAL__UNLIKELY(!CORRAL__KINDED(p, _TRY)(p, env, argv[i], &CORRAL__ARG(i))))           \
+        return corral__typed_bad_arg(env, argc, argv, self_, i, CORRAL__KINDED(p, _CHECK)(p));
+#define CORRAL__P_DECODE_CALL(i, p) CORRAL__P_CTYPE(p) CORRAL__ARG(i) = CORRAL__KINDED(p, _GET)(p, c, i);
+
+/* Kinds of type word: how a value is tested and decoded in a pure NIF
+ * (_TRY; _CHECK re-runs Corral's getter for its exact message), decoded
+ * with a call context (_GET), and made (_MAKE_PURE, _MAKE). */
+#define CORRAL__K_SINT_TRY(p, env, t, out) CORRAL__CAT(corral__try_, CORRAL__P_WORD(p))(env, t, out)
+#define CORRAL__K_SINT_CHECK(p) CORRAL__CAT(corral__check_arg_, CORRAL__P_WORD(p))
+#define CORRAL__K_SINT_GET(p, c, i) CORRAL__CAT(corral_get_, CORRAL__P_WORD(p))(c, corral__typed_arg(c, i))
+#define CORRAL__K_SINT_MAKE_PURE(env, e, st) enif_make_int64(env, (ErlNifSInt64)(e))
+#define CORRAL__K_SINT_MAKE(c, e) enif_make_int64((c)->env, (ErlNifSInt64)(e))
+#define CORRAL__K_UINT_TRY CORRAL__K_SINT_TRY
+#define CORRAL__K_UINT_CHECK CORRAL__K_SINT_CHECK
+#define CORRAL__K_UINT_GET CORRAL__K_SINT_GET
+#define CORRAL__K_UINT_MAKE_PURE(env, e, st) enif_make_uint64(env, (ErlNifUInt64)(e))
+#define CORRAL__K_UINT_MAKE(c, e) enif_make_uint64((c)->env, (ErlNifUInt64)(e))
+#define CORRAL__K_DOUBLE_TRY(p, env, t, out) corral__try_double(env, t, out)
+#define CORRAL__K_DOUBLE_CHECK(p) corral__check_arg_double
+#define CORRAL__K_DOUBLE_GET(p, c, i) corral_get_double(c, corral__typed_arg(c, i))
+#define CORRAL__K_DOUBLE_MAKE_PURE(env, e, st) corral__make_double_pure(env, (e), st)
+#define CORRAL__K_DOUBLE_MAKE(c, e) corral_make_double(c, (e))
+#define CORRAL__K_BOOL_TRY(p, env, t, out) corral__try_bool(t, out)
+#define CORRAL__K_BOOL_CHECK(p) corral__check_arg_bool
+#define CORRAL__K_BOOL_GET(p, c, i) corral_get_bool(c, corral__typed_arg(c, i))
+#define CORRAL__K_BOOL_MAKE_PURE(env, e, st) ((e) ? corral__atom_true : corral__atom_false)
+#define CORRAL__K_BOOL_MAKE(c, e) corral_make_bool(c, (e))
+#define CORRAL__K_BINARY_TRY(p, env, t, out) corral__try_binary(env, t, out)
+#define CORRAL__K_BINARY_CHECK(p) corral__check_arg_binary
+#define CORRAL__K_BINARY_GET(p, c, i) corral_get_binary(c, corral__typed_arg(c, i))
+#define CORRAL__K_BINARY_MAKE(c, e) corral__make_binary_of(c, (e))
+#define CORRAL__K_TERM_TRY(p, env, t, out) (*(out) = (t), true)
+#define CORRAL__K_TERM_CHECK(p) corral__check_arg_term
+#define CORRAL__K_TERM_GET(p, c, i) ((c)->argv[i])
+#define CORRAL__K_TERM_MAKE(c, e) (e)
+#define CORRAL__K_VOID_MAKE_PURE(env, e, st) ((e), corral__atom_ok)
+#define CORRAL__K_VOID_MAKE(c, e) ((e), corral__atom_ok)
+#define CORRAL__K_RES_GET(p, c, i) CORRAL__RES_GET_(c, i, CORRAL__P_RESTYPE(p))
+#define CORRAL__RES_GET_(c, i, type) corral_arg_resource(c, i, type)
+
+/* The type words. */
+#define CORRAL__T_i8_CTYPE(...) int8_t
+#define CORRAL__T_i8_KIND CORRAL__K_SINT
+#define CORRAL__T_i8_IN "-128..127"
+#define CORRAL__T_i8_OUT "-128..127"
+#define CORRAL__T_i16_CTYPE(...) int16_t
+#define CORRAL__T_i16_KIND CORRAL__K_SINT
+#define CORRAL__T_i16_IN "-32768..32767"
+#define CORRAL__T_i16_OUT "-32768..32767"
+#define CORRAL__T_i32_CTYPE(...) int32_t
+#define CORRAL__T_i32_KIND CORRAL__K_SINT
+#define CORRAL__T_i32_IN "-2147483648..2147483647"
+#define CORRAL__T_i32_OUT "-2147483648..2147483647"
+#define CORRAL__T_i64_CTYPE(...) int64_t
+#define CORRAL__T_i64_KIND CORRAL__K_SINT
+#define CORRAL__T_i64_IN "integer()"
+#define CORRAL__T_i64_OUT "integer()"
+#define CORRAL__T_int_CTYPE(...) int
+#define CORRAL__T_int_KIND CORRAL__K_SINT
+#define CORRAL__T_int_IN "integer()"
+#define CORRAL__T_int_OUT "integer()"
+#define CORRAL__T_long_CTYPE(...) long
+#define CORRAL__T_long_KIND CORRAL__K_SINT
+#define CORRAL__T_long_IN "integer()"
+#define CORRAL__T_long_OUT "integer()"
+#define CORRAL__T_ssize_CTYPE(...) ptrdiff_t
+#define CORRAL__T_ssize_KIND CORRAL__K_SINT
+#define CORRAL__T_ssize_IN "integer()"
+#define CORRAL__T_ssize_OUT "integer()"
+#define CORRAL__T_intptr_CTYPE(...) intptr_t
+#define CORRAL__T_intptr_KIND CORRAL__K_SINT
+#define CORRAL__T_intptr_IN "integer()"
+#define CORRAL__T_intptr_OUT "integer()"
+#define CORRAL__T_u8_CTYPE(...) uint8_t
+#define CORRAL__T_u8_KIND CORRAL__K_UINT
+#define CORRAL__T_u8_IN "byte()"
+#define CORRAL__T_u8_OUT "byte()"
+#define CORRAL__T_u16_CTYPE(...) uint16_t
+#define CORRAL__T_u16_KIND CORRAL__K_UINT
+#define CORRAL__T_u16_IN "0..65535"
+#define CORRAL__T_u16_OUT "0..65535"
+#define CORRAL__T_u32_CTYPE(...) uint32_t
+#define CORRAL__T_u32_KIND CORRAL__K_UINT
+#define CORRAL__T_u32_IN "0..4294967295"
+#define CORRAL__T_u32_OUT "0..4294967295"
+#define CORRAL__T_u64_CTYPE(...) uint64_t
+#define CORRAL__T_u64_KIND CORRAL__K_UINT
+#define CORRAL__T_u64_IN "non_neg_integer()"
+#define CORRAL__T_u64_OUT "non_neg_integer()"
+#define CORRAL__T_uint_CTYPE(...) unsigned
+#define CORRAL__T_uint_KIND CORRAL__K_UINT
+#define CORRAL__T_uint_IN "non_neg_integer()"
+#define CORRAL__T_uint_OUT "non_neg_integer()"
+#define CORRAL__T_ulong_CTYPE(...) unsigned long
+#define CORRAL__T_ulong_KIND CORRAL__K_UINT
+#define CORRAL__T_ulong_IN "non_neg_integer()"
+#define CORRAL__T_ulong_OUT "non_neg_integer()"
+#define CORRAL__T_size_CTYPE(...) size_t
+#define CORRAL__T_size_KIND CORRAL__K_UINT
+#define CORRAL__T_size_IN "non_neg_integer()"
+#define CORRAL__T_size_OUT "non_neg_integer()"
+#define CORRAL__T_uintptr_CTYPE(...) uintptr_t
+#define CORRAL__T_uintptr_KIND CORRAL__K_UINT
+#define CORRAL__T_uintptr_IN "non_neg_integer()"
+#define CORRAL__T_uintptr_OUT "non_neg_integer()"
+#define CORRAL__T_double_CTYPE(...) double
+#define CORRAL__T_double_KIND CORRAL__K_DOUBLE
+#define CORRAL__T_double_IN "number()"
+#define CORRAL__T_double_OUT "float()"
+#define CORRAL__T_bool_CTYPE(...) bool
+#define CORRAL__T_bool_KIND CORRAL__K_BOOL
+#define CORRAL__T_bool_IN "boolean()"
+#define CORRAL__T_bool_OUT "boolean()"
+/* <stdbool.h> makes bool a macro for _Bool, so the word arrives as _Bool. */
+#define CORRAL__T__Bool_CTYPE(...) bool
+#define CORRAL__T__Bool_KIND CORRAL__K_BOOL
+#define CORRAL__T__Bool_IN "boolean()"
+#define CORRAL__T__Bool_OUT "boolean()"
+#define CORRAL__T_binary_CTYPE(...) corral_binary
+#define CORRAL__T_binary_KIND CORRAL__K_BINARY
+#define CORRAL__T_binary_IN "binary()"
+#define CORRAL__T_binary_OUT "binary()"
+#define CORRAL__T_term_CTYPE(...) ERL_NIF_TERM
+#define CORRAL__T_term_KIND CORRAL__K_TERM
+#define CORRAL__T_term_IN "term()"
+#define CORRAL__T_term_OUT "term()"
+#define CORRAL__T_void_CTYPE(...) void
+#define CORRAL__T_void_KIND CORRAL__K_VOID
+#define CORRAL__T_void_OUT ":ok"
+#define CORRAL__T_res_CTYPE(type, name) type *
+#define CORRAL__T_res_KIND CORRAL__K_RES
+#define CORRAL__T_res_IN "reference()"
+
+/* Helpers of the kinds above. */
+static inline corral_term corral__typed_arg(corral_call *c, int i)
+{
+    corral_term t = {c->argv[i], {NULL, (uintptr_t)i, CORRAL__AT_ARG}};
+    return t;
+}
+
+static inline bool corral__try_double(ErlNifEnv *env, ERL_NIF_TERM t, double *out)
+{
+    ErlNifSInt64 v;
+    if (CORRAL__LIKELY(enif_get_double(env, t, out))) return true;
+    if (!enif_get_int64(env, t, &v)) return false;
+    *out = (double)v;
+    return true;
+}
+
+static inline bool corral__try_bool(ERL_NIF_TERM t, bool *out)
+{
+    *out = t == corral__atom_true;
+    return *out || t == corral__atom_false;
+}
+
+static inline bool corral__try_binary(ErlNifEnv *env, ERL_NIF_TERM t, corral_binary *out)
+{
+    ErlNifBinary b;
+    if (!enif_inspect_binary(env, t, &b)) return false;
+    out->data = b.data;
+    out->size = b.size;
+    return true;
+}
+
+static inline void corral__check_arg_double(corral_call *c, int i) { (void)corral_arg_double(c, i); }
+static inline void corral__check_arg_bool(corral_call *c, int i) { (void)corral_get_bool(c, corral_arg_term(c, i)); }
+static inline void corral__check_arg_binary(corral_call *c, int i) { (void)corral_arg_binary(c, i); }
+static inline void corral__check_arg_term(corral_call *c, int i) { (void)c, (void)i; }
+
+static inline ERL_NIF_TERM corral__make_binary_of(corral_call *c, corral_binary b)
+{
+    return corral_make_binary(c, b.data, b.size);
+}
+
+ERL_NIF_TERM corral__make_double_pure(ErlNifEnv *env, double d, corral_pure *st);
+
+/* The cold ends of a pure NIF: a bad argument (the getter runs again, in a
+ * call context, for Corral's exact message and route) and a reported failure. */
+ERL_NIF_TERM corral__typed_bad_arg(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[], corral_nif_fn self, int i,
+                                   void (*check)(corral_call *c, int i));
+ERL_NIF_TERM corral__pure_failed(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[], corral_nif_fn self,
+                                 const corral_pure *st);
+
+/* The CORRAL_DOC record of a typed function: its spec, made from the types
+ * (reserved = 1 marks it as generated). */
+#define CORRAL__TYPED_RECORD(name, ret, ...)                                                     \
+    _Static_assert(sizeof(#name "(" CORRAL__EACH(CORRAL__P_SPEC, CORRAL__SPEC_SEP, ##__VA_ARGS__) \
+                          ") :: " CORRAL__T_##ret##_OUT) <= 512,                                  \
+                   "typed declaration of " #name ": the generated spec is over 512 bytes");       \
+    static const corral_doc_record name##__corral_spec CORRAL__SECTION("corral_docs") = {        \
+        "CORRDOC", CORRAL__NARGS(__VA_ARGS__), 1, #name,                                          \
+        #name "(" CORRAL__EACH(CORRAL__P_SPEC, CORRAL__SPEC_SEP, ##__VA_ARGS__) ") :: " CORRAL__T_##ret##_OUT, ""}
+
+/* Declares the NIF `name` with a pure body: see the section's comment.
+ * `ret` is a type word or void; each further argument is a parameter
+ * (word, name). The body that follows is the C function
+ *     <ret C type> body(corral_pure *c, <C type> name, ...)
+ * List it in CORRAL_MODULE with CORRAL_EXPORT(name).
+ * Checks: each argument as the corral_arg_* of its word (same messages and
+ * routes), before the body runs; the result as the word's maker (a NaN or
+ * infinite double raises ArithmeticError). A word that needs a call context
+ * (res, term or binary as the result) does not compile here: use CORRAL_DEF.
+ * Raises: ArgumentError for a bad argument; what the body reported with
+ * corral_fail or the checked arithmetic, after it returns.
+ * Owns: binaries are views valid until the body returns; nothing else. */
+#define CORRAL_PURE(name, ret, ...)                                                              \
+    enum { name##__corral_arity = CORRAL__NARGS(__VA_ARGS__) };                                  \
+    CORRAL__TYPED_RECORD(name, ret, ##__VA_ARGS__);                                              \
+    static inline CORRAL__T_##ret##_CTYPE() name##__corral_pure(                                 \
+        corral_pure *c CORRAL__EACH(CORRAL__P_PARAM, CORRAL__NOTHING, ##__VA_ARGS__));          \
+    CORRAL_NIF_EXTERN(name);                                                                     \
+    ERL_NIF_TERM name(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[])                       \
+    {                                                                                            \
+        corral_nif_fn const self_ = name;                                                        \
+        (void)self_;                                                                             \
+        CORRAL__EACH(CORRAL__P_DECODE_PURE, CORRAL__NOTHING, ##__VA_ARGS__)                      \
+        corral_pure pure_;                                                                       \
+        pure_.exception = NULL;                                                                  \
+        ERL_NIF_TERM out_ = CORRAL__CAT(CORRAL__T_##ret##_KIND, _MAKE_PURE)(                     \
+            env, name##__corral_pure(&pure_ CORRAL__EACH(CORRAL__P_PASS, CORRAL__NOTHING, ##__VA_ARGS__)), &pure_); \
+        if (CORRAL__UNLIKELY(pure_.exception != NULL)) return corral__pure_failed(env, argc, argv, name, &pure_); \
+        return out_;                                                                             \
+    }                                                                                            \
+    static inline CORRAL__T_##ret##_CTYPE() name##__corral_pure(                                 \
+        corral_pure *c __attribute__((unused)) CORRAL__EACH(CORRAL__P_PARAM, CORRAL__NOTHING, ##__VA_ARGS__))
+
+/* Declares the NIF `name` with a body that has the call context: as
+ * CORRAL_PURE, but the body is
+ *     <ret C type> body(corral_call *c, <C type> name, ...)
+ * and may use everything a CORRAL_NIF body may (resources, locks, scratch
+ * memory, makers, raising). Parameters may also be (res, Type, name): a
+ * resource of a type declared with CORRAL_RESOURCE or
+ * CORRAL_CLOSABLE_RESOURCE, as corral_arg_resource checks it.
+ * Checks: each argument as its corral_arg_*, in order, before the body.
+ * Raises: ArgumentError for a bad argument; whatever the body raises.
+ * Owns: as CORRAL_NIF. */
+#define CORRAL_DEF(name, ret, ...)                                                               \
+    enum { name##__corral_arity = CORRAL__NARGS(__VA_ARGS__) };                                  \
+    CORRAL__TYPED_RECORD(name, ret, ##__VA_ARGS__);                                              \
+    static CORRAL__T_##ret##_CTYPE() name##__corral_typed(                                       \
+        corral_call *c CORRAL__EACH(CORRAL__P_PARAM, CORRAL__NOTHING, ##__VA_ARGS__));          \
+    CORRAL_NIF(name)                                                                             \
+    {                                                                                            \
+        CORRAL__EACH(CORRAL__P_DECODE_CALL, CORRAL__NOTHING, ##__VA_ARGS__)                      \
+        return CORRAL__CAT(CORRAL__T_##ret##_KIND, _MAKE)(                                       \
+            c, name##__corral_typed(c CORRAL__EACH(CORRAL__P_PASS, CORRAL__NOTHING, ##__VA_ARGS__))); \
+    }                                                                                            \
+    static CORRAL__T_##ret##_CTYPE() name##__corral_typed(                                       \
+        corral_call *c CORRAL__EACH(CORRAL__P_PARAM, CORRAL__NOTHING, ##__VA_ARGS__))
+
+/* The CORRAL_MODULE row of a typed NIF: its Elixir name is the C name, its
+ * arity that of the declaration.
+ * Checks: at compile time, that name was declared with CORRAL_PURE or
+ * CORRAL_DEF. Raises: never. Owns: static. */
+#define CORRAL_EXPORT(name) {#name, name##__corral_arity, 0, name}
+
+/* CORRAL_EXPORT with flags: CORRAL_DIRTY_CPU or CORRAL_DIRTY_IO.
+ * Checks: as CORRAL_EXPORT. Raises: never. Owns: static. */
+#define CORRAL_EXPORT_FLAGS(name, flags) {#name, name##__corral_arity, (flags), name}
+
+/* The documentation of a typed NIF (its spec comes from the types). Write
+ * it anywhere at file scope, before or after the declaration.
+ * Checks: at compile time, that a typed NIF of that name exists, and the
+ * length (1536 bytes). Raises: never. Owns: static. */
+#define CORRAL_DOC_OF(name, doc)                                                                 \
+    _Static_assert(sizeof(doc) <= 1536, "CORRAL_DOC_OF: doc too long (1536 bytes)");             \
+    static const corral_doc_record name##__corral_doc_of CORRAL__SECTION("corral_docs") = {      \
+        "CORRDOC", 0, 2, #name, "", doc}
 
 /* }====================================================================== */
 

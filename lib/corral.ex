@@ -110,6 +110,29 @@ defmodule Corral do
     doc_attr ++ spec_attr
   end
 
+  # The generated function's arguments: the names a spec gives them
+  # (`add(a :: integer(), b :: integer())`, as typed declarations write),
+  # so `h` and the docs show them; argN where the spec names none, names one
+  # twice, or there is no spec.
+  defp arg_vars(docs, arity) do
+    named =
+      with {spec, _} when spec != "" <- docs,
+           {:ok, {:"::", _, [{_, _, args}, _]}} when is_list(args) and length(args) == arity <- Code.string_to_quoted(spec) do
+        Enum.map(args, fn
+          {:"::", _, [{var, _, ctx}, _]} when is_atom(var) and is_atom(ctx) -> var
+          _ -> nil
+        end)
+      else
+        _ -> List.duplicate(nil, arity)
+      end
+
+    usable = fn v -> v != nil and not String.starts_with?(Atom.to_string(v), "_") and Enum.count(named, &(&1 == v)) == 1 end
+
+    for {v, i} <- Enum.with_index(named, 1) do
+      if usable.(v), do: Macro.var(v, __MODULE__), else: Macro.var(:"arg#{i}", __MODULE__)
+    end
+  end
+
   # `isolate: true | false | [timeout: ms]`: nil, or what the stubs need.
   defp isolate_options!(false), do: nil
   defp isolate_options!(nil), do: nil
@@ -207,7 +230,7 @@ defmodule Corral do
     stubs =
       for {name, arity, flags} <- info.exports ++ builtins do
         args = for i <- 1..arity//1, do: Macro.var(:"_arg#{i}", __MODULE__)
-        vars = for i <- 1..arity//1, do: Macro.var(:"arg#{i}", __MODULE__)
+        vars = arg_vars(Map.get(info.docs, {name, arity}), arity)
         attrs = doc_attributes(Map.get(info.docs, {name, arity}), name, arity, config)
         thread? = Bitwise.band(flags, Corral.Compiler.thread_flag()) != 0
 

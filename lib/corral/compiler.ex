@@ -539,22 +539,51 @@ defmodule Corral.Compiler do
   defp parse_exports!(_mod, _rows, config), do: Mix.raise(Messages.message({:no_module_macro, config}))
 
   # CORRAL_DOC records: 2304 bytes each, 32-aligned; scanned by their magic
-  # so padding between records cannot confuse the reader.
-  defp parse_docs!(bin, exports, config), do: parse_docs!(bin, exports, config, %{})
+  # so padding between records cannot confuse the reader. The reserved word
+  # says who wrote the record: 0 CORRAL_DOC (spec and doc by hand), 1 a typed
+  # declaration (CORRAL_PURE/CORRAL_DEF: the spec made from the types),
+  # 2 CORRAL_DOC_OF (the doc of a typed NIF, found by name).
+  defp parse_docs!(bin, exports, config) do
+    records = doc_records(bin, [])
+    typed = for {1, key, spec, _doc} <- records, into: %{}, do: {key, spec}
 
-  defp parse_docs!(<<"CORRDOC\0", arity::unsigned-little-32, _::32, name::binary-240, spec::binary-512,
-                     doc::binary-1536, rest::binary>>, exports, config, acc) do
-    key = {String.to_atom(cstring(name)), arity}
+    Enum.reduce(records, %{}, fn
+      {1, key, spec, _}, acc ->
+        check_listed!(key, exports, config, :typed)
+        Map.update(acc, key, {spec, ""}, fn {_, doc} -> {spec, doc} end)
 
-    unless Enum.any?(exports, fn {n, a, _} -> {n, a} == key end) do
-      Mix.raise(Messages.message({:doc_without_function, key, config}))
-    end
+      {2, {name, _}, _, doc}, acc ->
+        case for({{^name, arity}, _} <- typed, do: arity) do
+          [arity] -> Map.update(acc, {name, arity}, {Map.fetch!(typed, {name, arity}), doc}, fn {spec, _} -> {spec, doc} end)
+          [] -> Mix.raise(Messages.message({:doc_of_without_typed, name, config}))
+        end
 
-    parse_docs!(rest, exports, config, Map.put(acc, key, {cstring(spec), cstring(doc)}))
+      {0, key, spec, doc}, acc ->
+        check_listed!(key, exports, config, :doc)
+
+        if spec != "" and Map.has_key?(typed, key) do
+          Mix.raise(Messages.message({:spec_of_typed, key, spec, Map.fetch!(typed, key), config}))
+        end
+
+        Map.update(acc, key, {spec, doc}, fn {typed_spec, _} -> {typed_spec, doc} end)
+    end)
   end
 
-  defp parse_docs!(<<_::binary-32, rest::binary>>, exports, config, acc), do: parse_docs!(rest, exports, config, acc)
-  defp parse_docs!(_, _exports, _config, acc), do: acc
+  defp doc_records(<<"CORRDOC\0", arity::unsigned-little-32, kind::unsigned-little-32, name::binary-240,
+                     spec::binary-512, doc::binary-1536, rest::binary>>, acc) do
+    record = {kind, {String.to_atom(cstring(name)), arity}, cstring(spec), cstring(doc)}
+    doc_records(rest, [record | acc])
+  end
+
+  defp doc_records(<<_::binary-32, rest::binary>>, acc), do: doc_records(rest, acc)
+  defp doc_records(_, acc), do: Enum.reverse(acc)
+
+  defp check_listed!(key, exports, config, kind) do
+    unless Enum.any?(exports, fn {n, a, _} -> {n, a} == key end) do
+      what = if kind == :typed, do: :typed_not_exported, else: :doc_without_function
+      Mix.raise(Messages.message({what, key, config}))
+    end
+  end
 
   defp cstring(bin), do: bin |> :binary.split(<<0>>) |> hd()
 

@@ -92,6 +92,22 @@ defmodule Corral.Messages do
       "#{name}/#{arity}, which the export table of #{inspect(config.module)} does not list"
   end
 
+  def message({:typed_not_exported, {name, arity}, config}) do
+    "#{name}/#{arity} is declared in #{rel(config.src, config)} but the export table of " <>
+      "#{inspect(config.module)} does not list it: add CORRAL_EXPORT(#{name}) to CORRAL_MODULE"
+  end
+
+  def message({:doc_of_without_typed, name, config}) do
+    "CORRAL_DOC_OF(#{name}, ...) in #{rel(config.src, config)} documents #{name}, but no NIF of " <>
+      "#{inspect(config.module)} is declared with that name by CORRAL_PURE or CORRAL_DEF"
+  end
+
+  def message({:spec_of_typed, {name, arity}, spec, typed_spec, config}) do
+    "CORRAL_DOC for #{inspect(config.module)}.#{name}/#{arity} gives the spec #{spec}, but #{name} is declared " <>
+      "with typed parameters, so its spec comes from the types (#{typed_spec}); document it with " <>
+      "CORRAL_DOC_OF(#{name}, \"...\") instead"
+  end
+
   def message({:bad_spec, {name, arity}, spec, error, config}) do
     "CORRAL_DOC for #{inspect(config.module)}.#{name}/#{arity} has a spec that does not parse " <>
       "(#{error}): #{spec}"

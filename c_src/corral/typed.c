@@ -1,0 +1,97 @@
+/*
+ * typed.c: the cold ends of typed NIFs (CORRAL_PURE, CORRAL_DEF) and the
+ * failure reports of pure bodies and checked arithmetic.
+ *
+ * A pure NIF has no setjmp frame: its arguments are tested with plain
+ * erl_nif calls and the body cannot unwind. Only when something fails does
+ * it pay for a call context: the functions here build one, with its own
+ * frame, and raise from it exactly as a CORRAL_NIF would (a bad argument
+ * runs Corral's getter again, so the message and route are the getter's).
+ */
+#include "corral_internal.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+
+void corral_fail(corral_pure *c, const char *exception, const char *fmt, ...)
+{
+    if (c->exception != NULL) return; /* the first failure is the one reported */
+    c->exception = exception ? exception : "Elixir.RuntimeError";
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->message, sizeof c->message, fmt, ap);
+    va_end(ap);
+}
+
+int64_t corral__overflow_i64_pure(corral_pure *c, const char *op, int64_t a, int64_t b)
+{
+    corral_fail(c, "Elixir.ArithmeticError",
+                "integer overflow: %" PRId64 " %s %" PRId64 " does not fit in %" PRId64 "..%" PRId64, a, op, b,
+                INT64_MIN, INT64_MAX);
+    return 0;
+}
+
+uint64_t corral__overflow_u64_pure(corral_pure *c, const char *op, uint64_t a, uint64_t b)
+{
+    corral_fail(c, "Elixir.ArithmeticError", "integer overflow: %" PRIu64 " %s %" PRIu64 " does not fit in 0..%" PRIu64,
+                a, op, b, UINT64_MAX);
+    return 0;
+}
+
+int64_t corral__overflow_i64_call(corral_call *c, const char *op, int64_t a, int64_t b)
+{
+    corral__raisef(c, corral__atom_arithmetic_error,
+                   "integer overflow: %" PRId64 " %s %" PRId64 " does not fit in %" PRId64 "..%" PRId64, a, op, b,
+                   INT64_MIN, INT64_MAX);
+}
+
+uint64_t corral__overflow_u64_call(corral_call *c, const char *op, uint64_t a, uint64_t b)
+{
+    corral__raisef(c, corral__atom_arithmetic_error,
+                   "integer overflow: %" PRIu64 " %s %" PRIu64 " does not fit in 0..%" PRIu64, a, op, b, UINT64_MAX);
+}
+
+ERL_NIF_TERM corral__make_double_pure(ErlNifEnv *env, double d, corral_pure *st)
+{
+    if (CORRAL__LIKELY(isfinite(d))) return enif_make_double(env, d);
+    /* The same words as corral_make_double. */
+    corral_fail(st, "Elixir.ArithmeticError", "the result is %s, which Erlang floats cannot hold",
+                isnan(d) ? "NaN" : (d > 0 ? "infinity" : "-infinity"));
+    return corral__atom_nil;
+}
+
+/* Kept out of line and apart from its callers: the frame is set up here,
+ * on the failure path only. */
+static __attribute__((noinline)) void run_check(corral_call *c, int i, void (*check)(corral_call *c, int i))
+{
+    check(c, i);
+    /* The pure test refused what the getter accepts: a bug in Corral. */
+    corral_raise(c, "argument %d: the typed decoder refused a value that Corral's getter accepts (a Corral bug)",
+                 i + 1);
+}
+
+ERL_NIF_TERM corral__typed_bad_arg(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[], corral_nif_fn self, int i,
+                                   void (*check)(corral_call *c, int i))
+{
+    corral_call call;
+    corral__call_init(&call, env, argc, argv, self, 0);
+    if (CORRAL__SETJMP(call.jmp)) return corral__unwound(&call);
+    run_check(&call, i, check);
+    return corral__unwound(&call); /* not reached: run_check always raises */
+}
+
+static __attribute__((noinline)) void raise_reported(corral_call *c, const corral_pure *st)
+{
+    corral_raise_exception(c, st->exception, "%s", st->message);
+}
+
+ERL_NIF_TERM corral__pure_failed(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[], corral_nif_fn self,
+                                 const corral_pure *st)
+{
+    corral_call call;
+    corral__call_init(&call, env, argc, argv, self, 0);
+    if (CORRAL__SETJMP(call.jmp)) return corral__unwound(&call);
+    raise_reported(&call, st);
+    return corral__unwound(&call); /* not reached */
+}

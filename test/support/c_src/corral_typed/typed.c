@@ -1,0 +1,137 @@
+/* Typed declarations (CORRAL_PURE, CORRAL_DEF): every type word both ways,
+ * with hand-written twins whose messages the typed ones must repeat. */
+#include <corral.h>
+#include <math.h>
+
+/* Every scalar word: a pure echo, a context echo, and the hand-written
+ * getter (corral_arg_<w>) for the message comparison. */
+#define ECHO(w)                                                                                   \
+    CORRAL_PURE(pure_##w, w, (w, x)) { return x; }                                               \
+    CORRAL_DEF(def_##w, w, (w, x))                                                                \
+    {                                                                                            \
+        (void)c;                                                                                 \
+        return x;                                                                                \
+    }                                                                                            \
+    CORRAL_NIF(hand_##w) { return corral_make_i64(c, (int64_t)corral_get_##w(c, corral_arg_term(c, 0))); }
+
+ECHO(i8)
+ECHO(i16)
+ECHO(i32)
+ECHO(i64)
+ECHO(int)
+ECHO(long)
+ECHO(ssize)
+ECHO(intptr)
+ECHO(u8)
+ECHO(u16)
+ECHO(u32)
+ECHO(u64)
+ECHO(uint)
+ECHO(ulong)
+ECHO(size)
+ECHO(uintptr)
+
+CORRAL_PURE(pure_double, double, (double, x)) { return x; }
+CORRAL_DEF(def_double, double, (double, x))
+{
+    (void)c;
+    return x;
+}
+CORRAL_NIF(hand_double) { return corral_make_double(c, corral_arg_double(c, 0)); }
+
+CORRAL_PURE(pure_bool, bool, (bool, x)) { return x; }
+CORRAL_DEF(def_bool, bool, (bool, x))
+{
+    (void)c;
+    return x;
+}
+CORRAL_NIF(hand_bool) { return corral_make_bool(c, corral_get_bool(c, corral_arg_term(c, 0))); }
+
+CORRAL_PURE(pure_binary_size, size, (binary, b)) { return b.size; }
+CORRAL_DEF(def_binary, binary, (binary, b))
+{
+    (void)c;
+    return b;
+}
+CORRAL_NIF(hand_binary) { return corral_make_size(c, corral_arg_binary(c, 0).size); }
+
+CORRAL_PURE(pure_term_ignored, void, (term, t)) { (void)t; }
+CORRAL_DEF(def_term, term, (term, t))
+{
+    (void)c;
+    return t;
+}
+
+/* The README's first example. */
+CORRAL_DOC_OF(add, "Adds two integers; raises ArithmeticError when the sum does not fit in 64 bits.");
+CORRAL_PURE(add, i64, (i64, a), (i64, b)) { return corral_add_i64(c, a, b); }
+
+CORRAL_PURE(sub_u64, u64, (u64, a), (u64, b)) { return corral_sub_u64(c, a, b); }
+CORRAL_PURE(mul_i64, i64, (i64, a), (i64, b)) { return corral_mul_i64(c, a, b); }
+CORRAL_DEF(def_mul_u64, u64, (u64, a), (u64, b)) { return corral_mul_u64(c, a, b); }
+
+/* Reported failures: the first one wins, and is raised after the body. */
+CORRAL_PURE(safe_div, i64, (i64, a), (i64, b))
+{
+    if (b == 0) {
+        corral_fail(c, "Elixir.ArgumentError", "division by zero (dividing %lld)", (long long)a);
+        corral_fail(c, "Elixir.RuntimeError", "never seen: only the first failure is reported");
+        return 0;
+    }
+    if (a == INT64_MIN && b == -1) return corral_sub_i64(c, 0, a); /* overflows */
+    return a / b;
+}
+
+CORRAL_PURE(custom_failure, void, (i64, code))
+{
+    corral_fail(c, "Elixir.CorralTest.CustomError", "custom failure %lld", (long long)code);
+}
+
+CORRAL_PURE(divide, double, (double, x), (double, y)) { return x / y; }
+
+/* Several parameters of several words, and none at all. */
+CORRAL_PURE(mix, double, (i8, a), (u16, b), (double, x), (bool, neg), (binary, bytes), (size, n), (i32, d), (u64, e))
+{
+    double sum = (double)a + (double)b + x + (double)bytes.size + (double)n + (double)d + (double)e;
+    return neg ? -sum : sum;
+}
+CORRAL_PURE(answer, u8) { return 42; }
+CORRAL_DEF(def_answer, void) { (void)c; }
+
+/* Resources through CORRAL_DEF. */
+typedef struct {
+    int64_t n;
+} Tally;
+CORRAL_CLOSABLE_RESOURCE(Tally, NULL);
+
+CORRAL_DEF(tally_new, term, (i64, start))
+{
+    Tally *t = corral_resource_new(c, Tally, 0);
+    t->n = start;
+    return corral_make_resource(c, t);
+}
+CORRAL_DEF(tally_add, i64, (res, Tally, t), (i64, by))
+{
+    t->n = corral_add_i64(c, t->n, by);
+    return t->n;
+}
+CORRAL_DEF(tally_close, void, (res, Tally, t)) { corral_resource_close(c, Tally, t); }
+CORRAL_NIF(hand_tally_get) { return corral_make_i64(c, corral_arg_resource(c, 0, Tally)->n); }
+
+/* Runs on a dirty CPU scheduler when exported with CORRAL_EXPORT_FLAGS. */
+CORRAL_PURE(on_dirty, bool) { return enif_thread_type() == ERL_NIF_THR_DIRTY_CPU_SCHEDULER; }
+
+#define ROWS(w) CORRAL_EXPORT(pure_##w), CORRAL_EXPORT(def_##w), CORRAL_FN("hand_" #w, hand_##w, 1)
+
+CORRAL_MODULE(CorralTest.Typed,
+              ROWS(i8), ROWS(i16), ROWS(i32), ROWS(i64), ROWS(int), ROWS(long), ROWS(ssize), ROWS(intptr),
+              ROWS(u8), ROWS(u16), ROWS(u32), ROWS(u64), ROWS(uint), ROWS(ulong), ROWS(size), ROWS(uintptr),
+              ROWS(double), ROWS(bool),
+              CORRAL_EXPORT(pure_binary_size), CORRAL_EXPORT(def_binary), CORRAL_FN("hand_binary", hand_binary, 1),
+              CORRAL_EXPORT(pure_term_ignored), CORRAL_EXPORT(def_term),
+              CORRAL_EXPORT(add), CORRAL_EXPORT(sub_u64), CORRAL_EXPORT(mul_i64), CORRAL_EXPORT(def_mul_u64),
+              CORRAL_EXPORT(safe_div), CORRAL_EXPORT(custom_failure), CORRAL_EXPORT(divide),
+              CORRAL_EXPORT(mix), CORRAL_EXPORT(answer), CORRAL_EXPORT(def_answer),
+              CORRAL_EXPORT(tally_new), CORRAL_EXPORT(tally_add), CORRAL_EXPORT(tally_close),
+              CORRAL_FN("hand_tally_get", hand_tally_get, 1),
+              CORRAL_EXPORT_FLAGS(on_dirty, CORRAL_DIRTY_CPU));
