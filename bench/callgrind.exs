@@ -17,6 +17,8 @@ defmodule Bench.CallgrindLoop do
     case which do
       "add_corral" -> add_corral(count)
       "add_handwritten" -> add_handwritten(count)
+      "add_typed_pure" -> add_typed_pure(count)
+      "add_typed_def" -> add_typed_def(count)
       "get_corral" -> get_corral(Buffer.Native.new(16384), count)
       "get_handwritten" -> get_handwritten(Bench.Handwritten.buffer_new(16384), count)
       "set_corral" -> set_corral(Buffer.Native.new(16384), count)
@@ -26,6 +28,10 @@ defmodule Bench.CallgrindLoop do
 
   def add_corral(0), do: :ok
   def add_corral(n), do: (Bench.CorralNative.add(n, 1); add_corral(n - 1))
+  def add_typed_pure(0), do: :ok
+  def add_typed_pure(n), do: (Bench.CorralTypedPure.add(n, 1); add_typed_pure(n - 1))
+  def add_typed_def(0), do: :ok
+  def add_typed_def(n), do: (Bench.CorralTypedDef.add(n, 1); add_typed_def(n - 1))
   def add_handwritten(0), do: :ok
   def add_handwritten(n), do: (Bench.Handwritten.add(n, 1); add_handwritten(n - 1))
   def get_corral(_b, 0), do: :ok

@@ -22,11 +22,19 @@ total() {
   grep -h '^summary:' "$out"/cg.* | awk '{print $2}' | sort -n | tail -1
   rm -f "$out"/cg.*
 }
-printf "%-8s %12s %12s %7s\n" case corral handwritten ratio
-for c in add get set; do
-  for v in corral handwritten; do
+# CALLGRIND_CASES picks cases (default: add get set). add is counted in four
+# forms: CORRAL_NIF, typed pure (CORRAL_PURE), typed with a context
+# (CORRAL_DEF) and hand-written.
+printf "%-8s %-12s %12s %7s\n" case variant instructions "vs C"
+for c in ${CALLGRIND_CASES:-add get set}; do
+  case "$c" in
+    add) variants="handwritten corral typed_pure typed_def" ;;
+    *) variants="handwritten corral" ;;
+  esac
+  for v in $variants; do
     a=$(total "${c}_$v" "$small"); b=$(total "${c}_$v" "$big")
-    eval "$v=$(( (b - a) / (big - small) ))"
+    n=$(( (b - a) / (big - small) ))
+    [ "$v" = handwritten ] && base=$n
+    printf "%-8s %-12s %12s %7s\n" "$c" "$v" "$n" "$(awk -v a="$n" -v b="$base" 'BEGIN{printf "%.2f", a/b}')"
   done
-  printf "%-8s %12s %12s %7s\n" "$c" "$corral" "$handwritten" "$(awk -v a="$corral" -v b="$handwritten" 'BEGIN{printf "%.2f", a/b}')"
 done

@@ -43,10 +43,14 @@ IO.write(:stderr, "ok\n")
 # Sanity checks: every variant computes the same thing, outside the timing.
 5 = Bench.Handwritten.add(2, 3)
 5 = Bench.CorralNative.add(2, 3)
+5 = Bench.CorralTypedPure.add(2, 3)
+5 = Bench.CorralTypedDef.add(2, 3)
 5 = :bench_erlang.add(2, 3)
 # A loop of n returns its last result: add(1, 1).
 2 = Bench.Loops.add_handwritten(3)
 2 = Bench.Loops.add_corral(3)
+2 = Bench.Loops.add_typed_pure(3)
+2 = Bench.Loops.add_typed_def(3)
 2 = Bench.Loops.add_erlang(3)
 
 probe = 12_345
@@ -84,6 +88,8 @@ cases = [
    [
      v.("handwritten C", :add_handwritten, n_add, [], reference: true),
      v.("Corral", :add_corral, n_add, [], []),
+     v.("Corral typed pure", :add_typed_pure, n_add, [], []),
+     v.("Corral typed def", :add_typed_def, n_add, [], []),
      v.("Erlang function", :add_erlang, n_add, [], [])
    ]},
   {"buffer get",

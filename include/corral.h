@@ -2125,11 +2125,16 @@ void corral_msg_free(corral_msg *m);
  *   binary     corral_binary     a binary, zero-copy (binary())   (CORRAL_DEF: copied) binary()
  *   term       ERL_NIF_TERM      anything (term())                term() (CORRAL_DEF only)
  *   void       (return only)                                      :ok
- *   (CORRAL_DEF only, as a parameter `(res, Type, name)`):
- *   res        Type *            a resource of Type (reference())
+ *   (CORRAL_DEF only, as parameters with a qualifier before the name):
+ *   (res, Type, name)     Type *   a resource of Type, as corral_arg_resource
+ *                                  checks it (reference())
+ *   (index, bound, name)  size_t   an index below `bound`, an expression that
+ *                                  may use earlier parameters, as
+ *                                  corral_arg_index checks it (non_neg_integer())
  *
  * Up to 8 parameters. Parameter names become the Elixir argument names, so
- * use names that are valid in Elixir too (not `end`, `do`, `fn`, `when`).
+ * use names that are valid in Elixir too (not `end`, `do`, `fn`, `when`),
+ * and not `c`, the name of the call context.
  * ======================================================================= */
 
 /* What a pure body can report: the first failure is kept and raised when
@@ -2233,14 +2238,15 @@ CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
 #define CORRAL__P_NAME_(w, ...) CORRAL__CAT(CORRAL__LAST_, CORRAL__NARGS(__VA_ARGS__))(__VA_ARGS__)
 #define CORRAL__LAST_1(a) a
 #define CORRAL__LAST_2(a, b) b
+#define CORRAL__LAST_3(a, b, c) c
 #define CORRAL__P_CTYPE(p) CORRAL__APPLY(CORRAL__P_CTYPE_, p)
 #define CORRAL__P_CTYPE_(w, ...) CORRAL__T_##w##_CTYPE(__VA_ARGS__)
 #define CORRAL__P_IN(p) CORRAL__APPLY(CORRAL__P_IN_, p)
 #define CORRAL__P_IN_(w, ...) CORRAL__T_##w##_IN
 #define CORRAL__P_KIND(p) CORRAL__APPLY(CORRAL__P_KIND_, p)
 #define CORRAL__P_KIND_(w, ...) CORRAL__T_##w##_KIND
-#define CORRAL__P_RESTYPE(p) CORRAL__APPLY(CORRAL__P_RESTYPE_, p)
-#define CORRAL__P_RESTYPE_(w, type, ...) type
+#define CORRAL__P_QUAL(p) CORRAL__APPLY(CORRAL__P_QUAL_, p)
+#define CORRAL__P_QUAL_(w, qual, ...) qual
 #define CORRAL__KINDED(p, op) CORRAL__CAT(CORRAL__P_KIND(p), op)
 #define CORRAL__ARG(i) CORRAL__CAT(corral__a, i)
 
@@ -2251,8 +2257,12 @@ CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
 #define CORRAL__P_DECODE_PURE(i, p)                                                              \
     CORRAL__P_CTYPE(p) CORRAL__ARG(i);                                                           \
     if (CORRAL__UNLIKELY(!CORRAL__KINDED(p, _TRY)(p, env, argv[i], &CORRAL__ARG(i))))           \
-        return corral__typed_bad_arg(env, argc, argv, self_, i, CORRAL__KINDED(p, _CHECK)(p));
-#define CORRAL__P_DECODE_CALL(i, p) CORRAL__P_CTYPE(p) CORRAL__ARG(i) = CORRAL__KINDED(p, _GET)(p, c, i);
+        return corral__typed_bad_arg(env, arity_, argv, self_, i, CORRAL__KINDED(p, _CHECK)(p));
+/* With a call context the values are decoded in order into locals named as
+ * the parameters, so a later parameter's check can use an earlier one
+ * (`(index, buf->size, i)`). */
+#define CORRAL__P_DECODE_CALL(i, p) CORRAL__P_CTYPE(p) CORRAL__P_NAME(p) = CORRAL__KINDED(p, _GET)(p, c, i);
+#define CORRAL__P_PASS_NAME(i, p) , CORRAL__P_NAME(p)
 
 /* Kinds of type word: how a value is tested and decoded in a pure NIF
  * (_TRY; _CHECK re-runs Corral's getter for its exact message), decoded
@@ -2287,7 +2297,16 @@ CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
 #define CORRAL__K_TERM_MAKE(c, e) (e)
 #define CORRAL__K_VOID_MAKE_PURE(env, e, st) ((e), corral__atom_ok)
 #define CORRAL__K_VOID_MAKE(c, e) ((e), corral__atom_ok)
-#define CORRAL__K_RES_GET(p, c, i) CORRAL__RES_GET_(c, i, CORRAL__P_RESTYPE(p))
+#define CORRAL__K_RES_GET(p, c, i) CORRAL__RES_GET_(c, i, CORRAL__P_QUAL(p))
+/* What a word cannot do, as a call to a function whose name says why: the
+ * compiler's "implicit declaration" error then reads as the explanation. */
+#define CORRAL__K_RES_TRY(p, env, t, out) corral_resource_parameters_need_CORRAL_DEF_not_CORRAL_PURE(t)
+#define CORRAL__K_RES_CHECK(p) corral__check_arg_term
+#define CORRAL__K_BINARY_MAKE_PURE(env, e, st) corral_binary_results_need_CORRAL_DEF_not_CORRAL_PURE(e)
+#define CORRAL__K_TERM_MAKE_PURE(env, e, st) corral_term_results_need_CORRAL_DEF_not_CORRAL_PURE(e)
+#define CORRAL__K_INDEX_TRY(p, env, t, out) corral_index_parameters_need_CORRAL_DEF_not_CORRAL_PURE(t)
+#define CORRAL__K_INDEX_CHECK(p) corral__check_arg_term
+#define CORRAL__K_INDEX_GET(p, c, i) corral_arg_index(c, i, CORRAL__P_QUAL(p))
 #define CORRAL__RES_GET_(c, i, type) corral_arg_resource(c, i, type)
 
 /* The type words. */
@@ -2382,6 +2401,9 @@ CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
 #define CORRAL__T_res_CTYPE(type, name) type *
 #define CORRAL__T_res_KIND CORRAL__K_RES
 #define CORRAL__T_res_IN "reference()"
+#define CORRAL__T_index_CTYPE(bound, name) size_t
+#define CORRAL__T_index_KIND CORRAL__K_INDEX
+#define CORRAL__T_index_IN "non_neg_integer()"
 
 /* Helpers of the kinds above. */
 static inline corral_term corral__typed_arg(corral_call *c, int i)
@@ -2463,14 +2485,18 @@ ERL_NIF_TERM corral__pure_failed(ErlNifEnv *env, int argc, const ERL_NIF_TERM ar
     CORRAL_NIF_EXTERN(name);                                                                     \
     ERL_NIF_TERM name(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[])                       \
     {                                                                                            \
+        /* The arity is a constant here, so the failure paths need not keep  \
+         * argc in a register. */                                                                \
         corral_nif_fn const self_ = name;                                                        \
+        enum { arity_ = CORRAL__NARGS(__VA_ARGS__) };                                            \
         (void)self_;                                                                             \
+        (void)argc;                                                                              \
         CORRAL__EACH(CORRAL__P_DECODE_PURE, CORRAL__NOTHING, ##__VA_ARGS__)                      \
         corral_pure pure_;                                                                       \
         pure_.exception = NULL;                                                                  \
         ERL_NIF_TERM out_ = CORRAL__CAT(CORRAL__T_##ret##_KIND, _MAKE_PURE)(                     \
             env, name##__corral_pure(&pure_ CORRAL__EACH(CORRAL__P_PASS, CORRAL__NOTHING, ##__VA_ARGS__)), &pure_); \
-        if (CORRAL__UNLIKELY(pure_.exception != NULL)) return corral__pure_failed(env, argc, argv, name, &pure_); \
+        if (CORRAL__UNLIKELY(pure_.exception != NULL)) return corral__pure_failed(env, arity_, argv, name, &pure_); \
         return out_;                                                                             \
     }                                                                                            \
     static inline CORRAL__T_##ret##_CTYPE() name##__corral_pure(                                 \
@@ -2495,7 +2521,7 @@ ERL_NIF_TERM corral__pure_failed(ErlNifEnv *env, int argc, const ERL_NIF_TERM ar
     {                                                                                            \
         CORRAL__EACH(CORRAL__P_DECODE_CALL, CORRAL__NOTHING, ##__VA_ARGS__)                      \
         return CORRAL__CAT(CORRAL__T_##ret##_KIND, _MAKE)(                                       \
-            c, name##__corral_typed(c CORRAL__EACH(CORRAL__P_PASS, CORRAL__NOTHING, ##__VA_ARGS__))); \
+            c, name##__corral_typed(c CORRAL__EACH(CORRAL__P_PASS_NAME, CORRAL__NOTHING, ##__VA_ARGS__))); \
     }                                                                                            \
     static CORRAL__T_##ret##_CTYPE() name##__corral_typed(                                       \
         corral_call *c CORRAL__EACH(CORRAL__P_PARAM, CORRAL__NOTHING, ##__VA_ARGS__))

@@ -324,8 +324,29 @@ defmodule Corral do
 
     resources = for f <- [config.src | info.inputs], do: quote(do: @external_resource(unquote(f)))
     so_base = String.replace_suffix(info.so, ".so", "")
-    load_here = if isolate, do: quote(do: Corral.Isolated.peer?()), else: true
     load_from = Keyword.get(opts, :load_from, {config.otp_app, "priv/native/lib#{config.lib}"})
+
+    load_nif =
+      quote do
+        path = Corral.Loader.library_path(unquote(Macro.escape(load_from)), unquote(so_base))
+
+        Corral.Loader.load(__MODULE__, path, fn load_path ->
+          :erlang.load_nif(String.to_charlist(load_path), {:corral, unquote(Corral.abi())})
+        end)
+      end
+
+    # An isolated module loads its library only in its native process. (No
+    # `if true` for the others: Dialyzer would report its dead branch in
+    # every user's module.)
+    load_body =
+      if isolate do
+        quote do
+          if Corral.Isolated.peer?(), do: unquote(load_nif), else: Corral.Isolated.loaded(__MODULE__)
+        end
+      else
+        load_nif
+      end
+
 
     quote do
       unquote_splicing(resources)
@@ -342,15 +363,7 @@ defmodule Corral do
       @on_load :__corral_load__
       @doc false
       def __corral_load__ do
-        # An isolated module loads its library only in its native process.
-        if unquote(load_here) do
-          path = Corral.Loader.library_path(unquote(Macro.escape(load_from)), unquote(so_base))
-          Corral.Loader.load(__MODULE__, path, fn load_path ->
-            :erlang.load_nif(String.to_charlist(load_path), {:corral, unquote(Corral.abi())})
-          end)
-        else
-          Corral.Isolated.loaded(__MODULE__)
-        end
+        unquote(load_body)
       end
     end
   end

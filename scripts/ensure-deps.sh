@@ -11,6 +11,7 @@ command -v cc >/dev/null 2>&1 || missing+=(gcc)
 command -v make >/dev/null 2>&1 || missing+=(make)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 pkg-config --exists zlib 2>/dev/null || missing+=(zlib1g-dev)
+command -v dialyzer >/dev/null 2>&1 || missing+=(erlang-dialyzer)
 # clang, lld and llvm cross-build Mach-O libraries for the macOS tests (and
 # clang checks Corral's C beside gcc).
 if command -v clang >/dev/null 2>&1; then

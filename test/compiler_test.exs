@@ -524,6 +524,56 @@ defmodule CorralTest.CompilerTest do
     assert error.message == ~s|CORRAL_DOC("thrice", 1, ...) in #{rel} documents thrice/1, which the export table of #{inspect(m)} does not list|
   end
 
+  defp write_typed(dir, module, extra, rows) do
+    File.write!(Path.join(dir, "lib.c"), """
+    #include <corral.h>
+    CORRAL_PURE(add, i64, (i64, a), (i64, b)) { return corral_add_i64(c, a, b); }
+    #{extra}
+    CORRAL_MODULE(#{inspect(module)}, #{rows});
+    """)
+  end
+
+  test "typed declarations: a NIF left out of the table, a hand spec for it, a doc for no typed NIF are build errors",
+       %{dir: dir, rel: rel} do
+    m = unique_module()
+    write_typed(dir, m, "CORRAL_PURE(sub, i64, (i64, a), (i64, b)) { return corral_sub_i64(c, a, b); }", "CORRAL_EXPORT(add)")
+    error = assert_raise Mix.Error, fn -> build(m, dir) end
+    assert error.message ==
+             "sub/2 is declared in #{rel} but the export table of #{inspect(m)} does not list it: add CORRAL_EXPORT(sub) to CORRAL_MODULE"
+
+    m = unique_module()
+    write_typed(dir, m, ~s|CORRAL_DOC("add", 2, "add(integer(), integer()) :: float()", "Adds.");|, "CORRAL_EXPORT(add)")
+    error = assert_raise Mix.Error, fn -> build(m, dir) end
+    assert error.message =~ "#{inspect(m)}.add/2 gives the spec add(integer(), integer()) :: float(), but add is declared"
+    assert error.message =~ "its spec comes from the types (add(a :: integer(), b :: integer()) :: integer())"
+
+    # A doc without a spec is fine.
+    m = unique_module()
+    write_typed(dir, m, ~s|CORRAL_DOC("add", 2, "", "Adds, by hand.");|, "CORRAL_EXPORT(add)")
+    assert %{docs: %{{:add, 2} => {"add(a :: integer(), b :: integer()) :: integer()", "Adds, by hand."}}} = build(m, dir)
+
+    m = unique_module()
+    write_typed(dir, m, ~s|CORRAL_DOC_OF(plus, "Adds.");|, "CORRAL_EXPORT(add)")
+    error = assert_raise Mix.Error, fn -> build(m, dir) end
+    assert error.message ==
+             "CORRAL_DOC_OF(plus, ...) in #{rel} documents plus, but no NIF of #{inspect(m)} is declared with that name by CORRAL_PURE or CORRAL_DEF"
+  end
+
+  test "typed declarations: what a pure body cannot take or return fails the C build with a name that says why",
+       %{dir: dir} do
+    for {decl, why} <- [
+          {"typedef struct { int n; } R; CORRAL_RESOURCE(R, NULL); CORRAL_PURE(get, i64, (res, R, r)) { return r->n; }",
+           "corral_resource_parameters_need_CORRAL_DEF_not_CORRAL_PURE"},
+          {"CORRAL_PURE(get, binary, (binary, b)) { return b; }", "corral_binary_results_need_CORRAL_DEF_not_CORRAL_PURE"},
+          {"CORRAL_PURE(get, term, (term, t)) { return t; }", "corral_term_results_need_CORRAL_DEF_not_CORRAL_PURE"}
+        ] do
+      m = unique_module()
+      write_typed(dir, m, decl, "CORRAL_EXPORT(add), CORRAL_EXPORT(get)")
+      output = capture_io(:stderr, fn -> assert_raise(Mix.Error, fn -> build(m, dir) end) end)
+      assert output =~ why
+    end
+  end
+
   test "prebuilt: a listed artefact is installed after its checksum; otherwise the build falls back to source", %{dir: dir} do
     m = unique_module()
     write_lib(dir, m, "ANSWER + 1")

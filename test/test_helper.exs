@@ -29,14 +29,25 @@ defmodule CorralTest.CrossTools do
   end
 end
 
-case CorralTest.CrossTools.find() do
-  {:ok, _} ->
-    ExUnit.start()
+exclude =
+  case CorralTest.CrossTools.find() do
+    {:ok, _} ->
+      []
 
-  {:error, missing} ->
-    IO.puts("Skipping the macOS cross-build tests: #{missing} is missing (make test installs it).")
-    ExUnit.start(exclude: [:macos_cross])
-end
+    {:error, missing} ->
+      IO.puts("Skipping the macOS cross-build tests: #{missing} is missing (make test installs it).")
+      [:macos_cross]
+  end
+
+exclude =
+  if System.find_executable("dialyzer") do
+    exclude
+  else
+    IO.puts("Skipping the Dialyzer test: dialyzer is missing (make test installs erlang-dialyzer).")
+    [:dialyzer | exclude]
+  end
+
+ExUnit.start(exclude: exclude)
 
 defmodule CorralTest.Case do
   @moduledoc false

@@ -5,3 +5,13 @@ defmodule Bench.CorralNative do
   """
   use Corral, otp_app: :corral_bench, lib: "corral_bench"
 end
+
+defmodule Bench.CorralTypedPure do
+  @moduledoc "`add/2` declared with CORRAL_PURE (`c_src/corral_typed_pure`)."
+  use Corral, otp_app: :corral_bench, lib: "corral_typed_pure"
+end
+
+defmodule Bench.CorralTypedDef do
+  @moduledoc "`add/2` declared with CORRAL_DEF (`c_src/corral_typed_def`)."
+  use Corral, otp_app: :corral_bench, lib: "corral_typed_def"
+end

@@ -17,6 +17,8 @@ defmodule Bench.Loops do
 
   defadd :add_handwritten, Bench.Handwritten
   defadd :add_corral, Bench.CorralNative
+  defadd :add_typed_pure, Bench.CorralTypedPure
+  defadd :add_typed_def, Bench.CorralTypedDef
   defadd :add_erlang, :bench_erlang
   # The loop alone: the same shape, the call replaced by a local one that the
   # compiler cannot remove (for reading the figures; nothing is subtracted).

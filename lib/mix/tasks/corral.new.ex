@@ -80,26 +80,24 @@ defmodule Mix.Tasks.Corral.New do
     /*
      * #{module}: native functions written with Corral.
      *
-     * Each CORRAL_NIF gets `c`, the call context. corral_arg_* reads and
-     * checks an argument (raising ArgumentError with a clear message when it
-     * does not fit), corral_make_* builds a result. The table at the end
+     * CORRAL_PURE declares a function by its C signature, written as pairs
+     * of a type word and a name: Corral checks and decodes the arguments
+     * (raising ArgumentError with a clear message when one does not fit),
+     * encodes the result, and gives the Elixir function its @spec and
+     * argument names. CORRAL_DEF is the same with the call context `c`
+     * (resources, scratch memory, binaries you build). The table at the end
      * names the Elixir functions; `use Corral` generates them.
      */
     #include <corral.h>
 
-    /* add(a, b): the sum of two 64-bit integers. */
-    CORRAL_NIF(add)
-    {
-        int64_t a = corral_arg_i64(c, 0), b = corral_arg_i64(c, 1);
-        int64_t sum;
-        if (__builtin_add_overflow(a, b, &sum)) corral_raise_argument(c, "the sum does not fit in 64 bits");
-        return corral_make_i64(c, sum);
-    }
+    #include <string.h>
 
-    /* hello(name): "Hello, <name>!" for a binary name. */
-    CORRAL_NIF(hello)
+    CORRAL_DOC_OF(add, "The sum of two 64-bit integers; ArithmeticError when it does not fit.");
+    CORRAL_PURE(add, i64, (i64, a), (i64, b)) { return corral_add_i64(c, a, b); }
+
+    CORRAL_DOC_OF(hello, "\\"Hello, <name>!\\" for a binary name.");
+    CORRAL_DEF(hello, term, (binary, name))
     {
-        corral_binary name = corral_arg_binary(c, 0);
         static const char prefix[] = "Hello, ";
         ERL_NIF_TERM out;
         unsigned char *p = corral_new_binary(c, sizeof prefix - 1 + name.size + 1, &out);
@@ -110,10 +108,9 @@ defmodule Mix.Tasks.Corral.New do
     }
 
     CORRAL_MODULE(#{module},
-        CORRAL_FN("add", add, 2),
-        CORRAL_FN("hello", hello, 1));
+        CORRAL_EXPORT(add),
+        CORRAL_EXPORT(hello));
     """
-    |> String.replace("#include <corral.h>\n", "#include <corral.h>\n\n#include <string.h>\n")
   end
 
   defp elixir_module(module, app, lib) do
@@ -139,6 +136,10 @@ defmodule Mix.Tasks.Corral.New do
       test "a bad argument raises a clear ArgumentError" do
         error = assert_raise ArgumentError, fn -> #{module}.add(1, :two) end
         assert Exception.message(error) =~ "#{module}.add/2: argument 2: expected an integer"
+      end
+
+      test "overflow raises ArithmeticError" do
+        assert_raise ArithmeticError, ~r/integer overflow/, fn -> #{module}.add(9_223_372_036_854_775_807, 1) end
       end
 
       test "hello/1" do

@@ -17,61 +17,52 @@ typedef struct {
 
 CORRAL_RESOURCE(Buffer, NULL);
 
-/* new(size): a zeroed buffer of `size` bytes. */
-CORRAL_NIF(buffer_new)
+/* Each function is declared by its signature: type words and names. Corral
+ * checks and decodes the arguments in order (a later check may use an
+ * earlier argument, as `index` does with the buffer's size), encodes the
+ * result, and gives the Elixir function its @spec and argument names. */
+
+CORRAL_DOC_OF(new, "A new buffer of `size` zero bytes.");
+CORRAL_DEF(new, term, (size, size))
 {
-    size_t size = corral_arg_size(c, 0);
     Buffer *b = corral_resource_new(c, Buffer, size);
     b->size = size;
     return corral_make_resource(c, b);
 }
 
-/* get(buffer, index): the byte at index. */
-CORRAL_NIF(buffer_get)
+CORRAL_DOC_OF(get, "The byte at `index` (0-based).");
+CORRAL_DEF(get, u8, (res, Buffer, buffer), (index, buffer->size, index))
 {
-    Buffer *b = corral_arg_resource(c, 0, Buffer);
-    size_t i = corral_arg_index(c, 1, b->size);
-    corral_read_lock(c, &b->lock);
-    return corral_make_uint(c, b->bytes[i]);
+    corral_read_lock(c, &buffer->lock);
+    return buffer->bytes[index];
 }
 
-/* set(buffer, index, byte): stores byte (0..255) at index; returns :ok. */
-CORRAL_NIF(buffer_set)
+CORRAL_DOC_OF(set, "Stores `byte` at `index` (0-based).");
+CORRAL_DEF(set, void, (res, Buffer, buffer), (index, buffer->size, index), (u8, byte))
 {
-    Buffer *b = corral_arg_resource(c, 0, Buffer);
-    size_t i = corral_arg_index(c, 1, b->size);
-    uint8_t byte = corral_arg_u8(c, 2);
-    corral_write_lock(c, &b->lock);
-    b->bytes[i] = byte;
-    return corral_make_ok(c);
+    corral_write_lock(c, &buffer->lock);
+    buffer->bytes[index] = byte;
 }
 
-/* size(buffer): the number of bytes. The size never changes, so no lock. */
-CORRAL_NIF(buffer_size)
+/* The size never changes, so no lock. */
+CORRAL_DOC_OF(size, "The number of bytes in the buffer.");
+CORRAL_DEF(size, size, (res, Buffer, buffer))
 {
-    Buffer *b = corral_arg_resource(c, 0, Buffer);
-    return corral_make_size(c, b->size);
+    (void)c;
+    return buffer->size;
 }
 
-/* to_binary(buffer): a copy of the bytes, taken under the read lock so it
- * is never half old and half new. */
-CORRAL_NIF(buffer_to_binary)
+/* A copy taken under the read lock, so it is never half old and half new. */
+CORRAL_DOC_OF(to_binary, "A copy of the buffer's bytes.");
+CORRAL_DEF(to_binary, term, (res, Buffer, buffer))
 {
-    Buffer *b = corral_arg_resource(c, 0, Buffer);
-    corral_read_lock(c, &b->lock);
-    return corral_make_binary(c, b->bytes, b->size);
+    corral_read_lock(c, &buffer->lock);
+    return corral_make_binary(c, buffer->bytes, buffer->size);
 }
-
-/* Specs and docs for the generated Elixir functions (h Buffer.Native.get). */
-CORRAL_DOC("new", 1, "new(non_neg_integer()) :: reference()", "A new buffer of `size` zero bytes.");
-CORRAL_DOC("get", 2, "get(reference(), non_neg_integer()) :: byte()", "The byte at `index` (0-based).");
-CORRAL_DOC("set", 3, "set(reference(), non_neg_integer(), byte()) :: :ok", "Stores `byte` at `index` (0-based).");
-CORRAL_DOC("size", 1, "size(reference()) :: non_neg_integer()", "The number of bytes in the buffer.");
-CORRAL_DOC("to_binary", 1, "to_binary(reference()) :: binary()", "A copy of the buffer's bytes.");
 
 CORRAL_MODULE(Buffer.Native,
-    CORRAL_FN("new", buffer_new, 1),
-    CORRAL_FN("get", buffer_get, 2),
-    CORRAL_FN("set", buffer_set, 3),
-    CORRAL_FN("size", buffer_size, 1),
-    CORRAL_FN("to_binary", buffer_to_binary, 1));
+    CORRAL_EXPORT(new),
+    CORRAL_EXPORT(get),
+    CORRAL_EXPORT(set),
+    CORRAL_EXPORT(size),
+    CORRAL_EXPORT(to_binary));

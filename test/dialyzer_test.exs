@@ -1,0 +1,68 @@
+defmodule CorralTest.DialyzerTest do
+  # The specs of typed declarations are real contracts: Dialyzer, run over a
+  # module that calls typed NIFs, accepts the calls with the right types and
+  # flags the ones with wrong types, and finds nothing to say about the code
+  # `use Corral` generates.
+  use ExUnit.Case, async: true
+
+  @moduletag :dialyzer
+  @moduletag timeout: 300_000
+
+  @dir Path.expand("../_build/test/corral_dialyzer", __DIR__)
+
+  @calls """
+  defmodule CorralTest.DialyzerCalls do
+    def right_add, do: CorralTest.Typed.add(1, 2)
+    def wrong_add, do: CorralTest.Typed.add(:one, 2)
+    def right_byte, do: CorralTest.Typed.pure_u8(200)
+    def wrong_byte, do: CorralTest.Typed.pure_u8(300)
+    def right_bool, do: CorralTest.Typed.pure_bool(false)
+    def wrong_bool, do: CorralTest.Typed.pure_bool(1)
+    def right_double, do: CorralTest.Typed.pure_double(3)
+    def wrong_double, do: CorralTest.Typed.pure_double("3")
+    def right_tally(t), do: CorralTest.Typed.tally_add(t, 1)
+    def wrong_tally, do: CorralTest.Typed.tally_add(:not_a_ref, 1)
+    def wrong_result, do: CorralTest.Typed.pure_i8(1) ++ [1]
+  end
+  """
+
+  test "Dialyzer accepts right calls of typed NIFs and flags wrong ones" do
+    File.mkdir_p!(@dir)
+    plt = Path.join(@dir, "erts.plt")
+
+    unless File.exists?(plt) do
+      {out, status} = System.cmd("dialyzer", ["--build_plt", "--apps", "erts", "--output_plt", plt], stderr_to_stdout: true)
+      assert status in [0, 2], out
+    end
+
+    [{mod, beam}] = Code.compile_string(@calls, "dialyzer_calls.ex")
+    calls_beam = Path.join(@dir, "#{mod}.beam")
+    File.write!(calls_beam, beam)
+    :code.purge(mod)
+    :code.delete(mod)
+
+    typed_beam = List.to_string(:code.which(CorralTest.Typed))
+    # Dialyzer reads Elixir's debug info through Elixir's own modules.
+    erl_libs = :code.lib_dir(:elixir) |> List.to_string() |> Path.dirname()
+
+    {out, _status} =
+      System.cmd("dialyzer", ["--plts", plt, "--no_check_plt", calls_beam, typed_beam],
+        env: [{"ERL_LIBS", erl_libs}],
+        stderr_to_stdout: true
+      )
+
+    flagged =
+      Regex.scan(~r/^dialyzer_calls\.ex:(\d+)(?::\d+)?: (?:The call|Function)/m, out)
+      |> Enum.map(fn [_, line | _] -> String.to_integer(line) end)
+      |> Enum.uniq()
+      |> Enum.sort()
+
+    lines = String.split(@calls, "\n")
+    line_of = fn name -> 1 + Enum.find_index(lines, &String.contains?(&1, "def #{name}")) end
+    wrong = Enum.map(~w(wrong_add wrong_byte wrong_bool wrong_double wrong_tally wrong_result), line_of)
+    assert flagged == Enum.sort(wrong), out
+
+    # Nothing about the generated module itself (its file is where `use Corral` is).
+    refute out =~ ~r/^\S*terms_native\.ex:\d+/m, out
+  end
+end

@@ -1,0 +1,265 @@
+defmodule CorralTest.TypedTest do
+  # Section "Typed declarations" of corral.h: CORRAL_PURE and CORRAL_DEF,
+  # through the test library CorralTest.Typed (test/support/c_src/corral_typed).
+  use ExUnit.Case, async: true
+  import CorralTest.Case
+
+  alias CorralTest.Typed, as: T
+
+  # word => {values that fit, values that do not}
+  @int_words %{
+    i8: {[-128, 0, 127], [-129, 128]},
+    i16: {[-32768, 32767], [-32769, 32768]},
+    i32: {[-2_147_483_648, 2_147_483_647], [-2_147_483_649, 2_147_483_648]},
+    i64: {[-9_223_372_036_854_775_808, 9_223_372_036_854_775_807], [-9_223_372_036_854_775_809, 9_223_372_036_854_775_808]},
+    int: {[-2_147_483_648, 2_147_483_647], [-2_147_483_649, 2_147_483_648]},
+    long: {[-9_223_372_036_854_775_808, 9_223_372_036_854_775_807], [9_223_372_036_854_775_808]},
+    ssize: {[-9_223_372_036_854_775_808, 9_223_372_036_854_775_807], [9_223_372_036_854_775_808]},
+    intptr: {[-9_223_372_036_854_775_808, 9_223_372_036_854_775_807], [9_223_372_036_854_775_808]},
+    u8: {[0, 255], [-1, 256]},
+    u16: {[0, 65535], [-1, 65536]},
+    u32: {[0, 4_294_967_295], [-1, 4_294_967_296]},
+    u64: {[0, 18_446_744_073_709_551_615], [-1, 18_446_744_073_709_551_616]},
+    uint: {[0, 4_294_967_295], [-1, 4_294_967_296]},
+    ulong: {[0, 18_446_744_073_709_551_615], [-1, 18_446_744_073_709_551_616]},
+    size: {[0, 18_446_744_073_709_551_615], [-1, 18_446_744_073_709_551_616]},
+    uintptr: {[0, 18_446_744_073_709_551_615], [-1]}
+  }
+
+  @not_numbers [1.5, :atom, "1", [1], nil, {1}]
+
+  defp call(word, kind, x), do: apply(T, :"#{kind}_#{word}", [x])
+
+  # The message of an exception with the function's own name taken out, so
+  # that typed and hand-written twins can be compared.
+  defp message_of(fun) do
+    try do
+      fun.()
+      flunk("expected an exception")
+    rescue
+      e -> {e.__struct__, e |> Exception.message() |> String.replace(~r/^CorralTest\.Typed\.\w+\/\d+: /, "")}
+    end
+  end
+
+  test "every integer word takes what fits and returns it, in a pure and in a context body" do
+    for {word, {good, _}} <- @int_words, x <- good, kind <- [:pure, :def] do
+      assert call(word, kind, x) == x, "#{kind}_#{word}(#{x})"
+    end
+  end
+
+  test "every integer word refuses what does not fit with the message of corral_arg_*" do
+    for {word, {_, bad}} <- @int_words, x <- bad ++ @not_numbers do
+      expected = message_of(fn -> call(word, :hand, x) end)
+      assert {ArgumentError, _} = expected
+      assert message_of(fn -> call(word, :pure, x) end) == expected, "pure_#{word}(#{inspect(x)})"
+      assert message_of(fn -> call(word, :def, x) end) == expected, "def_#{word}(#{inspect(x)})"
+    end
+  end
+
+  test "the whole message names the typed function and the argument" do
+    assert_raise_exact ArgumentError,
+                       "CorralTest.Typed.add/2: argument 2: expected an integer in " <>
+                         "-9223372036854775808..9223372036854775807, got: #{inspect(:x)}",
+                       fn -> T.add(1, :x) end
+
+    # The first bad argument is the one reported.
+    assert_raise ArgumentError, ~r/add\/2: argument 1:/, fn -> T.add(:x, :y) end
+  end
+
+  test "double takes floats and 64-bit integers, returns floats, and refuses the rest as corral_arg_double does" do
+    for kind <- [:pure, :def] do
+      assert call(:double, kind, 1.5) === 1.5
+      assert call(:double, kind, 3) === 3.0
+      assert call(:double, kind, -9_223_372_036_854_775_808) === -9.223372036854776e18
+    end
+
+    for x <- [:a, "1.0", 9_223_372_036_854_775_808, nil] do
+      expected = message_of(fn -> call(:double, :hand, x) end)
+      assert message_of(fn -> call(:double, :pure, x) end) == expected
+      assert message_of(fn -> call(:double, :def, x) end) == expected
+    end
+  end
+
+  test "a NaN or infinite double result is an ArithmeticError, as from corral_make_double" do
+    assert_raise_exact ArithmeticError, "CorralTest.Typed.divide/2: the result is infinity, which Erlang floats cannot hold",
+                       fn -> T.divide(1, 0) end
+
+    assert_raise_exact ArithmeticError, "CorralTest.Typed.divide/2: the result is -infinity, which Erlang floats cannot hold",
+                       fn -> T.divide(-1, 0) end
+
+    assert_raise_exact ArithmeticError, "CorralTest.Typed.divide/2: the result is NaN, which Erlang floats cannot hold",
+                       fn -> T.divide(0, 0) end
+
+    assert T.divide(1, 4) == 0.25
+  end
+
+  test "bool, binary and term, both ways" do
+    for kind <- [:pure, :def] do
+      assert call(:bool, kind, true) == true
+      assert call(:bool, kind, false) == false
+    end
+
+    for x <- [nil, 1, "true", :yes] do
+      expected = message_of(fn -> call(:bool, :hand, x) end)
+      assert message_of(fn -> call(:bool, :pure, x) end) == expected
+      assert message_of(fn -> call(:bool, :def, x) end) == expected
+    end
+
+    assert T.pure_binary_size("hello") == 5
+    assert T.pure_binary_size(<<>>) == 0
+    assert T.def_binary("hello") == "hello"
+
+    for x <- [<<1::3>>, 'abc', :abc, 1] do
+      expected = message_of(fn -> T.hand_binary(x) end)
+      assert message_of(fn -> T.pure_binary_size(x) end) == expected
+      assert message_of(fn -> T.def_binary(x) end) == expected
+    end
+
+    big = :binary.copy("x", 100_000)
+    assert T.def_binary(big) == big
+    assert T.pure_term_ignored({:any, [:term]}) == :ok
+    assert T.def_term(%{a: [1]}) == %{a: [1]}
+  end
+
+  test "eight parameters of mixed words, and none" do
+    assert T.mix(-1, 2, 0.5, true, "abc", 4, 5, 6) == -19.5
+    assert T.mix(-1, 2, 0.5, false, "abc", 4, 5, 6) == 19.5
+    assert_raise ArgumentError, ~r/mix\/8: argument 5: expected a binary/, fn -> T.mix(-1, 2, 0.5, false, :abc, 4, 5, 6) end
+    assert_raise ArgumentError, ~r/mix\/8: argument 8: expected an integer in 0\.\./, fn -> T.mix(-1, 2, 0.5, false, "", 4, 5, -6) end
+    assert T.answer() == 42
+    assert T.def_answer() == :ok
+  end
+
+  describe "checked arithmetic" do
+    test "overflow raises ArithmeticError naming the function and the operation, in pure and context bodies" do
+      assert T.add(2, 3) == 5
+
+      assert_raise_exact ArithmeticError,
+                         "CorralTest.Typed.add/2: integer overflow: 9223372036854775807 + 1 does not fit in " <>
+                           "-9223372036854775808..9223372036854775807",
+                         fn -> T.add(9_223_372_036_854_775_807, 1) end
+
+      assert_raise_exact ArithmeticError,
+                         "CorralTest.Typed.add/2: integer overflow: -9223372036854775808 + -1 does not fit in " <>
+                           "-9223372036854775808..9223372036854775807",
+                         fn -> T.add(-9_223_372_036_854_775_808, -1) end
+
+      assert T.sub_u64(5, 5) == 0
+
+      assert_raise_exact ArithmeticError,
+                         "CorralTest.Typed.sub_u64/2: integer overflow: 0 - 1 does not fit in 0..18446744073709551615",
+                         fn -> T.sub_u64(0, 1) end
+
+      assert T.mul_i64(-3_037_000_499, 3_037_000_499) == -9_223_372_030_926_249_001
+      assert_raise ArithmeticError, ~r/mul_i64\/2: integer overflow: 3037000500 \* 3037000500 does not fit/, fn ->
+        T.mul_i64(3_037_000_500, 3_037_000_500)
+      end
+
+      assert T.def_mul_u64(4_294_967_296, 4_294_967_295) == 18_446_744_069_414_584_320
+
+      assert_raise_exact ArithmeticError,
+                         "CorralTest.Typed.def_mul_u64/2: integer overflow: 4294967296 * 4294967296 does not fit in " <>
+                           "0..18446744073709551615",
+                         fn -> T.def_mul_u64(4_294_967_296, 4_294_967_296) end
+    end
+
+    test "the overflow of a resource's counter leaves it unchanged" do
+      t = T.tally_new(9_223_372_036_854_775_800)
+      assert_raise ArithmeticError, ~r/tally_add\/2: integer overflow: 9223372036854775800 \+ 100/, fn -> T.tally_add(t, 100) end
+      assert T.hand_tally_get(t) == 9_223_372_036_854_775_800
+    end
+  end
+
+  describe "failures reported by pure bodies" do
+    test "corral_fail raises the named exception after the body returns; the first report wins" do
+      assert T.safe_div(7, 2) == 3
+      assert_raise_exact ArgumentError, "CorralTest.Typed.safe_div/2: division by zero (dividing 7)", fn -> T.safe_div(7, 0) end
+
+      assert_raise_exact ArithmeticError,
+                         "CorralTest.Typed.safe_div/2: integer overflow: 0 - -9223372036854775808 does not fit in " <>
+                           "-9223372036854775808..9223372036854775807",
+                         fn -> T.safe_div(-9_223_372_036_854_775_808, -1) end
+    end
+
+    test "a user exception module" do
+      assert_raise_exact CorralTest.CustomError, "CorralTest.Typed.custom_failure/1: custom failure 7", fn ->
+        T.custom_failure(7)
+      end
+    end
+  end
+
+  test "resources in context bodies: typed, closable, with corral_arg_resource's messages" do
+    t = T.tally_new(5)
+    assert T.tally_add(t, 3) == 8
+    assert T.hand_tally_get(t) == 8
+
+    ref = make_ref()
+    expected = message_of(fn -> T.hand_tally_get(ref) end)
+    assert message_of(fn -> T.tally_add(ref, 1) end) == expected
+
+    assert T.tally_close(t) == :ok
+    expected = message_of(fn -> T.hand_tally_get(t) end)
+    assert {ArgumentError, "argument 1: expected an open Tally resource, got: a closed one " <> _} = expected
+    assert message_of(fn -> T.tally_add(t, 1) end) == expected
+  end
+
+  test "CORRAL_EXPORT_FLAGS runs the NIF on a dirty scheduler" do
+    assert T.on_dirty() == true
+  end
+
+  test "the specs come from the types" do
+    {:ok, specs} = Code.Typespec.fetch_specs(T)
+    specs = Map.new(specs)
+
+    expected = %{
+      {:add, 2} => "add(a :: integer(), b :: integer()) :: integer()",
+      {:pure_i8, 1} => "pure_i8(x :: -128..127) :: -128..127",
+      {:pure_u8, 1} => "pure_u8(x :: byte()) :: byte()",
+      {:pure_u16, 1} => "pure_u16(x :: 0..65535) :: 0..65535",
+      {:pure_i32, 1} => "pure_i32(x :: -2147483648..2147483647) :: -2147483648..2147483647",
+      {:pure_u64, 1} => "pure_u64(x :: non_neg_integer()) :: non_neg_integer()",
+      {:pure_double, 1} => "pure_double(x :: number()) :: float()",
+      {:pure_bool, 1} => "pure_bool(x :: boolean()) :: boolean()",
+      {:pure_binary_size, 1} => "pure_binary_size(b :: binary()) :: non_neg_integer()",
+      {:pure_term_ignored, 1} => "pure_term_ignored(t :: term()) :: :ok",
+      {:def_binary, 1} => "def_binary(b :: binary()) :: binary()",
+      {:tally_add, 2} => "tally_add(t :: reference(), by :: integer()) :: integer()",
+      {:answer, 0} => "answer() :: byte()",
+      {:mix, 8} =>
+        "mix(a :: -128..127, b :: 0..65535, x :: number(), neg :: boolean(), bytes :: binary(), " <>
+          "n :: non_neg_integer(), d :: -2147483648..2147483647, e :: non_neg_integer()) :: float()"
+    }
+
+    for {{name, arity} = key, text} <- expected do
+      assert [spec] = Map.get(specs, key), "no spec for #{name}/#{arity}"
+      got = Code.Typespec.spec_to_quoted(name, spec)
+      # Both sides through the running Elixir's own parser and printer.
+      want = Code.string_to_quoted!(text)
+      assert Macro.to_string(strip_meta(got)) == Macro.to_string(strip_meta(want)), "#{name}/#{arity}"
+    end
+  end
+
+  defp strip_meta(ast), do: Macro.prewalk(ast, &Macro.update_meta(&1, fn _ -> [] end))
+
+  test "the generated functions take the declared argument names, and CORRAL_DOC_OF's doc" do
+    {:docs_v1, _, _, _, _, _, docs} = Code.fetch_docs(T)
+    by_key = for {{:function, n, a}, _, sig, doc, _} <- docs, into: %{}, do: {{n, a}, {sig, doc}}
+
+    assert {["add(a, b)"], %{"en" => "Adds two integers" <> _}} = by_key[{:add, 2}]
+    assert {["mix(a, b, x, neg, bytes, n, d, e)"], _} = by_key[{:mix, 8}]
+    assert {["tally_add(t, by)"], :none} = by_key[{:tally_add, 2}]
+    assert {["answer()"], _} = by_key[{:answer, 0}]
+  end
+
+  test "a failing pure call leaks nothing" do
+    before = memory()
+
+    for _ <- 1..20_000 do
+      assert_raise ArgumentError, fn -> T.add(1, :x) end
+      assert_raise ArithmeticError, fn -> T.add(9_223_372_036_854_775_807, 1) end
+    end
+
+    gc_all()
+    assert_memory_back(before, 5_000_000)
+  end
+end
