@@ -2131,6 +2131,14 @@ void corral_msg_free(corral_msg *m);
  *   (index, bound, name)  size_t   an index below `bound`, an expression that
  *                                  may use earlier parameters, as
  *                                  corral_arg_index checks it (non_neg_integer())
+ *   string                corral_binary  UTF-8, as corral_get_string (String.t())
+ *   iodata                corral_binary  flattened, as corral_get_iodata (iodata())
+ *   (enum, table, name)   unsigned the position of an atom of a CORRAL_ATOMS
+ *                                  table, as corral_get_enum (atom())
+ *   (list, word, name)    corral_array_<word>  {data, count}: a list of
+ *                                  i8..u64, int, uint, long, ulong, size, ssize,
+ *                                  double, bool, string or binary, converted as
+ *                                  corral_get_array does ([<word's spec>])
  *
  * Up to 8 parameters. Parameter names become the Elixir argument names, so
  * use names that are valid in Elixir too (not `end`, `do`, `fn`, `when`),
@@ -2242,7 +2250,7 @@ CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
 #define CORRAL__P_CTYPE(p) CORRAL__APPLY(CORRAL__P_CTYPE_, p)
 #define CORRAL__P_CTYPE_(w, ...) CORRAL__T_##w##_CTYPE(__VA_ARGS__)
 #define CORRAL__P_IN(p) CORRAL__APPLY(CORRAL__P_IN_, p)
-#define CORRAL__P_IN_(w, ...) CORRAL__T_##w##_IN
+#define CORRAL__P_IN_(w, ...) CORRAL__T_##w##_IN(__VA_ARGS__)
 #define CORRAL__P_KIND(p) CORRAL__APPLY(CORRAL__P_KIND_, p)
 #define CORRAL__P_KIND_(w, ...) CORRAL__T_##w##_KIND
 #define CORRAL__P_QUAL(p) CORRAL__APPLY(CORRAL__P_QUAL_, p)
@@ -2307,103 +2315,128 @@ CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
 #define CORRAL__K_INDEX_TRY(p, env, t, out) corral_index_parameters_need_CORRAL_DEF_not_CORRAL_PURE(t)
 #define CORRAL__K_INDEX_CHECK(p) corral__check_arg_term
 #define CORRAL__K_INDEX_GET(p, c, i) corral_arg_index(c, i, CORRAL__P_QUAL(p))
+#define CORRAL__K_STRING_GET(p, c, i) corral_get_string(c, corral__typed_arg(c, i))
+#define CORRAL__K_STRING_TRY(p, env, t, out) corral_string_parameters_need_CORRAL_DEF_not_CORRAL_PURE(t)
+#define CORRAL__K_STRING_CHECK(p) corral__check_arg_term
+#define CORRAL__K_IODATA_GET(p, c, i) corral_get_iodata(c, corral__typed_arg(c, i))
+#define CORRAL__K_IODATA_TRY(p, env, t, out) corral_iodata_parameters_need_CORRAL_DEF_not_CORRAL_PURE(t)
+#define CORRAL__K_IODATA_CHECK(p) corral__check_arg_term
+#define CORRAL__K_ENUM_GET(p, c, i) corral_get_enum(c, corral__typed_arg(c, i), &CORRAL__P_QUAL(p))
+#define CORRAL__K_ENUM_TRY(p, env, t, out) corral_enum_parameters_need_CORRAL_DEF_not_CORRAL_PURE(t)
+#define CORRAL__K_ENUM_CHECK(p) corral__check_arg_term
+#define CORRAL__K_LIST_GET(p, c, i) CORRAL__LIST_GET_(c, i, CORRAL__P_QUAL(p))
+#define CORRAL__LIST_GET_(c, i, elem) CORRAL__CAT(corral__get_array_, elem)(c, corral__typed_arg(c, i))
+#define CORRAL__K_LIST_TRY(p, env, t, out) corral_list_parameters_need_CORRAL_DEF_not_CORRAL_PURE(t)
+#define CORRAL__K_LIST_CHECK(p) corral__check_arg_term
 #define CORRAL__RES_GET_(c, i, type) corral_arg_resource(c, i, type)
 
 /* The type words. */
 #define CORRAL__T_i8_CTYPE(...) int8_t
 #define CORRAL__T_i8_KIND CORRAL__K_SINT
-#define CORRAL__T_i8_IN "-128..127"
+#define CORRAL__T_i8_IN(...) "-128..127"
 #define CORRAL__T_i8_OUT "-128..127"
 #define CORRAL__T_i16_CTYPE(...) int16_t
 #define CORRAL__T_i16_KIND CORRAL__K_SINT
-#define CORRAL__T_i16_IN "-32768..32767"
+#define CORRAL__T_i16_IN(...) "-32768..32767"
 #define CORRAL__T_i16_OUT "-32768..32767"
 #define CORRAL__T_i32_CTYPE(...) int32_t
 #define CORRAL__T_i32_KIND CORRAL__K_SINT
-#define CORRAL__T_i32_IN "-2147483648..2147483647"
+#define CORRAL__T_i32_IN(...) "-2147483648..2147483647"
 #define CORRAL__T_i32_OUT "-2147483648..2147483647"
 #define CORRAL__T_i64_CTYPE(...) int64_t
 #define CORRAL__T_i64_KIND CORRAL__K_SINT
-#define CORRAL__T_i64_IN "integer()"
+#define CORRAL__T_i64_IN(...) "integer()"
 #define CORRAL__T_i64_OUT "integer()"
 #define CORRAL__T_int_CTYPE(...) int
 #define CORRAL__T_int_KIND CORRAL__K_SINT
-#define CORRAL__T_int_IN "integer()"
+#define CORRAL__T_int_IN(...) "integer()"
 #define CORRAL__T_int_OUT "integer()"
 #define CORRAL__T_long_CTYPE(...) long
 #define CORRAL__T_long_KIND CORRAL__K_SINT
-#define CORRAL__T_long_IN "integer()"
+#define CORRAL__T_long_IN(...) "integer()"
 #define CORRAL__T_long_OUT "integer()"
 #define CORRAL__T_ssize_CTYPE(...) ptrdiff_t
 #define CORRAL__T_ssize_KIND CORRAL__K_SINT
-#define CORRAL__T_ssize_IN "integer()"
+#define CORRAL__T_ssize_IN(...) "integer()"
 #define CORRAL__T_ssize_OUT "integer()"
 #define CORRAL__T_intptr_CTYPE(...) intptr_t
 #define CORRAL__T_intptr_KIND CORRAL__K_SINT
-#define CORRAL__T_intptr_IN "integer()"
+#define CORRAL__T_intptr_IN(...) "integer()"
 #define CORRAL__T_intptr_OUT "integer()"
 #define CORRAL__T_u8_CTYPE(...) uint8_t
 #define CORRAL__T_u8_KIND CORRAL__K_UINT
-#define CORRAL__T_u8_IN "byte()"
+#define CORRAL__T_u8_IN(...) "byte()"
 #define CORRAL__T_u8_OUT "byte()"
 #define CORRAL__T_u16_CTYPE(...) uint16_t
 #define CORRAL__T_u16_KIND CORRAL__K_UINT
-#define CORRAL__T_u16_IN "0..65535"
+#define CORRAL__T_u16_IN(...) "0..65535"
 #define CORRAL__T_u16_OUT "0..65535"
 #define CORRAL__T_u32_CTYPE(...) uint32_t
 #define CORRAL__T_u32_KIND CORRAL__K_UINT
-#define CORRAL__T_u32_IN "0..4294967295"
+#define CORRAL__T_u32_IN(...) "0..4294967295"
 #define CORRAL__T_u32_OUT "0..4294967295"
 #define CORRAL__T_u64_CTYPE(...) uint64_t
 #define CORRAL__T_u64_KIND CORRAL__K_UINT
-#define CORRAL__T_u64_IN "non_neg_integer()"
+#define CORRAL__T_u64_IN(...) "non_neg_integer()"
 #define CORRAL__T_u64_OUT "non_neg_integer()"
 #define CORRAL__T_uint_CTYPE(...) unsigned
 #define CORRAL__T_uint_KIND CORRAL__K_UINT
-#define CORRAL__T_uint_IN "non_neg_integer()"
+#define CORRAL__T_uint_IN(...) "non_neg_integer()"
 #define CORRAL__T_uint_OUT "non_neg_integer()"
 #define CORRAL__T_ulong_CTYPE(...) unsigned long
 #define CORRAL__T_ulong_KIND CORRAL__K_UINT
-#define CORRAL__T_ulong_IN "non_neg_integer()"
+#define CORRAL__T_ulong_IN(...) "non_neg_integer()"
 #define CORRAL__T_ulong_OUT "non_neg_integer()"
 #define CORRAL__T_size_CTYPE(...) size_t
 #define CORRAL__T_size_KIND CORRAL__K_UINT
-#define CORRAL__T_size_IN "non_neg_integer()"
+#define CORRAL__T_size_IN(...) "non_neg_integer()"
 #define CORRAL__T_size_OUT "non_neg_integer()"
 #define CORRAL__T_uintptr_CTYPE(...) uintptr_t
 #define CORRAL__T_uintptr_KIND CORRAL__K_UINT
-#define CORRAL__T_uintptr_IN "non_neg_integer()"
+#define CORRAL__T_uintptr_IN(...) "non_neg_integer()"
 #define CORRAL__T_uintptr_OUT "non_neg_integer()"
 #define CORRAL__T_double_CTYPE(...) double
 #define CORRAL__T_double_KIND CORRAL__K_DOUBLE
-#define CORRAL__T_double_IN "number()"
+#define CORRAL__T_double_IN(...) "number()"
 #define CORRAL__T_double_OUT "float()"
 #define CORRAL__T_bool_CTYPE(...) bool
 #define CORRAL__T_bool_KIND CORRAL__K_BOOL
-#define CORRAL__T_bool_IN "boolean()"
+#define CORRAL__T_bool_IN(...) "boolean()"
 #define CORRAL__T_bool_OUT "boolean()"
 /* <stdbool.h> makes bool a macro for _Bool, so the word arrives as _Bool. */
 #define CORRAL__T__Bool_CTYPE(...) bool
 #define CORRAL__T__Bool_KIND CORRAL__K_BOOL
-#define CORRAL__T__Bool_IN "boolean()"
+#define CORRAL__T__Bool_IN(...) "boolean()"
 #define CORRAL__T__Bool_OUT "boolean()"
 #define CORRAL__T_binary_CTYPE(...) corral_binary
 #define CORRAL__T_binary_KIND CORRAL__K_BINARY
-#define CORRAL__T_binary_IN "binary()"
+#define CORRAL__T_binary_IN(...) "binary()"
 #define CORRAL__T_binary_OUT "binary()"
 #define CORRAL__T_term_CTYPE(...) ERL_NIF_TERM
 #define CORRAL__T_term_KIND CORRAL__K_TERM
-#define CORRAL__T_term_IN "term()"
+#define CORRAL__T_term_IN(...) "term()"
 #define CORRAL__T_term_OUT "term()"
 #define CORRAL__T_void_CTYPE(...) void
 #define CORRAL__T_void_KIND CORRAL__K_VOID
 #define CORRAL__T_void_OUT ":ok"
 #define CORRAL__T_res_CTYPE(type, name) type *
 #define CORRAL__T_res_KIND CORRAL__K_RES
-#define CORRAL__T_res_IN "reference()"
+#define CORRAL__T_res_IN(...) "reference()"
+#define CORRAL__T_string_CTYPE(...) corral_binary
+#define CORRAL__T_string_KIND CORRAL__K_STRING
+#define CORRAL__T_string_IN(...) "String.t()"
+#define CORRAL__T_iodata_CTYPE(...) corral_binary
+#define CORRAL__T_iodata_KIND CORRAL__K_IODATA
+#define CORRAL__T_iodata_IN(...) "iodata()"
+#define CORRAL__T_enum_CTYPE(table, name) unsigned
+#define CORRAL__T_enum_KIND CORRAL__K_ENUM
+#define CORRAL__T_enum_IN(...) "atom()"
+#define CORRAL__T_list_CTYPE(elem, name) corral_array_##elem
+#define CORRAL__T_list_KIND CORRAL__K_LIST
+#define CORRAL__T_list_IN(elem, name) "[" CORRAL__T_##elem##_IN() "]"
 #define CORRAL__T_index_CTYPE(bound, name) size_t
 #define CORRAL__T_index_KIND CORRAL__K_INDEX
-#define CORRAL__T_index_IN "non_neg_integer()"
+#define CORRAL__T_index_IN(...) "non_neg_integer()"
 
 /* Helpers of the kinds above. */
 static inline corral_term corral__typed_arg(corral_call *c, int i)
@@ -2447,6 +2480,45 @@ static inline ERL_NIF_TERM corral__make_binary_of(corral_call *c, corral_binary 
 }
 
 ERL_NIF_TERM corral__make_double_pure(ErlNifEnv *env, double d, corral_pure *st);
+
+/* A list parameter (list, <word>, name) arrives as corral_array_<word>: the
+ * elements converted into scratch memory of the call, as corral_get_array
+ * converts them (data is NULL for an empty list). */
+#define CORRAL__ARRAY_WORD(w, ctype, type)                                                        \
+    typedef struct {                                                                             \
+        const ctype *data;                                                                       \
+        size_t count;                                                                            \
+    } corral_array_##w;                                                                          \
+    static inline corral_array_##w corral__get_array_##w(corral_call *c, corral_term t)          \
+    {                                                                                            \
+        corral_array_##w a;                                                                      \
+        a.data = (const ctype *)corral_get_array(c, t, type, &a.count);                          \
+        return a;                                                                                \
+    }
+CORRAL__ARRAY_WORD(i8, int8_t, CORRAL_I8)
+CORRAL__ARRAY_WORD(i16, int16_t, CORRAL_I16)
+CORRAL__ARRAY_WORD(i32, int32_t, CORRAL_I32)
+CORRAL__ARRAY_WORD(i64, int64_t, CORRAL_I64)
+CORRAL__ARRAY_WORD(u8, uint8_t, CORRAL_U8)
+CORRAL__ARRAY_WORD(u16, uint16_t, CORRAL_U16)
+CORRAL__ARRAY_WORD(u32, uint32_t, CORRAL_U32)
+CORRAL__ARRAY_WORD(u64, uint64_t, CORRAL_U64)
+CORRAL__ARRAY_WORD(int, int, CORRAL_INT)
+CORRAL__ARRAY_WORD(uint, unsigned, CORRAL_UINT)
+CORRAL__ARRAY_WORD(long, long, CORRAL_LONG)
+CORRAL__ARRAY_WORD(ulong, unsigned long, CORRAL_ULONG)
+CORRAL__ARRAY_WORD(size, size_t, CORRAL_SIZE)
+CORRAL__ARRAY_WORD(ssize, ptrdiff_t, CORRAL_SSIZE)
+CORRAL__ARRAY_WORD(double, double, CORRAL_DOUBLE)
+CORRAL__ARRAY_WORD(bool, bool, CORRAL_BOOL)
+/* bool arrives as _Bool (see the type words). */
+typedef corral_array_bool corral_array__Bool;
+static inline corral_array_bool corral__get_array__Bool(corral_call *c, corral_term t)
+{
+    return corral__get_array_bool(c, t);
+}
+CORRAL__ARRAY_WORD(string, corral_binary, CORRAL_STRING)
+CORRAL__ARRAY_WORD(binary, corral_binary, CORRAL_BINARY)
 
 /* The cold ends of a pure NIF: a bad argument (the getter runs again, in a
  * call context, for Corral's exact message and route) and a reported failure. */

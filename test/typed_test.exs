@@ -109,7 +109,7 @@ defmodule CorralTest.TypedTest do
     assert T.pure_binary_size(<<>>) == 0
     assert T.def_binary("hello") == "hello"
 
-    for x <- [<<1::3>>, 'abc', :abc, 1] do
+    for x <- [<<1::3>>, [?a, ?b, ?c], :abc, 1] do
       expected = message_of(fn -> T.hand_binary(x) end)
       assert message_of(fn -> T.pure_binary_size(x) end) == expected
       assert message_of(fn -> T.def_binary(x) end) == expected
@@ -203,6 +203,33 @@ defmodule CorralTest.TypedTest do
     assert message_of(fn -> T.tally_add(t, 1) end) == expected
   end
 
+  test "string, iodata, atoms of a table and lists of scalars, with the getters' messages" do
+    assert T.string_bytes("héllo") == 6
+    assert T.iodata_bytes(["ab", ?c, ["de"]]) == "abcde"
+    assert T.color_index(:blue) == 2
+    assert T.sum_i64([1, 2, 3]) == 6
+    assert T.sum_i64([]) == 0
+    assert T.count_true([true, false, true], [1.0, 2]) == 4
+    assert T.total_length(["ab", "çd"]) == 5
+
+    for {typed, hand, bad} <- [
+          {&T.string_bytes/1, &T.hand_string/1, [<<0xFF>>, "ok" <> <<0xC0, 0x80>>, :a, 1]},
+          {&T.iodata_bytes/1, &T.hand_iodata/1, [[256], [:a], 1, ["a" | :b]]},
+          {&T.color_index/1, &T.hand_color/1, [:purple, "red", 1]},
+          {&T.sum_i64/1, &T.hand_list_i64/1, [[1, :x], [1 | 2], :x, [2 ** 64]]}
+        ],
+        x <- bad do
+      assert message_of(fn -> typed.(x) end) == message_of(fn -> hand.(x) end), inspect(x)
+    end
+
+    assert_raise ArgumentError, ~r/count_true\/2: argument 2, index 1: expected a number .*, got: :x/, fn ->
+      T.count_true([true], [1.0, :x])
+    end
+
+    # An overflow in the loop raises from the body, with the call context.
+    assert_raise ArithmeticError, ~r/sum_i64\/1: integer overflow/, fn -> T.sum_i64([9_223_372_036_854_775_807, 1]) end
+  end
+
   test "CORRAL_EXPORT_FLAGS runs the NIF on a dirty scheduler" do
     assert T.on_dirty() == true
   end
@@ -225,6 +252,12 @@ defmodule CorralTest.TypedTest do
       {:def_binary, 1} => "def_binary(b :: binary()) :: binary()",
       {:tally_add, 2} => "tally_add(t :: reference(), by :: integer()) :: integer()",
       {:answer, 0} => "answer() :: byte()",
+      {:string_bytes, 1} => "string_bytes(s :: String.t()) :: non_neg_integer()",
+      {:iodata_bytes, 1} => "iodata_bytes(data :: iodata()) :: binary()",
+      {:color_index, 1} => "color_index(color :: atom()) :: non_neg_integer()",
+      {:sum_i64, 1} => "sum_i64(xs :: [integer()]) :: integer()",
+      {:count_true, 2} => "count_true(flags :: [boolean()], weights :: [number()]) :: non_neg_integer()",
+      {:total_length, 1} => "total_length(names :: [String.t()]) :: non_neg_integer()",
       {:mix, 8} =>
         "mix(a :: -128..127, b :: 0..65535, x :: number(), neg :: boolean(), bytes :: binary(), " <>
           "n :: non_neg_integer(), d :: -2147483648..2147483647, e :: non_neg_integer()) :: float()"

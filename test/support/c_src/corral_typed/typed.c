@@ -118,6 +118,54 @@ CORRAL_DEF(tally_add, i64, (res, Tally, t), (i64, by))
 CORRAL_DEF(tally_close, void, (res, Tally, t)) { corral_resource_close(c, Tally, t); }
 CORRAL_NIF(hand_tally_get) { return corral_make_i64(c, corral_arg_resource(c, 0, Tally)->n); }
 
+/* Strings, iodata, atoms of a table, lists of scalars (CORRAL_DEF only). */
+CORRAL_ATOMS(colors, "red", "green", "blue");
+
+CORRAL_DEF(string_bytes, size, (string, s))
+{
+    (void)c;
+    return s.size;
+}
+CORRAL_NIF(hand_string) { return corral_make_size(c, corral_arg_string(c, 0).size); }
+CORRAL_DEF(iodata_bytes, binary, (iodata, data))
+{
+    (void)c;
+    return data;
+}
+CORRAL_NIF(hand_iodata) { return corral_make_size(c, corral_arg_iodata(c, 0).size); }
+CORRAL_DEF(color_index, uint, (enum, colors, color))
+{
+    (void)c;
+    return color;
+}
+CORRAL_NIF(hand_color) { return corral_make_uint(c, corral_get_enum(c, corral_arg_term(c, 0), &colors)); }
+CORRAL_DEF(sum_i64, i64, (list, i64, xs))
+{
+    int64_t sum = 0;
+    for (size_t k = 0; k < xs.count; k++) sum = corral_add_i64(c, sum, xs.data[k]);
+    return sum;
+}
+CORRAL_NIF(hand_list_i64)
+{
+    size_t n;
+    (void)corral_get_array(c, corral_arg_term(c, 0), CORRAL_I64, &n);
+    return corral_make_size(c, n);
+}
+CORRAL_DEF(count_true, size, (list, bool, flags), (list, double, weights))
+{
+    (void)c;
+    size_t n = 0;
+    for (size_t k = 0; k < flags.count; k++) n += flags.data[k];
+    return n + weights.count;
+}
+CORRAL_DEF(total_length, size, (list, string, names))
+{
+    (void)c;
+    size_t n = 0;
+    for (size_t k = 0; k < names.count; k++) n += names.data[k].size;
+    return n;
+}
+
 /* Runs on a dirty CPU scheduler when exported with CORRAL_EXPORT_FLAGS. */
 CORRAL_PURE(on_dirty, bool) { return enif_thread_type() == ERL_NIF_THR_DIRTY_CPU_SCHEDULER; }
 
@@ -134,4 +182,9 @@ CORRAL_MODULE(CorralTest.Typed,
               CORRAL_EXPORT(mix), CORRAL_EXPORT(answer), CORRAL_EXPORT(def_answer),
               CORRAL_EXPORT(tally_new), CORRAL_EXPORT(tally_add), CORRAL_EXPORT(tally_close),
               CORRAL_FN("hand_tally_get", hand_tally_get, 1),
+              CORRAL_EXPORT(string_bytes), CORRAL_FN("hand_string", hand_string, 1),
+              CORRAL_EXPORT(iodata_bytes), CORRAL_FN("hand_iodata", hand_iodata, 1),
+              CORRAL_EXPORT(color_index), CORRAL_FN("hand_color", hand_color, 1),
+              CORRAL_EXPORT(sum_i64), CORRAL_FN("hand_list_i64", hand_list_i64, 1),
+              CORRAL_EXPORT(count_true), CORRAL_EXPORT(total_length),
               CORRAL_EXPORT_FLAGS(on_dirty, CORRAL_DIRTY_CPU));
