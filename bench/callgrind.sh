@@ -15,13 +15,17 @@ total() {
   # The VM's main process is the one that counted the most. Idle scheduler
   # threads spin before they sleep, for as long as the wall clock lets them:
   # +sbwt none (and for the dirty schedulers) keeps that out of the count.
-  valgrind --tool=callgrind --smc-check=all --trace-children=yes --callgrind-out-file="$out/cg.%p" \
+  valgrind --tool=callgrind --smc-check=all --trace-children=yes ${CALLGRIND_TOGGLE:+--toggle-collect="$CALLGRIND_TOGGLE"} \
+    --callgrind-out-file="$out/cg.%p" \
     elixir --erl "+S 1 +SDcpu 1 +SDio 1 +A 1 +sbwt none +sbwtdcpu none +sbwtdio none" -pa "$out/ebin" \
     -S mix run --no-compile -e 'Bench.CallgrindLoop.main(System.argv())' -- "$1" "$2" >"$out/log" 2>&1 ||
     { echo "callgrind.sh: $1 $2 failed:" >&2; grep -v "^==[0-9]*==" "$out/log" | tail -20 >&2; return 1; }
   grep -h '^summary:' "$out"/cg.* | awk '{print $2}' | sort -n | tail -1
   rm -f "$out"/cg.*
 }
+# CALLGRIND_TOGGLE=<function> counts only inside that C function and what
+# it calls (e.g. add: the NIF itself, without the loop and the generated
+# Elixir function).
 # CALLGRIND_CASES picks cases (default: add get set). add is counted in four
 # forms: CORRAL_NIF, typed pure (CORRAL_PURE), typed with a context
 # (CORRAL_DEF) and hand-written.

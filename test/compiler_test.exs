@@ -191,7 +191,7 @@ defmodule CorralTest.CompilerTest do
 
   # Every kind of generated function, compiled by the running Elixir with its
   # type checker (1.18+), must compile without a single warning.
-  test "generated functions compile without a warning: plain, dirty, yielding, thread job, specs, isolated",
+  test "generated functions compile without a warning: plain, dirty, yielding, thread job, specs, typed, isolated",
        %{dir: dir} do
     for isolate <- [false, true] do
       m = unique_module()
@@ -211,7 +211,11 @@ defmodule CorralTest.CompilerTest do
       CORRAL_THREAD_NIF(job) { return corral_make_i64(c, corral_arg_i64(c, 0) * 2); }
       CORRAL_DOC("plain", 1, "plain(integer()) :: integer()", "Returns its argument.");
       CORRAL_DOC("job", 1, "job(integer()) :: integer()", "Doubles on a thread.");
+      CORRAL_DOC_OF(sum, "A checked sum.");
+      CORRAL_PURE(sum, i64, (i64, a), (i64, b)) { return corral_add_i64(c, a, b); }
+      CORRAL_DEF(twice, void, (term, t), (list, double, xs)) { (void)c; (void)t; (void)xs; }
       CORRAL_MODULE(#{inspect(m)},
+          CORRAL_EXPORT(sum), CORRAL_EXPORT_FLAGS(twice, CORRAL_DIRTY_IO),
           CORRAL_FN("plain", plain, 1),
           CORRAL_FN_FLAGS("dirty", dirty, 1, CORRAL_DIRTY_CPU),
           CORRAL_FN("count", count, 1),
@@ -220,13 +224,16 @@ defmodule CorralTest.CompilerTest do
 
       output = capture_io(:stderr, fn -> compile_module(m, dir, isolate: isolate) end)
       refute output =~ ~r/warning/i, output
-      assert Enum.all?([plain: 1, dirty: 1, count: 1, job: 1, job_async: 1], fn {f, a} -> function_exported?(m, f, a) end)
+      assert Enum.all?([plain: 1, dirty: 1, count: 1, job: 1, job_async: 1, sum: 2, twice: 2], fn {f, a} -> function_exported?(m, f, a) end)
 
       # An isolated module's native process loads the module from its .beam
       # file, which a module compiled from a string does not have: isolated
       # calls are tested with CorralTest.IsolatedNative (isolated_test.exs).
       unless isolate do
         assert m.plain(7) == 7
+        assert m.sum(7, 8) == 15
+        assert m.twice(:any, [1.5]) == :ok
+        assert_raise ArithmeticError, ~r"^#{inspect(m)}\.sum/2: integer overflow", fn -> m.sum(9_223_372_036_854_775_807, 1) end
         assert m.dirty(7) == 8
         assert m.count(5000) == 5000
         assert m.job(21) == 42
