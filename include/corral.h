@@ -1240,6 +1240,41 @@ ERL_NIF_TERM corral_make_binary(corral_call *c, const void *data, size_t size);
  * never after. */
 unsigned char *corral_new_binary(corral_call *c, size_t size, ERL_NIF_TERM *term);
 
+/* A binary the NIF owns while it writes it, for output whose size is known
+ * only at the end (compression, encoding): allocated once, grown or shrunk
+ * in place where the allocator can, and handed to the VM without a copy.
+ * Read and write `data` (valid until the next resize) and `size`. */
+typedef struct corral_owned_binary {
+    unsigned char *data;
+    size_t size;
+    ErlNifBinary bin;      /* internal */
+    corral_defer_id owner; /* internal: the cleanup that frees it */
+    bool handed;           /* internal */
+} corral_owned_binary;
+
+/* Starts an owned binary of `size` bytes (not zeroed).
+ * Checks: size is within what the VM can get (see corral_new_binary).
+ * Raises: ArgumentError for a size beyond the VM's memory, RuntimeError when
+ * the memory is not there now.
+ * Owns: the handle and the bytes belong to the call: it frees the bytes when
+ * it returns or raises, unless corral_owned_finish handed them to the VM. */
+corral_owned_binary *corral_owned_new(corral_call *c, size_t size);
+
+/* Resizes b to `size` bytes, keeping the first bytes (as realloc does) and
+ * updating b->data and b->size.
+ * Checks: b is still owned (not finished); size as corral_owned_new.
+ * Raises: RuntimeError (finished, or out of memory; b stays as it was and is
+ * freed with the call); ArgumentError for an impossible size.
+ * Owns: as corral_owned_new. */
+unsigned char *corral_owned_resize(corral_call *c, corral_owned_binary *b, size_t size);
+
+/* The first `size` bytes of b as a binary term, without a copy (b shrinks
+ * to `size` first). b is finished: its bytes now belong to the term.
+ * Checks: b is still owned; size is at most b->size.
+ * Raises: RuntimeError otherwise. Owns: the term owns the bytes; it lives
+ * until the NIF returns. */
+ERL_NIF_TERM corral_owned_finish(corral_call *c, corral_owned_binary *b, size_t size);
+
 /* A term as a zero-copy view of a binary (corral_arg_binary on a term).
  * Checks: a binary. Raises: ArgumentError with the route of t.
  * Owns: the term; valid until the NIF returns; never write through it. */

@@ -159,6 +159,55 @@ ERL_NIF_TERM corral_make_binary(corral_call *c, const void *data, size_t size)
     return t;
 }
 
+/* Owned binaries: the handle lives in scratch memory (cleanups run after
+ * the body has returned, so it cannot be a local of the body), and the
+ * cleanup releases the bytes unless they were handed to a term. */
+static void release_owned(void *p)
+{
+    corral_owned_binary *b = p;
+    if (!b->handed) enif_release_binary(&b->bin);
+}
+
+corral_owned_binary *corral_owned_new(corral_call *c, size_t size)
+{
+    corral__check_vm_size(c, size, "a binary");
+    corral_owned_binary *b = corral_calloc(c, 1, sizeof *b);
+    if (corral__alloc_fails() || !enif_alloc_binary(size, &b->bin)) corral_raise_oom(c, size);
+    b->owner = corral_defer(c, release_owned, b);
+    b->data = b->bin.data;
+    b->size = b->bin.size;
+    return b;
+}
+
+static void check_owned(corral_call *c, const corral_owned_binary *b, const char *what)
+{
+    if (b->handed) corral_raise(c, "%s: the owned binary was already handed over by corral_owned_finish", what);
+}
+
+unsigned char *corral_owned_resize(corral_call *c, corral_owned_binary *b, size_t size)
+{
+    check_owned(c, b, "corral_owned_resize");
+    corral__check_vm_size(c, size, "a binary");
+    /* On failure enif_realloc_binary leaves the binary as it was, so the
+     * cleanup still frees it. */
+    if (corral__alloc_fails() || !enif_realloc_binary(&b->bin, size)) corral_raise_oom(c, size);
+    b->data = b->bin.data;
+    b->size = b->bin.size;
+    return b->data;
+}
+
+ERL_NIF_TERM corral_owned_finish(corral_call *c, corral_owned_binary *b, size_t size)
+{
+    check_owned(c, b, "corral_owned_finish");
+    if (size > b->size)
+        corral_raise(c, "corral_owned_finish: %zu bytes asked of an owned binary of %zu", size, b->size);
+    if (size < b->size) corral_owned_resize(c, b, size);
+    b->handed = true;
+    corral_undefer(c, b->owner);
+    b->data = NULL;
+    return enif_make_binary(c->env, &b->bin);
+}
+
 /* }====================================================================== */
 
 /* {======================================================================

@@ -17,12 +17,14 @@ CORRAL_NIF(zlib_compress)
 {
     corral_binary in = corral_arg_iodata(c, 0);
     int level = (int)corral_arg_int_range(c, 1, 0, 9);
+    /* Written straight into the binary the caller gets: the bound is the
+     * worst case, and finishing shrinks it to what zlib wrote (no copy). */
     uLong bound = compressBound((uLong)in.size);
-    unsigned char *out = corral_alloc(c, bound);
+    corral_owned_binary *out = corral_owned_new(c, bound);
     uLongf out_len = bound;
-    int rc = compress2(out, &out_len, in.data, (uLong)in.size, level);
+    int rc = compress2(out->data, &out_len, in.data, (uLong)in.size, level);
     if (rc != Z_OK) corral_raise(c, "zlib compress2 failed (%d)", rc);
-    return corral_make_binary(c, out, out_len);
+    return corral_owned_finish(c, out, out_len);
 }
 
 static void end_stream(void *s) { inflateEnd(s); }
@@ -38,26 +40,25 @@ CORRAL_NIF(zlib_uncompress)
     if (inflateInit(s) != Z_OK) corral_raise(c, "zlib inflateInit failed");
     /* The stream holds zlib's own memory: end it whichever way we leave. */
     corral_defer(c, end_stream, s);
+    /* The output grows in place (the allocator moves it only when it must)
+     * and becomes the result without a copy; on an error return or a raise
+     * the call frees it. */
     size_t cap = in.size * 4 + 64 < max ? in.size * 4 + 64 : max;
-    unsigned char *out = corral_alloc(c, cap ? cap : 1);
+    corral_owned_binary *out = corral_owned_new(c, cap);
     size_t used = 0;
     s->next_in = (Bytef *)in.data;
     s->avail_in = (uInt)in.size;
     for (;;) {
-        s->next_out = out + used;
-        s->avail_out = (uInt)(cap - used);
+        s->next_out = out->data + used;
+        s->avail_out = (uInt)(out->size - used);
         int rc = inflate(s, Z_NO_FLUSH);
-        used = cap - s->avail_out;
-        if (rc == Z_STREAM_END) return corral_make_ok_tuple(c, corral_make_binary(c, out, used));
+        used = out->size - s->avail_out;
+        if (rc == Z_STREAM_END) return corral_make_ok_tuple(c, corral_owned_finish(c, out, used));
         if (rc != Z_OK && rc != Z_BUF_ERROR) return corral_make_error(c, corral_atom(&errors, 0));
         if (s->avail_in == 0 && s->avail_out > 0) return corral_make_error(c, corral_atom(&errors, 0));
-        if (used == cap) {
-            if (cap == max) return corral_make_error(c, corral_atom(&errors, 1));
-            size_t grown = cap * 2 < max ? cap * 2 : max;
-            unsigned char *bigger = corral_alloc(c, grown);
-            memcpy(bigger, out, used);
-            out = bigger;
-            cap = grown;
+        if (used == out->size) {
+            if (out->size == max) return corral_make_error(c, corral_atom(&errors, 1));
+            corral_owned_resize(c, out, out->size * 2 < max ? out->size * 2 : max);
         }
     }
 }

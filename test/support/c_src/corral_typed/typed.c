@@ -2,6 +2,7 @@
  * with hand-written twins whose messages the typed ones must repeat. */
 #include <corral.h>
 #include <math.h>
+#include <string.h>
 
 /* Every scalar word: a pure echo, a context echo, and the hand-written
  * getter (corral_arg_<w>) for the message comparison. */
@@ -166,6 +167,57 @@ CORRAL_DEF(total_length, size, (list, string, names))
     return n;
 }
 
+/* Owned binaries: output of unknown size, grown in place, handed over
+ * without a copy. */
+CORRAL_DEF(owned_repeat, term, (binary, part), (size, times))
+{
+    corral_owned_binary *out = corral_owned_new(c, 16);
+    size_t used = 0;
+    for (size_t k = 0; k < times; k++) {
+        if (out->size - used < part.size) {
+            size_t want = out->size * 2 > used + part.size ? out->size * 2 : used + part.size;
+            corral_owned_resize(c, out, want);
+        }
+        memcpy(out->data + used, part.data, part.size);
+        used += part.size;
+    }
+    return corral_owned_finish(c, out, used);
+}
+
+/* Grows a binary to `size` bytes, then raises: the call frees it. */
+CORRAL_DEF(owned_then_raise, void, (size, size))
+{
+    corral_owned_binary *out = corral_owned_new(c, 1);
+    corral_owned_resize(c, out, size);
+    memset(out->data, 1, out->size);
+    corral_raise(c, "raised with %zu owned bytes", out->size);
+}
+
+/* Misuses: 0 finish twice, 1 finish more than there is, 2 resize after finish. */
+CORRAL_DEF(owned_misuse, void, (int, mode))
+{
+    corral_owned_binary *out = corral_owned_new(c, 8);
+    if (mode == 1) corral_owned_finish(c, out, 9);
+    corral_owned_finish(c, out, 8);
+    if (mode == 0) corral_owned_finish(c, out, 8);
+    if (mode == 2) corral_owned_resize(c, out, 16);
+}
+
+CORRAL_DEF(owned_sized, size, (size, size))
+{
+    corral_owned_binary *out = corral_owned_new(c, size);
+    return out->size;
+}
+
+CORRAL_THREAD_NIF(owned_job)
+{
+    size_t n = corral_arg_size(c, 0);
+    corral_owned_binary *out = corral_owned_new(c, n / 2);
+    corral_owned_resize(c, out, n);
+    memset(out->data, 'x', n);
+    return corral_owned_finish(c, out, n);
+}
+
 /* Runs on a dirty CPU scheduler when exported with CORRAL_EXPORT_FLAGS. */
 CORRAL_PURE(on_dirty, bool) { return enif_thread_type() == ERL_NIF_THR_DIRTY_CPU_SCHEDULER; }
 
@@ -187,4 +239,6 @@ CORRAL_MODULE(CorralTest.Typed,
               CORRAL_EXPORT(color_index), CORRAL_FN("hand_color", hand_color, 1),
               CORRAL_EXPORT(sum_i64), CORRAL_FN("hand_list_i64", hand_list_i64, 1),
               CORRAL_EXPORT(count_true), CORRAL_EXPORT(total_length),
+              CORRAL_EXPORT(owned_repeat), CORRAL_EXPORT(owned_then_raise), CORRAL_EXPORT(owned_misuse),
+              CORRAL_EXPORT(owned_sized), CORRAL_FN_THREAD("owned_job", owned_job, 1),
               CORRAL_EXPORT_FLAGS(on_dirty, CORRAL_DIRTY_CPU));
