@@ -11,7 +11,7 @@ export LANG ?= C.UTF-8
 export LC_ALL ?= C.UTF-8
 export ERL_AFLAGS ?= -kernel shell_history disabled
 
-.PHONY: deps test test-corral test-example test-zlib test-erlang test-sanitize test-matrix fuzz demo bench clean
+.PHONY: deps test test-corral test-example test-zlib test-erlang test-sanitize test-matrix fuzz demo bench clean amalgamation
 
 deps:
 	@scripts/ensure-deps.sh
@@ -31,6 +31,11 @@ test-zlib: deps
 
 test-erlang: deps
 	$(MAKE) -C examples/erlang_counter test
+
+# include/corral_all.c, Corral's C in one file (corral.mk builds from it);
+# a test fails when it is older than c_src/corral/.
+amalgamation:
+	scripts/amalgamate.sh
 
 # debootstrap comes from Debian's packages when it is missing.
 test-matrix:

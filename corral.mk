@@ -6,10 +6,12 @@
 #   priv/my_nif.so: $(wildcard c_src/*.c) $(CORRAL_SOURCES)
 #   	$(CORRAL_CC) $(CORRAL_CFLAGS) -o $@ $^ $(CORRAL_LDFLAGS)
 #
-# It needs only an include path and Corral's C sources.
+# It needs only an include path and one C file of Corral's: the
+# amalgamation include/corral_all.c (generated from c_src/corral/ by
+# scripts/amalgamate.sh), which any other build system can compile too.
 
 CORRAL_DIR ?= $(dir $(lastword $(MAKEFILE_LIST)))
-CORRAL_SOURCES := $(wildcard $(CORRAL_DIR)/c_src/corral/*.c)
+CORRAL_SOURCES := $(CORRAL_DIR)/include/corral_all.c
 ERTS_INCLUDE_DIR ?= $(shell erl -noshell -eval 'io:format("~ts/erts-~ts/include", [code:root_dir(), erlang:system_info(version)]), halt().')
 CORRAL_CC ?= $(or $(CC),cc)
 CORRAL_CFLAGS ?= -std=gnu11 -O3 -fPIC -fvisibility=hidden -Wall -Wextra \

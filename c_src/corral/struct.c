@@ -115,7 +115,7 @@ static inline void get_field(corral_call *c, ERL_NIF_TERM v, const corral__where
 }
 
 /* The struct's module as Elixir writes it: "Elixir.Geo.Point" -> "Geo.Point". */
-static const char *module_name(const char *tag)
+static const char *struct_module_name(const char *tag)
 {
     return strncmp(tag, "Elixir.", 7) == 0 ? tag + 7 : tag;
 }
@@ -211,7 +211,7 @@ static void get_shape(corral_call *c, ERL_NIF_TERM term, const corral__where *at
     ERL_NIF_TERM v;
     if (s->as == CORRAL__AS_STRUCT) {
         if (CORRAL__UNLIKELY(!enif_get_map_value(c->env, term, corral__atom_struct, &v) || v != s->tag_atom))
-            fail(c, term, at, "expected a %%%s{} struct", module_name(s->tag));
+            fail(c, term, at, "expected a %%%s{} struct", struct_module_name(s->tag));
     } else if (CORRAL__UNLIKELY(!enif_is_map(c->env, term))) {
         fail(c, term, at, "expected a map of %s", s->c_name);
     }
