@@ -8,16 +8,6 @@ defmodule BufferTest do
     Exception.message(error)
   end
 
-  defp gc_all, do: Enum.each(Process.list(), &:erlang.garbage_collect/1)
-
-  defp eventually(fun, tries \\ 200) do
-    cond do
-      fun.() -> true
-      tries == 0 -> false
-      true -> gc_all(); Process.sleep(10); eventually(fun, tries - 1)
-    end
-  end
-
   describe "round trips" do
     test "new buffers are zeroed and sized" do
       buf = Buffer.new(1024)
@@ -132,29 +122,40 @@ defmodule BufferTest do
   end
 
   test "100,000 buffers created and dropped are all destroyed, and memory returns" do
-    gc_all()
-    assert eventually(fn -> Corral.live_resources(Buffer.Native)["Buffer"] == 0 end)
-    baseline = :erlang.memory(:total)
+    # Corral.Test.assert_no_leaks/3 waits for the VM to run the destructors
+    # (after the garbage of every process is collected), then compares the
+    # live count of each resource type, and here the VM's memory, with
+    # before.
+    Corral.Test.assert_no_leaks(
+      Buffer.Native,
+      fn ->
+        1..4
+        |> Enum.map(fn _ ->
+          Task.async(fn ->
+            for i <- 1..25_000 do
+              buf = Buffer.new(rem(i, 512) + 1)
+              Buffer.set(buf, 0, 1)
+            end
 
-    1..4
-    |> Enum.map(fn _ ->
-      Task.async(fn ->
-        for i <- 1..25_000 do
-          buf = Buffer.new(rem(i, 512) + 1)
-          Buffer.set(buf, 0, 1)
-        end
-
-        :ok
-      end)
-    end)
-    |> Enum.each(&Task.await(&1, 60_000))
-
-    # The live count drops only when the VM runs a buffer's destructor.
-    assert eventually(fn -> Corral.live_resources(Buffer.Native)["Buffer"] == 0 end)
-    gc_all()
-    assert :erlang.memory(:total) - baseline < 5_000_000
+            :ok
+          end)
+        end)
+        |> Enum.each(&Task.await(&1, 60_000))
+      end,
+      memory: 5_000_000
+    )
   end
 
+  test "a buffer still referenced is reported as left" do
+    error =
+      assert_raise Corral.LeakError, fn ->
+        kept = Corral.Test.assert_no_leaks(Buffer.Native, fn -> Buffer.new(8) end, timeout: 100)
+        Buffer.size(kept)
+      end
+
+    assert error.left == %{"Buffer" => 1}
+    assert error.message == "Buffer.Native: objects left after 100 ms: 1 Buffer"
+  end
 
   test "random terms at every function: a value or an ArgumentError, never a crash" do
     :rand.seed(:exsss, 42)
