@@ -20,6 +20,9 @@ expected_bytes = for(<<b <- bin>>, reduce: 0, do: (acc -> acc + b))
 # Sanity: both libraries compute the same results, outside the timing.
 ^expected_sum = H.list_sum(list)
 ^expected_sum = C.list_sum(list)
+^expected_sum = H.list_sum_checked(list)
+^expected_sum = C.list_sum_checked(list)
+^expected_sum = C.list_sum_checked_ptr(list)
 true = H.list_build(1000) == C.list_build(1000) and C.list_build(1000) == Enum.to_list(0..999)
 ^expected_bytes = H.binary_sum(bin)
 ^expected_bytes = C.binary_sum(bin)
@@ -33,6 +36,10 @@ cases = [
   {"list sum 1M",
    [v.("handwritten C", &H.list_sum/1, list, n.(20), true), v.("Corral", &C.list_sum/1, list, n.(20), false),
     v.("Enum.sum", &Enum.sum/1, list, n.(20), false)]},
+  {"checked sum 1M",
+   [v.("handwritten C", &H.list_sum_checked/1, list, n.(20), true),
+    v.("Corral raise_at(c, e)", &C.list_sum_checked/1, list, n.(20), false),
+    v.("Corral raise_at(c, &e)", &C.list_sum_checked_ptr/1, list, n.(20), false)]},
   {"list build 1M",
    [v.("handwritten C", &H.list_build/1, 1_000_000, n.(20), true), v.("Corral", &C.list_build/1, 1_000_000, n.(20), false),
     v.("Enum.to_list", fn k -> Enum.to_list(0..(k - 1)) end, 1_000_000, n.(20), false)]},

@@ -698,12 +698,21 @@ static inline corral_term corral_term_of(ERL_NIF_TERM term)
     return t;
 }
 
+CORRAL__NORETURN CORRAL__COLD CORRAL__PRINTF(3, 4) ERL_NIF_TERM
+corral__raise_at_ptr(corral_call *c, const corral_term *t, const char *expected, ...);
+CORRAL__NORETURN CORRAL__COLD CORRAL__PRINTF(3, 4) ERL_NIF_TERM
+corral__raise_at_value(corral_call *c, corral_term t, const char *expected, ...);
+
 /* Raises ArgumentError "<fn>: <route of t>: <expected>, got: <t>" for your
  * own checks, with the same route as Corral's getters ("argument 2, index 0:
  * expected a positive width, got: -3"). `expected` is a printf format.
+ * Pass the term itself (`corral_raise_at(c, x, ...)`): a loop over list
+ * elements then keeps x in registers, where taking &x would keep it in
+ * memory on every turn. A pointer (`&x`) is accepted too.
  * Checks: nothing. Raises: ArgumentError, always. Owns: nothing. */
-CORRAL__NORETURN CORRAL__COLD CORRAL__PRINTF(3, 4) ERL_NIF_TERM
-corral_raise_at(corral_call *c, const corral_term *t, const char *expected, ...);
+#define corral_raise_at(c, t, ...)                                                                \
+    _Generic((t), corral_term: corral__raise_at_value, const corral_term *: corral__raise_at_ptr,      \
+             corral_term *: corral__raise_at_ptr)((c), (t), __VA_ARGS__)
 
 /* Internal: the stable route of a container, for its elements. */
 const corral__where *corral__pin_slow(corral_call *c, const corral_term *t);

@@ -41,6 +41,12 @@ defmodule CorralTest.TermContainerTest do
       fn -> T.positive([3, 1, 0]) end
 
     assert T.positive([1, 2]) == :ok
+
+    assert_raise_exact ArgumentError,
+                       "CorralTest.Terms.positive_by_pointer/1: argument 1, index 2: expected a positive integer, got: 0",
+                       fn -> T.positive_by_pointer([3, 1, 0]) end
+
+    assert T.positive_by_pointer([1, 2]) == :ok
   end
 
   @types [:i8, :i16, :i32, :i64, :u8, :u16, :u32, :u64, :int, :uint, :long, :ulong, :size, :ssize, :intptr, :uintptr]

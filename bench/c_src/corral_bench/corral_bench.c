@@ -23,6 +23,35 @@ CORRAL_NIF(list_sum)
     return corral_make_i64(c, (int64_t)sum);
 }
 
+/* A routed error for a negative element, the term passed to
+ * corral_raise_at by value (as README teaches) ... */
+CORRAL_NIF(list_sum_checked)
+{
+    corral_list l = corral_arg_list(c, 0);
+    corral_term e;
+    uint64_t sum = 0;
+    while (corral_list_next(c, &l, &e)) {
+        int64_t v = corral_get_i64(c, e);
+        if (v < 0) corral_raise_at(c, e, "expected a non-negative integer");
+        sum += (uint64_t)v;
+    }
+    return corral_make_i64(c, (int64_t)sum);
+}
+
+/* ... and by pointer, the earlier form. */
+CORRAL_NIF(list_sum_checked_ptr)
+{
+    corral_list l = corral_arg_list(c, 0);
+    corral_term e;
+    uint64_t sum = 0;
+    while (corral_list_next(c, &l, &e)) {
+        int64_t v = corral_get_i64(c, e);
+        if (v < 0) corral_raise_at(c, &e, "expected a non-negative integer");
+        sum += (uint64_t)v;
+    }
+    return corral_make_i64(c, (int64_t)sum);
+}
+
 CORRAL_NIF(list_build)
 {
     size_t n = corral_arg_size(c, 0);
@@ -67,6 +96,8 @@ CORRAL_NIF(points_out)
 CORRAL_MODULE(Bench.CorralNative,
     CORRAL_FN("add", add, 2),
     CORRAL_FN("list_sum", list_sum, 1),
+    CORRAL_FN("list_sum_checked", list_sum_checked, 1),
+    CORRAL_FN("list_sum_checked_ptr", list_sum_checked_ptr, 1),
     CORRAL_FN("list_build", list_build, 1),
     CORRAL_FN("binary_sum", binary_sum, 1),
     CORRAL_FN("points_in", points_in, 1),

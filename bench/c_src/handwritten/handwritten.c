@@ -149,6 +149,22 @@ static ERL_NIF_TERM list_sum(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]
     return enif_make_int64(env, (ErlNifSInt64)sum);
 }
 
+/* list_sum_checked(list): the sum of a list of non-negative integers;
+ * badarg for a negative one (the routed-error case of c_src/corral_bench). */
+static ERL_NIF_TERM list_sum_checked(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[])
+{
+    ERL_NIF_TERM list = argv[0], head;
+    ErlNifSInt64 v;
+    uint64_t sum = 0;
+    (void)argc;
+    while (enif_get_list_cell(env, list, &head, &list)) {
+        if (!enif_get_int64(env, head, &v) || v < 0) return enif_make_badarg(env);
+        sum += (uint64_t)v;
+    }
+    if (!enif_is_empty_list(env, list)) return enif_make_badarg(env);
+    return enif_make_int64(env, (ErlNifSInt64)sum);
+}
+
 /* list_build(n): [0, 1, ..., n-1] from a C array. */
 static ERL_NIF_TERM list_build(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[])
 {
@@ -243,6 +259,7 @@ static ErlNifFunc funcs[] = {
     {"buffer_get", 2, buffer_get, 0},
     {"buffer_set", 3, buffer_set, 0},
     {"list_sum", 1, list_sum, 0},
+    {"list_sum_checked", 1, list_sum_checked, 0},
     {"list_build", 1, list_build, 0},
     {"binary_sum", 1, binary_sum, 0},
     {"points_in", 1, points_in, 0},

@@ -46,6 +46,9 @@ defmodule Bench.Handwritten do
   @doc "The sum of a list of 64-bit integers."
   def list_sum(_list), do: not_loaded()
 
+  @doc "The sum of a list of non-negative 64-bit integers."
+  def list_sum_checked(_list), do: not_loaded()
+
   @doc "[0, 1, ..., n-1]."
   def list_build(_n), do: not_loaded()
 

@@ -171,7 +171,19 @@ CORRAL_NIF(positive)
     corral_list l = corral_arg_list(c, 0);
     corral_term e;
     while (corral_list_next(c, &l, &e))
-        if (corral_get_i64(c, e) <= 0) corral_raise_at(c, &e, "expected a positive integer");
+        if (corral_get_i64(c, e) <= 0) corral_raise_at(c, e, "expected a positive integer");
+    return corral_make_ok(c);
+}
+
+/* The same, with the term passed by pointer (the form accepted too). */
+CORRAL_NIF(positive_by_pointer)
+{
+    corral_list l = corral_arg_list(c, 0);
+    corral_term e;
+    while (corral_list_next(c, &l, &e)) {
+        const corral_term *p = &e;
+        if (corral_get_i64(c, e) <= 0) corral_raise_at(c, p, "expected a positive integer");
+    }
     return corral_make_ok(c);
 }
 
@@ -494,6 +506,7 @@ CORRAL_MODULE(CorralTest.Terms,
     CORRAL_FN("list_length", list_length, 1),
     CORRAL_FN("nested_sum", nested_sum, 1),
     CORRAL_FN("positive", positive, 1),
+    CORRAL_FN("positive_by_pointer", positive_by_pointer, 1),
     CORRAL_FN("array", array, 2),
     CORRAL_FN("array_size", array_size, 1),
     CORRAL_FN("make_array_nan", make_array_nan, 0),
