@@ -288,6 +288,34 @@ defmodule CorralTest.CompilerTest do
   # make test builds with the system's cc; every other C compiler found here
   # (gcc, clang) must also accept Corral's C and the test NIFs without a
   # warning, against this VM's erl_nif.h.
+  test "a function that is declared but defined nowhere fails the build, naming it and its user", %{dir: dir, rel: rel} do
+    m = unique_module()
+    File.write!(Path.join(dir, "lib.c"), """
+    #include <corral.h>
+    #include <math.h>
+    int64_t helper_defined_elsewhere(int64_t x);
+    ERL_NIF_TERM enif_make_imaginary_number(ErlNifEnv *env);
+    CORRAL_NIF(answer) { return corral_make_i64(c, helper_defined_elsewhere(41)); }
+    CORRAL_NIF(other) { return enif_make_imaginary_number(corral_env(c)); }
+    /* sqrt comes from libm, which the VM links: no false alarm. */
+    CORRAL_PURE(root, double, (double, x)) { return sqrt(x); }
+    CORRAL_MODULE(#{inspect(m)}, CORRAL_FN("answer", answer, 0), CORRAL_FN("other", other, 0), CORRAL_EXPORT(root));
+    """)
+
+    error = assert_raise Mix.Error, fn -> build(m, dir) end
+    assert error.message =~ "for #{inspect(m)} would not load: it uses symbols that neither the VM nor the libraries it links"
+    assert error.message =~ "helper_defined_elsewhere (used in #{rel}/lib.c)"
+    assert error.message =~ "enif_make_imaginary_number (used in #{rel}/lib.c), and this VM's erl_nif has no such function"
+    refute error.message =~ "sqrt"
+
+    # Fixed, the next build links and checks again, and loads.
+    File.write!(Path.join(dir, "helper.c"), "#include <stdint.h>\nint64_t helper_defined_elsewhere(int64_t x) { return x + 1; }\n")
+    File.write!(Path.join(dir, "lib.c"), File.read!(Path.join(dir, "lib.c")) |> String.replace("enif_make_imaginary_number(corral_env(c))", "corral_make_nil(c)"))
+    compile_module(m, dir)
+    assert m.answer() == 42
+    assert m.root(16) == 4.0
+  end
+
   test "Corral's C compiles without a warning under every C compiler present" do
     compilers = Enum.filter(["gcc", "clang"], &System.find_executable/1)
     assert compilers != []
@@ -302,17 +330,18 @@ defmodule CorralTest.CompilerTest do
   end
 
   test "a library that fails to load makes every call raise Corral.LoadError with the reason", %{dir: dir} do
+    # (An undefined symbol no longer gets this far: the build refuses it.
+    # An atom name longer than the VM allows fails the load itself.)
     m = unique_module()
-    write_lib(dir, m, "missing_function_xyz()", "")
-    File.write!(Path.join(dir, "lib.h"), "#define ANSWER 41\nint missing_function_xyz(void);\n")
+    long = String.duplicate("a", 300)
+    write_lib(dir, m, "41", ~s|);\nCORRAL_ATOMS(too_long, "#{long}"|)
 
     warning = capture_io(:stderr, fn -> compile_module(m, dir) end)
     assert warning =~ "could not load its native library"
-    assert warning =~ "undefined symbol: missing_function_xyz"
 
     error = assert_raise Corral.LoadError, fn -> m.twice(1) end
     assert error.message =~ "#{inspect(m)}.twice/1: #{inspect(m)} could not load its native library"
-    assert error.message =~ "undefined symbol: missing_function_xyz"
+    assert error.message =~ "atom"
   end
 
   test "a nested shape of the wrong size stops the load with a message naming structure tables", %{dir: dir} do

@@ -291,8 +291,121 @@ defmodule Corral.Compiler do
     if stale != [] or not File.exists?(config.so) or newer_than?(objects, config.so) or
          File.read(marker) != {:ok, config.build_dir} do
       link!(cc, objects, config)
+      check_symbols!(config, objects)
       File.write!(marker, config.build_dir)
     end
+  end
+
+  ## A build that succeeds loads
+
+  # Every symbol the library leaves undefined must come from the VM (the
+  # enif_ API: the functions beam.smp exports, and its own libraries) or
+  # from a library it links (ldd lists them, and the dependencies of those). Otherwise the build
+  # fails here, naming the symbol and the files that use it, instead of
+  # every call failing later with "undefined symbol". ELF systems with nm
+  # and ldd only (binutils and the C library's tools); elsewhere the load
+  # reports it.
+  defp check_symbols!(config, objects) do
+    with {:unix, os} when os in [:linux, :freebsd] <- :os.type(),
+         nm when is_binary(nm) <- System.find_executable("nm"),
+         ldd when is_binary(ldd) <- System.find_executable("ldd"),
+         beam = Path.join([:code.root_dir(), "erts-#{:erlang.system_info(:version)}", "bin", "beam.smp"]),
+         true <- File.exists?(beam),
+         {:ok, undefined} <- dynamic_symbols(nm, config.so, :undefined) do
+      {libs, unfound} = linked_libraries(ldd, config.so)
+
+      if unfound != [] do
+        fail_link_check!(config, {:library_not_found, unfound})
+      end
+
+      # The VM's own libraries (libm among them) are in the process too, and
+      # resolve a NIF's symbols as well as the ones it links.
+      {vm_libs, _} = linked_libraries(ldd, beam)
+
+      provided =
+        Enum.uniq([beam | libs ++ vm_libs])
+        |> Enum.flat_map(fn lib ->
+          case dynamic_symbols(nm, lib, :defined) do
+            {:ok, syms} -> syms
+            :error -> []
+          end
+        end)
+        |> MapSet.new()
+
+      case Enum.reject(undefined, &MapSet.member?(provided, &1)) do
+        [] ->
+          :ok
+
+        missing ->
+          users = for sym <- missing, into: %{}, do: {sym, users_of(nm, sym, objects, config)}
+          fail_link_check!(config, {:undefined_symbols, missing, users, Enum.map(libs, &Path.basename/1)})
+      end
+    else
+      _ -> :ok
+    end
+  end
+
+  # The library is removed, so that the next build links (and checks) again.
+  defp fail_link_check!(config, what) do
+    File.rm(config.so)
+    File.rm(config.so <> ".build")
+    Mix.raise(Messages.message({:link_check, what, config}))
+  end
+
+  # Strong undefined symbols, or every defined one, without version suffixes.
+  defp dynamic_symbols(nm, file, kind) do
+    flag = if kind == :undefined, do: "--undefined-only", else: "--defined-only"
+
+    case System.cmd(nm, ["-D", flag, file], stderr_to_stdout: true) do
+      {out, 0} ->
+        syms =
+          for line <- String.split(out, "\n", trim: true),
+              [type, name] <- [line |> String.split() |> Enum.take(-2)],
+              kind == :defined or type == "U",
+              do: name |> String.split("@") |> hd()
+
+        {:ok, Enum.uniq(syms)}
+
+      _ ->
+        :error
+    end
+  end
+
+  # The libraries the dynamic loader would map for the library, and the
+  # names it could not find.
+  defp linked_libraries(ldd, so) do
+    {out, _} = System.cmd(ldd, [so], stderr_to_stdout: true)
+    lines = String.split(out, "\n", trim: true)
+
+    found =
+      for line <- lines,
+          path <- [Regex.run(~r{=>\s+(/\S+)}, line, capture: :all_but_first) || Regex.run(~r{^\s*(/\S+)}, line, capture: :all_but_first)],
+          path != nil,
+          do: hd(path)
+
+    unfound = for line <- lines, line =~ "not found", do: line |> String.split() |> hd()
+    {found, unfound}
+  end
+
+  defp users_of(nm, sym, objects, config) do
+    for obj <- objects,
+        {:ok, undefined} <- [object_undefined(nm, obj)],
+        sym in undefined,
+        do: source_of(obj, config)
+  end
+
+  defp object_undefined(nm, obj) do
+    case System.cmd(nm, ["--undefined-only", obj], stderr_to_stdout: true) do
+      {out, 0} -> {:ok, for(line <- String.split(out, "\n", trim: true), do: line |> String.split() |> List.last())}
+      _ -> :error
+    end
+  end
+
+  defp source_of(obj, config) do
+    Enum.find(config.sources ++ corral_sources(), obj, fn src ->
+      Path.join(config.build_dir, object_name(src, config)) == obj
+    end)
+    |> Path.relative_to(config.root)
   end
 
   # clangd and other C tools look for compile_commands.json in the folders

@@ -92,6 +92,24 @@ defmodule Corral.Messages do
       "#{name}/#{arity}, which the export table of #{inspect(config.module)} does not list"
   end
 
+  def message({:link_check, {:undefined_symbols, missing, users, libs}, config}) do
+    listed =
+      Enum.map_join(missing, "; ", fn sym ->
+        where = if users[sym] == [], do: "", else: " (used in #{Enum.join(users[sym], ", ")})"
+        why = if String.starts_with?(sym, "enif_"), do: ", and this VM's erl_nif has no such function (OTP #{System.otp_release()})", else: ""
+        "#{sym}#{where}#{why}"
+      end)
+
+    "#{rel(config.so, config)} for #{inspect(config.module)} would not load: it uses symbols that neither the VM " <>
+      "nor the libraries it links (#{Enum.join(libs, ", ")}) define: #{listed}. Define them, add their source files, " <>
+      "or link their library with libs: or ldflags:"
+  end
+
+  def message({:link_check, {:library_not_found, names}, config}) do
+    "#{rel(config.so, config)} for #{inspect(config.module)} would not load: it links #{Enum.join(names, ", ")}, " <>
+      "which the dynamic loader cannot find (install it, or set the library path)"
+  end
+
   def message({:typed_not_exported, {name, arity}, config}) do
     "#{name}/#{arity} is declared in #{rel(config.src, config)} but the export table of " <>
       "#{inspect(config.module)} does not list it: add CORRAL_EXPORT(#{name}) to CORRAL_MODULE"
