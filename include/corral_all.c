@@ -1526,11 +1526,18 @@ void corral__raise_at(corral_call *c, const corral_term *t, const char *expected
     corral__raise_at_v(c, corral__atom_argument_error, t, expected, ap);
 }
 
-ERL_NIF_TERM corral_raise_at(corral_call *c, const corral_term *t, const char *expected, ...)
+ERL_NIF_TERM corral__raise_at_ptr(corral_call *c, const corral_term *t, const char *expected, ...)
 {
     va_list ap;
     va_start(ap, expected);
     corral__raise_at_v(c, corral__atom_argument_error, t, expected, ap);
+}
+
+ERL_NIF_TERM corral__raise_at_value(corral_call *c, corral_term t, const char *expected, ...)
+{
+    va_list ap;
+    va_start(ap, expected);
+    corral__raise_at_v(c, corral__atom_argument_error, &t, expected, ap);
 }
 
 corral_kind corral_kind_of(corral_call *c, ERL_NIF_TERM term)
