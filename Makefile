@@ -71,8 +71,9 @@ test-sanitize: deps
 	LD_PRELOAD=$(ASAN_RUNTIME) MIX_ENV=test mix test
 
 # mix corral.fuzz with a fixed seed (reproducible), a few tens of seconds
-# each: the Buffer example, and Corral's own test NIFs (CorralTest.Native and
-# the term API's CorralTest.Terms). The test NIFs that
+# each: the Buffer example, and Corral's own test NIFs (CorralTest.Native,
+# the term API's CorralTest.Terms, the typed declarations' CorralTest.Typed,
+# without its owned-binary functions, whose sizes are their arguments). The test NIFs that
 # sleep or spin for as long as their argument says are left out; those whose
 # argument is a count (of messages, allocations, cleanups) stay in and are
 # left out after their first call over the time limit.
@@ -83,3 +84,5 @@ fuzz: deps
 	  $(foreach f,$(FUZZ_TEST_SLOW),--except $(f)) --except fail_allocations_after/1
 	MIX_ENV=test mix corral.fuzz CorralTest.Terms --count 100000 --seed 1 --max-failures 1 \
 	  --except seq_reversed/1
+	MIX_ENV=test mix corral.fuzz CorralTest.Typed --count 50000 --seed 1 --max-failures 1 \
+	  --except owned_repeat/2 --except owned_then_raise/1 --except owned_job/1 --except owned_sized/1
