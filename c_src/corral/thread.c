@@ -115,9 +115,14 @@ static void *worker(void *arg)
         pool.running[slot] = job;
         pthread_mutex_unlock(&pool.lock);
         run_job(job);
-        corral_resource_release(job); /* the queue's reference */
+        /* Out of pool.running before the queue's reference goes: that may
+         * be the last one, and useful_threads reads running jobs (from the
+         * job's down callback, on another thread) under the lock. */
         pthread_mutex_lock(&pool.lock);
         pool.running[slot] = NULL;
+        pthread_mutex_unlock(&pool.lock);
+        corral_resource_release(job);
+        pthread_mutex_lock(&pool.lock);
         /* A thread started beside one held by a cancelled job leaves when idle. */
         if (pool.head == NULL && pool.nthreads > pool.size) break;
     }
