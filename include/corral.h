@@ -302,10 +302,20 @@ typedef struct __attribute__((aligned(32))) corral_doc_record {
     char doc[1536];
 } corral_doc_record;
 
-#if defined(__APPLE__)
-#define CORRAL__SECTION(s) __attribute__((section("__DATA," s), used))
+/* The tables are read from the file as laid out here, so AddressSanitizer
+ * must not pad them with redzones (clang does for globals in named sections
+ * on Mach-O; GCC never instruments them, and has no such variable
+ * attribute). */
+#if defined(__clang__)
+#define CORRAL__NO_REDZONE __attribute__((no_sanitize("address")))
 #else
-#define CORRAL__SECTION(s) __attribute__((section(s), used))
+#define CORRAL__NO_REDZONE
+#endif
+
+#if defined(__APPLE__)
+#define CORRAL__SECTION(s) __attribute__((section("__DATA," s), used)) CORRAL__NO_REDZONE
+#else
+#define CORRAL__SECTION(s) __attribute__((section(s), used)) CORRAL__NO_REDZONE
 #endif
 
 /* Fills the VM's function table from the export table, before the VM reads
