@@ -2193,6 +2193,14 @@ void corral_msg_free(corral_msg *m);
  *                                  i8..u64, int, uint, long, ulong, size, ssize,
  *                                  double, bool, string or binary, converted as
  *                                  corral_get_array does ([<word's spec>])
+ *   (opt, word, name)     corral_opt_<word>  {present, value}: nil (present
+ *                                  false) or a value of the word: i8..u64, int,
+ *                                  uint, long, ulong, size, ssize, double, bool,
+ *                                  binary, and string (<word's spec> | nil);
+ *                                  CORRAL_PURE takes all but string
+ *   (struct, shape, Type, name)  Type  a term of a CORRAL_STRUCT or
+ *                                  CORRAL_UNION shape, as corral_get_struct
+ *                                  decodes it (term())
  *
  * Up to 8 parameters. Parameter names become the Elixir argument names, so
  * use names that are valid in Elixir too (not `end`, `do`, `fn`, `when`),
@@ -2301,6 +2309,7 @@ CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
 #define CORRAL__LAST_1(a) a
 #define CORRAL__LAST_2(a, b) b
 #define CORRAL__LAST_3(a, b, c) c
+#define CORRAL__LAST_4(a, b, c, d) d
 #define CORRAL__P_CTYPE(p) CORRAL__APPLY(CORRAL__P_CTYPE_, p)
 #define CORRAL__P_CTYPE_(w, ...) CORRAL__T_##w##_CTYPE(__VA_ARGS__)
 #define CORRAL__P_IN(p) CORRAL__APPLY(CORRAL__P_IN_, p)
@@ -2309,6 +2318,8 @@ CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
 #define CORRAL__P_KIND_(w, ...) CORRAL__T_##w##_KIND
 #define CORRAL__P_QUAL(p) CORRAL__APPLY(CORRAL__P_QUAL_, p)
 #define CORRAL__P_QUAL_(w, qual, ...) qual
+#define CORRAL__P_QUAL2(p) CORRAL__APPLY(CORRAL__P_QUAL2_, p)
+#define CORRAL__P_QUAL2_(w, qual, qual2, ...) qual2
 #define CORRAL__KINDED(p, op) CORRAL__CAT(CORRAL__P_KIND(p), op)
 #define CORRAL__ARG(i) CORRAL__CAT(corral__a, i)
 
@@ -2344,7 +2355,7 @@ CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
 #define CORRAL__K_DOUBLE_GET(p, c, i) corral_get_double(c, corral__typed_arg(c, i))
 #define CORRAL__K_DOUBLE_MAKE_PURE(env, e, st) corral__make_double_pure(env, (e), st)
 #define CORRAL__K_DOUBLE_MAKE(c, e) corral_make_double(c, (e))
-#define CORRAL__K_BOOL_TRY(p, env, t, out) corral__try_bool(t, out)
+#define CORRAL__K_BOOL_TRY(p, env, t, out) corral__try_bool(env, t, out)
 #define CORRAL__K_BOOL_CHECK(p) corral__check_arg_bool
 #define CORRAL__K_BOOL_GET(p, c, i) corral_get_bool(c, corral__typed_arg(c, i))
 #define CORRAL__K_BOOL_MAKE_PURE(env, e, st) ((e) ? corral__atom_true : corral__atom_false)
@@ -2382,6 +2393,18 @@ CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
 #define CORRAL__LIST_GET_(c, i, elem) CORRAL__CAT(corral__get_array_, elem)(c, corral__typed_arg(c, i))
 #define CORRAL__K_LIST_TRY(p, env, t, out) corral_list_parameters_need_CORRAL_DEF_not_CORRAL_PURE(t)
 #define CORRAL__K_LIST_CHECK(p) corral__check_arg_term
+#define CORRAL__K_OPT_TRY(p, env, t, out) CORRAL__CAT(corral__try_opt_, CORRAL__P_QUAL(p))(env, t, out)
+#define CORRAL__K_OPT_CHECK(p) CORRAL__CAT(corral__check_arg_opt_, CORRAL__P_QUAL(p))
+#define CORRAL__K_OPT_GET(p, c, i) CORRAL__CAT(corral__get_opt_, CORRAL__P_QUAL(p))(c, corral__typed_arg(c, i))
+#define CORRAL__K_STRUCT_GET(p, c, i) CORRAL__STRUCT_GET_(c, i, CORRAL__P_QUAL(p), CORRAL__P_QUAL2(p))
+#define CORRAL__STRUCT_GET_(c, i, shape, type)                                                    \
+    __extension__({                                                                              \
+        type v_;                                                                                 \
+        corral_get_struct(c, corral__typed_arg(c, i), &shape, &v_);                             \
+        v_;                                                                                      \
+    })
+#define CORRAL__K_STRUCT_TRY(p, env, t, out) corral_struct_parameters_need_CORRAL_DEF_not_CORRAL_PURE(t)
+#define CORRAL__K_STRUCT_CHECK(p) corral__check_arg_term
 #define CORRAL__RES_GET_(c, i, type) corral_arg_resource(c, i, type)
 
 /* The type words. */
@@ -2488,6 +2511,12 @@ CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
 #define CORRAL__T_list_CTYPE(elem, name) corral_array_##elem
 #define CORRAL__T_list_KIND CORRAL__K_LIST
 #define CORRAL__T_list_IN(elem, name) "[" CORRAL__T_##elem##_IN() "]"
+#define CORRAL__T_opt_CTYPE(word, name) corral_opt_##word
+#define CORRAL__T_opt_KIND CORRAL__K_OPT
+#define CORRAL__T_opt_IN(word, name) CORRAL__T_##word##_IN() " | nil"
+#define CORRAL__T_struct_CTYPE(shape, type, name) type
+#define CORRAL__T_struct_KIND CORRAL__K_STRUCT
+#define CORRAL__T_struct_IN(...) "term()"
 #define CORRAL__T_index_CTYPE(bound, name) size_t
 #define CORRAL__T_index_KIND CORRAL__K_INDEX
 #define CORRAL__T_index_IN(...) "non_neg_integer()"
@@ -2508,8 +2537,9 @@ static inline bool corral__try_double(ErlNifEnv *env, ERL_NIF_TERM t, double *ou
     return true;
 }
 
-static inline bool corral__try_bool(ERL_NIF_TERM t, bool *out)
+static inline bool corral__try_bool(ErlNifEnv *env, ERL_NIF_TERM t, bool *out)
 {
+    (void)env;
     *out = t == corral__atom_true;
     return *out || t == corral__atom_false;
 }
@@ -2573,6 +2603,65 @@ static inline corral_array_bool corral__get_array__Bool(corral_call *c, corral_t
 }
 CORRAL__ARRAY_WORD(string, corral_binary, CORRAL_STRING)
 CORRAL__ARRAY_WORD(binary, corral_binary, CORRAL_BINARY)
+
+/* An optional parameter (opt, word, name) arrives as corral_opt_<word>:
+ * `present` is false for nil, else `value` holds the value, checked as the
+ * word checks it (a bad non-nil value gets the word's message). */
+#define CORRAL__OPT_TYPE(w, ctype)                                                               \
+    typedef struct {                                                                             \
+        bool present;                                                                            \
+        ctype value;                                                                             \
+    } corral_opt_##w;                                                                            \
+    static inline corral_opt_##w corral__get_opt_##w(corral_call *c, corral_term t)              \
+    {                                                                                            \
+        corral_opt_##w o;                                                                        \
+        __builtin_memset(&o, 0, sizeof o);                                                       \
+        if (t.term != corral__atom_nil) {                                                        \
+            o.present = true;                                                                    \
+            o.value = corral_get_##w(c, t);                                                      \
+        }                                                                                        \
+        return o;                                                                                \
+    }                                                                                            \
+    static inline void corral__check_arg_opt_##w(corral_call *c, int i)                         \
+    {                                                                                            \
+        (void)corral__get_opt_##w(c, corral_arg_term(c, i));                                     \
+    }
+/* The words a pure body may take as optional too. */
+#define CORRAL__OPT_WORD(w, ctype)                                                               \
+    CORRAL__OPT_TYPE(w, ctype)                                                                   \
+    static inline bool corral__try_opt_##w(ErlNifEnv *env, ERL_NIF_TERM t, corral_opt_##w *o)   \
+    {                                                                                            \
+        __builtin_memset(o, 0, sizeof *o);                                                       \
+        if (t == corral__atom_nil) return true;                                                  \
+        o->present = true;                                                                       \
+        return corral__try_##w(env, t, &o->value);                                               \
+    }
+CORRAL__OPT_WORD(i8, int8_t)
+CORRAL__OPT_WORD(i16, int16_t)
+CORRAL__OPT_WORD(i32, int32_t)
+CORRAL__OPT_WORD(i64, int64_t)
+CORRAL__OPT_WORD(u8, uint8_t)
+CORRAL__OPT_WORD(u16, uint16_t)
+CORRAL__OPT_WORD(u32, uint32_t)
+CORRAL__OPT_WORD(u64, uint64_t)
+CORRAL__OPT_WORD(int, int)
+CORRAL__OPT_WORD(uint, unsigned)
+CORRAL__OPT_WORD(long, long)
+CORRAL__OPT_WORD(ulong, unsigned long)
+CORRAL__OPT_WORD(size, size_t)
+CORRAL__OPT_WORD(ssize, ptrdiff_t)
+CORRAL__OPT_WORD(double, double)
+CORRAL__OPT_WORD(bool, bool)
+CORRAL__OPT_WORD(binary, corral_binary)
+CORRAL__OPT_TYPE(string, corral_binary)
+/* bool arrives as _Bool. */
+typedef corral_opt_bool corral_opt__Bool;
+static inline corral_opt_bool corral__get_opt__Bool(corral_call *c, corral_term t) { return corral__get_opt_bool(c, t); }
+static inline void corral__check_arg_opt__Bool(corral_call *c, int i) { corral__check_arg_opt_bool(c, i); }
+static inline bool corral__try_opt__Bool(ErlNifEnv *env, ERL_NIF_TERM t, corral_opt_bool *o)
+{
+    return corral__try_opt_bool(env, t, o);
+}
 
 /* The cold ends of a pure NIF: a bad argument (the getter runs again, in a
  * call context, for Corral's exact message and route) and a reported failure. */

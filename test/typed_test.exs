@@ -230,6 +230,40 @@ defmodule CorralTest.TypedTest do
     assert_raise ArithmeticError, ~r/sum_i64\/1: integer overflow/, fn -> T.sum_i64([9_223_372_036_854_775_807, 1]) end
   end
 
+  test "optional values: nil or a value of the word, with the word's messages" do
+    assert T.opt_i64_or(nil, 7) == 7
+    assert T.opt_i64_or(3, 7) == 3
+    assert T.opt_bool_known(nil) == false
+    assert T.opt_bool_known(false) == true
+    assert T.opt_binary_size(nil) == -1
+    assert T.opt_binary_size("abc") == 3
+    assert T.def_opt_double(nil) == -1.0
+    assert T.def_opt_double(2) == 4.0
+    assert T.def_opt_string(nil) == -1
+    assert T.def_opt_string("é") == 2
+
+    for {typed, hand, bad} <- [
+          {&T.opt_i64_or(&1, 0), &T.hand_i64/1, [:x, 1.5, 2 ** 64, "1"]},
+          {&T.opt_bool_known/1, &T.hand_bool/1, [:x, 1]},
+          {&T.opt_binary_size/1, &T.hand_binary/1, [:x, [1], <<1::3>>]},
+          {&T.def_opt_double/1, &T.hand_double/1, [:x, "1.0"]},
+          {&T.def_opt_string/1, &T.hand_string/1, [<<0xFF>>, :x]}
+        ],
+        x <- bad do
+      assert message_of(fn -> typed.(x) end) == message_of(fn -> hand.(x) end), inspect(x)
+    end
+  end
+
+  test "structures, as corral_get_struct decodes them" do
+    p = %CorralTest.Geo.Point{x: -1.5, y: 2}
+    assert T.point_norm1(p, nil) == 3.5
+    assert T.point_norm1(p, 2) == 7.0
+
+    for bad <- [%{x: 1.0, y: 2.0}, %CorralTest.Geo.Point{x: :a, y: 1.0}, {1.0, 2.0}, nil] do
+      assert message_of(fn -> T.point_norm1(bad, nil) end) == message_of(fn -> T.hand_point(bad) end), inspect(bad)
+    end
+  end
+
   test "CORRAL_EXPORT_FLAGS runs the NIF on a dirty scheduler" do
     assert T.on_dirty() == true
   end
@@ -258,6 +292,10 @@ defmodule CorralTest.TypedTest do
       {:sum_i64, 1} => "sum_i64(xs :: [integer()]) :: integer()",
       {:count_true, 2} => "count_true(flags :: [boolean()], weights :: [number()]) :: non_neg_integer()",
       {:total_length, 1} => "total_length(names :: [String.t()]) :: non_neg_integer()",
+      {:opt_i64_or, 2} => "opt_i64_or(x :: integer() | nil, otherwise :: integer()) :: integer()",
+      {:opt_bool_known, 1} => "opt_bool_known(flag :: boolean() | nil) :: boolean()",
+      {:def_opt_string, 1} => "def_opt_string(s :: String.t() | nil) :: integer()",
+      {:point_norm1, 2} => "point_norm1(p :: term(), scale :: number() | nil) :: float()",
       {:mix, 8} =>
         "mix(a :: -128..127, b :: 0..65535, x :: number(), neg :: boolean(), bytes :: binary(), " <>
           "n :: non_neg_integer(), d :: -2147483648..2147483647, e :: non_neg_integer()) :: float()"

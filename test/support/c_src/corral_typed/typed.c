@@ -218,6 +218,35 @@ CORRAL_THREAD_NIF(owned_job)
     return corral_owned_finish(c, out, n);
 }
 
+/* Optional values (nil or a value) and structures. */
+CORRAL_PURE(opt_i64_or, i64, (opt, i64, x), (i64, otherwise)) { return x.present ? x.value : otherwise; }
+CORRAL_PURE(opt_bool_known, bool, (opt, bool, flag)) { return flag.present; }
+CORRAL_PURE(opt_binary_size, i64, (opt, binary, b)) { return b.present ? (int64_t)b.value.size : -1; }
+CORRAL_DEF(def_opt_double, double, (opt, double, x))
+{
+    (void)c;
+    return x.present ? x.value * 2 : -1.0;
+}
+CORRAL_DEF(def_opt_string, i64, (opt, string, s))
+{
+    (void)c;
+    return s.present ? (int64_t)s.value.size : -1;
+}
+
+typedef struct {
+    double x, y;
+} Point;
+CORRAL_STRUCT(point_shape, Point, CORRAL_AS_STRUCT("Elixir.CorralTest.Geo.Point"),
+              CORRAL_FIELD(Point, x, CORRAL_DOUBLE), CORRAL_FIELD(Point, y, CORRAL_DOUBLE));
+
+CORRAL_DEF(point_norm1, double, (struct, point_shape, Point, p), (opt, double, scale))
+{
+    (void)c;
+    double n = (p.x < 0 ? -p.x : p.x) + (p.y < 0 ? -p.y : p.y);
+    return scale.present ? n * scale.value : n;
+}
+CORRAL_NIF(hand_point) { Point p; corral_arg_struct(c, 0, &point_shape, &p); return corral_make_double(c, p.x + p.y); }
+
 /* Runs on a dirty CPU scheduler when exported with CORRAL_EXPORT_FLAGS. */
 CORRAL_PURE(on_dirty, bool) { return enif_thread_type() == ERL_NIF_THR_DIRTY_CPU_SCHEDULER; }
 
@@ -241,4 +270,7 @@ CORRAL_MODULE(CorralTest.Typed,
               CORRAL_EXPORT(count_true), CORRAL_EXPORT(total_length),
               CORRAL_EXPORT(owned_repeat), CORRAL_EXPORT(owned_then_raise), CORRAL_EXPORT(owned_misuse),
               CORRAL_EXPORT(owned_sized), CORRAL_FN_THREAD("owned_job", owned_job, 1),
+              CORRAL_EXPORT(opt_i64_or), CORRAL_EXPORT(opt_bool_known), CORRAL_EXPORT(opt_binary_size),
+              CORRAL_EXPORT(def_opt_double), CORRAL_EXPORT(def_opt_string), CORRAL_EXPORT(point_norm1),
+              CORRAL_FN("hand_point", hand_point, 1),
               CORRAL_EXPORT_FLAGS(on_dirty, CORRAL_DIRTY_CPU));
