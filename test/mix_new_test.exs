@@ -13,8 +13,11 @@ defmodule CorralTest.MixNewTest do
   end
 
   defp mix(args, dir) do
-    # A clean environment for the child project: its own MIX_ENV, no test deps.
-    System.cmd("mix", args, cd: dir, stderr_to_stdout: true, env: [{"MIX_ENV", "test"}])
+    # A clean environment for the child project: its own MIX_ENV, no test
+    # deps, and its own _build (the sanitizer run sets MIX_BUILD_PATH for
+    # Corral's suite; inherited, the child would rebuild Corral's ebin there
+    # and remove the test modules this VM has yet to load).
+    System.cmd("mix", args, cd: dir, stderr_to_stdout: true, env: [{"MIX_ENV", "test"}, {"MIX_BUILD_PATH", nil}])
   end
 
   test "from mix new to a passing mix test" do
