@@ -2626,9 +2626,9 @@ CORRAL__ARRAY_WORD(binary, corral_binary, CORRAL_BINARY)
     {                                                                                            \
         (void)corral__get_opt_##w(c, corral_arg_term(c, i));                                     \
     }
-/* The words a pure body may take as optional too. */
-#define CORRAL__OPT_WORD(w, ctype)                                                               \
-    CORRAL__OPT_TYPE(w, ctype)                                                                   \
+/* The words a pure body may take as optional too (w is pasted only, so
+ * bool stays bool). */
+#define CORRAL__OPT_TRY(w)                                                                       \
     static inline bool corral__try_opt_##w(ErlNifEnv *env, ERL_NIF_TERM t, corral_opt_##w *o)   \
     {                                                                                            \
         __builtin_memset(o, 0, sizeof *o);                                                       \
@@ -2636,24 +2636,41 @@ CORRAL__ARRAY_WORD(binary, corral_binary, CORRAL_BINARY)
         o->present = true;                                                                       \
         return corral__try_##w(env, t, &o->value);                                               \
     }
-CORRAL__OPT_WORD(i8, int8_t)
-CORRAL__OPT_WORD(i16, int16_t)
-CORRAL__OPT_WORD(i32, int32_t)
-CORRAL__OPT_WORD(i64, int64_t)
-CORRAL__OPT_WORD(u8, uint8_t)
-CORRAL__OPT_WORD(u16, uint16_t)
-CORRAL__OPT_WORD(u32, uint32_t)
-CORRAL__OPT_WORD(u64, uint64_t)
-CORRAL__OPT_WORD(int, int)
-CORRAL__OPT_WORD(uint, unsigned)
-CORRAL__OPT_WORD(long, long)
-CORRAL__OPT_WORD(ulong, unsigned long)
-CORRAL__OPT_WORD(size, size_t)
-CORRAL__OPT_WORD(ssize, ptrdiff_t)
-CORRAL__OPT_WORD(double, double)
-CORRAL__OPT_WORD(bool, bool)
-CORRAL__OPT_WORD(binary, corral_binary)
+CORRAL__OPT_TYPE(i8, int8_t)
+CORRAL__OPT_TYPE(i16, int16_t)
+CORRAL__OPT_TYPE(i32, int32_t)
+CORRAL__OPT_TYPE(i64, int64_t)
+CORRAL__OPT_TYPE(u8, uint8_t)
+CORRAL__OPT_TYPE(u16, uint16_t)
+CORRAL__OPT_TYPE(u32, uint32_t)
+CORRAL__OPT_TYPE(u64, uint64_t)
+CORRAL__OPT_TYPE(int, int)
+CORRAL__OPT_TYPE(uint, unsigned)
+CORRAL__OPT_TYPE(long, long)
+CORRAL__OPT_TYPE(ulong, unsigned long)
+CORRAL__OPT_TYPE(size, size_t)
+CORRAL__OPT_TYPE(ssize, ptrdiff_t)
+CORRAL__OPT_TYPE(double, double)
+CORRAL__OPT_TYPE(bool, bool)
+CORRAL__OPT_TYPE(binary, corral_binary)
 CORRAL__OPT_TYPE(string, corral_binary)
+CORRAL__OPT_TRY(i8)
+CORRAL__OPT_TRY(i16)
+CORRAL__OPT_TRY(i32)
+CORRAL__OPT_TRY(i64)
+CORRAL__OPT_TRY(u8)
+CORRAL__OPT_TRY(u16)
+CORRAL__OPT_TRY(u32)
+CORRAL__OPT_TRY(u64)
+CORRAL__OPT_TRY(int)
+CORRAL__OPT_TRY(uint)
+CORRAL__OPT_TRY(long)
+CORRAL__OPT_TRY(ulong)
+CORRAL__OPT_TRY(size)
+CORRAL__OPT_TRY(ssize)
+CORRAL__OPT_TRY(double)
+CORRAL__OPT_TRY(bool)
+CORRAL__OPT_TRY(binary)
 /* bool arrives as _Bool. */
 typedef corral_opt_bool corral_opt__Bool;
 static inline corral_opt_bool corral__get_opt__Bool(corral_call *c, corral_term t) { return corral__get_opt_bool(c, t); }
