@@ -557,6 +557,98 @@ corral_raise(corral_call *c, const char *fmt, ...);
 CORRAL__NORETURN CORRAL__COLD CORRAL__PRINTF(3, 4) ERL_NIF_TERM
 corral_raise_exception(corral_call *c, const char *module, const char *fmt, ...);
 
+/* One field of an exception raised by corral_raise_fields: a name (an atom
+ * of the exception struct, from a literal) and a typed value. Make them
+ * with the corral_with_* helpers below, never by hand. */
+typedef struct corral_exception_field {
+    const char *name;
+    int kind;
+    union {
+        int64_t i64;
+        uint64_t u64;
+        double f;
+        const char *text;
+        ERL_NIF_TERM term;
+    } value;
+} corral_exception_field;
+
+enum { CORRAL__FIELD_I64 = 1, CORRAL__FIELD_U64, CORRAL__FIELD_DOUBLE, CORRAL__FIELD_BOOL,
+       CORRAL__FIELD_STRING, CORRAL__FIELD_ATOM, CORRAL__FIELD_TERM };
+
+/* A field with an integer value. */
+static inline corral_exception_field corral_with_i64(const char *name, int64_t value)
+{
+    corral_exception_field f = {name, CORRAL__FIELD_I64, {.i64 = value}};
+    return f;
+}
+/* A field with a non-negative integer value. */
+static inline corral_exception_field corral_with_u64(const char *name, uint64_t value)
+{
+    corral_exception_field f = {name, CORRAL__FIELD_U64, {.u64 = value}};
+    return f;
+}
+/* A field with a float value (NaN and infinities become :nan, :infinity and
+ * :neg_infinity atoms, as the BEAM has no such floats). */
+static inline corral_exception_field corral_with_double(const char *name, double value)
+{
+    corral_exception_field f = {name, CORRAL__FIELD_DOUBLE, {.f = value}};
+    return f;
+}
+/* A field with a boolean value (true or false). */
+static inline corral_exception_field corral_with_bool(const char *name, bool value)
+{
+    corral_exception_field f = {name, CORRAL__FIELD_BOOL, {.i64 = value ? 1 : 0}};
+    return f;
+}
+/* A field with a string value: the NUL-terminated text (UTF-8) copied into
+ * a binary; NULL gives nil. */
+static inline corral_exception_field corral_with_string(const char *name, const char *text)
+{
+    corral_exception_field f = {name, CORRAL__FIELD_STRING, {.text = text}};
+    return f;
+}
+/* A field with an atom value, named by a literal ("timeout"); NULL gives nil. */
+static inline corral_exception_field corral_with_atom(const char *name, const char *atom)
+{
+    corral_exception_field f = {name, CORRAL__FIELD_ATOM, {.text = atom}};
+    return f;
+}
+/* A field with any term of the call (an argument, or a term made in the
+ * call's environment), kept as it is. */
+static inline corral_exception_field corral_with_term(const char *name, ERL_NIF_TERM term)
+{
+    corral_exception_field f = {name, CORRAL__FIELD_TERM, {.term = term}};
+    return f;
+}
+
+/* The fields of corral_raise_fields, written in place: expands to an array
+ * and its length, so the call reads
+ *   corral_raise_fields(c, "Elixir.MyLib.DecodeError",
+ *                       CORRAL_WITH(corral_with_i64("offset", at),
+ *                                     corral_with_atom("reason", "truncated")),
+ *                       "input ends inside a header at byte %zu", at); */
+#define CORRAL_WITH(...)                                                                         \
+    ((const corral_exception_field[]){__VA_ARGS__}),                                                         \
+        (sizeof((const corral_exception_field[]){__VA_ARGS__}) / sizeof(corral_exception_field))
+
+/* Raises the Elixir exception `module` with the given fields set, the
+ * others taking their defaults from the exception's defstruct, as
+ * `raise module, field: value, ...` does: the module's exception/1 gets the
+ * fields as a keyword list, plus `message: "<fn>: <message>"` when `fmt` is
+ * not NULL (pass NULL for an exception without a message field, whose
+ * message/1 is computed from its fields). The message may show terms with
+ * corral_show. From a thread job too (the fields travel with its reply).
+ * A name that is not a field of the exception, or an exception/1 that
+ * refuses the values, gives a RuntimeError saying so. In an Erlang module
+ * the exception is the map #{'__struct__' => Module, '__exception__' =>
+ * true, message => ..., Field => Value, ...}: the fields given, no defaults.
+ * Checks: each field has a name of 1..255 bytes (else RuntimeError naming
+ *         the field's position: a bug in the NIF). Raises: that exception,
+ *         always. Owns: nothing; `text` and atom names are copied. */
+CORRAL__NORETURN CORRAL__COLD CORRAL__PRINTF(5, 6) ERL_NIF_TERM
+corral_raise_fields(corral_call *c, const char *module, const corral_exception_field *fields, size_t count,
+                    const char *fmt, ...);
+
 /* A placeholder for `term` inside the message of a raise: pass it for a %s
  * of corral_raise*, and the exception shows the term there as the caller's
  * own inspect/1 does in an Elixir module (the running Elixir's rules, the

@@ -34,6 +34,47 @@ defmodule CorralTest.RaiseTest do
     assert %CorralTest.FieldError{code: 0, path: nil} = error
   end
 
+  test "corral_raise_fields sets the fields given, by type, and the rest keep their defaults" do
+    extra = %{list: [1, 2], tuple: {:a, "b"}}
+    error = assert_raise CorralTest.FieldError, fn -> N.raise_fields(42, "/tmp/x", extra) end
+    assert %CorralTest.FieldError{code: 42, path: "/tmp/x", extra: ^extra, kind: :truncated, fatal: true} = error
+    assert error.size == 18_446_744_073_709_551_615
+    assert error.ratio === 0.5
+    assert error.message == "CorralTest.Native.raise_fields/3: code 42 at #{inspect("/tmp/x")}"
+
+    # A NULL string is nil; pattern matching on a field other than message works.
+    try do
+      N.raise_fields(-7, nil, [])
+    rescue
+      e in CorralTest.FieldError ->
+        assert %CorralTest.FieldError{code: -7, path: nil, extra: []} = e
+        assert e.message == "CorralTest.Native.raise_fields/3: code -7 at nil"
+    end
+
+    # The arguments are still checked before anything is raised.
+    assert_raise ArgumentError, ~r"raise_fields/3: argument 1: expected an integer", fn ->
+      N.raise_fields(:x, nil, nil)
+    end
+  end
+
+  test "corral_raise_fields without a message leaves it to the exception's message/1" do
+    error = assert_raise CorralTest.ComputedError, fn -> N.raise_fields_only(5, 1.5) end
+    assert %CorralTest.ComputedError{errno: 5, at: 1.5, origin: :disk} = error
+    assert Exception.message(error) == "errno 5 at 1.5 (disk)"
+  end
+
+  test "corral_raise_fields: an exception/1 that refuses the fields gives a RuntimeError saying so" do
+    assert_raise_exact RuntimeError,
+      "CorralTest.Native.raise_fields_rejected/0: strict (raised as CorralTest.StrictError, whose exception/1 failed: unexpected [:code, :message])",
+      fn -> N.raise_fields_rejected() end
+  end
+
+  test "corral_raise_fields: a field without a name is a bug in the NIF, said as such" do
+    assert_raise_exact RuntimeError,
+      "CorralTest.Native.raise_fields_unnamed/0: corral_raise_fields: field 2 has no name (a bug in the NIF: names are the exception's field names, 1 to 255 bytes)",
+      fn -> N.raise_fields_unnamed() end
+  end
+
   test "corral_raise_exception with a module that is not an exception raises RuntimeError saying so" do
     assert_raise_exact RuntimeError,
       "CorralTest.Native.raise_no_module/0: lost (raised as CorralTest.NoSuchError, which is not an exception module)",

@@ -31,8 +31,12 @@ defmodule CorralTest.ThreadTest do
     assert_raise_exact CorralTest.CustomError, "CorralTest.Native.raise_thread/1: custom from a thread",
       fn -> N.raise_thread(:custom) end
 
+    error = assert_raise CorralTest.FieldError, fn -> N.raise_thread(:fields) end
+    assert %CorralTest.FieldError{code: 3, extra: :fields, path: nil} = error
+    assert error.message == "CorralTest.Native.raise_thread/1: fields from a thread"
+
     assert_raise_exact ArgumentError,
-      "CorralTest.Native.raise_thread/1: argument 1: expected one of :runtime, :argument or :custom, got: :other",
+      "CorralTest.Native.raise_thread/1: argument 1: expected one of :runtime, :argument, :custom or :fields, got: :other",
       fn -> N.raise_thread(:other) end
   end
 

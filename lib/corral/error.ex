@@ -9,6 +9,8 @@ defmodule Corral.Error do
 
       {:"$corral_error", ExceptionModule, [text | {:inspect, term}, ...]}
 
+  (or, when the C side set fields with `corral_raise_fields`,
+  `{:"$corral_error", {ExceptionModule, [field: value, ...]}, pieces | nil}`)
   and the function that `use Corral` generates for it catches that reason
   and raises the exception, its message assembled here with the running
   Elixir's `inspect/1`. The same happens for the replies of thread jobs
@@ -22,28 +24,47 @@ defmodule Corral.Error do
   any other term is returned as it is.
   """
   def exception({:"$corral_error", module, pieces}) when is_atom(module) and is_list(pieces) do
-    build(module, IO.iodata_to_binary(Enum.map(pieces, &piece/1)))
+    message = text(pieces)
+    build(module, [message: message], message)
+  end
+
+  def exception({:"$corral_error", {module, fields}, pieces})
+      when is_atom(module) and is_list(fields) and (is_list(pieces) or pieces == nil) do
+    case pieces do
+      nil ->
+        build(module, fields, "#{inspect(module)} raised with #{inspect(fields)}")
+
+      pieces ->
+        message = text(pieces)
+        build(module, fields ++ [message: message], message)
+    end
   end
 
   def exception(other), do: other
 
+  defp text(pieces), do: IO.iodata_to_binary(Enum.map(pieces, &piece/1))
+
   defp piece({:inspect, term}), do: inspect(term)
   defp piece(text) when is_binary(text), do: text
 
-  # `module.exception(message: ...)` gives the exception its other fields'
-  # defaults, as `raise module, message: ...` does.
-  defp build(module, message) do
+  # `module.exception(fields)` gives the exception its other fields'
+  # defaults, as `raise module, fields` does. `message` is what the
+  # RuntimeError says when the module cannot make the exception.
+  defp build(module, fields, message) do
     if Code.ensure_loaded?(module) and function_exported?(module, :exception, 1) do
       try do
-        module.exception(message: message)
+        module.exception(fields)
       rescue
         error ->
           RuntimeError.exception(
-            message <> " (raised as #{inspect(module)}, whose exception/1 failed: #{Exception.message(error)})"
+            message <>
+              " (raised as #{inspect(module)}, whose exception/1 failed: #{Exception.message(error)})"
           )
       end
     else
-      RuntimeError.exception(message <> " (raised as #{inspect(module)}, which is not an exception module)")
+      RuntimeError.exception(
+        message <> " (raised as #{inspect(module)}, which is not an exception module)"
+      )
     end
   end
 

@@ -4,7 +4,23 @@ end
 
 defmodule CorralTest.FieldError do
   # An exception with fields beside message: raised from C, they keep their defaults.
-  defexception [:message, code: 0, path: nil]
+  defexception [:message, code: 0, path: nil, extra: nil, kind: nil, size: 0, fatal: false, ratio: 1.0]
+end
+
+defmodule CorralTest.ComputedError do
+  # No message field: message/1 is computed from the fields.
+  defexception [:errno, at: 0.0, origin: :disk]
+
+  @impl true
+  def message(e), do: "errno #{e.errno} at #{e.at} (#{e.origin})"
+end
+
+defmodule CorralTest.StrictError do
+  # An exception/1 that refuses what it is given.
+  defexception [:message]
+
+  @impl true
+  def exception(fields), do: raise(ArgumentError, "unexpected #{inspect(Keyword.keys(fields))}")
 end
 
 defmodule CorralTest.Secret do

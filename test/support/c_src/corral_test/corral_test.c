@@ -115,6 +115,37 @@ CORRAL_NIF(raise_argument) { return corral_raise_argument(c, "the options confli
 CORRAL_NIF(raise_runtime) { return corral_raise(c, "the device is %s", "on fire"); }
 CORRAL_NIF(raise_exception) { return corral_raise_exception(c, "Elixir.CorralTest.CustomError", "code %d", 7); }
 CORRAL_NIF(raise_field_error) { return corral_raise_exception(c, "Elixir.CorralTest.FieldError", "bad field"); }
+/* raise_fields(code, path, extra): corral_raise_fields with every kind of value. */
+CORRAL_NIF(raise_fields)
+{
+    int64_t code = corral_arg_i64(c, 0);
+    const char *path = corral_is_nil(corral_arg(c, 1)) ? NULL : corral_arg_cstring(c, 1);
+    return corral_raise_fields(c, "Elixir.CorralTest.FieldError",
+                               CORRAL_WITH(corral_with_i64("code", code), corral_with_string("path", path),
+                                             corral_with_term("extra", corral_arg(c, 2)),
+                                             corral_with_atom("kind", "truncated"),
+                                             corral_with_u64("size", UINT64_MAX), corral_with_bool("fatal", true),
+                                             corral_with_double("ratio", 0.5)),
+                               "code %lld at %s", (long long)code, corral_show(c, corral_arg(c, 1)));
+}
+/* No message: the exception's message/1 is made from its fields. */
+CORRAL_NIF(raise_fields_only)
+{
+    return corral_raise_fields(c, "Elixir.CorralTest.ComputedError",
+                               CORRAL_WITH(corral_with_i64("errno", corral_arg_i64(c, 0)),
+                                             corral_with_double("at", corral_arg_double(c, 1))),
+                               NULL);
+}
+/* Field names the exception does not have, or none at all. */
+CORRAL_NIF(raise_fields_rejected)
+{
+    return corral_raise_fields(c, "Elixir.CorralTest.StrictError", CORRAL_WITH(corral_with_i64("code", 1)), "strict");
+}
+CORRAL_NIF(raise_fields_unnamed)
+{
+    return corral_raise_fields(c, "Elixir.CorralTest.FieldError",
+                               CORRAL_WITH(corral_with_i64("code", 1), corral_with_i64("", 2)), "unnamed");
+}
 CORRAL_NIF(raise_no_module) { return corral_raise_exception(c, "Elixir.CorralTest.NoSuchError", "lost"); }
 CORRAL_NIF(raise_term) { return corral_raise_term(c, corral_arg(c, 0)); }
 /* corral_show: terms inside a message of one's own. */
@@ -373,6 +404,10 @@ CORRAL_NIF_EXTERN(counter_add_thread__corral_job);
 
 CORRAL_MODULE(CorralTest.Native,
     CORRAL_FN("argc_of", argc_of, 3),
+    CORRAL_FN("raise_fields", raise_fields, 3),
+    CORRAL_FN("raise_fields_only", raise_fields_only, 2),
+    CORRAL_FN("raise_fields_rejected", raise_fields_rejected, 0),
+    CORRAL_FN("raise_fields_unnamed", raise_fields_unnamed, 0),
     CORRAL_FN("arg_raw", arg_raw, 1),
     CORRAL_FN("arg_beyond", arg_beyond, 1),
     CORRAL_FN("env_is_set", env_is_set, 0),

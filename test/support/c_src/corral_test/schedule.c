@@ -99,7 +99,7 @@ CORRAL_THREAD_NIF(sleep_thread)
 
 /* raise_thread(kind): raises from the pool thread after using scratch memory
  * and a cleanup, to check both run there too. */
-CORRAL_ATOMS(raise_kinds, "runtime", "argument", "custom");
+CORRAL_ATOMS(raise_kinds, "runtime", "argument", "custom", "fields");
 /* stubborn_thread(ms): sleeps without ever looking at corral_cancelled. */
 CORRAL_THREAD_NIF(stubborn_thread)
 {
@@ -116,6 +116,10 @@ CORRAL_THREAD_NIF(raise_thread)
     scratch[0] = 1;
     if (kind == 0) corral_raise(c, "raised on a pool thread");
     if (kind == 1) corral_raise_arg(c, 0, "expected something else");
+    if (kind == 3)
+        corral_raise_fields(c, "Elixir.CorralTest.FieldError",
+                            CORRAL_WITH(corral_with_i64("code", 3), corral_with_term("extra", corral_arg(c, 0))),
+                            "fields from a thread");
     corral_raise_exception(c, "Elixir.CorralTest.CustomError", "custom from a thread");
 }
 
