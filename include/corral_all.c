@@ -126,6 +126,7 @@ bool corral__intern_structs(ErlNifEnv *env);
 
 
 #include <dlfcn.h>
+#include <float.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -580,8 +581,8 @@ static ERL_NIF_TERM text_piece(ErlNifEnv *env, const char *text, size_t len)
     return bin;
 }
 
-/* The reason an Elixir module's function turns into the exception. */
-static ERL_NIF_TERM elixir_reason(corral_call *c, ERL_NIF_TERM module, const char *msg, size_t len)
+/* The message cut at its placeholders: [text | {:inspect, term}, ...]. */
+static ERL_NIF_TERM message_pieces(corral_call *c, const char *msg, size_t len)
 {
     ErlNifEnv *env = c->env;
     ERL_NIF_TERM pieces = enif_make_list(env, 0);
@@ -595,7 +596,13 @@ static ERL_NIF_TERM elixir_reason(corral_call *c, ERL_NIF_TERM module, const cha
         end = k;
     }
     if (end > 0) pieces = enif_make_list_cell(env, text_piece(env, msg, end), pieces);
-    return enif_make_tuple3(env, corral__atom_corral_error, module, pieces);
+    return pieces;
+}
+
+/* The reason an Elixir module's function turns into the exception. */
+static ERL_NIF_TERM elixir_reason(corral_call *c, ERL_NIF_TERM module, const char *msg, size_t len)
+{
+    return enif_make_tuple3(c->env, corral__atom_corral_error, module, message_pieces(c, msg, len));
 }
 
 /* An Erlang module's exception: terms printed by the VM in Erlang syntax. */
@@ -629,17 +636,24 @@ static CORRAL__NORETURN void throw_term(corral_call *c, ERL_NIF_TERM reason)
 }
 
 
+/* "<fn>: <formatted message>" into msg (MESSAGE_MAX bytes); its length. */
+static size_t format_message(corral_call *c, char *msg, const char *fmt, va_list ap)
+{
+    corral__function_name(c, msg, MESSAGE_MAX);
+    size_t n = strlen(msg);
+    if (n + 2 < MESSAGE_MAX) {
+        msg[n++] = ':';
+        msg[n++] = ' ';
+        int w = vsnprintf(msg + n, MESSAGE_MAX - n, fmt, ap);
+        if (w > 0) n += (size_t)w < MESSAGE_MAX - n ? (size_t)w : MESSAGE_MAX - n - 1;
+    }
+    return n;
+}
+
 void corral__raisev(corral_call *c, ERL_NIF_TERM module, const char *fmt, va_list ap)
 {
     char msg[MESSAGE_MAX];
-    corral__function_name(c, msg, sizeof msg);
-    size_t n = strlen(msg);
-    if (n + 2 < sizeof msg) {
-        msg[n++] = ':';
-        msg[n++] = ' ';
-        int w = vsnprintf(msg + n, sizeof msg - n, fmt, ap);
-        if (w > 0) n += (size_t)w < sizeof msg - n ? (size_t)w : sizeof msg - n - 1;
-    }
+    size_t n = format_message(c, msg, fmt, ap);
     throw_term(c, corral__lib.elixir ? elixir_reason(c, module, msg, n) : erlang_reason(c, module, msg, n));
 }
 
@@ -687,6 +701,81 @@ ERL_NIF_TERM corral_raise_exception(corral_call *c, const char *module, const ch
     va_list ap;
     va_start(ap, fmt);
     corral__raisev(c, mod, fmt, ap);
+}
+
+/* What a NULL string or atom field gives: nil, or undefined in Erlang. */
+static ERL_NIF_TERM no_value(ErlNifEnv *env)
+{
+    return corral__lib.elixir ? enif_make_atom(env, "nil") : corral__atom_undefined;
+}
+
+/* The value of one field of corral_raise_fields, in the call's environment. */
+static ERL_NIF_TERM field_value(ErlNifEnv *env, const corral_exception_field *f)
+{
+    switch (f->kind) {
+    case CORRAL__FIELD_I64: return enif_make_int64(env, f->value.i64);
+    case CORRAL__FIELD_U64: return enif_make_uint64(env, f->value.u64);
+    case CORRAL__FIELD_BOOL: return f->value.i64 ? corral__atom_true : enif_make_atom(env, "false");
+    case CORRAL__FIELD_DOUBLE:
+        if (f->value.f != f->value.f) return enif_make_atom(env, "nan");
+        if (f->value.f > DBL_MAX) return enif_make_atom(env, "infinity");
+        if (f->value.f < -DBL_MAX) return enif_make_atom(env, "neg_infinity");
+        return enif_make_double(env, f->value.f);
+    case CORRAL__FIELD_STRING:
+        return f->value.text ? text_piece(env, f->value.text, strlen(f->value.text)) : no_value(env);
+    case CORRAL__FIELD_ATOM: {
+        const char *a = f->value.text;
+        if (a == NULL) return no_value(env);
+        size_t len = strlen(a);
+        ERL_NIF_TERM atom;
+        /* Names come from literals; longer than an atom can be, they are
+         * shown as a string rather than lost. */
+        if (len > 255 || !enif_make_existing_atom_len(env, a, len, &atom, ERL_NIF_LATIN1))
+            atom = len > 255 ? text_piece(env, a, len) : enif_make_atom_len(env, a, len);
+        return atom;
+    }
+    default: return f->value.term;
+    }
+}
+
+ERL_NIF_TERM corral_raise_fields(corral_call *c, const char *module, const corral_exception_field *fields, size_t count,
+                                 const char *fmt, ...)
+{
+    ErlNifEnv *env = c->env;
+    for (size_t k = 0; k < count; k++) {
+        size_t len = fields[k].name ? strlen(fields[k].name) : 0;
+        if (len == 0 || len > 255)
+            corral__raisef(c, corral__atom_runtime_error,
+                           "corral_raise_fields: field %zu has %s (a bug in the NIF: names are the "
+                           "exception's field names, 1 to 255 bytes)",
+                           k + 1, len == 0 ? "no name" : "a name longer than 255 bytes");
+    }
+    ERL_NIF_TERM mod;
+    if (!enif_make_existing_atom(env, module, &mod, ERL_NIF_LATIN1)) mod = enif_make_atom(env, module);
+    char msg[MESSAGE_MAX];
+    size_t n = 0;
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        n = format_message(c, msg, fmt, ap);
+        va_end(ap);
+    }
+    if (corral__lib.elixir) {
+        /* {:"$corral_error", {Module, [field: value, ...]}, pieces | nil}:
+         * Corral.Error passes the keyword list to Module.exception/1. */
+        ERL_NIF_TERM kw = enif_make_list(env, 0);
+        for (size_t k = count; k-- > 0;)
+            kw = enif_make_list_cell(env, enif_make_tuple2(env, enif_make_atom(env, fields[k].name),
+                                                           field_value(env, &fields[k])),
+                                     kw);
+        ERL_NIF_TERM pieces = fmt ? message_pieces(c, msg, n) : enif_make_atom(env, "nil");
+        throw_term(c, enif_make_tuple3(env, corral__atom_corral_error, enif_make_tuple2(env, mod, kw), pieces));
+    }
+    ERL_NIF_TERM map = erlang_reason(c, mod, msg, n);
+    if (!fmt) enif_make_map_remove(env, map, corral__atom_message, &map);
+    for (size_t k = 0; k < count; k++)
+        enif_make_map_put(env, map, enif_make_atom(env, fields[k].name), field_value(env, &fields[k]), &map);
+    throw_term(c, map);
 }
 
 ERL_NIF_TERM corral_raise_term(corral_call *c, ERL_NIF_TERM reason) { throw_term(c, reason); }
