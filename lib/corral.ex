@@ -114,7 +114,8 @@ defmodule Corral do
   # (`add(a :: integer(), b :: integer())`, as typed declarations write),
   # so `h` and the docs show them; argN where the spec names none, names one
   # twice, or there is no spec.
-  defp arg_vars(docs, arity) do
+  @doc false
+  def arg_vars(docs, arity) do
     named =
       with {spec, _} when spec != "" <- docs,
            {:ok, {:"::", _, [{_, _, args}, _]}} when is_list(args) and length(args) == arity <- Code.string_to_quoted(spec) do
@@ -226,6 +227,11 @@ defmodule Corral do
       end
 
     builtins = [{:__corral_live__, 0, 0}, {:__corral_cancel__, 1, 0}]
+
+    functions =
+      for {name, arity, flags} <- info.exports do
+        %{name: name, arity: arity, thread: Bitwise.band(flags, Corral.Compiler.thread_flag()) != 0, docs: Map.get(info.docs, {name, arity})}
+      end
 
     stubs =
       for {name, arity, flags} <- info.exports ++ builtins do
@@ -359,6 +365,11 @@ defmodule Corral do
 
       @doc false
       def __corral_isolated__, do: unquote(Macro.escape(isolate))
+
+      @doc false
+      # What `use Corral.Functions` defines its functions from.
+      def __corral_functions__,
+        do: unquote(Macro.escape(%{exports: functions, job_timeout: timeout, isolated: isolate != nil}))
 
       @on_load :__corral_load__
       @doc false

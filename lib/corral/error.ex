@@ -77,6 +77,47 @@ defmodule Corral.Error do
     :erlang.raise(:error, exception(reason), clean(stacktrace))
   end
 
+  # The same for a function that `use Corral.Functions` defines in another
+  # module: the message and the stacktrace name the function the caller
+  # called (`called_as`), not the library module's.
+  def reraise(reason, stacktrace, called_as) do
+    :erlang.raise(:error, exception(renamed(reason, called_as)), clean(stacktrace, called_as))
+  end
+
+  @doc false
+  # The reason with its message's leading "<Library>.<native>/<arity>: "
+  # (which Corral's C side always writes first) naming the called function.
+  def renamed({:"$corral_error", module, [text | pieces]} = reason, {from, to, arity})
+      when is_binary(text) do
+    old = function_text(from, arity)
+
+    case text do
+      <<^old::binary-size(byte_size(old)), rest::binary>> ->
+        {:"$corral_error", module, [function_text(to, arity) <> rest | pieces]}
+
+      _ ->
+        reason
+    end
+  end
+
+  def renamed(reason, _called_as), do: reason
+
+  # As c_src/corral/call.c writes a function: Module.name/arity.
+  defp function_text({module, name}, arity),
+    do: "#{String.replace_prefix(Atom.to_string(module), "Elixir.", "")}.#{name}/#{arity}"
+
+  defp clean(
+         [{lib, native, args, _}, {module, name, arity, location} | rest] = stacktrace,
+         {{lib, lib_name}, {module, name}, arity}
+       )
+       when is_list(args) and length(args) == arity do
+    if Atom.to_string(native) in ["__nif_#{lib_name}", "__nif_#{lib_name}_async"],
+      do: [{module, name, args, location} | rest],
+      else: stacktrace
+  end
+
+  defp clean(stacktrace, _called_as), do: stacktrace
+
   defp clean([{module, native, args, _}, {module, name, arity, location} | rest] = stacktrace)
        when is_list(args) and length(args) == arity do
     if Atom.to_string(native) == "__nif_" <> Atom.to_string(name),

@@ -25,10 +25,18 @@ defmodule Corral.Job do
   by `module.name_async/n`: returns the value, or raises what the job raised.
   On timeout the job is cancelled and `Corral.TimeoutError` is raised.
   """
-  def await(module, job, timeout \\ 5000) do
+  def await(module, job, timeout \\ 5000), do: await(module, job, timeout, nil)
+
+  @doc false
+  # `called_as`: see Corral.Error.reraise/3 (functions of Corral.Functions).
+  def await(module, job, timeout, called_as) do
     receive do
-      {:corral_reply, ^job, {:ok, value}} -> value
-      {:corral_reply, ^job, {:raise, reason}} -> :erlang.error(Corral.Error.exception(reason))
+      {:corral_reply, ^job, {:ok, value}} ->
+        value
+
+      {:corral_reply, ^job, {:raise, reason}} ->
+        reason = if called_as, do: Corral.Error.renamed(reason, called_as), else: reason
+        :erlang.error(Corral.Error.exception(reason))
     after
       timeout ->
         cancel(module, job)

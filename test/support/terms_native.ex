@@ -17,3 +17,18 @@ defmodule CorralTest.Typed do
   @moduledoc false
   use Corral, otp_app: :corral, lib: "corral_typed", path: "test/support/c_src/corral_typed", cflags: ["-Werror"]
 end
+
+defmodule CorralTest.Tally do
+  @moduledoc false
+  # The tally_* functions of CorralTest.Typed's library, as Tally.new/1,
+  # Tally.add/2 and Tally.close/1 (typed declarations with specs).
+  use Corral.Functions, from: CorralTest.Typed, prefix: "tally_"
+
+  def add_one(t), do: add(t, 1)
+end
+
+defmodule CorralTest.Owned do
+  @moduledoc false
+  # owned_* of the same library, among them a thread job (owned_job).
+  use Corral.Functions, from: CorralTest.Typed, prefix: :owned_
+end
