@@ -1,6 +1,7 @@
 defmodule CorralTest.MixNewTest do
-  # mix corral.new in a fresh Mix project: the generated library builds and
-  # its test passes; a second run refuses to overwrite.
+  # mix corral.new in a fresh Mix project that depends on a copy of Corral's
+  # package files: the generated library builds and its test passes; a
+  # second run refuses to overwrite.
   use ExUnit.Case, async: false
 
   @tmp Path.expand("../_build/test/corral_new", __DIR__)
@@ -23,7 +24,10 @@ defmodule CorralTest.MixNewTest do
   test "from mix new to a passing mix test" do
     {_, 0} = System.cmd("mix", ["new", "demo"], cd: @tmp, stderr_to_stdout: true)
     project = Path.join(@tmp, "demo")
-    corral = Path.expand("..", __DIR__)
+    # Corral as its Hex package would install it: a copy of only the
+    # package's files (mix.exs `package:`), so a file the build needs but
+    # the package lacks fails here.
+    corral = CorralTest.Package.copy!(Path.join(@tmp, "corral"))
 
     mix_exs = Path.join(project, "mix.exs")
     File.write!(mix_exs, String.replace(File.read!(mix_exs), "deps: deps()", "deps: [{:corral, path: #{inspect(corral)}}]"))
