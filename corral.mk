@@ -18,3 +18,17 @@ CORRAL_CFLAGS ?= -std=gnu11 -O3 -fPIC -fvisibility=hidden -Wall -Wextra \
   -Werror=implicit-function-declaration -Werror=incompatible-pointer-types -Werror=int-conversion \
   -I$(CORRAL_DIR)/include -I$(ERTS_INCLUDE_DIR)
 CORRAL_LDFLAGS ?= $(if $(filter Darwin,$(shell uname -s)),-dynamiclib -undefined dynamic_lookup,-shared)
+
+# The Erlang module of a library, generated from the built library itself
+# (its export table and docs): stubs, -specs, -docs, thread jobs as plain
+# functions, Erlang errors. corral_stubs and the section reader it uses are
+# compiled from Corral's src/ into $(CORRAL_EBIN) once.
+#   src/my_nif.erl: priv/my_nif.so $(CORRAL_STUBS_BEAMS)
+#   	$(CORRAL_STUBS) $< $@                  (options: app=App timeout=Ms)
+CORRAL_EBIN ?= _corral/ebin
+CORRAL_STUBS_BEAMS := $(CORRAL_EBIN)/corral_stubs.beam $(CORRAL_EBIN)/corral_object.beam
+CORRAL_STUBS = erl -noshell -pa $(CORRAL_EBIN) -run corral_stubs main
+
+$(CORRAL_EBIN)/%.beam: $(CORRAL_DIR)/src/%.erl $(CORRAL_DIR)/include/corral.hrl
+	@mkdir -p $(CORRAL_EBIN)
+	erlc -o $(CORRAL_EBIN) $<

@@ -18,13 +18,14 @@ defmodule Corral.MixProject do
     ]
   end
 
-  # What a Hex package of Corral carries: the Elixir code, Corral's C
-  # runtime and headers (compiled into every user's library), the make
+  # What a Hex package of Corral carries: the Elixir code, the Erlang code
+  # (the section reader, the stub generator and the rebar3 plugin), Corral's
+  # C runtime and headers (compiled into every user's library), the make
   # fragment and Erlang header for builds outside Mix. test/package_test.exs
   # builds a new project against a copy of only these files.
   def package do
     [
-      files: ~w(lib c_src include corral.mk mix.exs README.md LICENSE CHANGELOG.md),
+      files: ~w(lib src c_src include corral.mk mix.exs README.md LICENSE CHANGELOG.md),
       licenses: ["Apache-2.0"],
       links: %{"Changelog" => "CHANGELOG.md"}
     ]

@@ -61,7 +61,7 @@
 #define CORRAL_VERSION "0.1.0"
 /* Bumped whenever the layout of the export table or the load protocol
  * changes; the Elixir side refuses a library built with another value. */
-#define CORRAL_ABI 2
+#define CORRAL_ABI 3
 
 /* }====================================================================== */
 
@@ -575,46 +575,54 @@ typedef struct corral_exception_field {
 enum { CORRAL__FIELD_I64 = 1, CORRAL__FIELD_U64, CORRAL__FIELD_DOUBLE, CORRAL__FIELD_BOOL,
        CORRAL__FIELD_STRING, CORRAL__FIELD_ATOM, CORRAL__FIELD_TERM };
 
-/* A field with an integer value. */
+/* A field with an integer value.
+ * Checks: nothing. Raises: never. Owns: nothing (a small value). */
 static inline corral_exception_field corral_with_i64(const char *name, int64_t value)
 {
     corral_exception_field f = {name, CORRAL__FIELD_I64, {.i64 = value}};
     return f;
 }
-/* A field with a non-negative integer value. */
+/* A field with a non-negative integer value.
+ * Checks: nothing. Raises: never. Owns: nothing (a small value). */
 static inline corral_exception_field corral_with_u64(const char *name, uint64_t value)
 {
     corral_exception_field f = {name, CORRAL__FIELD_U64, {.u64 = value}};
     return f;
 }
 /* A field with a float value (NaN and infinities become :nan, :infinity and
- * :neg_infinity atoms, as the BEAM has no such floats). */
+ * :neg_infinity atoms, as the BEAM has no such floats).
+ * Checks: nothing. Raises: never. Owns: nothing (a small value). */
 static inline corral_exception_field corral_with_double(const char *name, double value)
 {
     corral_exception_field f = {name, CORRAL__FIELD_DOUBLE, {.f = value}};
     return f;
 }
-/* A field with a boolean value (true or false). */
+/* A field with a boolean value (true or false).
+ * Checks: nothing. Raises: never. Owns: nothing (a small value). */
 static inline corral_exception_field corral_with_bool(const char *name, bool value)
 {
     corral_exception_field f = {name, CORRAL__FIELD_BOOL, {.i64 = value ? 1 : 0}};
     return f;
 }
 /* A field with a string value: the NUL-terminated text (UTF-8) copied into
- * a binary; NULL gives nil. */
+ * a binary at the raise; NULL gives nil (undefined in an Erlang module).
+ * Checks: nothing. Raises: never. Owns: borrows `text` until the raise. */
 static inline corral_exception_field corral_with_string(const char *name, const char *text)
 {
     corral_exception_field f = {name, CORRAL__FIELD_STRING, {.text = text}};
     return f;
 }
-/* A field with an atom value, named by a literal ("timeout"); NULL gives nil. */
+/* A field with an atom value, named by a literal ("timeout"); NULL gives
+ * nil (undefined in an Erlang module).
+ * Checks: nothing. Raises: never. Owns: borrows `atom` until the raise. */
 static inline corral_exception_field corral_with_atom(const char *name, const char *atom)
 {
     corral_exception_field f = {name, CORRAL__FIELD_ATOM, {.text = atom}};
     return f;
 }
 /* A field with any term of the call (an argument, or a term made in the
- * call's environment), kept as it is. */
+ * call's environment), kept as it is.
+ * Checks: nothing. Raises: never. Owns: the term stays the call's. */
 static inline corral_exception_field corral_with_term(const char *name, ERL_NIF_TERM term)
 {
     corral_exception_field f = {name, CORRAL__FIELD_TERM, {.term = term}};
@@ -626,7 +634,8 @@ static inline corral_exception_field corral_with_term(const char *name, ERL_NIF_
  *   corral_raise_fields(c, "Elixir.MyLib.DecodeError",
  *                       CORRAL_WITH(corral_with_i64("offset", at),
  *                                     corral_with_atom("reason", "truncated")),
- *                       "input ends inside a header at byte %zu", at); */
+ *                       "input ends inside a header at byte %zu", at);
+ * Checks: nothing. Raises: never. Owns: a temporary array of the call. */
 #define CORRAL_WITH(...)                                                                         \
     ((const corral_exception_field[]){__VA_ARGS__}),                                                         \
         (sizeof((const corral_exception_field[]){__VA_ARGS__}) / sizeof(corral_exception_field))
@@ -638,10 +647,11 @@ static inline corral_exception_field corral_with_term(const char *name, ERL_NIF_
  * not NULL (pass NULL for an exception without a message field, whose
  * message/1 is computed from its fields). The message may show terms with
  * corral_show. From a thread job too (the fields travel with its reply).
- * A name that is not a field of the exception, or an exception/1 that
- * refuses the values, gives a RuntimeError saying so. In an Erlang module
- * the exception is the map #{'__struct__' => Module, '__exception__' =>
- * true, message => ..., Field => Value, ...}: the fields given, no defaults.
+ * A name that is not a field of the exception's struct, or an exception/1
+ * that refuses the values, gives a RuntimeError saying so. In an Erlang module
+ * (CORRAL_ERLANG_MODULE, `module` then an Erlang name such as "frozen")
+ * the function raises error:{Module, #{message => ..., Field => Value}}:
+ * the fields given, no defaults.
  * Checks: each field has a name of 1..255 bytes (else RuntimeError naming
  *         the field's position: a bug in the NIF). Raises: that exception,
  *         always. Owns: nothing; `text` and atom names are copied. */

@@ -1,9 +1,9 @@
-%% corral.hrl: include it in an Erlang module whose NIF library uses Corral.
-%% Every Corral library also exports two built-in NIFs, and the VM refuses
-%% to load a library whose functions the module does not define:
-%%   '__corral_live__'/0   live objects per resource type (a map)
-%%   '__corral_cancel__'/1 cancels a thread job
--export(['__corral_live__'/0, '__corral_cancel__'/1]).
+%% corral.hrl: what Erlang code built with Corral may need to know of it.
+%% The Erlang module of a Corral NIF library is generated from the built
+%% library by corral_stubs (the rebar3 plugin `corral`, or corral.mk's
+%% CORRAL_STUBS rule): it needs nothing from here.
 
-'__corral_live__'() -> erlang:nif_error(not_loaded).
-'__corral_cancel__'(_Job) -> erlang:nif_error(not_loaded).
+%% The ABI of Corral's export table and load protocol (CORRAL_ABI in
+%% corral.h): a library loads only with the load info {corral, ?CORRAL_ABI}
+%% of the Corral that built it.
+-define(CORRAL_ABI, 3).

@@ -67,28 +67,28 @@ defmodule CorralTest.CompilerTest do
     File.write!(path, "hello")
     assert Corral.ObjectFile.sections(path, ["x"]) == {:error, "not a shared library (neither ELF nor Mach-O)"}
     assert {:error, :enoent} = Corral.ObjectFile.sections(Path.join(dir, "missing.so"), ["x"])
-    assert Corral.ELF.parse("hello", ["x"]) == {:error, "not an ELF file"}
-    assert Corral.MachO.parse("hello", ["x"]) == {:error, "not a Mach-O file"}
+    assert :corral_object.parse_elf("hello", ["x"]) == {:error, "not an ELF file"}
+    assert :corral_object.parse_macho("hello", ["x"]) == {:error, "not a Mach-O file"}
 
     # Cut short: the header promises load commands that are not there.
-    assert Corral.MachO.parse(<<0xFEEDFACF::little-32, 0x0100000C::little-32, 0::32, 6::little-32, 3::little-32,
+    assert :corral_object.parse_macho(<<0xFEEDFACF::little-32, 0x0100000C::little-32, 0::32, 6::little-32, 3::little-32,
                                  4096::little-32, 0::64>>, ["x"]) == {:error, "truncated Mach-O header"}
 
     # A load command whose size runs past the commands.
     cmds = <<0x19::little-32, 200::little-32, 0::64>>
     header = <<0xFEEDFACF::little-32, 0x0100000C::little-32, 0::32, 6::little-32, 1::little-32,
                byte_size(cmds)::little-32, 0::64>>
-    assert Corral.MachO.parse(header <> cmds, ["x"]) == {:error, "truncated Mach-O load command"}
+    assert :corral_object.parse_macho(header <> cmds, ["x"]) == {:error, "truncated Mach-O load command"}
 
     # A universal header with fewer entries than it counts.
-    assert Corral.MachO.parse(<<0xCAFEBABE::big-32, 2::big-32, 0x0100000C::big-32, 0::32>>, ["x"]) ==
+    assert :corral_object.parse_macho(<<0xCAFEBABE::big-32, 2::big-32, 0x0100000C::big-32, 0::32>>, ["x"]) ==
              {:error, "truncated universal (fat) header"}
 
-    assert Corral.MachO.parse(<<0xFEEDFACE::little-32, 0::256>>, ["x"]) ==
+    assert :corral_object.parse_macho(<<0xFEEDFACE::little-32, 0::256>>, ["x"]) ==
              {:error, "32-bit Mach-O files are not supported (macOS libraries are 64-bit)"}
 
     # A Java class file starts with the same four bytes as a universal file.
-    refute Corral.MachO.magic?(<<0xCAFEBABE::big-32, 0::16, 52::16>>)
+    refute :corral_object.macho_magic(<<0xCAFEBABE::big-32, 0::16, 52::16>>)
   end
 
   test "unchanged sources are not recompiled; a header change recompiles its users only", %{dir: dir} do

@@ -72,7 +72,7 @@ defmodule CorralTest.MacOSTest do
         for {arch, _} = target <- @targets do
           so = cross_build!(tools, config, target)
           bin = File.read!(so)
-          assert Corral.MachO.architectures(bin) == {:ok, [arch]}
+          assert :corral_object.macho_architectures(bin) == {:ok, [arch]}
           assert Corral.Compiler.read_library!(%{config | so: so}) == twin
 
           # The VM finds the library by nif_init, the one symbol it exports.
@@ -84,8 +84,8 @@ defmodule CorralTest.MacOSTest do
       fat = Path.join([@tmp, config.lib, "lib#{config.lib}-universal.so"])
       {out, status} = System.cmd(tools.lipo, ["-create" | thin] ++ ["-output", fat], stderr_to_stdout: true)
       assert status == 0, out
-      assert Corral.MachO.architectures(File.read!(fat)) == {:ok, ["x86_64", "arm64"]} or
-               Corral.MachO.architectures(File.read!(fat)) == {:ok, ["arm64", "x86_64"]}
+      assert :corral_object.macho_architectures(File.read!(fat)) == {:ok, ["x86_64", "arm64"]} or
+               :corral_object.macho_architectures(File.read!(fat)) == {:ok, ["arm64", "x86_64"]}
 
       assert Corral.Compiler.read_library!(%{config | so: fat}) == twin
 
@@ -93,7 +93,7 @@ defmodule CorralTest.MacOSTest do
       names = ["corral_module", "corral_exports", "corral_docs"]
 
       for {arch, _} <- @targets do
-        {:ok, from_fat} = Corral.MachO.parse(File.read!(fat), names, arch)
+        {:ok, from_fat} = :corral_object.parse_macho(File.read!(fat), names, arch)
         {:ok, from_thin} = Corral.ObjectFile.sections(Enum.find(thin, &String.contains?(&1, "/#{arch}/")), names)
         assert from_fat["corral_module"] == from_thin["corral_module"]
         assert from_fat["corral_docs"] == from_thin["corral_docs"]

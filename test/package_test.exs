@@ -32,7 +32,7 @@ defmodule CorralTest.PackageTest do
 
     # Everything under the folders the build reads from (Corral's C runtime,
     # the headers, the Elixir code) is in the package.
-    for dir <- ["lib", "c_src", "include"],
+    for dir <- ["lib", "src", "c_src", "include"],
         file <- Path.wildcard(Path.join([Package.root(), dir, "**", "*"])),
         File.regular?(file),
         Path.extname(file) not in [".o", ".so", ".d"],

@@ -69,6 +69,12 @@ defmodule CorralTest.RaiseTest do
       fn -> N.raise_fields_rejected() end
   end
 
+  test "corral_raise_fields: a field the exception does not have gives a RuntimeError naming it" do
+    assert_raise_exact RuntimeError,
+      "CorralTest.Native.raise_fields_unknown/0: unknown (raised as CorralTest.FieldError with the field :colour, which it does not have)",
+      fn -> N.raise_fields_unknown() end
+  end
+
   test "corral_raise_fields: a field without a name is a bug in the NIF, said as such" do
     assert_raise_exact RuntimeError,
       "CorralTest.Native.raise_fields_unnamed/0: corral_raise_fields: field 2 has no name (a bug in the NIF: names are the exception's field names, 1 to 255 bytes)",

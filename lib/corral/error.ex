@@ -30,17 +30,29 @@ defmodule Corral.Error do
 
   def exception({:"$corral_error", {module, fields}, pieces})
       when is_atom(module) and is_list(fields) and (is_list(pieces) or pieces == nil) do
-    case pieces do
-      nil ->
-        build(module, fields, "#{inspect(module)} raised with #{inspect(fields)}")
+    message = if pieces, do: text(pieces), else: "#{inspect(module)} raised with #{inspect(fields)}"
 
-      pieces ->
-        message = text(pieces)
-        build(module, fields ++ [message: message], message)
+    # Names the struct lacks would be dropped with only a warning by
+    # defexception's exception/1: a field the C code sets must exist.
+    case unknown_fields(module, fields) do
+      [] -> build(module, if(pieces, do: fields ++ [message: message], else: fields), message)
+      unknown -> RuntimeError.exception(message <> " (raised as #{inspect(module)} with #{fields_text(unknown)}, which it does not have)")
     end
   end
 
   def exception(other), do: other
+
+  defp unknown_fields(module, fields) do
+    if Code.ensure_loaded?(module) and function_exported?(module, :__struct__, 0) do
+      struct = module.__struct__()
+      for {name, _} <- fields, not Map.has_key?(struct, name), uniq: true, do: name
+    else
+      []
+    end
+  end
+
+  defp fields_text([name]), do: "the field #{inspect(name)}"
+  defp fields_text(names), do: "the fields " <> Enum.map_join(names, ", ", &inspect/1)
 
   defp text(pieces), do: IO.iodata_to_binary(Enum.map(pieces, &piece/1))
 

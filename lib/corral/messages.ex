@@ -157,26 +157,15 @@ defmodule Corral.Messages do
   def load_error(module, path, {:error, {reason, text}}) do
     text = to_string(text)
 
+    # The sentences per load-callback code are shared with the Erlang
+    # modules that corral_stubs generates.
     detail =
-      case Regex.run(~r/\((\d+)\)/, text) do
-        [_, "101"] when reason in [:load, :load_failed] ->
-          "it was built by a different version of Corral; recompile it (mix compile --force)"
-
-        [_, "102"] when reason in [:load, :load_failed] ->
-          "an atom in one of its CORRAL_ATOMS tables is invalid (longer than 255 characters, or not ASCII before OTP 26)"
-
-        [_, "103"] when reason in [:load, :load_failed] ->
-          "the VM refused to register one of its resource types"
-
-        [_, "105"] when reason in [:load, :load_failed] ->
-          "one of its CORRAL_STRUCT / CORRAL_UNION tables is invalid: a name is not ASCII or longer than 255 " <>
-            "characters, or a nested shape describes a type of another size than its member"
-
-        [_, "104"] when reason in [:load, :load_failed] ->
-          "it has dirty NIFs (CORRAL_DIRTY_CPU/IO) but this VM has no dirty schedulers"
-
-        _ ->
-          "#{reason}: #{text}"
+      with [_, code] <- Regex.run(~r/\((\d+)\)/, text),
+           true <- reason in [:load, :load_failed],
+           {_, sentence} <- List.keyfind(:corral_stubs.load_details(), String.to_integer(code), 0) do
+        sentence
+      else
+        _ -> "#{reason}: #{text}"
       end
 
     "#{inspect(module)} could not load its native library #{path}.so: #{detail}"

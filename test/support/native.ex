@@ -17,7 +17,7 @@ end
 
 defmodule CorralTest.StrictError do
   # An exception/1 that refuses what it is given.
-  defexception [:message]
+  defexception [:message, :code]
 
   @impl true
   def exception(fields), do: raise(ArgumentError, "unexpected #{inspect(Keyword.keys(fields))}")

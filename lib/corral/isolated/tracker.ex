@@ -67,14 +67,25 @@ defmodule Corral.Isolated.Tracker do
     _ -> false
   end
 
+  # The NIFs are bound to __nif_<name> (as in every Corral library), and
+  # raise nothing of Corral's: the functions call them directly.
   @doc "A reference tracking handle `id` of native process `gen` for server `slot`."
-  def track(_slot, _gen, _id), do: :erlang.nif_error(:not_loaded)
+  def track(slot, gen, id), do: __nif_track(slot, gen, id)
   @doc "Marks the reference released; true the first time."
-  def release(_ref), do: :erlang.nif_error(:not_loaded)
+  def release(ref), do: __nif_release(ref)
   @doc "Whether the reference was released explicitly."
-  def released(_ref), do: :erlang.nif_error(:not_loaded)
+  def released(ref), do: __nif_released(ref)
   @doc "`[{gen, id}]` of the slot's handles collected since the last drain."
-  def drain(_slot), do: :erlang.nif_error(:not_loaded)
+  def drain(slot), do: __nif_drain(slot)
+
+  @doc false
+  def __nif_track(_slot, _gen, _id), do: :erlang.nif_error(:not_loaded)
+  @doc false
+  def __nif_release(_ref), do: :erlang.nif_error(:not_loaded)
+  @doc false
+  def __nif_released(_ref), do: :erlang.nif_error(:not_loaded)
+  @doc false
+  def __nif_drain(_slot), do: :erlang.nif_error(:not_loaded)
   @doc false
   def __corral_live__, do: :erlang.nif_error(:not_loaded)
   @doc false

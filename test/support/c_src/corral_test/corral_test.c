@@ -141,6 +141,11 @@ CORRAL_NIF(raise_fields_rejected)
 {
     return corral_raise_fields(c, "Elixir.CorralTest.StrictError", CORRAL_WITH(corral_with_i64("code", 1)), "strict");
 }
+CORRAL_NIF(raise_fields_unknown)
+{
+    return corral_raise_fields(c, "Elixir.CorralTest.FieldError",
+                               CORRAL_WITH(corral_with_i64("code", 1), corral_with_atom("colour", "red")), "unknown");
+}
 CORRAL_NIF(raise_fields_unnamed)
 {
     return corral_raise_fields(c, "Elixir.CorralTest.FieldError",
@@ -408,6 +413,7 @@ CORRAL_MODULE(CorralTest.Native,
     CORRAL_FN("raise_fields_only", raise_fields_only, 2),
     CORRAL_FN("raise_fields_rejected", raise_fields_rejected, 0),
     CORRAL_FN("raise_fields_unnamed", raise_fields_unnamed, 0),
+    CORRAL_FN("raise_fields_unknown", raise_fields_unknown, 0),
     CORRAL_FN("arg_raw", arg_raw, 1),
     CORRAL_FN("arg_beyond", arg_beyond, 1),
     CORRAL_FN("env_is_set", env_is_set, 0),

@@ -1,0 +1,188 @@
+%% Reads named sections of a shared library: ELF (Linux, BSD) and Mach-O
+%% (macOS, thin or universal). Corral keeps its export table, docs and
+%% module record in sections of the built library (corral_module,
+%% corral_exports, corral_docs); this is how the Elixir build
+%% (Corral.ObjectFile) and the Erlang stub generator (corral_stubs) read
+%% them. Errors are sentences (binaries).
+-module(corral_object).
+-export([sections/2, parse/2, parse_elf/2, parse_macho/2, parse_macho/3, elf_magic/1, macho_magic/1,
+         macho_architectures/1, host_arch/0]).
+
+-define(MH_MAGIC_64, 16#FEEDFACF).
+-define(LC_SEGMENT_64, 16#19).
+
+%% {ok, #{Name => Bytes}} for the requested section names found in the file
+%% at Path, or {error, Sentence}.
+sections(Path, Names) ->
+    case file:read_file(Path) of
+        {ok, Bin} -> parse(Bin, Names);
+        {error, Reason} -> {error, Reason}
+    end.
+
+parse(Bin, Names) ->
+    case {elf_magic(Bin), macho_magic(Bin)} of
+        {true, _} -> parse_elf(Bin, Names);
+        {_, true} -> parse_macho(Bin, Names, host_arch());
+        _ -> {error, <<"not a shared library (neither ELF nor Mach-O)">>}
+    end.
+
+elf_magic(<<16#7F, "ELF", _/binary>>) -> true;
+elf_magic(_) -> false.
+
+macho_magic(<<16#CF, 16#FA, 16#ED, 16#FE, _/binary>>) -> true;
+macho_magic(<<16#CE, 16#FA, 16#ED, 16#FE, _/binary>>) -> true;
+macho_magic(<<16#CA, 16#FE, 16#BA, M, N:32/big, _/binary>>) when (M =:= 16#BE orelse M =:= 16#BF), N >= 1, N =< 30 -> true;
+macho_magic(_) -> false.
+
+%% {ELF}
+
+parse_elf(<<16#7F, "ELF", Class, 1, _/binary>> = Bin, Names) when Class =:= 1; Class =:= 2 ->
+    maybe_elf(elf_header(Bin, Class), Bin, Class, Names);
+parse_elf(<<16#7F, "ELF", _/binary>>, _Names) -> {error, <<"big-endian ELF files are not supported">>};
+parse_elf(_Bin, _Names) -> {error, <<"not an ELF file">>}.
+
+maybe_elf({error, _} = E, _Bin, _Class, _Names) -> E;
+maybe_elf({ok, ShOff, ShEntSize, ShNum, ShStrNdx}, Bin, Class, Names) ->
+    case elf_section_headers(Bin, Class, ShOff, ShEntSize, ShNum, 0, []) of
+        {error, _} = E -> E;
+        {ok, Headers} when ShStrNdx >= length(Headers) -> {error, <<"no section name table">>};
+        {ok, Headers} ->
+            {_, TabOff, TabSize} = lists:nth(ShStrNdx + 1, Headers),
+            case slice(Bin, TabOff, TabSize) of
+                {error, _} = E -> E;
+                {ok, Tab} ->
+                    {ok, maps:from_list([{Name, Bytes} || {NameOff, Off, Size} <- Headers,
+                                                         Name <- [cstring_at(Tab, NameOff)],
+                                                         lists:member(Name, Names),
+                                                         {ok, Bytes} <- [slice(Bin, Off, Size)]])}
+            end
+    end.
+
+elf_header(Bin, 2) ->
+    case Bin of
+        <<_:40/binary, ShOff:64/little, _:10/binary, ShEntSize:16/little, ShNum:16/little, ShStrNdx:16/little,
+          _/binary>> ->
+            {ok, ShOff, ShEntSize, ShNum, ShStrNdx};
+        _ -> {error, <<"truncated ELF header">>}
+    end;
+elf_header(Bin, 1) ->
+    case Bin of
+        <<_:32/binary, ShOff:32/little, _:10/binary, ShEntSize:16/little, ShNum:16/little, ShStrNdx:16/little,
+          _/binary>> ->
+            {ok, ShOff, ShEntSize, ShNum, ShStrNdx};
+        _ -> {error, <<"truncated ELF header">>}
+    end.
+
+elf_section_headers(_Bin, _Class, _Off, _Size, Num, Num, Acc) -> {ok, lists:reverse(Acc)};
+elf_section_headers(Bin, Class, Off, Size, Num, K, Acc) ->
+    case slice(Bin, Off + K * Size, Size) of
+        {ok, H} -> elf_section_headers(Bin, Class, Off, Size, Num, K + 1, [elf_section(H, Class) | Acc]);
+        Error -> Error
+    end.
+
+elf_section(<<Name:32/little, _Type:32, _Flags:64, _Addr:64, Off:64/little, Size:64/little, _/binary>>, 2) ->
+    {Name, Off, Size};
+elf_section(<<Name:32/little, _Type:32, _Flags:32, _Addr:32, Off:32/little, Size:32/little, _/binary>>, 1) ->
+    {Name, Off, Size};
+elf_section(_, _) -> {0, 0, 0}.
+
+%% {Mach-O}
+
+parse_macho(Bin, Names) -> parse_macho(Bin, Names, host_arch()).
+
+%% A universal file is read in the slice of Arch ("arm64" or "x86_64"), else
+%% its first.
+parse_macho(<<?MH_MAGIC_64:32/little, _/binary>> = Bin, Names, _Arch) -> macho_thin(Bin, Names);
+parse_macho(<<16#CE, 16#FA, 16#ED, 16#FE, _/binary>>, _Names, _Arch) ->
+    {error, <<"32-bit Mach-O files are not supported (macOS libraries are 64-bit)">>};
+parse_macho(<<16#CA, 16#FE, 16#BA, M, N:32/big, Rest/binary>> = Bin, Names, Arch)
+  when (M =:= 16#BE orelse M =:= 16#BF), N >= 1, N =< 30 ->
+    case fat_slices(Rest, N, M =:= 16#BF, []) of
+        {error, _} = E -> E;
+        {ok, [First | _] = Slices} ->
+            {_Cpu, Off, Size} =
+                case [S || {Cpu, _, _} = S <- Slices, cpu_name(Cpu) =:= Arch] of
+                    [Match | _] -> Match;
+                    [] -> First
+                end,
+            case slice(Bin, Off, Size) of
+                {ok, Thin} -> parse_macho(Thin, Names, Arch);
+                Error -> Error
+            end
+    end;
+parse_macho(_Bin, _Names, _Arch) -> {error, <<"not a Mach-O file">>}.
+
+%% The architectures of a Mach-O or universal file, as names.
+macho_architectures(<<?MH_MAGIC_64:32/little, Cpu:32/little, _/binary>>) -> {ok, [cpu_name(Cpu)]};
+macho_architectures(<<16#CA, 16#FE, 16#BA, M, N:32/big, Rest/binary>>) when M =:= 16#BE; M =:= 16#BF ->
+    case fat_slices(Rest, N, M =:= 16#BF, []) of
+        {ok, Slices} -> {ok, [cpu_name(Cpu) || {Cpu, _, _} <- Slices]};
+        Error -> Error
+    end;
+macho_architectures(_) -> {error, <<"not a Mach-O file">>}.
+
+cpu_name(16#01000007) -> <<"x86_64">>;
+cpu_name(16#0100000C) -> <<"arm64">>;
+cpu_name(Cpu) -> iolist_to_binary(["cpu type 0x", integer_to_list(Cpu, 16)]).
+
+%% The running machine's architecture, named as Mach-O names it.
+host_arch() ->
+    [Arch | _] = string:split(erlang:system_info(system_architecture), "-"),
+    case Arch of
+        "aarch64" -> <<"arm64">>;
+        Other -> list_to_binary(Other)
+    end.
+
+fat_slices(_Rest, 0, _Wide, Acc) -> {ok, lists:reverse(Acc)};
+fat_slices(<<Cpu:32/big, _Sub:32, Off:64/big, Size:64/big, _Align:32, _:32, Rest/binary>>, N, true, Acc) ->
+    fat_slices(Rest, N - 1, true, [{Cpu, Off, Size} | Acc]);
+fat_slices(<<Cpu:32/big, _Sub:32, Off:32/big, Size:32/big, _Align:32, Rest/binary>>, N, false, Acc) ->
+    fat_slices(Rest, N - 1, false, [{Cpu, Off, Size} | Acc]);
+fat_slices(_Rest, _N, _Wide, _Acc) -> {error, <<"truncated universal (fat) header">>}.
+
+macho_thin(Bin, Names) ->
+    case Bin of
+        <<_Magic:32, _Cpu:32, _Sub:32, _Type:32, NCmds:32/little, SizeOfCmds:32/little, _Flags:32, _:32,
+          Cmds:SizeOfCmds/binary, _/binary>> ->
+            case load_commands(Cmds, NCmds, []) of
+                {error, _} = E -> E;
+                {ok, Sections} ->
+                    {ok, maps:from_list([{Name, Bytes} || {Name, Type, Off, Size} <- Sections,
+                                                         lists:member(Name, Names),
+                                                         {ok, Bytes} <- [contents(Bin, Type, Off, Size)]])}
+            end;
+        _ -> {error, <<"truncated Mach-O header">>}
+    end.
+
+load_commands(_Cmds, 0, Acc) -> {ok, Acc};
+load_commands(<<Cmd:32/little, CmdSize:32/little, _/binary>> = Cmds, N, Acc)
+  when CmdSize >= 8, CmdSize =< byte_size(Cmds) ->
+    <<This:CmdSize/binary, Rest/binary>> = Cmds,
+    case Cmd =:= ?LC_SEGMENT_64 andalso segment_sections(This) of
+        false -> load_commands(Rest, N - 1, Acc);
+        {ok, Sections} -> load_commands(Rest, N - 1, Acc ++ Sections);
+        Error -> Error
+    end;
+load_commands(_Cmds, _N, _Acc) -> {error, <<"truncated Mach-O load command">>}.
+
+segment_sections(<<_:64/binary, NSects:32/little, _Flags:32, Sects/binary>>) when byte_size(Sects) >= NSects * 80 ->
+    {ok, [{cstring(Name), Flags band 16#FF, Off, Size}
+          || <<Name:16/binary, _Seg:16/binary, _Addr:64, Size:64/little, Off:32/little, _Align:32, _RelOff:32,
+               _NReloc:32, Flags:32/little, _:12/binary>> <= binary_part(Sects, 0, NSects * 80)]};
+segment_sections(_) -> {error, <<"truncated Mach-O segment">>}.
+
+%% Zero-fill sections (S_ZEROFILL, S_GB_ZEROFILL, S_THREAD_LOCAL_ZEROFILL)
+%% have no bytes in the file.
+contents(_Bin, Type, _Off, Size) when Type =:= 16#01; Type =:= 16#0C; Type =:= 16#12 ->
+    {ok, binary:copy(<<0>>, Size)};
+contents(Bin, _Type, Off, Size) -> slice(Bin, Off, Size).
+
+%% {helpers}
+
+slice(Bin, Off, Size) when Off + Size =< byte_size(Bin) -> {ok, binary_part(Bin, Off, Size)};
+slice(_Bin, _Off, _Size) -> {error, <<"section beyond the end of the file">>}.
+
+cstring(Bin) -> hd(binary:split(Bin, <<0>>)).
+
+cstring_at(Tab, Off) when Off < byte_size(Tab) -> cstring(binary_part(Tab, Off, byte_size(Tab) - Off));
+cstring_at(_Tab, _Off) -> <<>>.
