@@ -11,12 +11,12 @@ export LANG ?= C.UTF-8
 export LC_ALL ?= C.UTF-8
 export ERL_AFLAGS ?= -kernel shell_history disabled
 
-.PHONY: deps test test-corral test-example test-zlib test-erlang test-sanitize test-matrix fuzz demo bench clean amalgamation
+.PHONY: deps test test-corral test-example test-zlib test-erlang test-rebar3 test-sanitize test-matrix fuzz demo bench clean amalgamation
 
 deps:
 	@scripts/ensure-deps.sh
 
-test: deps test-corral test-example test-zlib test-erlang
+test: deps test-corral test-example test-zlib test-erlang test-rebar3
 
 # Warnings are errors: from the Elixir compiler (its type checker included)
 # and, for the test NIFs and Corral's own C, from the C compiler (-Werror).
@@ -31,6 +31,11 @@ test-zlib: deps
 
 test-erlang: deps
 	$(MAKE) -C examples/erlang_counter test
+
+# rebar3 with Corral's plugin from _checkouts (no Hex); its cache stays in
+# the example's _build.
+test-rebar3: deps
+	cd examples/rebar3_stats && REBAR_CACHE_DIR=$(CURDIR)/examples/rebar3_stats/_build/rebar3_cache rebar3 eunit
 
 # include/corral_all.c, Corral's C in one file (corral.mk builds from it);
 # a test fails when it is older than c_src/corral/.
@@ -54,7 +59,7 @@ bench: deps
 	cd bench && MIX_ENV=prod mix run isolated.exs
 
 clean:
-	rm -rf _build examples/buffer/_build examples/zlib/_build bench/_build
+	rm -rf _build examples/buffer/_build examples/zlib/_build examples/rebar3_stats/_build bench/_build
 	$(MAKE) -C examples/erlang_counter clean
 
 # The whole Corral suite with its test NIFs built with ASan and UBSan, in a

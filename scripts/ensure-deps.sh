@@ -12,6 +12,8 @@ command -v make >/dev/null 2>&1 || missing+=(make)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 pkg-config --exists zlib 2>/dev/null || missing+=(zlib1g-dev)
 command -v dialyzer >/dev/null 2>&1 || missing+=(erlang-dialyzer)
+# rebar3 builds the rebar3 example with Corral's plugin.
+command -v rebar3 >/dev/null 2>&1 || missing+=(rebar3)
 # clang, lld and llvm cross-build Mach-O libraries for the macOS tests (and
 # clang checks Corral's C beside gcc).
 if command -v clang >/dev/null 2>&1; then

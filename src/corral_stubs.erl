@@ -82,13 +82,13 @@ parse_opts([Other | _], _So, _Out, _Opts) -> {error, "unknown option " ++ Other 
 %% when there is none.
 generate(So, Opts) ->
     Out = maps:get(out, Opts),
-    Expected = list_to_atom(filename:basename(Out, ".erl")),
+    Expected = binary_to_atom(unicode:characters_to_binary(filename:basename(Out, ".erl")), utf8),
     case read(So) of
         {error, _} = E -> E;
         {ok, #{binding := elixir, module := M}} ->
             {error, io_lib:format("~ts declares CORRAL_MODULE(~ts, ...), an Elixir module; an Erlang module is "
                                   "declared with CORRAL_ERLANG_MODULE(~ts, ...)",
-                                  [So, strip_elixir(M), Expected])};
+                                  [So, strip_elixir(atom_to_binary(M, utf8)), Expected])};
         {ok, #{module := M}} when M =/= Expected ->
             {error, io_lib:format("~ts declares CORRAL_ERLANG_MODULE(~ts, ...) but is generated as ~ts (~ts): "
                                   "the two names must match", [So, M, Expected, Out])};
@@ -423,14 +423,19 @@ load_details() ->
              "characters, or a nested shape describes a type of another size than its member">>}].
 
 support_text(App, Lib) ->
+    %% During on_load the module is not yet known to code:which/1: the
+    %% beam is found on the code path.
+    Beside = "    case code:where_is_file(atom_to_list(?MODULE) ++ \".beam\") of\n"
+             "        non_existing -> \"priv\";\n"
+             "        Beam -> filename:join(filename:dirname(filename:dirname(Beam)), \"priv\")\n"
+             "    end",
     Priv = case App of
-               undefined -> "corral_priv_dir() ->\n"
-                            "    filename:join(filename:dirname(filename:dirname(code:which(?MODULE))), \"priv\").\n\n";
+               undefined -> ["corral_priv_dir() ->\n", Beside, ".\n\n"];
                _ -> io_lib:format("corral_priv_dir() ->\n"
                                   "    case code:priv_dir(~tw) of\n"
-                                  "        {error, _} -> filename:join(filename:dirname(filename:dirname(code:which(?MODULE))), \"priv\");\n"
+                                  "        {error, _} ->\n~ts;\n"
                                   "        Dir -> Dir\n"
-                                  "    end.\n\n", [App])
+                                  "    end.\n\n", [App, re:replace(Beside, "^", "        ", [global, multiline, {return, list}])])
            end,
     ["%% Corral's part: loading, errors, thread jobs.\n\n",
      doc_attribute("false"),

@@ -103,12 +103,11 @@ defmodule Corral.Error do
       when is_binary(text) do
     old = function_text(from, arity)
 
-    case text do
-      <<^old::binary-size(byte_size(old)), rest::binary>> ->
-        {:"$corral_error", module, [function_text(to, arity) <> rest | pieces]}
-
-      _ ->
-        reason
+    if String.starts_with?(text, old) do
+      rest = binary_part(text, byte_size(old), byte_size(text) - byte_size(old))
+      {:"$corral_error", module, [function_text(to, arity) <> rest | pieces]}
+    else
+      reason
     end
   end
 

@@ -102,7 +102,8 @@ defmodule Corral.Functions do
             "use Corral.Functions in #{inspect(here)}: #{inspect(from)} could not be compiled (#{why})"
     end
 
-    unless function_exported?(from, :__corral_functions__, 0) do
+    # Compiled is not loaded on every Elixir version.
+    unless Code.ensure_loaded?(from) and function_exported?(from, :__corral_functions__, 0) do
       raise CompileError,
         description:
           "use Corral.Functions in #{inspect(here)}: #{inspect(from)} is not a module that says use Corral"

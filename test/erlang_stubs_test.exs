@@ -1,0 +1,191 @@
+defmodule CorralTest.ErlangStubsTest do
+  # corral_stubs: the Erlang module of a library, generated from the built
+  # library. Each test builds a CORRAL_ERLANG_MODULE library of its own,
+  # generates its module, compiles and loads it in this VM, and calls it as
+  # an Erlang user would.
+  use ExUnit.Case, async: false
+
+  @tmp Path.expand("../_build/test/corral_stubs", __DIR__)
+
+  setup do
+    dir = Path.join(@tmp, "t#{System.unique_integer([:positive])}")
+    File.mkdir_p!(dir)
+    on_exit(fn -> File.rm_rf!(dir) end)
+    {:ok, dir: dir}
+  end
+
+  # A library for Erlang module `name` from C `body` (ending with its
+  # CORRAL_ERLANG_MODULE), built with Corral's compiler.
+  defp build(dir, name, body) do
+    src = Path.join(dir, "c")
+    File.mkdir_p!(src)
+    File.write!(Path.join(src, "lib.c"), "#include <corral.h>\n" <> body)
+    Corral.Compiler.build!(name, otp_app: :corral, lib: "stubs_#{name}", path: src, compile_commands: false).so
+  end
+
+  defp generate(so, out, opts \\ %{}), do: :corral_stubs.generate(String.to_charlist(so), Map.put(opts, :out, out))
+
+  # Compiles and loads the generated module from dir/ebin, with the library
+  # in dir/priv, as plain make builds lay them out (no app given to the
+  # generator: the library is found beside the module's ebin).
+  defp load(dir, so, erl) do
+    ebin = Path.join(dir, "ebin")
+    File.mkdir_p!(ebin)
+    File.mkdir_p!(Path.join(dir, "priv"))
+    File.cp!(so, Path.join([dir, "priv", Path.basename(so)]))
+    {:ok, module} = :compile.file(String.to_charlist(erl), [:debug_info, :return_errors, outdir: String.to_charlist(ebin)])
+    Code.prepend_path(ebin)
+
+    on_exit(fn ->
+      Code.delete_path(ebin)
+      :code.purge(module)
+      :code.delete(module)
+      :code.purge(module)
+    end)
+
+    {:module, ^module} = :code.ensure_loaded(module)
+    module
+  end
+
+  @counter """
+  typedef struct { int64_t value; } Counter;
+  CORRAL_RESOURCE(Counter, NULL);
+  CORRAL_DEF(new, term, (i64, start))
+  {
+      Counter *k = corral_resource_new(c, Counter, 0);
+      k->value = start;
+      return corral_make_resource(c, k);
+  }
+  CORRAL_DOC_OF(new, "A new counter.\\nSecond line.");
+  CORRAL_DEF(add, i64, (res, Counter, counter), (i64, delta)) { return counter->value = corral_add_i64(c, counter->value, delta); }
+  CORRAL_NIF(tagged)
+  {
+      corral_raise_exception(c, "full", "no room for %s", corral_show(c, corral_arg(c, 0)));
+  }
+  CORRAL_NIF(with_fields) { corral_raise_fields(c, "full", CORRAL_WITH(corral_with_i64("size", 3)), NULL); }
+  CORRAL_NIF(runtime) { corral_raise(c, "the device is on fire"); }
+  CORRAL_THREAD_NIF(slow)
+  {
+      int64_t ms = corral_arg_int_range(c, 0, 0, 10000);
+      for (int64_t k = 0; k < ms && !corral_cancelled(c); k++) {
+          struct timespec t = {0, 1000000};
+          nanosleep(&t, NULL);
+      }
+      return corral_make_i64(c, ms);
+  }
+  CORRAL_DOC("tagged", 1, "tagged(x :: term()) :: no_return()", "");
+  CORRAL_DOC("with_fields", 0, "with_fields() :: %{size: integer(), name: String.t()} | :ok", "");
+  CORRAL_DOC("slow", 1, "slow(ms :: 0..10000) :: integer()", "Sleeps.");
+  CORRAL_ERLANG_MODULE(%MOD%,
+      CORRAL_EXPORT(new), CORRAL_EXPORT(add), CORRAL_FN("tagged", tagged, 1), CORRAL_FN("with_fields", with_fields, 0),
+      CORRAL_FN("runtime", runtime, 0), CORRAL_FN_THREAD("slow", slow, 1));
+  """
+
+  defp counter_lib(dir, name), do: build(dir, name, "#include <time.h>\n" <> String.replace(@counter, "%MOD%", Atom.to_string(name)))
+
+  defp raised(fun) do
+    fun.()
+    :no_exception
+  catch
+    class, reason -> {class, reason, IO.iodata_to_binary(:erl_error.format_exception(class, reason, __STACKTRACE__))}
+  end
+
+  test "functions, specs, docs and Erlang errors from the built library", %{dir: dir} do
+    so = counter_lib(dir, :stubs_counter)
+    erl = Path.join([dir, "src", "stubs_counter.erl"])
+    assert generate(so, erl, %{timeout: 300}) == :ok
+    text = File.read!(erl)
+    assert text =~ "%% @doc A new counter.\n%% Second line.\n"
+    m = load(dir, so, erl)
+
+    k = m.new(40)
+    assert m.add(k, 2) == 42
+
+    # Specs from typed declarations and CORRAL_DOC, translated to Erlang.
+    {:ok, {_, [abstract_code: {:raw_abstract_v1, forms}]}} = :beam_lib.chunks(String.to_charlist(Path.join([dir, "ebin", "stubs_counter.beam"])), [:abstract_code])
+    specs = for {:attribute, _, :spec, {{f, a}, [spec]}} <- forms, into: %{}, do: {{f, a}, IO.iodata_to_binary(:erl_pp.form({:attribute, 0, :spec, {{f, a}, [spec]}}))}
+    assert specs[{:add, 2}] =~ "add(Counter :: reference(), Delta :: integer()) -> integer()"
+    assert specs[{:with_fields, 0}] =~ "with_fields() -> \#{size := integer(), name := binary()} | ok"
+    assert specs[{:slow, 1}] =~ "slow(Ms :: 0..10000) -> integer()"
+    assert {:slow_async, 1} in m.module_info(:exports)
+
+    # badarg and badarith, with the message under the argument.
+    {:error, :badarg, shown} = raised(fn -> m.add(k, :many) end)
+    assert shown =~ "stubs_counter:add/2"
+    assert shown =~ "*** argument 2: expected an integer in -9223372036854775808..9223372036854775807, got: many"
+    {:error, :badarith, shown} = raised(fn -> m.add(m.new(9_223_372_036_854_775_807), 1) end)
+    assert shown =~ "integer overflow"
+
+    # Tags of one's own, with fields, runtime errors; terms in Erlang syntax.
+    assert {:error, {:full, "stubs_counter:tagged/1: no room for {a,\"b\"}"}, _} = raised(fn -> m.tagged({:a, 'b'}) end)
+    assert {:error, {:full, %{size: 3} = fields}, _} = raised(fn -> m.with_fields() end)
+    refute Map.has_key?(fields, :message)
+    assert {:error, {:runtime_error, "stubs_counter:runtime/0: the device is on fire"}, shown} = raised(fn -> m.runtime() end)
+    assert shown =~ "the device is on fire"
+
+    # A thread job: waited for, its own errors raised in the caller, and a
+    # timeout (the generator's timeout: option) raised as {timeout, Message}.
+    assert m.slow(5) == 5
+    {:error, :badarg, shown} = raised(fn -> m.slow(-1) end)
+    assert shown =~ "*** argument 1: expected an integer in 0..10000, got: -1"
+    assert {:error, {:timeout, message}, _} = raised(fn -> m.slow(2000) end)
+    assert message =~ "stubs_counter:slow/1: the thread job did not reply within 300 ms"
+    assert is_map(m.__corral_live__())
+  end
+
+  test "a library built for another ABI: the module loads, says why, and every function raises it", %{dir: dir} do
+    so = counter_lib(dir, :stubs_abi)
+    erl = Path.join([dir, "src", "stubs_abi.erl"])
+    :ok = generate(so, erl)
+    File.write!(erl, String.replace(File.read!(erl), "{corral, #{Corral.abi()}}", "{corral, 999}"))
+    m = ExUnit.CaptureLog.with_log(fn -> load(dir, so, erl) end) |> elem(0)
+    assert {:error, {:not_loaded, sentence}, _} = raised(fn -> m.new(1) end)
+    assert sentence =~ "stubs_abi could not load its native library"
+    assert sentence =~ "it was built by a different version of Corral"
+  end
+
+  test "the module is rewritten only when its text changes", %{dir: dir} do
+    so = counter_lib(dir, :stubs_same)
+    erl = Path.join(dir, "stubs_same.erl")
+    :ok = generate(so, erl)
+    File.touch!(erl, System.os_time(:second) - 100)
+    before = File.stat!(erl, time: :posix).mtime
+    :ok = generate(so, erl)
+    assert File.stat!(erl, time: :posix).mtime == before
+  end
+
+  test "what cannot be generated is said in a sentence", %{dir: dir} do
+    so = counter_lib(dir, :stubs_named)
+    assert {:error, text} = generate(so, Path.join(dir, "other_name.erl"))
+    assert IO.iodata_to_binary(text) =~ "declares CORRAL_ERLANG_MODULE(stubs_named, ...) but is generated as other_name"
+
+    elixir_so = CorralTest.Native.__corral_library__()
+    assert {:error, text} = generate(elixir_so, Path.join(dir, "x.erl"))
+    assert IO.iodata_to_binary(text) =~ "declares CORRAL_MODULE(CorralTest.Native, ...), an Elixir module"
+
+    assert {:error, text} = generate(Path.join(dir, "missing.so"), Path.join(dir, "x.erl"))
+    assert IO.iodata_to_binary(text) =~ "no library at"
+
+    File.write!(Path.join(dir, "junk.so"), "junk")
+    assert {:error, text} = generate(Path.join(dir, "junk.so"), Path.join(dir, "x.erl"))
+    assert IO.iodata_to_binary(text) =~ "not a shared library (neither ELF nor Mach-O)"
+
+    clash = build(dir, :stubs_clash, """
+    CORRAL_NIF(fe) { return corral_arg(c, 0); }
+    CORRAL_ERLANG_MODULE(stubs_clash, CORRAL_FN("format_error", fe, 2));
+    """)
+
+    assert {:error, text} = generate(clash, Path.join(dir, "stubs_clash.erl"))
+    assert IO.iodata_to_binary(text) =~ "has format_error/2, a name the generated module uses itself"
+  end
+
+  test "Elixir specs in Erlang: what translates, and what is said not to" do
+    assert :corral_stubs.spec_to_erlang("f(x :: :ok | nil, k :: keyword(), s :: String.t(), l :: [0..255]) :: {:ok, charlist()}", :f, 4) ==
+             {:ok, 'f(X :: ok | nil, K :: [{atom(), term()}], S :: binary(), L :: [0..255]) -> {ok, string()}'}
+
+    assert :corral_stubs.spec_to_erlang("f() :: -1..1", :f, 0) == {:ok, 'f() -> -1..1'}
+    assert {:error, _} = :corral_stubs.spec_to_erlang("f(x :: t) :: t when t: var", :f, 1)
+    assert {:error, 'its argument count differs from the function\'s'} = :corral_stubs.spec_to_erlang("f(a :: integer()) :: :ok", :f, 2)
+    assert {:error, _} = :corral_stubs.spec_to_erlang("g() :: :ok", :f, 0)
+  end
+end
