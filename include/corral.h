@@ -358,9 +358,11 @@ void corral__on_unload(ErlNifEnv *env, void *priv);
 
 /* CORRAL_MODULE for an Erlang module, named as in Erlang (a C identifier):
  * CORRAL_ERLANG_MODULE(counter_nif, ...). A macro that expands to the name
- * works too (-DMODNAME=counter_nif). The Erlang module must define the
- * built-in functions too: include corral.hrl (next to this header) in it.
- * Messages of an Erlang module show terms as Erlang writes them.
+ * works too (-DMODNAME=counter_nif). The Erlang module is generated from
+ * the built library by corral_stubs (Corral's rebar3 plugin, or corral.mk):
+ * its functions call the NIFs (bound to '__nif_<name>') and raise Erlang
+ * errors (badarg, badarith, {Tag, Message}) with the message in the
+ * stacktrace's error_info; messages show terms as Erlang writes them.
  * Checks: as CORRAL_MODULE. Raises: never. Owns: static. */
 #define CORRAL_ERLANG_MODULE(name, ...) CORRAL__ERLANG_ENTRY(name, __VA_ARGS__)
 #define CORRAL__ERLANG_ENTRY(name, ...) CORRAL__ENTRY(name, #name, "CORRAL", __VA_ARGS__)
