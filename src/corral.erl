@@ -52,9 +52,10 @@ build_app(App) ->
     Dir = rebar_app_info:dir(App),
     Name = rebar_app_info:name(App),
     Config = rebar_app_info:get(App, corral, []),
-    [build_lib(Dir, binary_to_atom(Name, utf8), Module, Opts) || {Module, Opts} <- Config].
+    is_list(Config) orelse fail("{corral, ...} in rebar.config takes a list of {Module, Options}, got: ~p", [Config]),
+    [build_lib(Dir, binary_to_atom(Name, utf8), Entry) || Entry <- Config].
 
-build_lib(Dir, AppName, Module, Opts) when is_atom(Module), is_list(Opts) ->
+build_lib(Dir, AppName, {Module, Opts}) when is_atom(Module), is_list(Opts) ->
     Sources = lists:usort(lists:append([filelib:wildcard(filename:join(Dir, P)) || P <- option(sources, Opts, ["c_src/*.c"])])),
     Sources =:= [] andalso fail("~w: no C sources match ~p in ~ts", [Module, option(sources, Opts, ["c_src/*.c"]), Dir]),
     So = filename:join([Dir, "priv", atom_to_list(Module) ++ ".so"]),
@@ -69,7 +70,7 @@ build_lib(Dir, AppName, Module, Opts) when is_atom(Module), is_list(Opts) ->
         ok -> ok;
         {error, Sentence} -> fail("~ts", [Sentence])
     end;
-build_lib(_Dir, _App, Entry, _) -> fail("each entry of {corral, [...]} is {Module, Options}, got: ~p", [Entry]).
+build_lib(_Dir, _App, Entry) -> fail("each entry of {corral, [...]} is {Module, Options}, got: ~p", [Entry]).
 
 option(Key, Opts, Default) -> proplists:get_value(Key, Opts, Default).
 

@@ -1,0 +1,88 @@
+defmodule CorralTest.Rebar3PluginTest do
+  # Corral's rebar3 plugin in a new rebar3 project (Corral linked into
+  # _checkouts, no Hex): a build that works, and each way it fails, with its
+  # sentence. examples/rebar3_stats (make test-rebar3) is the full example.
+  use ExUnit.Case, async: false
+
+  @tmp Path.expand("../_build/test/corral_rebar3", __DIR__)
+  @corral Path.expand("..", __DIR__)
+
+  setup do
+    File.rm_rf!(@tmp)
+    File.mkdir_p!(Path.join([@tmp, "proj", "src"]))
+    File.mkdir_p!(Path.join([@tmp, "proj", "c_src"]))
+    File.mkdir_p!(Path.join([@tmp, "proj", "_checkouts"]))
+    File.ln_s!(@corral, Path.join([@tmp, "proj", "_checkouts", "corral"]))
+    on_exit(fn -> File.rm_rf!(@tmp) end)
+    {:ok, proj: Path.join(@tmp, "proj")}
+  end
+
+  defp project(proj, corral_config, c_source) do
+    File.write!(Path.join(proj, "rebar.config"), """
+    {plugins, [corral]}.
+    {provider_hooks, [{pre, [{compile, {corral, compile}}]}]}.
+    {corral, #{corral_config}}.
+    """)
+
+    File.write!(Path.join([proj, "src", "proj.app.src"]), """
+    {application, proj, [{vsn, "0.1.0"}, {applications, [kernel, stdlib]}, {modules, []}, {registered, []}, {env, []}]}.
+    """)
+
+    if c_source, do: File.write!(Path.join([proj, "c_src", "proj_nif.c"]), c_source)
+  end
+
+  defp rebar3(proj, args) do
+    System.cmd("rebar3", args,
+      cd: proj,
+      stderr_to_stdout: true,
+      env: [{"REBAR_CACHE_DIR", Path.join(@tmp, "cache")}, {"MIX_ENV", nil}, {"MIX_BUILD_PATH", nil}]
+    )
+  end
+
+  @good """
+  #include <corral.h>
+  CORRAL_PURE(twice, i64, (i64, x)) { return corral_mul_i64(c, x, 2); }
+  CORRAL_ERLANG_MODULE(proj_nif, CORRAL_EXPORT(twice));
+  """
+
+  test "builds the library, generates the module, and rebuilds only what changed", %{proj: proj} do
+    project(proj, "[{proj_nif, []}]", @good)
+    {out, status} = rebar3(proj, ["compile"])
+    assert status == 0, out
+    assert out =~ "Corral: building"
+    assert File.exists?(Path.join([proj, "priv", "proj_nif.so"]))
+    assert File.read!(Path.join([proj, "src", "proj_nif.erl"])) =~ "-spec twice(X :: integer()) -> integer()."
+
+    {out, 0} = rebar3(proj, ["compile"])
+    refute out =~ "Corral: building"
+
+    ebin = Path.join([proj, "_build", "default", "lib", "proj", "ebin"])
+    {out, 0} = System.cmd("erl", ["-noshell", "-pa", ebin, "-eval", "io:format(\"~p\", [proj_nif:twice(21)]), halt()."])
+    assert out == "42"
+  end
+
+  test "a C compiler error fails the build, naming the module and the library", %{proj: proj} do
+    project(proj, "[{proj_nif, []}]", String.replace(@good, "return", "retrun"))
+    {out, status} = rebar3(proj, ["compile"])
+    assert status != 0
+    assert out =~ "corral: proj_nif: the C compiler failed on #{Path.join([proj, "priv", "proj_nif.so"])}"
+    assert out =~ "retrun"
+  end
+
+  test "no C sources, a wrong entry, a module name that differs from the C's: sentences", %{proj: proj} do
+    project(proj, "[{proj_nif, [{sources, [\"c_src/none/*.c\"]}]}]", @good)
+    {out, status} = rebar3(proj, ["compile"])
+    assert status != 0
+    assert out =~ ~s(corral: proj_nif: no C sources match ["c_src/none/*.c"])
+
+    project(proj, "[proj_nif]", nil)
+    {out, status} = rebar3(proj, ["compile"])
+    assert status != 0
+    assert out =~ "corral: each entry of {corral, [...]} is {Module, Options}, got: proj_nif"
+
+    project(proj, "[{other_nif, []}]", nil)
+    {out, status} = rebar3(proj, ["compile"])
+    assert status != 0
+    assert out =~ "declares CORRAL_ERLANG_MODULE(proj_nif, ...) but is generated as other_nif"
+  end
+end
