@@ -407,8 +407,11 @@ type_tokens([{'-', _}, {integer, _, I} | Rest]) -> ["-" ++ integer_to_list(I) | 
 type_tokens([{T, _} | Rest]) when T =:= '('; T =:= ')'; T =:= '['; T =:= ']'; T =:= '{'; T =:= '}'; T =:= ',';
                                  T =:= '|'; T =:= '..'; T =:= '=>'; T =:= '#'; T =:= '...' ->
     [atom_to_list(T) | type_tokens(Rest)];
-type_tokens([{var, _, V} | _]) -> throw({untranslatable, "a type variable or module name (" ++ atom_to_list(V) ++ ")"});
-type_tokens([Tok | _]) -> throw({untranslatable, io_lib:format("~p", [Tok])}).
+type_tokens([{var, _, V} | _]) -> throw({untranslatable, "a type variable or module name (" ++ atom_to_list(V) ++ ") has no translation here"});
+type_tokens([Tok | _]) -> throw({untranslatable, lists:flatten(io_lib:format("`~ts` has no translation here", [token_text(Tok)]))}).
+
+token_text({_, _, Value}) -> io_lib:format("~tw", [Value]);
+token_text({Symbol, _}) -> atom_to_list(Symbol).
 
 %% {the module's own functions}
 

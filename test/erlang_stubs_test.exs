@@ -191,7 +191,8 @@ defmodule CorralTest.ErlangStubsTest do
              {:ok, "f(X :: ok | nil, K :: [{atom(), term()}], S :: binary(), L :: [0..255]) -> {ok, string()}"}
 
     assert spec.("f() :: -1..1", :f, 0) == {:ok, "f() -> -1..1"}
-    assert {:error, _} = spec.("f(x :: t) :: t when t: var", :f, 1)
+    assert spec.("f(x :: t) :: t when t: var", :f, 1) == {:error, "`when` has no translation here"}
+    assert spec.("f(x :: MyMod.Thing) :: :ok", :f, 1) == {:error, "a type variable or module name (MyMod) has no translation here"}
     assert spec.("f(a :: integer()) :: :ok", :f, 2) == {:error, "its argument count differs from the function's"}
     assert spec.("g() :: :ok", :f, 0) == {:error, "it does not start with the function's name"}
   end
