@@ -302,6 +302,26 @@ defmodule CorralTest.IsolatedTest do
     refute_received _
   end
 
+  test "a call stuck in C past its timeout restarts the native process, which it would hold for good" do
+    os_pid = Corral.Isolated.os_pid(N) || (Corral.Isolated.call(N, :add, [1, 2]) && Corral.Isolated.os_pid(N))
+    # Another call in flight when the restart comes.
+    other = Task.async(fn -> catch_error(Corral.Isolated.call(N, :sleep_ms, [30_000])) end)
+
+    assert_raise Corral.TimeoutError, fn -> Corral.Isolated.call(N, :block_ms, [60_000], timeout: 100) end
+
+    # Killing the call's process waits for block_ms to return, which it does
+    # not within the server's grace (5 s): the native process is restarted.
+    error = Task.await(other, 15_000)
+
+    assert %Corral.NativeCrashError{signal: :SIGKILL} = error
+    assert error.message =~
+             "CorralTest.IsolatedNative.sleep_ms/1: the native process was restarted: an abandoned call of " <>
+               "CorralTest.IsolatedNative.block_ms/1 was still running in C, holding one of its schedulers for good"
+
+    assert Corral.Isolated.call(N, :add, [2, 3], timeout: 10_000) == 5
+    refute Corral.Isolated.os_pid(N) == os_pid
+  end
+
   test "Corral.Isolated.call/4 checks its arguments" do
     assert_raise_exact ArgumentError,
       "Corral.Isolated.call/4: argument 1: expected a module defined with use Corral, isolate: true, got: CorralTest.Native",

@@ -261,6 +261,9 @@ defmodule Corral.Isolated do
         :died_starting -> "the native process died while starting"
         :stopped -> "the native process was stopped by Corral.Isolated.stop/1"
         :reloaded -> "the native process was stopped: #{inspect(module)} was loaded again"
+        {:stuck, {fun, n}} ->
+          "the native process was restarted: an abandoned call of #{inspect(module)}.#{fun}/#{n} " <>
+            "was still running in C, holding one of its schedulers for good"
         {:start_failed, text} -> "the native process could not be started: #{text}"
         {:server_down, reason} -> "the server of the native process stopped: #{inspect(reason)}"
       end

@@ -87,16 +87,28 @@ defmodule Corral.Isolated.Peer do
         loop(ctx, by_id, by_pid)
 
       {^port, {:data, <<3, id::64>>}} ->
+        # The caller gave up: the call's process is killed, which takes
+        # effect only when its native code returns. Its end is reported
+        # (4), so the server can tell a call stuck in native code.
         case by_id do
-          %{^id => pid} -> Process.exit(pid, :kill)
-          _ -> :ok
+          %{^id => pid} ->
+            Process.exit(pid, :kill)
+            loop(ctx, by_id, Map.put(by_pid, pid, {:abandoned, id}))
+
+          _ ->
+            Port.command(port, <<4, id::64>>)
+            loop(ctx, by_id, by_pid)
         end
 
-        loop(ctx, by_id, by_pid)
-
       {:DOWN, _, :process, pid, _} ->
-        {id, by_pid} = Map.pop(by_pid, pid)
-        loop(ctx, Map.delete(by_id, id), by_pid)
+        case Map.pop(by_pid, pid) do
+          {{:abandoned, id}, by_pid} ->
+            Port.command(port, <<4, id::64>>)
+            loop(ctx, Map.delete(by_id, id), by_pid)
+
+          {id, by_pid} ->
+            loop(ctx, Map.delete(by_id, id), by_pid)
+        end
 
       {^port, :eof} ->
         :erlang.halt(0, flush: false)

@@ -15,6 +15,11 @@ defmodule Corral.Isolated.Server do
   alias Corral.Isolated.Tracker
 
   @drain_every 1000
+  # How long an abandoned call may take to end once the native process has
+  # killed it. Killing an Erlang process waits for its native code to
+  # return; a call still running after this is stuck in C, holding a
+  # scheduler of the native process for good, so the process is restarted.
+  @stuck_after 5000
 
   def start(module, name), do: GenServer.start(__MODULE__, module, name: name)
 
@@ -44,7 +49,9 @@ defmodule Corral.Isolated.Server do
        ids: %{},
        # calls waiting for the native process to start, newest first
        queue: [],
-       next_id: 1
+       next_id: 1,
+       # abandoned calls not yet reported ended: id => {fun, arity}
+       abandoned: %{}
      }}
   end
 
@@ -68,6 +75,17 @@ defmodule Corral.Isolated.Server do
       {nil, _} ->
         # The caller gave up on it.
         {:noreply, s}
+    end
+  end
+
+  def handle_info({port, {:data, <<4, id::64>>}}, %{port: port} = s) do
+    {:noreply, %{s | abandoned: Map.delete(s.abandoned, id)}}
+  end
+
+  def handle_info({:"$corral_stuck", gen, id}, s) do
+    case {s.gen == gen and s.status == :up and s.stopping == nil, s.abandoned} do
+      {true, %{^id => function}} -> {:noreply, kill(s, {:stuck, function}, nil)}
+      _ -> {:noreply, s}
     end
   end
 
@@ -96,7 +114,16 @@ defmodule Corral.Isolated.Server do
         {:noreply, %{s | queue: Enum.reject(s.queue, &(elem(&1, 0) == tag))}}
 
       {id, ids} ->
-        if s.status == :up, do: command(s.port, <<3, id::64>>)
+        s =
+          if s.status == :up do
+            command(s.port, <<3, id::64>>)
+            {_tag, fun, arity} = Map.fetch!(s.calls, id)
+            Process.send_after(self(), {:"$corral_stuck", s.gen, id}, @stuck_after)
+            %{s | abandoned: Map.put(s.abandoned, id, {fun, arity})}
+          else
+            s
+          end
+
         {:noreply, %{s | ids: ids, calls: Map.delete(s.calls, id)}}
     end
   end
@@ -263,7 +290,7 @@ defmodule Corral.Isolated.Server do
       nil -> :ok
     end
 
-    %{s | port: nil, os_pid: nil, status: :down, stopping: nil, calls: %{}, ids: %{}}
+    %{s | port: nil, os_pid: nil, status: :down, stopping: nil, calls: %{}, ids: %{}, abandoned: %{}}
   end
 
   # Signal numbers agree across Unix systems only up to 15 (and not on 7 and
