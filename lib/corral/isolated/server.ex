@@ -20,6 +20,8 @@ defmodule Corral.Isolated.Server do
   # return; a call still running after this is stuck in C, holding a
   # scheduler of the native process for good, so the process is restarted.
   @stuck_after 5000
+  # How long the exit status may follow the end of the native process's pipe.
+  @status_wait 2000
 
   def start(module, name), do: GenServer.start(__MODULE__, module, name: name)
 
@@ -99,6 +101,17 @@ defmodule Corral.Isolated.Server do
 
   def handle_info({port, {:exit_status, status}}, %{port: port} = s) do
     {:noreply, died(s, status)}
+  end
+
+  def handle_info({port, :eof}, %{port: port} = s) do
+    # The exit status follows; should it not come, the process is taken
+    # as dead without one.
+    Process.send_after(self(), {:"$corral_no_status", port}, @status_wait)
+    {:noreply, s}
+  end
+
+  def handle_info({:"$corral_no_status", port}, %{port: port} = s) do
+    {:noreply, died(s, nil)}
   end
 
   def handle_info({:EXIT, port, _reason}, %{port: port} = s) do
@@ -238,6 +251,11 @@ defmodule Corral.Isolated.Server do
         :binary,
         {:packet, 4},
         :nouse_stdio,
+        # With :eof the port stays open when the native process's pipe
+        # closes, so its exit status (and the signal that killed it) still
+        # arrives; without it, the port could close first and the status
+        # be lost.
+        :eof,
         :exit_status,
         args: args,
         # The native VM takes no flags meant for this one (a -sname there
@@ -266,6 +284,12 @@ defmodule Corral.Isolated.Server do
     end
   end
 
+  defp close(port) do
+    Port.close(port)
+  rescue
+    ArgumentError -> :already_closed
+  end
+
   defp fail_queue(s, info) do
     for {tag, _, _, _} <- s.queue, do: send(tag, {tag, :crash, info})
     %{s | queue: []}
@@ -274,6 +298,8 @@ defmodule Corral.Isolated.Server do
   # The native process is gone: every call in flight fails, and the next
   # call starts a new process.
   defp died(s, status) do
+    # With :eof the port stays open after the process ended.
+    if s.port, do: close(s.port)
     why =
       cond do
         s.stopping != nil -> elem(s.stopping, 0)
