@@ -176,9 +176,10 @@ static inline void corral__end(corral_call *c)
     }
 }
 
-/* The watchdog of debug builds (CORRAL_DEBUG): a call that holds a normal
- * scheduler longer than the budget (1 ms, or CORRAL_WATCHDOG_US) is reported
- * on stderr with its function and time. Release builds compile it out. */
+/* The watchdog of debug builds (CORRAL_DEBUG): a call (whether it returns
+ * or raises) or a step of a yielding NIF that holds a normal scheduler
+ * longer than the budget (1 ms, or CORRAL_WATCHDOG_US) is reported on
+ * stderr with its function and time. Release builds compile it out. */
 #ifdef CORRAL_DEBUG
 uint64_t corral__now_ns(void);
 void corral__watchdog(corral_call *c, uint64_t started);
@@ -204,7 +205,11 @@ void corral__watchdog(corral_call *c, uint64_t started);
         corral_call call_;                                                        \
         corral__call_init(&call_, env, argc, argv, name, 0);                      \
         CORRAL__WATCHDOG_START();                                                 \
-        if (CORRAL__UNLIKELY(CORRAL__SETJMP(call_.jmp))) return corral__unwound(&call_); \
+        if (CORRAL__UNLIKELY(CORRAL__SETJMP(call_.jmp))) {                        \
+            ERL_NIF_TERM raised_ = corral__unwound(&call_);                       \
+            CORRAL__WATCHDOG_END(&call_);                                         \
+            return raised_;                                                       \
+        }                                                                         \
         ERL_NIF_TERM result_ = name##__corral_body(&call_);                       \
         corral__end(&call_);                                                      \
         CORRAL__WATCHDOG_END(&call_);                                             \

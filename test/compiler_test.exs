@@ -473,8 +473,18 @@ defmodule CorralTest.CompilerTest do
     CORRAL_NIF(slow) { sleep_ms(5); return corral_make_ok(c); }
     CORRAL_NIF(fast) { return corral_make_ok(c); }
     CORRAL_NIF(slow_dirty) { sleep_ms(5); return corral_make_ok(c); }
+    CORRAL_NIF(slow_raise) { sleep_ms(5); return corral_raise(c, "late"); }
+    typedef struct { int steps; } Steps;
+    /* Three steps; the second is too long. */
+    CORRAL_YIELDING_NIF(stepper, Steps, NULL)
+    {
+        if (state->steps++ == 1) sleep_ms(5);
+        if (state->steps < 3) return corral_continue(c);
+        return corral_make_ok(c);
+    }
     CORRAL_MODULE(CorralTest.Watched, CORRAL_FN("slow", slow, 0), CORRAL_FN("fast", fast, 0),
-                  CORRAL_FN_FLAGS("slow_dirty", slow_dirty, 0, CORRAL_DIRTY_IO));
+                  CORRAL_FN_FLAGS("slow_dirty", slow_dirty, 0, CORRAL_DIRTY_IO),
+                  CORRAL_FN("slow_raise", slow_raise, 0), CORRAL_FN("stepper", stepper, 0));
     """)
 
     run = fn mode ->
@@ -486,6 +496,13 @@ defmodule CorralTest.CompilerTest do
       :ok = CorralTest.Watched.slow_dirty()
       IO.puts("fast and dirty done")
       :ok = CorralTest.Watched.slow()
+      IO.puts("slow done")
+      try do
+        CorralTest.Watched.slow_raise()
+      rescue
+        RuntimeError -> IO.puts("raise done")
+      end
+      :ok = CorralTest.Watched.stepper()
       """
 
       ebin = Path.join(Mix.Project.app_path(), "ebin")
@@ -494,9 +511,12 @@ defmodule CorralTest.CompilerTest do
     end
 
     debug = run.(:debug)
-    [before_slow, after_slow] = String.split(debug, "fast and dirty done")
+    [before_slow, slow, raising, stepping] = String.split(debug, ["fast and dirty done", "slow done", "raise done"])
     refute before_slow =~ "corral watchdog"
-    assert after_slow =~ ~r/corral watchdog: CorralTest\.Watched\.slow\/0 held a normal scheduler for \d+\.\d+ ms \(budget 1\.00 ms\)/
+    assert slow =~ ~r/corral watchdog: CorralTest\.Watched\.slow\/0 held a normal scheduler for \d+\.\d+ ms \(budget 1\.00 ms\)/
+    # A call that raises is timed too, and so is each step of a yielding NIF.
+    assert raising =~ ~r/corral watchdog: CorralTest\.Watched\.slow_raise\/0 held a normal scheduler for \d+\.\d+ ms/
+    assert [_] = Regex.scan(~r/corral watchdog: one step of CorralTest\.Watched\.stepper\/0 held a normal scheduler for \d+\.\d+ ms/, stepping)
 
     refute run.(:release) =~ "corral watchdog"
   end

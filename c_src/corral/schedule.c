@@ -56,7 +56,12 @@ ERL_NIF_TERM corral__yield_run(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv
     /* The state's term travels as a hidden last argument of continuations. */
     corral__call_init(&call, env, first ? argc : argc - 1, argv, d->entry, CORRAL__CALL_YIELDING);
     call.yield = NULL;
-    if (CORRAL__SETJMP(call.jmp)) return corral__unwound(&call);
+    CORRAL__WATCHDOG_START();
+    if (CORRAL__SETJMP(call.jmp)) {
+        ERL_NIF_TERM raised = corral__unwound(&call);
+        CORRAL__WATCHDOG_END(&call);
+        return raised;
+    }
 
     corral_yield_state *y;
     ERL_NIF_TERM state_term;
@@ -87,6 +92,7 @@ ERL_NIF_TERM corral__yield_run(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv
         result = enif_schedule_nif(env, export_name(d->entry), 0, d->cont, call.argc + 1, next);
     }
     corral__end(&call);
+    CORRAL__WATCHDOG_END(&call);
     return result;
 }
 
@@ -145,10 +151,16 @@ void corral__watchdog(corral_call *c, uint64_t started)
     if (took <= budget_ns || enif_thread_type() != ERL_NIF_THR_NORMAL_SCHEDULER) return;
     char name[CORRAL_NAME_MAX + 64];
     corral__function_name(c, name, sizeof name);
-    fprintf(stderr,
-            "corral watchdog: %s held a normal scheduler for %.2f ms (budget %.2f ms): "
-            "make it dirty (CORRAL_FN_FLAGS), yielding (CORRAL_YIELDING_NIF) or shorter\n",
-            name, (double)took / 1e6, (double)budget_ns / 1e6);
+    if (c->flags & CORRAL__CALL_YIELDING)
+        fprintf(stderr,
+                "corral watchdog: one step of %s held a normal scheduler for %.2f ms (budget %.2f ms): "
+                "ask corral_should_yield more often in its loop\n",
+                name, (double)took / 1e6, (double)budget_ns / 1e6);
+    else
+        fprintf(stderr,
+                "corral watchdog: %s held a normal scheduler for %.2f ms (budget %.2f ms): "
+                "make it dirty (CORRAL_FN_FLAGS), yielding (CORRAL_YIELDING_NIF) or shorter\n",
+                name, (double)took / 1e6, (double)budget_ns / 1e6);
 }
 
 /* }====================================================================== */
