@@ -1167,7 +1167,8 @@ ERL_NIF_TERM corral_map_remove(corral_call *c, ERL_NIF_TERM map, ERL_NIF_TERM ke
  * and big scratch chunks): a request that cannot succeed raises instead.
  *
  * Three limits apply to a Linux process, and the machine's memory is only
- * one of them: its cgroup's memory.max (containers, systemd units) and its
+ * one of them: its cgroup's memory limit (containers, systemd units;
+ * memory.max in cgroup v2, memory.limit_in_bytes in v1) and its
  * address-space limit (ulimit -v, RLIMIT_AS). For each, what the process
  * could ever have (the limit) and what it can have now (the limit less what
  * is in use):
@@ -1248,33 +1249,58 @@ static void address_space_limit(limit *l)
     tighten(l, cap, used < cap ? cap - used : 0, "its address-space limit (ulimit -v)");
 }
 
-/* cgroup v2: the process's group and each of its parents may set memory.max. */
+/* The limit and usage files of a cgroup and each of its parents, from
+ * `path` (the group, as /proc/self/cgroup names it) up to the root. */
+static void cgroup_walk(limit *l, const char *root, char *path, const char *max_file, const char *used_file,
+                        const char *name)
+{
+    char file[768];
+    for (;;) {
+        bool has_max, has_used;
+        snprintf(file, sizeof file, "%s%s/%s", root, path, max_file);
+        uint64_t max = read_number(file, "", &has_max);
+        snprintf(file, sizeof file, "%s%s/%s", root, path, used_file);
+        uint64_t used = read_number(file, "", &has_used);
+        /* cgroup v1 writes "no limit" as a number near 2^63. */
+        if (has_max && max < (UINT64_C(1) << 62))
+            tighten(l, (size_t)max, (size_t)(has_used && used < max ? max - used : 0), name);
+        char *slash = strrchr(path, '/');
+        if (slash == NULL || slash == path) {
+            if (slash == NULL || path[1] == '\0') break;
+            path[1] = '\0'; /* the root group last */
+        } else {
+            *slash = '\0';
+        }
+    }
+}
+
+/* The process's memory cgroup and its parents: memory.max in cgroup v2
+ * (line "0::/path" of /proc/self/cgroup), memory.limit_in_bytes in v1's
+ * memory controller (line "N:...memory...:/path", mounted at
+ * /sys/fs/cgroup/memory). */
 static void cgroup_limit(limit *l)
 {
-    char line[512], dir[768];
+    char line[512];
     FILE *f = fopen("/proc/self/cgroup", "r");
     if (f == NULL) return;
-    bool v2 = false;
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, "0::", 3) == 0) {
-            v2 = true;
-            break;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        char *controllers = strchr(line, ':');
+        char *path = controllers ? strchr(controllers + 1, ':') : NULL;
+        if (path == NULL) continue;
+        *path++ = '\0';
+        controllers++;
+        if (strcmp(line, "0") == 0 && controllers[0] == '\0') {
+            cgroup_walk(l, "/sys/fs/cgroup", path, "memory.max", "memory.current", "its cgroup's memory.max");
+            continue;
         }
-    fclose(f);
-    if (!v2) return;
-    line[strcspn(line, "\n")] = '\0';
-    for (char *path = line + 3; *path;) {
-        bool has_max, has_current;
-        snprintf(dir, sizeof dir, "/sys/fs/cgroup%s/memory.max", path);
-        uint64_t max = read_number(dir, "", &has_max);
-        snprintf(dir, sizeof dir, "/sys/fs/cgroup%s/memory.current", path);
-        uint64_t current = read_number(dir, "", &has_current);
-        if (has_max) tighten(l, (size_t)max, (size_t)(has_current && current < max ? max - current : 0),
-                             "its cgroup's memory.max");
-        char *slash = strrchr(path, '/');
-        if (slash == NULL) break;
-        *slash = '\0';
+        char *save = NULL;
+        for (char *name = strtok_r(controllers, ",", &save); name; name = strtok_r(NULL, ",", &save))
+            if (strcmp(name, "memory") == 0)
+                cgroup_walk(l, "/sys/fs/cgroup/memory", path, "memory.limit_in_bytes", "memory.usage_in_bytes",
+                            "its cgroup's memory.limit_in_bytes");
     }
+    fclose(f);
 }
 
 void corral__check_vm_size(corral_call *c, size_t size, const char *what)

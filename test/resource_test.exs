@@ -75,7 +75,7 @@ defmodule CorralTest.ResourceTest do
 
   test "a size beyond what the VM can ever have raises ArgumentError instead of letting the VM abort" do
     assert_raise ArgumentError,
-                 ~r/^CorralTest\.Native\.counter_new\/2: cannot allocate Counter of \d+ bytes: more than this VM can ever have \(\d+ bytes, (the machine's memory|its cgroup's memory.max|its address-space limit \(ulimit -v\))\)$/,
+                 ~r/^CorralTest\.Native\.counter_new\/2: cannot allocate Counter of \d+ bytes: more than this VM can ever have \(\d+ bytes, (the machine's memory|its cgroup's memory.max|its cgroup's memory.limit_in_bytes|its address-space limit \(ulimit -v\))\)$/,
                  fn -> N.counter_new(0, 9_223_372_036_854_775_808) end
   end
 
@@ -113,6 +113,64 @@ defmodule CorralTest.ResourceTest do
       assert out =~ ~r/ever: CorralTest.Native.counter_new\/2: cannot allocate Counter of \d+ bytes: more than this VM can ever have \(4000000000 bytes, its address-space limit \(ulimit -v\)\)/
       assert out =~ ~r/now: CorralTest.Native.counter_new\/2: cannot allocate Counter of \d+ bytes: out of memory \(about \d+ bytes are free\)/
       assert out =~ "small: 0"
+    end
+  end
+
+  # A memory cgroup of its own for a child VM, where the machine lets this
+  # process make one (root, with the memory controller mounted: cgroup v2,
+  # or v1's memory hierarchy); skipped, and reported so, where it does not.
+  @cgroup (cond do
+             File.exists?("/sys/fs/cgroup/cgroup.controllers") and
+                 File.read!("/sys/fs/cgroup/cgroup.subtree_control") =~ "memory" ->
+               {"/sys/fs/cgroup", "memory.max", "memory.max"}
+
+             File.dir?("/sys/fs/cgroup/memory") ->
+               {"/sys/fs/cgroup/memory", "memory.limit_in_bytes", "memory.limit_in_bytes"}
+
+             true ->
+               nil
+           end)
+  @cgroup_writable (with {root, _, _} <- @cgroup,
+                         dir = Path.join(root, "corral_probe_#{System.unique_integer([:positive])}"),
+                         :ok <- File.mkdir(dir) do
+                      File.rmdir(dir)
+                      true
+                    else
+                      _ -> false
+                    end)
+
+  @tag skip: if(@cgroup_writable and !System.get_env("CORRAL_SANITIZE"), do: false, else: "no memory cgroup can be made here")
+  test "a cgroup's memory limit is a limit too" do
+    {root, file, shown} = @cgroup
+    group = Path.join(root, "corral_test_#{System.unique_integer([:positive])}")
+    File.mkdir!(group)
+
+    try do
+      File.write!(Path.join(group, file), "1500000000")
+
+      script = """
+      n = CorralTest.Native
+      try do
+        n.counter_new(0, 2_000_000_000)
+      rescue
+        e in ArgumentError -> IO.puts("ever: " <> Exception.message(e))
+      end
+      k = n.counter_new(0, 100_000_000)
+      IO.puts("small: \#{n.counter_get(k)}")
+      """
+
+      ebin = Path.join(Mix.Project.app_path(), "ebin")
+      procs = Path.join(group, "cgroup.procs")
+
+      {out, status} =
+        System.cmd("sh", ["-c", ~s(echo $$ > "$2" && exec elixir -pa "$0" -e "$1"), ebin, script, procs],
+          stderr_to_stdout: true, cd: File.cwd!())
+
+      assert status == 0, out
+      assert out =~ ~r/ever: CorralTest.Native.counter_new\/2: cannot allocate Counter of \d+ bytes: more than this VM can ever have \(\d+ bytes, its cgroup's #{Regex.escape(shown)}\)/
+      assert out =~ "small: 0"
+    after
+      File.rmdir(group)
     end
   end
 
