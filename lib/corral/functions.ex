@@ -102,14 +102,18 @@ defmodule Corral.Functions do
             "use Corral.Functions in #{inspect(here)}: #{inspect(from)} could not be compiled (#{why})"
     end
 
-    # Compiled is not loaded on every Elixir version.
-    unless Code.ensure_loaded?(from) and function_exported?(from, :__corral_functions__, 0) do
-      raise CompileError,
-        description:
-          "use Corral.Functions in #{inspect(here)}: #{inspect(from)} is not a module that says use Corral"
-    end
-
-    library = from.__corral_functions__()
+    # A remote call, not function_exported?/3: on Elixir 1.19+ a module
+    # compiled in the same run need not be loaded yet, and only a call makes
+    # the compiler load it.
+    library =
+      try do
+        from.__corral_functions__()
+      rescue
+        UndefinedFunctionError ->
+          raise CompileError,
+            description:
+              "use Corral.Functions in #{inspect(here)}: #{inspect(from)} is not a module that says use Corral"
+      end
 
     if library.isolated do
       raise CompileError,
