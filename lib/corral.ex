@@ -69,6 +69,22 @@ defmodule Corral do
   @doc "The ABI of Corral's C export table and load protocol (`CORRAL_ABI` in corral.h)."
   def abi, do: @abi
 
+  @doc false
+  # The functions of a `use Corral` module, for Corral.Functions: recorded
+  # when the module compiles (Elixir 1.19+ need not load a module compiled
+  # in the same run, so it cannot be called yet), else asked of the module
+  # (compiled in an earlier run). nil for a module that is not Corral's.
+  def functions_of(module) do
+    case :persistent_term.get({__MODULE__, :functions, module}, nil) do
+      nil ->
+        if Code.ensure_loaded?(module) and function_exported?(module, :__corral_functions__, 0),
+          do: module.__corral_functions__()
+
+      functions ->
+        functions
+    end
+  end
+
   @doc "Corral's include directory, for builds outside Mix (`-I`)."
   def include_dir, do: Corral.Compiler.include_dir()
 
@@ -328,6 +344,9 @@ defmodule Corral do
         end
       end
 
+    library = %{exports: functions, job_timeout: timeout, isolated: isolate != nil}
+    :persistent_term.put({__MODULE__, :functions, env.module}, library)
+
     resources = for f <- [config.src | info.inputs], do: quote(do: @external_resource(unquote(f)))
     so_base = String.replace_suffix(info.so, ".so", "")
     load_from = Keyword.get(opts, :load_from, {config.otp_app, "priv/native/lib#{config.lib}"})
@@ -368,8 +387,7 @@ defmodule Corral do
 
       @doc false
       # What `use Corral.Functions` defines its functions from.
-      def __corral_functions__,
-        do: unquote(Macro.escape(%{exports: functions, job_timeout: timeout, isolated: isolate != nil}))
+      def __corral_functions__, do: unquote(Macro.escape(library))
 
       @on_load :__corral_load__
       @doc false

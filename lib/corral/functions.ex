@@ -102,17 +102,15 @@ defmodule Corral.Functions do
             "use Corral.Functions in #{inspect(here)}: #{inspect(from)} could not be compiled (#{why})"
     end
 
-    # A remote call, not function_exported?/3: on Elixir 1.19+ a module
-    # compiled in the same run need not be loaded yet, and only a call makes
-    # the compiler load it.
     library =
-      try do
-        from.__corral_functions__()
-      rescue
-        UndefinedFunctionError ->
+      case Corral.functions_of(from) do
+        nil ->
           raise CompileError,
             description:
               "use Corral.Functions in #{inspect(here)}: #{inspect(from)} is not a module that says use Corral"
+
+        library ->
+          library
       end
 
     if library.isolated do
