@@ -52,6 +52,50 @@ defmodule CorralTest.AllocFailureTest do
     assert_memory_back(memory, 5_000_000)
   end
 
+  test "sweeping the failing allocation over the steps of a yielding NIF" do
+    gc_all()
+    assert eventually(fn -> Map.get(Corral.live_resources(N), "corral_yield_state", 0) == 0 end)
+    memory = memory()
+
+    for _round <- 1..20 do
+      freed = N.alloc_steps_freed()
+
+      outcomes =
+        for n <- 1..8 do
+          N.fail_allocations_after(n)
+
+          outcome =
+            try do
+              3 = N.alloc_steps(3)
+              N.fail_allocations_after(0)
+              :ok
+            rescue
+              e in RuntimeError ->
+                N.fail_allocations_after(0)
+                assert Exception.message(e) =~ @oom
+                :raised
+            end
+
+          outcome
+        end
+
+      # The state, then a scratch chunk in each of the 3 steps: each fails
+      # in turn, then the work goes through.
+      assert outcomes == List.duplicate(:raised, 4) ++ List.duplicate(:ok, 4)
+
+      # Each state is freed once (when its resource is collected), however
+      # the work ended; the call whose state could not be allocated had none.
+      gc_all()
+      assert eventually(fn -> N.alloc_steps_freed() - freed >= 7 end)
+      gc_all()
+      assert N.alloc_steps_freed() - freed == 7
+    end
+
+    gc_all()
+    assert eventually(fn -> Map.get(Corral.live_resources(N), "corral_yield_state", 0) == 0 end)
+    assert_memory_back(memory, 5_000_000)
+  end
+
   test "a thread job whose environment cannot be allocated raises and leaves no job behind" do
     gc_all()
     assert eventually(fn -> Map.get(Corral.live_resources(N), "corral_job", 0) == 0 end)

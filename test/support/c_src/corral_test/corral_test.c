@@ -403,6 +403,8 @@ CORRAL_NIF_EXTERN(spin_thread__corral_job);
 CORRAL_NIF_EXTERN(sleep_thread__corral_job);
 CORRAL_NIF_EXTERN(stubborn_thread__corral_job);
 CORRAL_NIF_EXTERN(raise_thread__corral_job);
+CORRAL_NIF_EXTERN(alloc_steps);
+CORRAL_NIF_EXTERN(alloc_steps_freed_count);
 CORRAL_NIF_EXTERN(jobs_cancelled_count);
 CORRAL_NIF_EXTERN(cancelled_plain);
 CORRAL_NIF_EXTERN(counter_add_thread__corral_job);
@@ -501,6 +503,8 @@ CORRAL_MODULE(CorralTest.Native,
     CORRAL_FN("spin", spin, 1),
     CORRAL_FN_FLAGS("spin_dirty", spin_dirty, 1, CORRAL_DIRTY_CPU),
     CORRAL_FN("spin_yielding", spin_yielding, 2),
+    CORRAL_FN("alloc_steps", alloc_steps, 1),
+    CORRAL_FN("alloc_steps_freed", alloc_steps_freed_count, 0),
     CORRAL_FN("yield_states_freed", yield_states_freed, 0),
     CORRAL_FN("should_yield_plain", should_yield_plain, 0),
     CORRAL_FN("continue_plain", continue_plain, 0),

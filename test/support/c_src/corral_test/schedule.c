@@ -97,6 +97,28 @@ CORRAL_THREAD_NIF(sleep_thread)
     return corral_make_i64(c, ms);
 }
 
+/* alloc_steps(steps): a yielding NIF that takes scratch memory in every
+ * step, for the allocation-failure sweep; frees counted by its destructor. */
+typedef struct {
+    int64_t steps, done, total;
+} AllocSteps;
+static long alloc_steps_freed;
+static void alloc_steps_free(AllocSteps *s)
+{
+    (void)s;
+    __atomic_add_fetch(&alloc_steps_freed, 1, __ATOMIC_RELAXED);
+}
+CORRAL_YIELDING_NIF(alloc_steps, AllocSteps, alloc_steps_free)
+{
+    if (corral_first_step(c)) state->steps = corral_arg_int_range(c, 0, 1, 100);
+    unsigned char *scratch = corral_alloc(c, 200000);
+    scratch[199999] = 1;
+    state->total += scratch[199999];
+    if (++state->done < state->steps) return corral_continue(c);
+    return corral_make_i64(c, state->total);
+}
+CORRAL_NIF(alloc_steps_freed_count) { return corral_make_i64(c, __atomic_load_n(&alloc_steps_freed, __ATOMIC_RELAXED)); }
+
 /* raise_thread(kind): raises from the pool thread after using scratch memory
  * and a cleanup, to check both run there too. */
 CORRAL_ATOMS(raise_kinds, "runtime", "argument", "custom", "fields");
