@@ -96,6 +96,44 @@ defmodule CorralTest.AllocFailureTest do
     assert_memory_back(memory, 5_000_000)
   end
 
+  test "sweeping the failing allocation over the decoding of a structure with arrays and strings" do
+    alias CorralTest.Geo.{Point, Polygon}
+    t = CorralTest.Terms
+    on_exit(fn -> t.fail_allocations_after(0) end)
+
+    # Big enough for the decoded points to need scratch chunks of their own.
+    polygon = %Polygon{name: String.duplicate("p", 5000), color: :green, width: 2, closed: true,
+                       points: for(i <- 1..20_000, do: %Point{x: i * 1.0, y: 0.5}),
+                       weights: Enum.to_list(1..5000), origin: {0.5, -1.0}}
+
+    memory = memory()
+
+    outcomes =
+      for n <- 1..10 do
+        t.fail_allocations_after(n)
+
+        try do
+          20_000 = t.polygon_points(polygon)
+          t.fail_allocations_after(0)
+          :ok
+        rescue
+          e in RuntimeError ->
+            t.fail_allocations_after(0)
+            assert Exception.message(e) =~ ~r/^CorralTest\.Terms\.polygon_points\/1: out of memory allocating \d+ bytes$/
+            :raised
+        end
+      end
+
+    # Every allocation the decoding makes fails in turn (at least two:
+    # the points and the weights), then it goes through.
+    raised = Enum.count(outcomes, &(&1 == :raised))
+    assert raised >= 2 and raised < 10
+    assert outcomes == List.duplicate(:raised, raised) ++ List.duplicate(:ok, 10 - raised)
+
+    gc_all()
+    assert_memory_back(memory, 5_000_000)
+  end
+
   test "a thread job whose environment cannot be allocated raises and leaves no job behind" do
     gc_all()
     assert eventually(fn -> Map.get(Corral.live_resources(N), "corral_job", 0) == 0 end)

@@ -460,6 +460,13 @@ CORRAL_NIF(points)
     return corral_make_struct_array(c, &point_shape, p, n);
 }
 
+/* fail_allocations_after(n): corral_fail_allocations_after, for this library. */
+CORRAL_NIF(fail_allocations_after)
+{
+    corral_fail_allocations_after((long)corral_arg_int_range(c, 0, 0, 1000000));
+    return corral_make_ok(c);
+}
+
 /* Bad C data going out: RuntimeError / ArithmeticError naming the field. */
 CORRAL_NIF(bad_color)
 {
@@ -527,6 +534,7 @@ CORRAL_MODULE(CorralTest.Terms,
     CORRAL_FN("map_abort_walk", map_abort_walk, 1),
     CORRAL_FN("atom_keys", atom_keys, 1),
     CORRAL_FN("order_total", order_total, 1),
+    CORRAL_FN("fail_allocations_after", fail_allocations_after, 1),
     CORRAL_FN("map_from", map_from, 2),
     CORRAL_FN("map_put", map_put, 3),
     CORRAL_FN("map_update", map_update, 3),
