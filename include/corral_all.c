@@ -1274,6 +1274,19 @@ static void cgroup_walk(limit *l, const char *root, char *path, const char *max_
     }
 }
 
+/* Whether the comma-separated `list` holds `name`. */
+static bool has_controller(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list;;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && strncmp(p, name, n) == 0) return true;
+        if (end == NULL) return false;
+        p = end + 1;
+    }
+}
+
 /* The process's memory cgroup and its parents: memory.max in cgroup v2
  * (line "0::/path" of /proc/self/cgroup), memory.limit_in_bytes in v1's
  * memory controller (line "N:...memory...:/path", mounted at
@@ -1294,11 +1307,9 @@ static void cgroup_limit(limit *l)
             cgroup_walk(l, "/sys/fs/cgroup", path, "memory.max", "memory.current", "its cgroup's memory.max");
             continue;
         }
-        char *save = NULL;
-        for (char *name = strtok_r(controllers, ",", &save); name; name = strtok_r(NULL, ",", &save))
-            if (strcmp(name, "memory") == 0)
-                cgroup_walk(l, "/sys/fs/cgroup/memory", path, "memory.limit_in_bytes", "memory.usage_in_bytes",
-                            "its cgroup's memory.limit_in_bytes");
+        if (has_controller(controllers, "memory"))
+            cgroup_walk(l, "/sys/fs/cgroup/memory", path, "memory.limit_in_bytes", "memory.usage_in_bytes",
+                        "its cgroup's memory.limit_in_bytes");
     }
     fclose(f);
 }

@@ -119,29 +119,9 @@ defmodule CorralTest.ResourceTest do
   # A memory cgroup of its own for a child VM, where the machine lets this
   # process make one (root, with the memory controller mounted: cgroup v2,
   # or v1's memory hierarchy); skipped, and reported so, where it does not.
-  @cgroup (cond do
-             File.exists?("/sys/fs/cgroup/cgroup.controllers") and
-                 File.read!("/sys/fs/cgroup/cgroup.subtree_control") =~ "memory" ->
-               {"/sys/fs/cgroup", "memory.max", "memory.max"}
-
-             File.dir?("/sys/fs/cgroup/memory") ->
-               {"/sys/fs/cgroup/memory", "memory.limit_in_bytes", "memory.limit_in_bytes"}
-
-             true ->
-               nil
-           end)
-  @cgroup_writable (with {root, _, _} <- @cgroup,
-                         dir = Path.join(root, "corral_probe_#{System.unique_integer([:positive])}"),
-                         :ok <- File.mkdir(dir) do
-                      File.rmdir(dir)
-                      true
-                    else
-                      _ -> false
-                    end)
-
-  @tag skip: if(@cgroup_writable and !System.get_env("CORRAL_SANITIZE"), do: false, else: "no memory cgroup can be made here")
+  @tag skip: if(CorralTest.Case.memory_cgroup() && !System.get_env("CORRAL_SANITIZE"), do: false, else: "no memory cgroup can be made here")
   test "a cgroup's memory limit is a limit too" do
-    {root, file, shown} = @cgroup
+    {root, file, shown} = CorralTest.Case.memory_cgroup()
     group = Path.join(root, "corral_test_#{System.unique_integer([:positive])}")
     File.mkdir!(group)
 

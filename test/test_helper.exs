@@ -50,6 +50,35 @@ exclude =
 ExUnit.start(exclude: exclude)
 
 defmodule CorralTest.Case do
+  @doc """
+  `{root, limit_file, name}` of a memory cgroup hierarchy this process can
+  make groups in (cgroup v2 with the memory controller, or v1's memory
+  hierarchy; needs root), else nil.
+  """
+  def memory_cgroup do
+    found =
+      cond do
+        File.exists?("/sys/fs/cgroup/cgroup.controllers") and
+            File.read!("/sys/fs/cgroup/cgroup.subtree_control") =~ "memory" ->
+          {"/sys/fs/cgroup", "memory.max", "memory.max"}
+
+        File.dir?("/sys/fs/cgroup/memory") ->
+          {"/sys/fs/cgroup/memory", "memory.limit_in_bytes", "memory.limit_in_bytes"}
+
+        true ->
+          nil
+      end
+
+    with {root, _, _} <- found,
+         probe = Path.join(root, "corral_probe_#{System.unique_integer([:positive])}"),
+         :ok <- File.mkdir(probe) do
+      File.rmdir(probe)
+      found
+    else
+      _ -> nil
+    end
+  end
+
   @moduledoc false
   # Helpers shared by the suites: exact exception messages, and garbage
   # collection of every process so resource destructors run.
