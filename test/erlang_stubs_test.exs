@@ -177,6 +177,20 @@ defmodule CorralTest.ErlangStubsTest do
 
     assert {:error, text} = generate(clash, Path.join(dir, "stubs_clash.erl"))
     assert IO.iodata_to_binary(text) =~ "has format_error/2, a name the generated module uses itself"
+
+    # A doc for a function the table lacks (the Elixir build refuses it too,
+    # after linking: the library is there to generate from).
+    assert_raise Mix.Error, ~r/nope\/1/, fn ->
+      build(dir, :stubs_doc, """
+      CORRAL_NIF(one) { return corral_arg(c, 0); }
+      CORRAL_DOC("nope", 1, "nope(x :: term()) :: term()", "");
+      CORRAL_ERLANG_MODULE(stubs_doc, CORRAL_FN("one", one, 1));
+      """)
+    end
+
+    so = Corral.Compiler.config(:stubs_doc, otp_app: :corral, lib: "stubs_stubs_doc", path: Path.join(dir, "c")).so
+    assert {:error, text} = generate(so, Path.join(dir, "stubs_doc.erl"))
+    assert IO.iodata_to_binary(text) =~ "a CORRAL_DOC or typed declaration names nope/1, which is not in the export table"
   end
 
   test "Elixir specs in Erlang: what translates, and what is said not to" do
