@@ -2867,6 +2867,27 @@ ERL_NIF_TERM corral__pure_failed(ErlNifEnv *env, int argc, const ERL_NIF_TERM ar
     static CORRAL__T_##ret##_CTYPE() name##__corral_typed(                                       \
         corral_call *c CORRAL__EACH(CORRAL__P_PARAM, CORRAL__NOTHING, ##__VA_ARGS__))
 
+/* Declares a thread job `name` (see CORRAL_THREAD_NIF) with a typed body:
+ * as CORRAL_DEF, but the arguments are decoded and the body runs on
+ * Corral's thread pool, where corral_cancelled(c) tells whether the caller
+ * gave up. The module gets name/n, which waits for the result, and
+ * name_async/n. List it with CORRAL_EXPORT_THREAD(name).
+ * Checks: as CORRAL_DEF, on the pool thread. Raises: as CORRAL_DEF, in the
+ * caller. Owns: as CORRAL_THREAD_NIF. */
+#define CORRAL_DEF_THREAD(name, ret, ...)                                                        \
+    enum { name##__corral_arity = CORRAL__NARGS(__VA_ARGS__) };                                  \
+    CORRAL__TYPED_RECORD(name, ret, ##__VA_ARGS__);                                              \
+    static CORRAL__T_##ret##_CTYPE() name##__corral_typed(                                       \
+        corral_call *c CORRAL__EACH(CORRAL__P_PARAM, CORRAL__NOTHING, ##__VA_ARGS__));          \
+    CORRAL_THREAD_NIF(name)                                                                      \
+    {                                                                                            \
+        CORRAL__EACH(CORRAL__P_DECODE_CALL, CORRAL__NOTHING, ##__VA_ARGS__)                      \
+        return CORRAL__CAT(CORRAL__T_##ret##_KIND, _MAKE)(                                       \
+            c, name##__corral_typed(c CORRAL__EACH(CORRAL__P_PASS_NAME, CORRAL__NOTHING, ##__VA_ARGS__))); \
+    }                                                                                            \
+    static CORRAL__T_##ret##_CTYPE() name##__corral_typed(                                       \
+        corral_call *c CORRAL__EACH(CORRAL__P_PARAM, CORRAL__NOTHING, ##__VA_ARGS__))
+
 /* The CORRAL_MODULE row of a typed NIF: its Elixir name is the C name, its
  * arity that of the declaration.
  * Checks: at compile time, that name was declared with CORRAL_PURE or
@@ -2876,6 +2897,11 @@ ERL_NIF_TERM corral__pure_failed(ErlNifEnv *env, int argc, const ERL_NIF_TERM ar
 /* CORRAL_EXPORT with flags: CORRAL_DIRTY_CPU or CORRAL_DIRTY_IO.
  * Checks: as CORRAL_EXPORT. Raises: never. Owns: static. */
 #define CORRAL_EXPORT_FLAGS(name, flags) {#name, name##__corral_arity, (flags), name}
+
+/* The CORRAL_MODULE row of a typed thread job (CORRAL_DEF_THREAD).
+ * Checks: at compile time, that name was declared with CORRAL_DEF_THREAD.
+ * Raises: never. Owns: static. */
+#define CORRAL_EXPORT_THREAD(name) {#name, name##__corral_arity, CORRAL__THREAD, name##__corral_job}
 
 /* The documentation of a typed NIF (its spec comes from the types). Write
  * it anywhere at file scope, before or after the declaration.

@@ -264,6 +264,33 @@ defmodule CorralTest.TypedTest do
     end
   end
 
+  test "CORRAL_DEF_THREAD: a typed thread job, decoded and run on the pool, waited for or async" do
+    assert T.pool_add(40, 2) == 42
+    job = T.pool_add_async(1, 2)
+    assert_receive {:corral_reply, ^job, {:ok, 3}}, 5000
+
+    # The typed getters' messages and the checked arithmetic, raised in the caller.
+    hand = assert_raise ArgumentError, fn -> T.add(1, :x) end
+    error = assert_raise ArgumentError, fn -> T.pool_add(1, :x) end
+    assert error.message == String.replace(hand.message, "CorralTest.Typed.add/2", "CorralTest.Typed.pool_add/2")
+    assert_raise ArithmeticError, ~r"^CorralTest.Typed.pool_add/2: integer overflow", fn -> T.pool_add(9_223_372_036_854_775_807, 1) end
+
+    # Resources too, with corral_arg_resource's checks.
+    t = T.tally_new(10)
+    assert T.pool_tally(t, 5) == :ok
+    assert T.tally_add(t, 0) == 15
+    assert_raise ArgumentError, ~r"^CorralTest.Typed.pool_tally/2: argument 1: expected a Tally resource", fn -> T.pool_tally(:nope, 1) end
+    T.tally_close(t)
+    assert_raise ArgumentError, ~r"^CorralTest.Typed.pool_tally/2: argument 1: .*closed", fn -> T.pool_tally(t, 1) end
+
+    # The spec and doc of the waiting function come from the declaration.
+    {:ok, specs} = Code.Typespec.fetch_specs(T)
+    assert [{{:pool_add, 2}, [spec]}] = Enum.filter(specs, &match?({{:pool_add, 2}, _}, &1))
+    assert Macro.to_string(Code.Typespec.spec_to_quoted(:pool_add, spec)) == "pool_add(a :: integer(), b :: integer()) :: integer()"
+    {:docs_v1, _, _, _, _, _, docs} = Code.fetch_docs(T)
+    assert [{_, _, _, %{"en" => "Adds on a pool thread."}, _}] = Enum.filter(docs, &match?({{:function, :pool_add, 2}, _, _, _, _}, &1))
+  end
+
   test "CORRAL_EXPORT_FLAGS runs the NIF on a dirty scheduler" do
     assert T.on_dirty() == true
   end

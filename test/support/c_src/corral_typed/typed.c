@@ -209,6 +209,16 @@ CORRAL_DEF(owned_sized, size, (size, size))
     return out->size;
 }
 
+/* A typed thread job: decoded and run on the pool, with the checked
+ * arithmetic's ArithmeticError raised in the caller. */
+CORRAL_DEF_THREAD(pool_add, i64, (i64, a), (i64, b)) { return corral_add_i64(c, a, b); }
+CORRAL_DOC_OF(pool_add, "Adds on a pool thread.");
+CORRAL_DEF_THREAD(pool_tally, void, (res, Tally, t), (i64, by))
+{
+    if (corral_cancelled(c)) return;
+    t->n = corral_add_i64(c, t->n, by);
+}
+
 CORRAL_THREAD_NIF(owned_job)
 {
     size_t n = corral_arg_size(c, 0);
@@ -270,6 +280,7 @@ CORRAL_MODULE(CorralTest.Typed,
               CORRAL_EXPORT(count_true), CORRAL_EXPORT(total_length),
               CORRAL_EXPORT(owned_repeat), CORRAL_EXPORT(owned_then_raise), CORRAL_EXPORT(owned_misuse),
               CORRAL_EXPORT(owned_sized), CORRAL_FN_THREAD("owned_job", owned_job, 1),
+              CORRAL_EXPORT_THREAD(pool_add), CORRAL_EXPORT_THREAD(pool_tally),
               CORRAL_EXPORT(opt_i64_or), CORRAL_EXPORT(opt_bool_known), CORRAL_EXPORT(opt_binary_size),
               CORRAL_EXPORT(def_opt_double), CORRAL_EXPORT(def_opt_string), CORRAL_EXPORT(point_norm1),
               CORRAL_FN("hand_point", hand_point, 1),
