@@ -2853,12 +2853,17 @@ ERL_NIF_TERM corral__pure_failed(ErlNifEnv *env, int argc, const ERL_NIF_TERM ar
  * Checks: each argument as its corral_arg_*, in order, before the body.
  * Raises: ArgumentError for a bad argument; whatever the body raises.
  * Owns: as CORRAL_NIF. */
-#define CORRAL_DEF(name, ret, ...)                                                               \
+#define CORRAL_DEF(name, ret, ...) CORRAL__TYPED_CONTEXT(CORRAL_NIF, name, ret, ##__VA_ARGS__)
+
+/* A typed body with the call context, defined by `nif` (CORRAL_NIF or
+ * CORRAL_THREAD_NIF): the arguments decoded in order, the body called with
+ * them, its result made by the return word. */
+#define CORRAL__TYPED_CONTEXT(nif, name, ret, ...)                                               \
     enum { name##__corral_arity = CORRAL__NARGS(__VA_ARGS__) };                                  \
     CORRAL__TYPED_RECORD(name, ret, ##__VA_ARGS__);                                              \
     static CORRAL__T_##ret##_CTYPE() name##__corral_typed(                                       \
         corral_call *c CORRAL__EACH(CORRAL__P_PARAM, CORRAL__NOTHING, ##__VA_ARGS__));          \
-    CORRAL_NIF(name)                                                                             \
+    nif(name)                                                                                    \
     {                                                                                            \
         CORRAL__EACH(CORRAL__P_DECODE_CALL, CORRAL__NOTHING, ##__VA_ARGS__)                      \
         return CORRAL__CAT(CORRAL__T_##ret##_KIND, _MAKE)(                                       \
@@ -2874,19 +2879,7 @@ ERL_NIF_TERM corral__pure_failed(ErlNifEnv *env, int argc, const ERL_NIF_TERM ar
  * name_async/n. List it with CORRAL_EXPORT_THREAD(name).
  * Checks: as CORRAL_DEF, on the pool thread. Raises: as CORRAL_DEF, in the
  * caller. Owns: as CORRAL_THREAD_NIF. */
-#define CORRAL_DEF_THREAD(name, ret, ...)                                                        \
-    enum { name##__corral_arity = CORRAL__NARGS(__VA_ARGS__) };                                  \
-    CORRAL__TYPED_RECORD(name, ret, ##__VA_ARGS__);                                              \
-    static CORRAL__T_##ret##_CTYPE() name##__corral_typed(                                       \
-        corral_call *c CORRAL__EACH(CORRAL__P_PARAM, CORRAL__NOTHING, ##__VA_ARGS__));          \
-    CORRAL_THREAD_NIF(name)                                                                      \
-    {                                                                                            \
-        CORRAL__EACH(CORRAL__P_DECODE_CALL, CORRAL__NOTHING, ##__VA_ARGS__)                      \
-        return CORRAL__CAT(CORRAL__T_##ret##_KIND, _MAKE)(                                       \
-            c, name##__corral_typed(c CORRAL__EACH(CORRAL__P_PASS_NAME, CORRAL__NOTHING, ##__VA_ARGS__))); \
-    }                                                                                            \
-    static CORRAL__T_##ret##_CTYPE() name##__corral_typed(                                       \
-        corral_call *c CORRAL__EACH(CORRAL__P_PARAM, CORRAL__NOTHING, ##__VA_ARGS__))
+#define CORRAL_DEF_THREAD(name, ret, ...) CORRAL__TYPED_CONTEXT(CORRAL_THREAD_NIF, name, ret, ##__VA_ARGS__)
 
 /* The CORRAL_MODULE row of a typed NIF: its Elixir name is the C name, its
  * arity that of the declaration.
