@@ -41,7 +41,7 @@ typedef struct {
 extern corral__library corral__lib;
 
 /* Atoms Corral itself uses, interned at load. */
-extern ERL_NIF_TERM corral__atom_struct, corral__atom_exception, corral__atom_message,
+extern ERL_NIF_TERM corral__atom_struct,
     corral__atom_argument_error, corral__atom_runtime_error, corral__atom_arithmetic_error,
     corral__atom_undefined, corral__atom_raise, corral__atom_corral_reply, corral__atom_corral_error,
     corral__atom_inspect;
@@ -2657,7 +2657,7 @@ ERL_NIF_TERM corral_make_struct_array(corral_call *c, const corral_struct *shape
  * ======================================================================= */
 
 ERL_NIF_TERM corral__atom_true, corral__atom_false, corral__atom_nil, corral__atom_ok, corral__atom_error;
-ERL_NIF_TERM corral__atom_struct, corral__atom_exception, corral__atom_message, corral__atom_argument_error,
+ERL_NIF_TERM corral__atom_struct, corral__atom_argument_error,
     corral__atom_runtime_error, corral__atom_arithmetic_error, corral__atom_undefined, corral__atom_raise,
     corral__atom_corral_reply, corral__atom_corral_error, corral__atom_inspect;
 
@@ -2697,8 +2697,6 @@ bool corral__intern_atoms(ErlNifEnv *env)
         {"ok", &corral__atom_ok},
         {"error", &corral__atom_error},
         {"__struct__", &corral__atom_struct},
-        {"__exception__", &corral__atom_exception},
-        {"message", &corral__atom_message},
         {"Elixir.ArgumentError", &corral__atom_argument_error},
         {"Elixir.RuntimeError", &corral__atom_runtime_error},
         {"Elixir.ArithmeticError", &corral__atom_arithmetic_error},

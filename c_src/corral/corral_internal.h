@@ -28,7 +28,7 @@ typedef struct {
 extern corral__library corral__lib;
 
 /* Atoms Corral itself uses, interned at load. */
-extern ERL_NIF_TERM corral__atom_struct, corral__atom_exception, corral__atom_message,
+extern ERL_NIF_TERM corral__atom_struct,
     corral__atom_argument_error, corral__atom_runtime_error, corral__atom_arithmetic_error,
     corral__atom_undefined, corral__atom_raise, corral__atom_corral_reply, corral__atom_corral_error,
     corral__atom_inspect;

@@ -15,7 +15,7 @@
  * ======================================================================= */
 
 ERL_NIF_TERM corral__atom_true, corral__atom_false, corral__atom_nil, corral__atom_ok, corral__atom_error;
-ERL_NIF_TERM corral__atom_struct, corral__atom_exception, corral__atom_message, corral__atom_argument_error,
+ERL_NIF_TERM corral__atom_struct, corral__atom_argument_error,
     corral__atom_runtime_error, corral__atom_arithmetic_error, corral__atom_undefined, corral__atom_raise,
     corral__atom_corral_reply, corral__atom_corral_error, corral__atom_inspect;
 
@@ -55,8 +55,6 @@ bool corral__intern_atoms(ErlNifEnv *env)
         {"ok", &corral__atom_ok},
         {"error", &corral__atom_error},
         {"__struct__", &corral__atom_struct},
-        {"__exception__", &corral__atom_exception},
-        {"message", &corral__atom_message},
         {"Elixir.ArgumentError", &corral__atom_argument_error},
         {"Elixir.RuntimeError", &corral__atom_runtime_error},
         {"Elixir.ArithmeticError", &corral__atom_arithmetic_error},
