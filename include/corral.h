@@ -144,6 +144,7 @@ typedef struct corral_call {
 #define CORRAL__CALL_YIELDING 1u
 #define CORRAL__CALL_CONTINUE 2u
 #define CORRAL__CALL_THREAD 4u
+#define CORRAL__CALL_ERROR_RESULT 8u /* the unwind returns c->exception, {:error, reason} */
 
 /* Internals used by the macros; not part of the API. */
 ERL_NIF_TERM corral__unwound(corral_call *c);
@@ -2288,6 +2289,8 @@ void corral_msg_free(corral_msg *m);
  *   binary     corral_binary     a binary, zero-copy (binary())   (CORRAL_DEF: copied) binary()
  *   term       ERL_NIF_TERM      anything (term())                term() (CORRAL_DEF only)
  *   void       (return only)                                      :ok
+ *   (ok, word) (return only: see corral_return_error)   {:ok, <word's>} | {:error, term()}
+ *                                                       ((ok, void): :ok | {:error, term()})
  *   (CORRAL_DEF only, as parameters with a qualifier before the name):
  *   (res, Type, name)     Type *   a resource of Type, as corral_arg_resource
  *                                  checks it (reference())
@@ -2331,6 +2334,40 @@ typedef struct corral_pure {
  * Checks: nothing. Raises: never itself (the NIF raises afterwards).
  * Owns: nothing; the message is copied (up to 199 bytes). */
 CORRAL__COLD CORRAL__PRINTF(3, 4) void corral_fail(corral_pure *c, const char *exception, const char *fmt, ...);
+
+/* Results {:ok, value} | {:error, reason}: declare the result as (ok, word),
+ * for example CORRAL_DEF(open, (ok, u64), (string, path)), and the NIF
+ * returns {:ok, <the word's term>} (just :ok for (ok, void)), or
+ * {:error, :reason} when the body calls
+ *
+ *     return corral_return_error(c, "not_found");
+ *
+ * With a call context (CORRAL_DEF, CORRAL_DEF_THREAD, and CORRAL_NIF bodies
+ * of every kind) it leaves the call at once, running the cleanups, as a
+ * raise does, but the call returns {:error, :not_found}. In a pure body it
+ * records the reason and returns 0: the body returns (any value; it is not
+ * used) and the NIF then returns {:error, :not_found}. The first report of
+ * a body wins (a corral_fail before it raises, one after it is ignored).
+ * The spec of an (ok, word) result is {:ok, <spec>} | {:error, term()}.
+ * Checks: reason is an atom name (see corral_make_atom; in a pure body at
+ * most 199 bytes), and a pure body has an (ok, word) result.
+ * Raises: RuntimeError when the name is not one or a pure NIF's result is
+ * not (ok, word). Owns: the name is copied; atoms are permanent. */
+#define corral_return_error(c, reason)                                                           \
+    _Generic((c), corral_pure *: corral__return_error_pure, corral_call *: corral__return_error_call)((c), (reason))
+
+/* corral_return_error with any term as the reason: the call returns
+ * {:error, reason} at once, running the cleanups (call context only).
+ * Checks: nothing. Raises: never; the call returns the tuple.
+ * Owns: reason must live in the call's env (any term made with c). */
+CORRAL__NORETURN CORRAL__COLD void corral_return_error_term(corral_call *c, ERL_NIF_TERM reason);
+
+/* Internal: the two kinds of corral_return_error, and the mark in
+ * corral_pure.exception of a recorded error result (its atom name is in
+ * message). */
+CORRAL__COLD int corral__return_error_pure(corral_pure *c, const char *reason);
+CORRAL__NORETURN CORRAL__COLD int corral__return_error_call(corral_call *c, const char *reason);
+extern const char corral__error_result[];
 
 /* Internal: the overflow reports of the checked arithmetic. */
 CORRAL__COLD int64_t corral__overflow_i64_pure(corral_pure *c, const char *op, int64_t a, int64_t b);
@@ -2630,6 +2667,76 @@ CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
 #define CORRAL__T_index_KIND CORRAL__K_INDEX
 #define CORRAL__T_index_IN(...) "non_neg_integer()"
 
+/* A result is a type word (i64) or (ok, word). CORRAL__R makes both a
+ * parenthesized list, (i64) or (ok, i64), so the pieces below can take it
+ * apart: its length says which, the last item is the word of the value. */
+#define CORRAL__IS_PAREN(x) CORRAL__IS_PAREN_(CORRAL__IS_PAREN_PROBE x)
+#define CORRAL__IS_PAREN_PROBE(...) ~, 1
+#define CORRAL__IS_PAREN_(...) CORRAL__IS_PAREN_SECOND(__VA_ARGS__, 0, ~)
+#define CORRAL__IS_PAREN_SECOND(a, b, ...) b
+#define CORRAL__R(ret) CORRAL__CAT(CORRAL__R_WRAP_, CORRAL__IS_PAREN(ret))(ret)
+#define CORRAL__R_WRAP_0(w) (w)
+#define CORRAL__R_WRAP_1(p) p
+#define CORRAL__R_N(ret) CORRAL__APPLY(CORRAL__NARGS, CORRAL__R(ret))
+#define CORRAL__R_HEAD(ret) CORRAL__APPLY(CORRAL__R_HEAD_, CORRAL__R(ret))
+#define CORRAL__R_HEAD_(h, ...) h
+#define CORRAL__R_WORD(ret) CORRAL__APPLY(CORRAL__R_WORD_, CORRAL__R(ret))
+#define CORRAL__R_WORD_(...) CORRAL__CAT(CORRAL__LAST_, CORRAL__NARGS(__VA_ARGS__))(__VA_ARGS__)
+#define CORRAL__R_KINDOP(w, op) CORRAL__R_KINDOP_(w, op)
+#define CORRAL__R_KINDOP_(w, op) CORRAL__CAT(CORRAL__T_##w##_KIND, op)
+/* The body's C type: the word's. */
+#define CORRAL__R_CTYPE(ret) CORRAL__R_CTYPE_(CORRAL__R_WORD(ret))
+#define CORRAL__R_CTYPE_(w) CORRAL__R_CTYPE__(w)
+#define CORRAL__R_CTYPE__(w) CORRAL__T_##w##_CTYPE()
+/* The maker of the NIF's result, pure and with a call context. */
+#define CORRAL__R_MAKE_PURE(ret) CORRAL__CAT(CORRAL__R_MAKE_PURE_, CORRAL__R_N(ret))(CORRAL__R_WORD(ret))
+#define CORRAL__R_MAKE_PURE_1(w) CORRAL__R_KINDOP(w, _MAKE_PURE)
+#define CORRAL__R_MAKE_PURE_2(w) CORRAL__R_KINDOP(w, _OK_MAKE_PURE)
+#define CORRAL__R_MAKE(ret) CORRAL__CAT(CORRAL__R_MAKE_, CORRAL__R_N(ret))(CORRAL__R_WORD(ret))
+#define CORRAL__R_MAKE_1(w) CORRAL__R_KINDOP(w, _MAKE)
+#define CORRAL__R_MAKE_2(w) CORRAL__R_KINDOP(w, _OK_MAKE)
+#define CORRAL__R_IS_OK(ret) CORRAL__CAT(CORRAL__R_IS_OK_, CORRAL__R_N(ret))
+#define CORRAL__R_IS_OK_1 false
+#define CORRAL__R_IS_OK_2 true
+/* The result's spec. */
+#define CORRAL__R_OUT(ret) CORRAL__CAT(CORRAL__R_OUT_, CORRAL__R_N(ret))(CORRAL__R_WORD(ret))
+#define CORRAL__R_OUT_1(w) CORRAL__R_OUT_1_(w)
+#define CORRAL__R_OUT_1_(w) CORRAL__T_##w##_OUT
+#define CORRAL__R_OUT_2(w) CORRAL__R_OUT_2_(w)
+#define CORRAL__R_OUT_2_(w) CORRAL__R_KINDOP(w, _OK_OUT)(CORRAL__T_##w##_OUT)
+/* A pair other than (ok, word) does not compile; the compiler names the
+ * undeclared identifier below, which says why. */
+#define CORRAL__R_CHECK(ret) CORRAL__CAT(CORRAL__R_CHECK_, CORRAL__R_N(ret))(CORRAL__R_HEAD(ret))
+#define CORRAL__R_CHECK_1(h) _Static_assert(1, "")
+#define CORRAL__R_CHECK_2(h) CORRAL__R_CHECK_2_(h)
+#define CORRAL__R_CHECK_2_(h) _Static_assert(corral_the_only_result_pair_is_ok_not_##h, "")
+#define corral_the_only_result_pair_is_ok_not_ok 1
+
+/* The (ok, word) makers of each kind, and their specs. */
+#define CORRAL__OK_OUT_OF(s) "{:ok, " s "} | {:error, term()}"
+#define CORRAL__K_SINT_OK_OUT CORRAL__OK_OUT_OF
+#define CORRAL__K_UINT_OK_OUT CORRAL__OK_OUT_OF
+#define CORRAL__K_DOUBLE_OK_OUT CORRAL__OK_OUT_OF
+#define CORRAL__K_BOOL_OK_OUT CORRAL__OK_OUT_OF
+#define CORRAL__K_BINARY_OK_OUT CORRAL__OK_OUT_OF
+#define CORRAL__K_TERM_OK_OUT CORRAL__OK_OUT_OF
+#define CORRAL__K_VOID_OK_OUT(s) ":ok | {:error, term()}"
+#define CORRAL__K_SINT_OK_MAKE_PURE(env, e, st) enif_make_tuple2(env, corral__atom_ok, CORRAL__K_SINT_MAKE_PURE(env, e, st))
+#define CORRAL__K_UINT_OK_MAKE_PURE(env, e, st) enif_make_tuple2(env, corral__atom_ok, CORRAL__K_UINT_MAKE_PURE(env, e, st))
+#define CORRAL__K_DOUBLE_OK_MAKE_PURE(env, e, st)                                                 \
+    enif_make_tuple2(env, corral__atom_ok, CORRAL__K_DOUBLE_MAKE_PURE(env, e, st))
+#define CORRAL__K_BOOL_OK_MAKE_PURE(env, e, st) enif_make_tuple2(env, corral__atom_ok, CORRAL__K_BOOL_MAKE_PURE(env, e, st))
+#define CORRAL__K_BINARY_OK_MAKE_PURE CORRAL__K_BINARY_MAKE_PURE
+#define CORRAL__K_TERM_OK_MAKE_PURE CORRAL__K_TERM_MAKE_PURE
+#define CORRAL__K_VOID_OK_MAKE_PURE CORRAL__K_VOID_MAKE_PURE
+#define CORRAL__K_SINT_OK_MAKE(c, e) corral_make_ok_tuple(c, CORRAL__K_SINT_MAKE(c, e))
+#define CORRAL__K_UINT_OK_MAKE(c, e) corral_make_ok_tuple(c, CORRAL__K_UINT_MAKE(c, e))
+#define CORRAL__K_DOUBLE_OK_MAKE(c, e) corral_make_ok_tuple(c, CORRAL__K_DOUBLE_MAKE(c, e))
+#define CORRAL__K_BOOL_OK_MAKE(c, e) corral_make_ok_tuple(c, CORRAL__K_BOOL_MAKE(c, e))
+#define CORRAL__K_BINARY_OK_MAKE(c, e) corral_make_ok_tuple(c, CORRAL__K_BINARY_MAKE(c, e))
+#define CORRAL__K_TERM_OK_MAKE(c, e) corral_make_ok_tuple(c, CORRAL__K_TERM_MAKE(c, e))
+#define CORRAL__K_VOID_OK_MAKE CORRAL__K_VOID_MAKE
+
 /* Helpers of the kinds above. */
 static inline corral_term corral__typed_arg(corral_call *c, int i)
 {
@@ -2794,17 +2901,17 @@ static inline bool corral__try_opt__Bool(ErlNifEnv *env, ERL_NIF_TERM t, corral_
 ERL_NIF_TERM corral__typed_bad_arg(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[], corral_nif_fn self, int i,
                                    void (*check)(corral_call *c, int i));
 ERL_NIF_TERM corral__pure_failed(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[], corral_nif_fn self,
-                                 const corral_pure *st);
+                                 const corral_pure *st, bool ok_result);
 
 /* The CORRAL_DOC record of a typed function: its spec, made from the types
  * (reserved = 1 marks it as generated). */
 #define CORRAL__TYPED_RECORD(name, ret, ...)                                                     \
     _Static_assert(sizeof(#name "(" CORRAL__EACH(CORRAL__P_SPEC, CORRAL__SPEC_SEP, ##__VA_ARGS__) \
-                          ") :: " CORRAL__T_##ret##_OUT) <= 512,                                  \
+                          ") :: " CORRAL__R_OUT(ret)) <= 512,                                  \
                    "typed declaration of " #name ": the generated spec is over 512 bytes");       \
     static const corral_doc_record name##__corral_spec CORRAL__SECTION("corral_docs") = {        \
         "CORRDOC", CORRAL__NARGS(__VA_ARGS__), 1, #name,                                          \
-        #name "(" CORRAL__EACH(CORRAL__P_SPEC, CORRAL__SPEC_SEP, ##__VA_ARGS__) ") :: " CORRAL__T_##ret##_OUT, ""}
+        #name "(" CORRAL__EACH(CORRAL__P_SPEC, CORRAL__SPEC_SEP, ##__VA_ARGS__) ") :: " CORRAL__R_OUT(ret), ""}
 
 /* Declares the NIF `name` with a pure body: see the section's comment.
  * `ret` is a type word or void; each further argument is a parameter
@@ -2820,8 +2927,9 @@ ERL_NIF_TERM corral__pure_failed(ErlNifEnv *env, int argc, const ERL_NIF_TERM ar
  * Owns: binaries are views valid until the body returns; nothing else. */
 #define CORRAL_PURE(name, ret, ...)                                                              \
     enum { name##__corral_arity = CORRAL__NARGS(__VA_ARGS__) };                                  \
+    CORRAL__R_CHECK(ret);                                                                        \
     CORRAL__TYPED_RECORD(name, ret, ##__VA_ARGS__);                                              \
-    static inline CORRAL__T_##ret##_CTYPE() name##__corral_pure(                                 \
+    static inline CORRAL__R_CTYPE(ret) name##__corral_pure(                                      \
         corral_pure *c CORRAL__EACH(CORRAL__P_PARAM, CORRAL__NOTHING, ##__VA_ARGS__));          \
     CORRAL_NIF_EXTERN(name);                                                                     \
     ERL_NIF_TERM name(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[])                       \
@@ -2835,12 +2943,13 @@ ERL_NIF_TERM corral__pure_failed(ErlNifEnv *env, int argc, const ERL_NIF_TERM ar
         CORRAL__EACH(CORRAL__P_DECODE_PURE, CORRAL__NOTHING, ##__VA_ARGS__)                      \
         corral_pure pure_;                                                                       \
         pure_.exception = NULL;                                                                  \
-        ERL_NIF_TERM out_ = CORRAL__CAT(CORRAL__T_##ret##_KIND, _MAKE_PURE)(                     \
+        ERL_NIF_TERM out_ = CORRAL__R_MAKE_PURE(ret)(                                            \
             env, name##__corral_pure(&pure_ CORRAL__EACH(CORRAL__P_PASS, CORRAL__NOTHING, ##__VA_ARGS__)), &pure_); \
-        if (CORRAL__UNLIKELY(pure_.exception != NULL)) return corral__pure_failed(env, arity_, argv, name, &pure_); \
+        if (CORRAL__UNLIKELY(pure_.exception != NULL))                                           \
+            return corral__pure_failed(env, arity_, argv, name, &pure_, CORRAL__R_IS_OK(ret));    \
         return out_;                                                                             \
     }                                                                                            \
-    static inline CORRAL__T_##ret##_CTYPE() name##__corral_pure(                                 \
+    static inline CORRAL__R_CTYPE(ret) name##__corral_pure(                                      \
         corral_pure *c __attribute__((unused)) CORRAL__EACH(CORRAL__P_PARAM, CORRAL__NOTHING, ##__VA_ARGS__))
 
 /* Declares the NIF `name` with a body that has the call context: as
@@ -2860,16 +2969,17 @@ ERL_NIF_TERM corral__pure_failed(ErlNifEnv *env, int argc, const ERL_NIF_TERM ar
  * them, its result made by the return word. */
 #define CORRAL__TYPED_CONTEXT(nif, name, ret, ...)                                               \
     enum { name##__corral_arity = CORRAL__NARGS(__VA_ARGS__) };                                  \
+    CORRAL__R_CHECK(ret);                                                                        \
     CORRAL__TYPED_RECORD(name, ret, ##__VA_ARGS__);                                              \
-    static CORRAL__T_##ret##_CTYPE() name##__corral_typed(                                       \
+    static CORRAL__R_CTYPE(ret) name##__corral_typed(                                            \
         corral_call *c CORRAL__EACH(CORRAL__P_PARAM, CORRAL__NOTHING, ##__VA_ARGS__));          \
     nif(name)                                                                                    \
     {                                                                                            \
         CORRAL__EACH(CORRAL__P_DECODE_CALL, CORRAL__NOTHING, ##__VA_ARGS__)                      \
-        return CORRAL__CAT(CORRAL__T_##ret##_KIND, _MAKE)(                                       \
+        return CORRAL__R_MAKE(ret)(                                                              \
             c, name##__corral_typed(c CORRAL__EACH(CORRAL__P_PASS_NAME, CORRAL__NOTHING, ##__VA_ARGS__))); \
     }                                                                                            \
-    static CORRAL__T_##ret##_CTYPE() name##__corral_typed(                                       \
+    static CORRAL__R_CTYPE(ret) name##__corral_typed(                                            \
         corral_call *c CORRAL__EACH(CORRAL__P_PARAM, CORRAL__NOTHING, ##__VA_ARGS__))
 
 /* Declares a thread job `name` (see CORRAL_THREAD_NIF) with a typed body:

@@ -358,6 +358,8 @@ void corral__finish(corral_call *c) { run_cleanups(c); }
 ERL_NIF_TERM corral__unwound(corral_call *c)
 {
     run_cleanups(c);
+    /* corral_return_error left with a result, not an exception. */
+    if (c->flags & CORRAL__CALL_ERROR_RESULT) return c->exception;
     return enif_raise_exception(c->env, c->exception);
 }
 
@@ -633,6 +635,18 @@ static CORRAL__NORETURN void throw_term(corral_call *c, ERL_NIF_TERM reason)
 #else
     _longjmp(c->jmp, 1);
 #endif
+}
+
+void corral_return_error_term(corral_call *c, ERL_NIF_TERM reason)
+{
+    ERL_NIF_TERM result = enif_make_tuple2(c->env, corral__atom_error, reason);
+    c->flags |= CORRAL__CALL_ERROR_RESULT;
+    throw_term(c, result);
+}
+
+int corral__return_error_call(corral_call *c, const char *reason)
+{
+    corral_return_error_term(c, corral_make_atom(c, reason));
 }
 
 
@@ -3228,7 +3242,9 @@ static void run_job(corral_job *job)
         reply = enif_make_tuple2(job->env, corral__atom_ok, result);
     } else {
         corral__finish(&call);
-        reply = enif_make_tuple2(job->env, corral__atom_raise, call.exception);
+        /* A corral_return_error result is a reply like any other. */
+        reply = enif_make_tuple2(job->env, (call.flags & CORRAL__CALL_ERROR_RESULT) ? corral__atom_ok : corral__atom_raise,
+                                 call.exception);
     }
     if (atomic_load(&job->cancelled)) return;
     ERL_NIF_TERM self = enif_make_resource(job->env, (char *)job - CORRAL__RESOURCE_HEADER);
@@ -3414,6 +3430,24 @@ ERL_NIF_TERM corral__cancel_nif(ErlNifEnv *env, int argc, const ERL_NIF_TERM arg
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
+
+const char corral__error_result[] = "corral_return_error";
+
+int corral__return_error_pure(corral_pure *c, const char *reason)
+{
+    if (c->exception != NULL) return 0; /* the first report is the one that counts */
+    size_t n = strlen(reason);
+    if (n >= sizeof c->message) {
+        corral_fail(c, "Elixir.RuntimeError",
+                    "corral_return_error: the reason %.40s... is %zu bytes; a pure body's takes at most %zu", reason, n,
+                    sizeof c->message - 1);
+        return 0;
+    }
+    memcpy(c->message, reason, n + 1);
+    c->exception = corral__error_result;
+    return 0;
+}
 
 void corral_fail(corral_pure *c, const char *exception, const char *fmt, ...)
 {
@@ -3482,17 +3516,23 @@ ERL_NIF_TERM corral__typed_bad_arg(ErlNifEnv *env, int argc, const ERL_NIF_TERM 
     return corral__unwound(&call); /* not reached: run_check always raises */
 }
 
-static __attribute__((noinline)) void raise_reported(corral_call *c, const corral_pure *st)
+/* Raises what the body reported, or leaves with the error result it asked
+ * for (checked here, where a message can be raised). */
+static __attribute__((noinline)) void report(corral_call *c, const corral_pure *st, bool ok_result)
 {
-    corral_raise_exception(c, st->exception, "%s", st->message);
+    if (st->exception != corral__error_result) corral_raise_exception(c, st->exception, "%s", st->message);
+    if (!ok_result)
+        corral_raise(c, "corral_return_error: the result is not declared (ok, word), so the function cannot "
+                        "return {:error, reason}");
+    corral__return_error_call(c, st->message);
 }
 
 ERL_NIF_TERM corral__pure_failed(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[], corral_nif_fn self,
-                                 const corral_pure *st)
+                                 const corral_pure *st, bool ok_result)
 {
     corral_call call;
     corral__call_init(&call, env, argc, argv, self, 0);
     if (CORRAL__SETJMP(call.jmp)) return corral__unwound(&call);
-    raise_reported(&call, st);
+    report(&call, st, ok_result);
     return corral__unwound(&call); /* not reached */
 }

@@ -291,6 +291,62 @@ defmodule CorralTest.TypedTest do
     assert [{_, _, _, %{"en" => "Adds on a pool thread."}, _}] = Enum.filter(docs, &match?({{:function, :pool_add, 2}, _, _, _, _}, &1))
   end
 
+  describe "(ok, word) results" do
+    test "a pure body returns {:ok, value} or, after corral_return_error, {:error, :reason}" do
+      assert T.checked_div(7, 2) == {:ok, 3}
+      assert T.checked_div(7, 0) == {:error, :division_by_zero}
+      assert T.ok_unless(false) == :ok
+      assert T.ok_unless(true) == {:error, :refused}
+      # Checks and failures still raise.
+      assert_raise ArithmeticError, ~r"^CorralTest.Typed.checked_div/2: integer overflow", fn ->
+        T.checked_div(-9_223_372_036_854_775_808, -1)
+      end
+
+      hand = assert_raise ArgumentError, fn -> T.add(1, :x) end
+      error = assert_raise ArgumentError, fn -> T.checked_div(1, :x) end
+      assert error.message == String.replace(hand.message, "add/2", "checked_div/2")
+    end
+
+    test "in a pure body the first report wins" do
+      assert T.ok_reports(0) == {:ok, 1.5}
+      assert_raise ArgumentError, "CorralTest.Typed.ok_reports/1: failed first", fn -> T.ok_reports(1) end
+      assert T.ok_reports(2) == {:error, :second}
+      assert T.ok_reports(3) == {:error, :second}
+    end
+
+    test "a reason that is not an atom name, or a result not declared (ok, word), raises" do
+      assert_raise RuntimeError, ~r"^CorralTest.Typed.ok_bad_name/1: corral_return_error: the reason a_name_much.* is 211 bytes; a pure body's takes at most 199$", fn ->
+        T.ok_bad_name(0)
+      end
+
+      # corral_make_atom's own check and message.
+      error = assert_raise ArgumentError, fn -> T.ok_bad_name(1) end
+      assert error.message == "CorralTest.Typed.ok_bad_name/1: cannot make an atom named #{inspect(<<"bad", 0xFF>>)}: the name is not valid UTF-8"
+
+      assert T.not_ok_result(5) == 5
+      assert_raise RuntimeError,
+                   "CorralTest.Typed.not_ok_result/1: corral_return_error: the result is not declared (ok, word), so the function cannot return {:error, reason}",
+                   fn -> T.not_ok_result(-1) end
+    end
+
+    test "with a call context it leaves at once, running the cleanups" do
+      before = T.def_releases()
+      assert T.def_lookup("key") == {:ok, "key"}
+      assert T.def_lookup("?key") == {:error, :unknown}
+      assert T.def_lookup("") == {:error, {:empty, 0}}
+      assert T.def_releases() == before + 3
+      assert T.def_ok_void(false) == :ok
+      assert T.def_ok_void(true) == {:error, :refused}
+      assert T.hand_error_result(false) == :ok
+      assert T.hand_error_result(true) == {:error, :hand}
+      # On the pool: a reply like any other.
+      assert T.pool_checked(21) == {:ok, 42}
+      assert T.pool_checked(0) == {:error, :zero}
+      job = T.pool_checked_async(0)
+      assert_receive {:corral_reply, ^job, {:ok, {:error, :zero}}}, 5000
+    end
+  end
+
   test "CORRAL_EXPORT_FLAGS runs the NIF on a dirty scheduler" do
     assert T.on_dirty() == true
   end
@@ -323,6 +379,11 @@ defmodule CorralTest.TypedTest do
       {:opt_bool_known, 1} => "opt_bool_known(flag :: boolean() | nil) :: boolean()",
       {:def_opt_string, 1} => "def_opt_string(s :: String.t() | nil) :: integer()",
       {:point_norm1, 2} => "point_norm1(p :: term(), scale :: number() | nil) :: float()",
+      {:checked_div, 2} => "checked_div(a :: integer(), b :: integer()) :: {:ok, integer()} | {:error, term()}",
+      {:ok_unless, 1} => "ok_unless(fail :: boolean()) :: :ok | {:error, term()}",
+      {:ok_reports, 1} => "ok_reports(mode :: integer()) :: {:ok, float()} | {:error, term()}",
+      {:def_lookup, 1} => "def_lookup(key :: String.t()) :: {:ok, binary()} | {:error, term()}",
+      {:pool_checked, 1} => "pool_checked(a :: non_neg_integer()) :: {:ok, non_neg_integer()} | {:error, term()}",
       {:mix, 8} =>
         "mix(a :: -128..127, b :: 0..65535, x :: number(), neg :: boolean(), bytes :: binary(), " <>
           "n :: non_neg_integer(), d :: -2147483648..2147483647, e :: non_neg_integer()) :: float()"

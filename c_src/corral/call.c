@@ -239,6 +239,8 @@ void corral__finish(corral_call *c) { run_cleanups(c); }
 ERL_NIF_TERM corral__unwound(corral_call *c)
 {
     run_cleanups(c);
+    /* corral_return_error left with a result, not an exception. */
+    if (c->flags & CORRAL__CALL_ERROR_RESULT) return c->exception;
     return enif_raise_exception(c->env, c->exception);
 }
 
@@ -514,6 +516,18 @@ static CORRAL__NORETURN void throw_term(corral_call *c, ERL_NIF_TERM reason)
 #else
     _longjmp(c->jmp, 1);
 #endif
+}
+
+void corral_return_error_term(corral_call *c, ERL_NIF_TERM reason)
+{
+    ERL_NIF_TERM result = enif_make_tuple2(c->env, corral__atom_error, reason);
+    c->flags |= CORRAL__CALL_ERROR_RESULT;
+    throw_term(c, result);
+}
+
+int corral__return_error_call(corral_call *c, const char *reason)
+{
+    corral_return_error_term(c, corral_make_atom(c, reason));
 }
 
 

@@ -88,7 +88,9 @@ static void run_job(corral_job *job)
         reply = enif_make_tuple2(job->env, corral__atom_ok, result);
     } else {
         corral__finish(&call);
-        reply = enif_make_tuple2(job->env, corral__atom_raise, call.exception);
+        /* A corral_return_error result is a reply like any other. */
+        reply = enif_make_tuple2(job->env, (call.flags & CORRAL__CALL_ERROR_RESULT) ? corral__atom_ok : corral__atom_raise,
+                                 call.exception);
     }
     if (atomic_load(&job->cancelled)) return;
     ERL_NIF_TERM self = enif_make_resource(job->env, (char *)job - CORRAL__RESOURCE_HEADER);

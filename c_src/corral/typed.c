@@ -13,6 +13,24 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
+
+const char corral__error_result[] = "corral_return_error";
+
+int corral__return_error_pure(corral_pure *c, const char *reason)
+{
+    if (c->exception != NULL) return 0; /* the first report is the one that counts */
+    size_t n = strlen(reason);
+    if (n >= sizeof c->message) {
+        corral_fail(c, "Elixir.RuntimeError",
+                    "corral_return_error: the reason %.40s... is %zu bytes; a pure body's takes at most %zu", reason, n,
+                    sizeof c->message - 1);
+        return 0;
+    }
+    memcpy(c->message, reason, n + 1);
+    c->exception = corral__error_result;
+    return 0;
+}
 
 void corral_fail(corral_pure *c, const char *exception, const char *fmt, ...)
 {
@@ -81,17 +99,23 @@ ERL_NIF_TERM corral__typed_bad_arg(ErlNifEnv *env, int argc, const ERL_NIF_TERM 
     return corral__unwound(&call); /* not reached: run_check always raises */
 }
 
-static __attribute__((noinline)) void raise_reported(corral_call *c, const corral_pure *st)
+/* Raises what the body reported, or leaves with the error result it asked
+ * for (checked here, where a message can be raised). */
+static __attribute__((noinline)) void report(corral_call *c, const corral_pure *st, bool ok_result)
 {
-    corral_raise_exception(c, st->exception, "%s", st->message);
+    if (st->exception != corral__error_result) corral_raise_exception(c, st->exception, "%s", st->message);
+    if (!ok_result)
+        corral_raise(c, "corral_return_error: the result is not declared (ok, word), so the function cannot "
+                        "return {:error, reason}");
+    corral__return_error_call(c, st->message);
 }
 
 ERL_NIF_TERM corral__pure_failed(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[], corral_nif_fn self,
-                                 const corral_pure *st)
+                                 const corral_pure *st, bool ok_result)
 {
     corral_call call;
     corral__call_init(&call, env, argc, argv, self, 0);
     if (CORRAL__SETJMP(call.jmp)) return corral__unwound(&call);
-    raise_reported(&call, st);
+    report(&call, st, ok_result);
     return corral__unwound(&call); /* not reached */
 }

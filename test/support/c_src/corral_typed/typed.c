@@ -257,6 +257,63 @@ CORRAL_DEF(point_norm1, double, (struct, point_shape, Point, p), (opt, double, s
 }
 CORRAL_NIF(hand_point) { Point p; corral_arg_struct(c, 0, &point_shape, &p); return corral_make_double(c, p.x + p.y); }
 
+/* Results {:ok, v} | {:error, reason}: pure and with a call context. */
+CORRAL_PURE(checked_div, (ok, i64), (i64, a), (i64, b))
+{
+    if (b == 0) return corral_return_error(c, "division_by_zero");
+    if (a == INT64_MIN && b == -1) return corral_sub_i64(c, 0, a); /* ArithmeticError */
+    return a / b;
+}
+CORRAL_PURE(ok_unless, (ok, void), (bool, fail))
+{
+    if (fail) corral_return_error(c, "refused");
+}
+/* The first report wins: a failure before the error raises, one after is ignored. */
+CORRAL_PURE(ok_reports, (ok, double), (int, mode))
+{
+    if (mode == 1) corral_fail(c, "Elixir.ArgumentError", "failed first");
+    if (mode >= 1) corral_return_error(c, "second");
+    if (mode == 2) corral_fail(c, "Elixir.ArgumentError", "never seen");
+    if (mode == 3) return 0.0 / 0.0; /* NaN after the error: ignored */
+    return 1.5;
+}
+CORRAL_PURE(ok_bad_name, (ok, bool), (int, mode))
+{
+    static const char long_name[] = "a_name_much_longer_than_a_pure_body_may_report_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                                    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                                    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+    if (mode == 0) return corral_return_error(c, long_name);
+    return corral_return_error(c, "bad\xff"); /* not UTF-8 */
+}
+/* Not declared (ok, word): reporting an error result is refused. */
+CORRAL_PURE(not_ok_result, i64, (i64, a)) { return a < 0 ? corral_return_error(c, "negative") : a; }
+
+static void count_release(void *arg) { (*(int *)arg)++; }
+static int releases;
+CORRAL_DEF(def_lookup, (ok, binary), (string, key))
+{
+    corral_defer(c, count_release, &releases);
+    if (key.size == 0) corral_return_error_term(c, enif_make_tuple2(corral_env(c), corral_make_atom(c, "empty"), corral_make_i64(c, 0)));
+    if (key.data[0] == '?') corral_return_error(c, "unknown");
+    return key;
+}
+CORRAL_DEF(def_releases, i64) { (void)c; return releases; }
+CORRAL_DEF(def_ok_void, (ok, void), (bool, fail))
+{
+    if (fail) corral_return_error(c, "refused");
+}
+/* Also from a hand-written body, and on the pool. */
+CORRAL_NIF(hand_error_result)
+{
+    if (corral_arg_bool(c, 0)) corral_return_error(c, "hand");
+    return corral_make_ok(c);
+}
+CORRAL_DEF_THREAD(pool_checked, (ok, u64), (u64, a))
+{
+    if (a == 0) corral_return_error(c, "zero");
+    return a * 2;
+}
+
 /* Runs on a dirty CPU scheduler when exported with CORRAL_EXPORT_FLAGS. */
 CORRAL_PURE(on_dirty, bool) { return enif_thread_type() == ERL_NIF_THR_DIRTY_CPU_SCHEDULER; }
 
@@ -284,4 +341,8 @@ CORRAL_MODULE(CorralTest.Typed,
               CORRAL_EXPORT(opt_i64_or), CORRAL_EXPORT(opt_bool_known), CORRAL_EXPORT(opt_binary_size),
               CORRAL_EXPORT(def_opt_double), CORRAL_EXPORT(def_opt_string), CORRAL_EXPORT(point_norm1),
               CORRAL_FN("hand_point", hand_point, 1),
+              CORRAL_EXPORT(checked_div), CORRAL_EXPORT(ok_unless), CORRAL_EXPORT(ok_reports),
+              CORRAL_EXPORT(ok_bad_name), CORRAL_EXPORT(not_ok_result), CORRAL_EXPORT(def_lookup),
+              CORRAL_EXPORT(def_releases), CORRAL_EXPORT(def_ok_void), CORRAL_FN("hand_error_result", hand_error_result, 1),
+              CORRAL_EXPORT_THREAD(pool_checked),
               CORRAL_EXPORT_FLAGS(on_dirty, CORRAL_DIRTY_CPU));
