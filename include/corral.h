@@ -2293,7 +2293,9 @@ void corral_msg_free(corral_msg *m);
  *                                                       ((ok, void): :ok | {:error, term()})
  *   (CORRAL_DEF only, as parameters with a qualifier before the name):
  *   (res, Type, name)     Type *   a resource of Type, as corral_arg_resource
- *                                  checks it (reference())
+ *                                  checks it (the module's type named after
+ *                                  Type in snake case: tally() for Tally,
+ *                                  defined as reference())
  *   (index, bound, name)  size_t   an index below `bound`, an expression that
  *                                  may use earlier parameters, as
  *                                  corral_arg_index checks it (non_neg_integer())
@@ -2644,7 +2646,7 @@ CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
 #define CORRAL__T_void_OUT ":ok"
 #define CORRAL__T_res_CTYPE(type, name) type *
 #define CORRAL__T_res_KIND CORRAL__K_RES
-#define CORRAL__T_res_IN(...) "reference()"
+#define CORRAL__T_res_IN(type, name) "resource(" #type ")"
 #define CORRAL__T_string_CTYPE(...) corral_binary
 #define CORRAL__T_string_KIND CORRAL__K_STRING
 #define CORRAL__T_string_IN(...) "String.t()"

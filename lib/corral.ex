@@ -113,6 +113,7 @@ defmodule Corral do
         text ->
           case Code.string_to_quoted(text) do
             {:ok, {:"::", _, [{^name, _, args}, _]} = ast} when length(args) == arity ->
+              {ast, _} = resource_types(ast)
               [quote(do: @spec(unquote(ast)))]
 
             {:ok, _} ->
@@ -124,6 +125,53 @@ defmodule Corral do
       end
 
     doc_attr ++ spec_attr
+  end
+
+  # resource(Type) in a spec, as typed declarations write the type of a
+  # resource parameter (Type is the C type's name): the type of the module
+  # that :corral_stubs.resource_type/1 names (tally() for Tally), made by
+  # `to` (a local type by default). Returns the spec and the
+  # {type, C name} pairs it used.
+  @doc false
+  def resource_types(ast, to \\ fn type, meta -> {type, meta, []} end) do
+    Macro.prewalk(ast, [], fn
+      {:resource, meta, [arg]} = node, acc ->
+        case resource_c_name(arg) do
+          nil ->
+            {node, acc}
+
+          c_name ->
+            type = c_name |> :corral_stubs.resource_type() |> List.to_atom()
+            {to.(type, meta), [{type, c_name} | acc]}
+        end
+
+      node, acc ->
+        {node, acc}
+    end)
+  end
+
+  defp resource_c_name({:__aliases__, _, [part]}) when is_atom(part), do: Atom.to_string(part)
+  defp resource_c_name({name, _, ctx}) when is_atom(name) and is_atom(ctx), do: Atom.to_string(name)
+  defp resource_c_name(_), do: nil
+
+  # One @type per resource type the specs name: a reference to the object.
+  defp resource_type_defs(docs) do
+    used =
+      for {_, {spec, _}} <- docs,
+          spec != "",
+          {:ok, ast} <- [Code.string_to_quoted(spec)],
+          pair <- elem(resource_types(ast), 1),
+          uniq: true,
+          do: pair
+
+    for {type, c_name} <- Enum.sort(used) do
+      doc = "A `#{c_name}` object of the native library (its C type), held through a reference; it lives while a reference to it does."
+
+      quote do
+        @typedoc unquote(doc)
+        @type unquote({type, [], []}) :: reference()
+      end
+    end
   end
 
   # The generated function's arguments: the names a spec gives them
@@ -375,6 +423,7 @@ defmodule Corral do
 
     quote do
       unquote_splicing(resources)
+      unquote_splicing(resource_type_defs(info.docs))
       unquote_splicing(stubs)
 
       @doc false

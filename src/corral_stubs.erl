@@ -37,7 +37,7 @@
 %% Run as: erl -noshell -pa EBIN -run corral_stubs main Library.so Out.erl [app=App] [timeout=Ms]
 %% (corral.mk's rule), or through the rebar3 plugin (the corral module).
 -module(corral_stubs).
--export([main/1, generate/2, read/1, load_details/0, spec_to_erlang/3]).
+-export([main/1, generate/2, read/1, load_details/0, spec_to_erlang/3, resource_type/1, spec_resources/1]).
 
 -include("../include/corral.hrl").
 
@@ -213,11 +213,67 @@ module_text(So, #{module := M, exports := Exports, docs := Docs}, Opts) ->
      io_lib:format("-module(~tw).\n", [M]),
      [io_lib:format("-export([~tw/~w]).\n", [N, A]) || {N, A} <- Public],
      "-export(['__corral_live__'/0, '__corral_cancel__'/1, format_error/2]).\n",
+     resource_types_text(Docs),
      "-on_load(corral_load/0).\n\n",
      [function_text(M, E, maps:get({N, A}, Docs, none), Timeout) || {N, A, _} = E <- Exports],
      support_text(App, Lib)].
 
 async_name(N) -> list_to_atom(atom_to_list(N) ++ "_async").
+
+%% The types that specs name with resource(Type): one exported type each.
+resource_types_text(Docs) ->
+    Types = lists:usort([resource_type(T) || {_, {Spec, _}} <- maps:to_list(Docs), T <- spec_resources(Spec)]),
+    case Types of
+        [] -> "";
+        _ -> ["-export_type([", lists:join(", ", [[T, "/0"] || T <- Types]), "]).\n",
+              [io_lib:format("-type ~ts() :: reference().\n", [T]) || T <- Types]]
+    end.
+
+%% {resource types}
+
+%% Typed declarations write the spec of a resource parameter as
+%% resource(Type), Type being the C type's name. The generated module (Elixir
+%% or Erlang) has a type of that name in snake case (tally() for Tally,
+%% buffer_object() for BufferObject) defined as reference(); a name that is
+%% a built-in type of either language gets _resource after it. Elixir's
+%% build calls this too, so both name a type alike.
+resource_type(CName) when is_atom(CName) -> resource_type(atom_to_list(CName));
+resource_type(CName) when is_binary(CName) -> resource_type(binary_to_list(CName));
+resource_type(CName) ->
+    Snake = snake(CName, undefined),
+    case erl_internal:is_type(list_to_atom(Snake), 0) orelse lists:member(Snake, elixir_builtin_types()) of
+        true -> Snake ++ "_resource";
+        false -> Snake
+    end.
+
+snake([C | Rest], Prev) when C >= $A, C =< $Z ->
+    Next = case Rest of [N | _] -> N; [] -> undefined end,
+    Break = Prev =/= undefined andalso
+            (is_lower_or_digit(Prev) orelse (is_upper(Prev) andalso is_lower_or_digit(Next))),
+    [$_ || Break] ++ [C + 32 | snake(Rest, C)];
+snake([C | Rest], _) -> [C | snake(Rest, C)];
+snake([], _) -> [].
+
+is_upper(C) -> is_integer(C) andalso C >= $A andalso C =< $Z.
+is_lower_or_digit(C) -> is_integer(C) andalso ((C >= $a andalso C =< $z) orelse (C >= $0 andalso C =< $9)).
+
+elixir_builtin_types() ->
+    ["term", "arity", "as_boolean", "binary", "bitstring", "boolean", "byte", "char", "charlist",
+     "nonempty_charlist", "fun", "function", "identifier", "iodata", "iolist", "keyword", "list",
+     "nonempty_list", "maybe_improper_list", "nonempty_maybe_improper_list", "mfa", "module", "no_return",
+     "node", "number", "struct", "timeout", "dynamic", "nonempty_binary", "nonempty_bitstring"].
+
+%% The C type names a spec's text writes as resource(Type).
+spec_resources(Spec) ->
+    case tokens(Spec) of
+        {ok, Toks} -> resources_in(Toks);
+        _ -> []
+    end.
+
+resources_in([{atom, _, resource}, {'(', _}, {K, _, T}, {')', _} | Rest]) when K =:= var; K =:= atom ->
+    [T | resources_in(Rest)];
+resources_in([_ | Rest]) -> resources_in(Rest);
+resources_in([]) -> [].
 
 function_text(M, {N, A, Thread}, Docs, Timeout) ->
     Vars = arg_vars(Docs, A),
@@ -399,6 +455,8 @@ type_tokens([{var, _, _}, {'.', _}, {atom, _, _}, {'(', _}, {')', _} | Rest]) ->
 type_tokens([{atom, _, keyword}, {'(', _}, {')', _} | Rest]) -> ["[{atom(), term()}]" | type_tokens(Rest)];
 type_tokens([{atom, _, charlist}, {'(', _}, {')', _} | Rest]) -> ["string()" | type_tokens(Rest)];
 type_tokens([{atom, _, struct}, {'(', _}, {')', _} | Rest]) -> ["map()" | type_tokens(Rest)];
+type_tokens([{atom, _, resource}, {'(', _}, {K, _, T}, {')', _} | Rest]) when K =:= var; K =:= atom ->
+    [resource_type(T) ++ "()" | type_tokens(Rest)];
 type_tokens([{atom, _, as_boolean} | _]) -> throw({untranslatable, "as_boolean/1 has no Erlang form"});
 type_tokens([{atom, _, K}, {':', _} | Rest]) -> [io_lib:format("~tw := ", [K]) | type_tokens(Rest)];
 type_tokens([{atom, _, A} | Rest]) -> [io_lib:format("~tw", [A]) | type_tokens(Rest)];

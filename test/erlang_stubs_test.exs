@@ -104,7 +104,11 @@ defmodule CorralTest.ErlangStubsTest do
     # Specs from typed declarations and CORRAL_DOC, translated to Erlang.
     {:ok, {_, [abstract_code: {:raw_abstract_v1, forms}]}} = :beam_lib.chunks(String.to_charlist(Path.join([dir, "ebin", "stubs_counter.beam"])), [:abstract_code])
     specs = for {:attribute, _, :spec, {{f, a}, [spec]}} <- forms, into: %{}, do: {{f, a}, IO.iodata_to_binary(:erl_pp.form({:attribute, 0, :spec, {{f, a}, [spec]}}))}
-    assert specs[{:add, 2}] =~ "add(Counter :: reference(), Delta :: integer()) -> integer()"
+    assert specs[{:add, 2}] =~ "add(Counter :: counter(), Delta :: integer()) -> integer()"
+    # The resource's own type, exported: counter() :: reference().
+    assert text =~ "-export_type([counter/0]).\n-type counter() :: reference().\n"
+    {:ok, {_, [abstract_code: {:raw_abstract_v1, all_forms}]}} = :beam_lib.chunks(String.to_charlist(Path.join([dir, "ebin", "stubs_counter.beam"])), [:abstract_code])
+    assert {:attribute, _, :type, {:counter, {:type, _, :reference, []}, []}} = List.keyfind(Enum.filter(all_forms, &match?({:attribute, _, :type, _}, &1)), :type, 2)
     assert specs[{:with_fields, 0}] =~ "with_fields() -> \#{size := integer(), name := binary()} | ok"
     assert specs[{:slow, 1}] =~ "slow(Ms :: 0..10000) -> integer()"
     assert {:slow_async, 1} in m.module_info(:exports)

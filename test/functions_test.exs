@@ -66,7 +66,7 @@ defmodule Corral.FunctionsTest do
     assert [{{:add, 2}, [spec]}] = Enum.filter(specs, &match?({{:add, 2}, _}, &1))
 
     assert Macro.to_string(Code.Typespec.spec_to_quoted(:add, spec)) =~
-             ~r/^add\(t :: reference\(\), by :: integer\(\)\) :: integer\(\)/
+             ~r/^add\(t :: CorralTest\.Typed\.tally\(\), by :: integer\(\)\) :: integer\(\)/
 
     {:ok, lib_specs} = Code.Typespec.fetch_specs(Typed)
     assert Enum.any?(lib_specs, &match?({{:tally_add, 2}, _}, &1))

@@ -367,7 +367,7 @@ defmodule CorralTest.TypedTest do
       {:pure_binary_size, 1} => "pure_binary_size(b :: binary()) :: non_neg_integer()",
       {:pure_term_ignored, 1} => "pure_term_ignored(t :: term()) :: :ok",
       {:def_binary, 1} => "def_binary(b :: binary()) :: binary()",
-      {:tally_add, 2} => "tally_add(t :: reference(), by :: integer()) :: integer()",
+      {:tally_add, 2} => "tally_add(t :: tally(), by :: integer()) :: integer()",
       {:answer, 0} => "answer() :: byte()",
       {:string_bytes, 1} => "string_bytes(s :: String.t()) :: non_neg_integer()",
       {:iodata_bytes, 1} => "iodata_bytes(data :: iodata()) :: binary()",
@@ -396,6 +396,26 @@ defmodule CorralTest.TypedTest do
       want = Code.string_to_quoted!(text)
       assert Macro.to_string(strip_meta(got)) == Macro.to_string(strip_meta(want)), "#{name}/#{arity}"
     end
+  end
+
+  test "a resource parameter's spec is a type of the module, named after the C type" do
+    {:ok, types} = Code.Typespec.fetch_types(T)
+    assert [{:type, {:tally, {:type, _, :reference, []}, []}}] = Enum.filter(types, &match?({_, {:tally, _, _}}, &1))
+    {:docs_v1, _, _, _, _, _, docs} = Code.fetch_docs(T)
+    assert [{_, _, _, %{"en" => "A `Tally` object" <> _}, _}] = Enum.filter(docs, &match?({{:type, :tally, 0}, _, _, _, _}, &1))
+
+    # The name is the C name in snake case, and never a built-in type's.
+    names = for c <- ~w(Tally BufferObject HTTPServer my_counter Binary Port node), do: {c, List.to_string(:corral_stubs.resource_type(c))}
+
+    assert names == [
+             {"Tally", "tally"},
+             {"BufferObject", "buffer_object"},
+             {"HTTPServer", "http_server"},
+             {"my_counter", "my_counter"},
+             {"Binary", "binary_resource"},
+             {"Port", "port_resource"},
+             {"node", "node_resource"}
+           ]
   end
 
   defp strip_meta(ast), do: Macro.prewalk(ast, &Macro.update_meta(&1, fn _ -> [] end))

@@ -130,7 +130,7 @@ defmodule Corral.Functions do
        ) do
     vars = Corral.arg_vars(docs, arity)
     called_as = Macro.escape({{from, name}, {here, short}, arity})
-    attrs = attributes(docs, name, short)
+    attrs = attributes(docs, name, short, from)
 
     if thread? do
       native = :"__nif_#{name}_async"
@@ -174,15 +174,17 @@ defmodule Corral.Functions do
 
   # The library's doc and spec; the spec (checked when the library module
   # compiled) is rewritten to name the function as this module does.
-  defp attributes(nil, _name, _short), do: []
+  defp attributes(nil, _name, _short, _from), do: []
 
-  defp attributes({spec, doc}, name, short) do
+  defp attributes({spec, doc}, name, short, from) do
     doc_attr = if doc == "", do: [], else: [quote(do: @doc(unquote(doc)))]
 
     spec_attr =
       case spec != "" && Code.string_to_quoted(spec) do
         {:ok, {:"::", m1, [{^name, m2, args}, ret]}} ->
-          [quote(do: @spec(unquote({:"::", m1, [{short, m2, args}, ret]})))]
+          # The library module's resource types, by their remote names.
+          {spec, _} = Corral.resource_types({:"::", m1, [{short, m2, args}, ret]}, fn type, meta -> {{:., meta, [from, type]}, meta, []} end)
+          [quote(do: @spec(unquote(spec)))]
 
         _ ->
           []

@@ -72,8 +72,11 @@ defmodule Corral.Fuzz.Child do
   defp specs(module) do
     case Code.Typespec.fetch_specs(module) do
       {:ok, specs} ->
+        local = local_types(module)
+
         for {{name, arity}, clauses} <- specs,
             types = clauses |> Enum.map(&Generator.arg_types/1) |> Enum.reject(&is_nil/1),
+            types = Enum.map(types, fn args -> Enum.map(args, &expand(&1, local, 4)) end),
             types != [],
             into: %{},
             do: {{name, arity}, List.to_tuple(types)}
@@ -82,6 +85,28 @@ defmodule Corral.Fuzz.Child do
         nil
     end
   end
+
+  # The module's own types without parameters (a resource parameter's
+  # tally() :: reference()), so that a spec naming them is read as their
+  # definition.
+  defp local_types(module) do
+    case Code.Typespec.fetch_types(module) do
+      {:ok, types} -> for {kind, {name, definition, []}} <- types, kind in [:type, :opaque], into: %{}, do: {name, definition}
+      :error -> %{}
+    end
+  end
+
+  defp expand(_type, _local, 0), do: {:type, 0, :term, []}
+
+  defp expand({:user_type, _, name, []} = type, local, depth) do
+    case local do
+      %{^name => definition} -> expand(definition, local, depth - 1)
+      _ -> type
+    end
+  end
+
+  defp expand({:type, l, name, args}, local, depth) when is_list(args), do: {:type, l, name, Enum.map(args, &expand(&1, local, depth))}
+  defp expand(type, _local, _depth), do: type
 
   defp loop(_ctx, 0, _gen), do: :ok
 
