@@ -204,6 +204,13 @@ defmodule BufferTest do
     assert [{{:get, 2}, [spec]}] = Enum.filter(specs, &match?({{:get, 2}, _}, &1))
     # Both through the running Elixir's own printer.
     assert Macro.to_string(Code.Typespec.spec_to_quoted(:get, spec)) ==
-             Macro.to_string(quote(do: get(buffer :: reference(), index :: non_neg_integer()) :: byte()))
+             Macro.to_string(quote(do: get(buffer :: buffer(), index :: non_neg_integer()) :: byte()))
+
+    # buffer() is the Buffer resource's own type: a reference.
+    {:ok, types} = Code.Typespec.fetch_types(Buffer.Native)
+    assert {:type, {:buffer, {:type, 0, :reference, []}, []}} in Enum.map(types, fn {k, {n, d, a}} -> {k, {n, strip_line(d), a}} end)
   end
+
+  defp strip_line({:type, _, name, args}), do: {:type, 0, name, args}
+  defp strip_line(other), do: other
 end
