@@ -191,6 +191,27 @@ void corral__watchdog(corral_call *c, uint64_t started);
 #define CORRAL__WATCHDOG_END(c) ((void)0)
 #endif
 
+/* Notes for the build's check of argument reads (see "Argument reads the
+ * build checks" at the end of this header). Fixed layout: 32 bytes each,
+ * 32-aligned, so that the records of every file line up in their section. */
+typedef struct __attribute__((aligned(32))) corral__nif_note {
+    char magic[8];     /* "CORRNIF" */
+    corral_nif_fn nif; /* the function the export table lists */
+    const char *body;  /* the name of the C function holding its body */
+    uint64_t reserved;
+} corral__nif_note;
+
+typedef struct __attribute__((aligned(32))) corral__arg_note {
+    char magic[8];    /* "CORRARG" */
+    const char *func; /* the C function that reads the argument */
+    const char *file;
+    int32_t index;    /* the constant index read, or -1 */
+    uint32_t line;
+} corral__arg_note;
+
+#define CORRAL__NIF_NOTE(fn, body)                                                        \
+    static const corral__nif_note fn##__corral_note CORRAL__SECTION("corral_nifs") = {"CORRNIF", fn, body, 0}
+
 /* Defines a NIF body. `name` becomes an erl_nif function to list in
  * CORRAL_MODULE with CORRAL_FN (in this file, or in another one after
  * CORRAL_NIF_EXTERN(name)). Inside the body, `c` is the call context.
@@ -200,6 +221,7 @@ void corral__watchdog(corral_call *c, uint64_t started);
  *       returns or raises, newest first. */
 #define CORRAL_NIF(name)                                                          \
     CORRAL_NIF_EXTERN(name);                                                      \
+    CORRAL__NIF_NOTE(name, #name "__corral_body");                                \
     static __attribute__((noinline)) ERL_NIF_TERM name##__corral_body(corral_call *c); \
     ERL_NIF_TERM name(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[])        \
     {                                                                             \
@@ -442,6 +464,7 @@ ERL_NIF_TERM corral__yield_run(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv
         return name##__corral_ybody(c, (State *)s);                                       \
     }                                                                                     \
     CORRAL_NIF_EXTERN(name);                                                              \
+    CORRAL__NIF_NOTE(name, #name "__corral_ybody");                                       \
     static ERL_NIF_TERM name##__corral_cont(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]); \
     static const corral__yield_desc name##__corral_ydesc = {                              \
         sizeof(State), name##__corral_ystate_dtor, name##__corral_yany, name, name##__corral_cont}; \
@@ -517,6 +540,7 @@ ERL_NIF_TERM corral__job_submit(ErlNifEnv *env, int argc, const ERL_NIF_TERM arg
     static ERL_NIF_TERM name##__corral_body(corral_call *c);                             \
     static const corral__thread_desc name##__corral_tdesc;                               \
     CORRAL_NIF_EXTERN(name##__corral_job);                                               \
+    CORRAL__NIF_NOTE(name##__corral_job, #name "__corral_body");                         \
     ERL_NIF_TERM name##__corral_job(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) \
     {                                                                                    \
         return corral__job_submit(env, argc, argv, &name##__corral_tdesc);               \
@@ -2076,7 +2100,7 @@ static inline void *corral__arg_resource(corral_call *c, int i, corral_resource_
  * Owns: the argument term keeps the object alive until the NIF returns; no
  * reference is taken. Keep the pointer beyond the call only with
  * corral_resource_keep. */
-#define corral_arg_resource(c, i, Type) ((Type *)corral__arg_resource((c), (i), &Type##__corral_type))
+#define corral_arg_resource(c, i, Type) (CORRAL__NOTE_ARG(i), (Type *)corral__arg_resource((c), (i), &Type##__corral_type))
 
 /* Takes a reference to obj, for native code that stores the pointer beyond
  * the call (in another resource, or for a thread).
@@ -3147,6 +3171,68 @@ static inline corral_defer_id corral_write_lock(corral_call *c, corral_rwlock *l
     corral__write_lock(l);
     return corral__defer(c, corral__unlock_rwlock, l);
 }
+
+/* }====================================================================== */
+
+/* {======================================================================
+ * Argument reads the build checks
+ *
+ * A hand-written body whose row gives it fewer arguments than it reads
+ * (CORRAL_FN("dot", dot, 2) for a body that reads corral_arg_double(c, 2))
+ * is refused by the build, naming the file and line, where the index is a
+ * constant: every corral_arg_* call leaves a note (the calling C function,
+ * file, line and constant index) in the section "corral_args", every
+ * CORRAL_NIF, CORRAL_YIELDING_NIF and CORRAL_THREAD_NIF one naming its body
+ * in "corral_nifs", and the build matches them with the export table (ELF
+ * libraries: Linux, BSD). A computed index, or a read in a helper function,
+ * is checked when the call runs (RuntimeError "... reads argument 3, but it
+ * was called with 2"). The notes cost nothing at run time: static data only.
+ * Corral's own sources define CORRAL__RUNTIME, which leaves the getters
+ * plain.
+ * ======================================================================= */
+
+#define CORRAL__NOTE_ARG(i)                                                                      \
+    __extension__({                                                                              \
+        static const corral__arg_note corral__arg_note_ CORRAL__SECTION("corral_args") = {      \
+            "CORRARG", __func__, __FILE__, __builtin_constant_p(i) ? (int32_t)(i) : -1, __LINE__}; \
+        (void)corral__arg_note_;                                                                 \
+    })
+
+#ifndef CORRAL__RUNTIME
+#define corral_arg_term(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_term(c, i, ##__VA_ARGS__))
+#define corral_arg_binary(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_binary(c, i, ##__VA_ARGS__))
+#define corral_arg_bool(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_bool(c, i, ##__VA_ARGS__))
+#define corral_arg_charlist(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_charlist(c, i, ##__VA_ARGS__))
+#define corral_arg_cstring(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_cstring(c, i, ##__VA_ARGS__))
+#define corral_arg_double(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_double(c, i, ##__VA_ARGS__))
+#define corral_arg_enum(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_enum(c, i, ##__VA_ARGS__))
+#define corral_arg_float(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_float(c, i, ##__VA_ARGS__))
+#define corral_arg_i8(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_i8(c, i, ##__VA_ARGS__))
+#define corral_arg_i16(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_i16(c, i, ##__VA_ARGS__))
+#define corral_arg_i32(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_i32(c, i, ##__VA_ARGS__))
+#define corral_arg_i64(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_i64(c, i, ##__VA_ARGS__))
+#define corral_arg_index(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_index(c, i, ##__VA_ARGS__))
+#define corral_arg_int(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_int(c, i, ##__VA_ARGS__))
+#define corral_arg_int_range(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_int_range(c, i, ##__VA_ARGS__))
+#define corral_arg_intptr(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_intptr(c, i, ##__VA_ARGS__))
+#define corral_arg_iodata(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_iodata(c, i, ##__VA_ARGS__))
+#define corral_arg_list(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_list(c, i, ##__VA_ARGS__))
+#define corral_arg_long(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_long(c, i, ##__VA_ARGS__))
+#define corral_arg_map(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_map(c, i, ##__VA_ARGS__))
+#define corral_arg_pid(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_pid(c, i, ##__VA_ARGS__))
+#define corral_arg_size(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_size(c, i, ##__VA_ARGS__))
+#define corral_arg_ssize(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_ssize(c, i, ##__VA_ARGS__))
+#define corral_arg_string(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_string(c, i, ##__VA_ARGS__))
+#define corral_arg_struct(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_struct(c, i, ##__VA_ARGS__))
+#define corral_arg_tuple(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_tuple(c, i, ##__VA_ARGS__))
+#define corral_arg_u8(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_u8(c, i, ##__VA_ARGS__))
+#define corral_arg_u16(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_u16(c, i, ##__VA_ARGS__))
+#define corral_arg_u32(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_u32(c, i, ##__VA_ARGS__))
+#define corral_arg_u64(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_u64(c, i, ##__VA_ARGS__))
+#define corral_arg_uint(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_uint(c, i, ##__VA_ARGS__))
+#define corral_arg_uintptr(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_uintptr(c, i, ##__VA_ARGS__))
+#define corral_arg_ulong(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_ulong(c, i, ##__VA_ARGS__))
+#endif
 
 /* }====================================================================== */
 

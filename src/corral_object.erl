@@ -6,7 +6,7 @@
 %% them. Errors are sentences (binaries).
 -module(corral_object).
 -export([sections/2, parse/2, parse_elf/2, parse_macho/2, parse_macho/3, elf_magic/1, macho_magic/1,
-         macho_architectures/1, host_arch/0]).
+         macho_architectures/1, host_arch/0, arg_reads/1]).
 
 -define(MH_MAGIC_64, 16#FEEDFACF).
 -define(LC_SEGMENT_64, 16#19).
@@ -85,6 +85,91 @@ elf_section(<<Name:32/little, _Type:32, _Flags:64, _Addr:64, Off:64/little, Size
 elf_section(<<Name:32/little, _Type:32, _Flags:32, _Addr:32, Off:32/little, Size:32/little, _/binary>>, 1) ->
     {Name, Off, Size};
 elf_section(_, _) -> {0, 0, 0}.
+
+%% {argument reads}
+
+%% The constant argument indexes that the bodies of the export table's
+%% functions read, from the notes corral.h leaves (see "Argument reads the
+%% build checks" there): {ok, [{Row, Arity, Index, File, Line}]} with Row
+%% the row's name, or unsupported where the notes cannot be resolved here
+%% (their pointers are relocated at load, and only 64-bit little-endian ELF
+%% relocations are read: Linux and BSD on x86-64 and AArch64).
+arg_reads(<<16#7F, "ELF", 2, 1, _/binary>> = Bin) ->
+    case elf_header(Bin, 2) of
+        {ok, ShOff, ShEntSize, ShNum, ShStrNdx} when ShEntSize =:= 64 ->
+            case full_section_headers(Bin, ShOff, ShNum, 0, []) of
+                {ok, Headers} when ShStrNdx < length(Headers) ->
+                    {_, _, _, TabOff, TabSize} = lists:nth(ShStrNdx + 1, Headers),
+                    {ok, Tab} = slice(Bin, TabOff, TabSize),
+                    Named = [{cstring_at(Tab, N), H} || {N, _, _, _, _} = H <- Headers],
+                    arg_reads(Bin, Named);
+                _ -> unsupported
+            end;
+        _ -> unsupported
+    end;
+arg_reads(_) -> unsupported.
+
+arg_reads(Bin, Named) ->
+    Sec = fun(Name) -> case lists:keyfind(Name, 1, Named) of
+                           {_, {_, _, Addr, Off, Size}} -> {Addr, binary_part(Bin, Off, Size)};
+                           false -> none
+                       end
+          end,
+    Relocs = case Sec(<<".rela.dyn">>) of
+                 none -> #{};
+                 {_, Rela} -> maps:from_list([{Where, Addend} || <<Where:64/little, Info:64/little, Addend:64/little-signed>> <= Rela,
+                                                              (Info band 16#FFFFFFFF) =:= 8 orelse (Info band 16#FFFFFFFF) =:= 1027])
+             end,
+    Loaded = [{Addr, Off, Size} || {_, {_, Type, Addr, Off, Size}} <- Named, Type =/= 8, Addr =/= 0],
+    %% A pointer in the file: its relocation's addend (RELA), else the value
+    %% in place (RELR, REL).
+    Ptr = fun(At) -> case Relocs of
+                         #{At := Target} -> Target;
+                         _ -> case file_bytes(Bin, Loaded, At, 8) of
+                                  <<V:64/little>> -> V;
+                                  _ -> 0
+                              end
+                     end
+          end,
+    Str = fun(At) -> case file_offset(Loaded, At) of
+                         none -> <<>>;
+                         Off -> cstring_at(Bin, Off)
+                     end
+          end,
+    case {Sec(<<"corral_exports">>), Sec(<<"corral_nifs">>), Sec(<<"corral_args">>)} of
+        {{EAddr, Exports}, {NAddr, Nifs}, {AAddr, Args}} ->
+            Rows = [{cstring_at(Name, 0), Arity, Ptr(EAddr + K * 272 + 264)}
+                    || {K, <<Name:256/binary, Arity:32/little, _Flags:32/little, _:64>>} <- enumerate(Exports, 272)],
+            Bodies = maps:from_list([{Ptr(NAddr + K * 32 + 8), Str(Ptr(NAddr + K * 32 + 16))}
+                                     || {K, <<"CORRNIF", 0, _:24/binary>>} <- enumerate(Nifs, 32)]),
+            Reads = [{Str(Ptr(AAddr + K * 32 + 8)), Str(Ptr(AAddr + K * 32 + 16)), Index, Line}
+                     || {K, <<"CORRARG", 0, _:16/binary, Index:32/little-signed, Line:32/little>>} <- enumerate(Args, 32),
+                        Index >= 0],
+            {ok, [{Row, Arity, Index, File, Line}
+                  || {Row, Arity, Fn} <- Rows, {ok, Body} <- [maps:find(Fn, Bodies)],
+                     {Func, File, Index, Line} <- Reads, Func =:= Body]};
+        _ -> {ok, []}
+    end.
+
+enumerate(Bin, Size) -> [{K, binary_part(Bin, K * Size, Size)} || K <- lists:seq(0, byte_size(Bin) div Size - 1)].
+
+full_section_headers(_Bin, _Off, Num, Num, Acc) -> {ok, lists:reverse(Acc)};
+full_section_headers(Bin, Off, Num, K, Acc) ->
+    case slice(Bin, Off + K * 64, 64) of
+        {ok, <<Name:32/little, Type:32/little, _Flags:64, Addr:64/little, SOff:64/little, Size:64/little, _/binary>>} ->
+            full_section_headers(Bin, Off, Num, K + 1, [{Name, Type, Addr, SOff, Size} | Acc]);
+        _ -> error
+    end.
+
+file_offset([], _At) -> none;
+file_offset([{Addr, Off, Size} | _], At) when At >= Addr, At < Addr + Size -> Off + (At - Addr);
+file_offset([_ | Rest], At) -> file_offset(Rest, At).
+
+file_bytes(Bin, Loaded, At, N) ->
+    case file_offset(Loaded, At) of
+        Off when is_integer(Off), Off + N =< byte_size(Bin) -> binary_part(Bin, Off, N);
+        _ -> <<>>
+    end.
 
 %% {Mach-O}
 

@@ -93,15 +93,38 @@ generate(So, Opts) ->
             {error, io_lib:format("~ts declares CORRAL_ERLANG_MODULE(~ts, ...) but is generated as ~ts (~ts): "
                                   "the two names must match", [So, M, Expected, Out])};
         {ok, Lib} ->
-            case check_names(Lib) of
+            case check_names(Lib) == ok andalso check_arg_reads(So) of
                 ok ->
                     Text = unicode:characters_to_binary(module_text(So, Lib, Opts)),
                     case file:read_file(Out) of
                         {ok, Text} -> ok;
                         _ -> write(Out, Text)
                     end;
+                false -> check_names(Lib);
                 Error -> Error
             end
+    end.
+
+%% A body that reads, at a constant index, an argument its row does not
+%% give it (corral.h, "Argument reads the build checks"): an error naming
+%% the file and line, as the Elixir build gives it.
+check_arg_reads(So) ->
+    Over = case file:read_file(So) of
+               {ok, Bin} -> case corral_object:arg_reads(Bin) of
+                                {ok, Reads} -> lists:usort([R || {_, Arity, Index, _, _} = R <- Reads, Index >= Arity]);
+                                unsupported -> []
+                            end;
+               _ -> []
+           end,
+    case Over of
+        [] -> ok;
+        _ ->
+            Listed = [io_lib:format("~ts/~w reads argument ~w (index ~w) at ~ts:~w, but its row in the export table "
+                                    "gives it ~w argument~ts", [Row, Arity, Index + 1, Index, File, Line, Arity,
+                                                                 case Arity of 1 -> ""; _ -> "s" end])
+                      || {Row, Arity, Index, File, Line} <- Over],
+            {error, [So, ": ", lists:join("; ", Listed),
+                     ". Give the row the arity the body reads, or read only the arguments the row gives (indexes start at 0)"]}
     end.
 
 write(Out, Text) ->

@@ -580,6 +580,51 @@ defmodule CorralTest.CompilerTest do
     assert error.message == ~s|CORRAL_DOC("thrice", 1, ...) in #{rel} documents thrice/1, which the export table of #{inspect(m)} does not list|
   end
 
+  test "a body that reads a constant argument index its row does not give is a build error, with the line", %{dir: dir, rel: rel} do
+    m = unique_module()
+
+    File.write!(Path.join(dir, "lib.c"), """
+    #include <corral.h>
+    /* A helper: its reads are checked when the call runs. */
+    static double third(corral_call *c) { return corral_arg_double(c, 2); }
+    CORRAL_NIF(dot)
+    {
+        double a = corral_arg_double(c, 0), b = corral_arg_double(c, 1);
+        return corral_make_double(c, a * b + (corral_argc(c) > 2 ? third(c) : 0.0));
+    }
+    CORRAL_NIF(dot3)
+    {
+        double s = 0;
+        for (int i = 0; i < corral_argc(c); i++) s += corral_arg_double(c, i); /* computed index */
+        return corral_make_double(c, s + corral_arg_double(c, 3));
+    }
+    typedef struct { int64_t left; } Count;
+    CORRAL_YIELDING_NIF(count, Count, NULL)
+    {
+        if (corral_first_step(c)) state->left = corral_arg_i64(c, 1);
+        return corral_make_i64(c, state->left);
+    }
+    CORRAL_THREAD_NIF(job) { return corral_make_i64(c, corral_arg_i64(c, 0) + corral_arg_i64(c, 2)); }
+    CORRAL_MODULE(#{inspect(m)}, CORRAL_FN("dot", dot, 2), CORRAL_FN("dot3", dot3, 3), CORRAL_FN("count", count, 1),
+                  CORRAL_FN_THREAD("job", job, 2));
+    """)
+
+    error = assert_raise Mix.Error, fn -> build(m, dir) end
+
+    assert error.message ==
+             "#{inspect(m)}: count/1 reads argument 2 (index 1) at #{rel}/lib.c:18, but its row in the export table gives it 1 argument; " <>
+               "dot3/3 reads argument 4 (index 3) at #{rel}/lib.c:13, but its row in the export table gives it 3 arguments; " <>
+               "job/2 reads argument 3 (index 2) at #{rel}/lib.c:21, but its row in the export table gives it 2 arguments. " <>
+               "Give the row the arity the body reads, or read only the arguments the row gives (indexes start at 0)"
+
+    # The library was removed: the next build checks again. With the rows
+    # right, it builds (the helper's read of index 2 is not the body's).
+    refute File.exists?(Corral.Compiler.config(m, otp_app: :corral, lib: "tmp_#{inspect(m) |> String.replace(".", "_")}").so)
+    File.write!(Path.join(dir, "lib.c"), File.read!(Path.join(dir, "lib.c")) |> String.replace(~s|"dot3", dot3, 3|, ~s|"dot3", dot3, 4|)
+      |> String.replace(~s|"count", count, 1|, ~s|"count", count, 2|) |> String.replace(~s|"job", job, 2|, ~s|"job", job, 3|))
+    assert build(m, dir).exports == [{:dot, 2, 0}, {:dot3, 4, 0}, {:count, 2, 0}, {:job, 3, Corral.Compiler.thread_flag()}]
+  end
+
   defp write_typed(dir, module, extra, rows) do
     File.write!(Path.join(dir, "lib.c"), """
     #include <corral.h>

@@ -182,6 +182,25 @@ defmodule CorralTest.ErlangStubsTest do
     assert {:error, text} = generate(clash, Path.join(dir, "stubs_clash.erl"))
     assert IO.iodata_to_binary(text) =~ "has format_error/2, a name the generated module uses itself"
 
+    # A body reading past its row's arity: built as plain make builds (the
+    # runtime from corral_all.c), since the Elixir build refuses it too.
+    over = Path.join(dir, "over")
+    File.mkdir_p!(over)
+    File.write!(Path.join(over, "lib.c"), """
+    #include <corral.h>
+    CORRAL_NIF(two) { return corral_make_i64(c, corral_arg_i64(c, 0) + corral_arg_i64(c, 1)); }
+    CORRAL_ERLANG_MODULE(stubs_over, CORRAL_FN("two", two, 1));
+    """)
+    config = Corral.Compiler.config(:stubs_over, otp_app: :corral, lib: "stubs_over", path: over)
+    so = Path.join(over, "stubs_over.so")
+    all = Path.expand("../include/corral_all.c", __DIR__)
+    args = Corral.Compiler.compile_flags(config) ++ [Path.join(over, "lib.c"), all, "-o", so] ++ Corral.Compiler.link_flags(config, :linux)
+    {_, 0} = System.cmd("cc", args, stderr_to_stdout: true)
+    assert {:error, text} = generate(so, Path.join(dir, "stubs_over.erl"))
+    assert IO.iodata_to_binary(text) ==
+             "#{so}: two/1 reads argument 2 (index 1) at #{Path.join(over, "lib.c")}:2, but its row in the export table gives it 1 argument. " <>
+               "Give the row the arity the body reads, or read only the arguments the row gives (indexes start at 0)"
+
     # A doc for a function the table lacks (the Elixir build refuses it too,
     # after linking: the library is there to generate from).
     assert_raise Mix.Error, ~r/nope\/1/, fn ->

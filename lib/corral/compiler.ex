@@ -292,6 +292,7 @@ defmodule Corral.Compiler do
          File.read(marker) != {:ok, config.build_dir} do
       link!(cc, objects, config)
       check_symbols!(config, objects)
+      check_argument_reads!(config)
       File.write!(marker, config.build_dir)
     end
   end
@@ -339,6 +340,21 @@ defmodule Corral.Compiler do
         missing ->
           users = for sym <- missing, into: %{}, do: {sym, users_of(nm, sym, objects, config)}
           fail_link_check!(config, {:undefined_symbols, missing, users, Enum.map(libs, &Path.basename/1)})
+      end
+    else
+      _ -> :ok
+    end
+  end
+
+  # A body that reads, at a constant index, an argument its export row does
+  # not give it (corral.h, "Argument reads the build checks"). Read from the
+  # notes in the library, where they can be resolved (ELF).
+  defp check_argument_reads!(config) do
+    with {:ok, bin} <- File.read(config.so),
+         {:ok, reads} <- :corral_object.arg_reads(bin) do
+      case for({row, arity, index, file, line} <- reads, index >= arity, do: {row, arity, index, file, line}) do
+        [] -> :ok
+        over -> fail_link_check!(config, {:argument_reads, Enum.sort(Enum.uniq(over))})
       end
     else
       _ -> :ok

@@ -105,6 +105,17 @@ defmodule Corral.Messages do
       "or link their library with libs: or ldflags:"
   end
 
+  def message({:link_check, {:argument_reads, over}, config}) do
+    listed =
+      Enum.map_join(over, "; ", fn {row, arity, index, file, line} ->
+        "#{row}/#{arity} reads argument #{index + 1} (index #{index}) at #{rel(file, config)}:#{line}, " <>
+          "but its row in the export table gives it #{arity} argument#{if arity == 1, do: "", else: "s"}"
+      end)
+
+    "#{inspect(config.module)}: #{listed}. Give the row the arity the body reads, or read only the arguments " <>
+      "the row gives (indexes start at 0)"
+  end
+
   def message({:link_check, {:library_not_found, names}, config}) do
     "#{rel(config.so, config)} for #{inspect(config.module)} would not load: it links #{Enum.join(names, ", ")}, " <>
       "which the dynamic loader cannot find (install it, or set the library path)"
