@@ -990,6 +990,15 @@ static inline size_t corral_arg_index(corral_call *c, int i, size_t n)
     corral__bad_index(c, i, n);
 }
 
+/* corral_arg_index for a typed declaration's parameter, whose position is
+ * below the arity by construction. */
+static inline size_t corral__typed_index(corral_call *c, int i, size_t n)
+{
+    ErlNifUInt64 v;
+    if (CORRAL__LIKELY(enif_get_uint64(c->env, c->argv[i], &v) && v < n)) return (size_t)v;
+    corral__bad_index(c, i, n);
+}
+
 /* Checks: nothing (every int64_t has a term). Raises: never.
  * Owns: the term lives until the NIF returns. */
 static inline ERL_NIF_TERM corral_make_i64(corral_call *c, int64_t v) { return enif_make_int64(c->env, v); }
@@ -2082,14 +2091,23 @@ ERL_NIF_TERM corral_make_resource(corral_call *c, void *obj);
 CORRAL__NORETURN CORRAL__COLD void corral__bad_resource(corral_call *c, int i, corral_resource_type *type);
 void *corral__enter_resource(corral_call *c, int i, corral_resource_type *type, void *base);
 
-static inline void *corral__arg_resource(corral_call *c, int i, corral_resource_type *type)
+/* Argument i as a resource of type; `typed` (a constant) says that i is
+ * known to be below the arity (a typed declaration's parameter), so the
+ * position is not checked again. */
+static inline void *corral__resource_at(corral_call *c, int i, corral_resource_type *type, bool typed)
 {
     void *base;
-    if (CORRAL__LIKELY(enif_get_resource(c->env, corral_arg(c, i), type->rt, &base))) {
+    ERL_NIF_TERM t = typed ? c->argv[i] : corral_arg(c, i);
+    if (CORRAL__LIKELY(enif_get_resource(c->env, t, type->rt, &base))) {
         if (CORRAL__UNLIKELY(type->closable)) return corral__enter_resource(c, i, type, base);
         return (char *)base + CORRAL__RESOURCE_HEADER;
     }
     corral__bad_resource(c, i, type);
+}
+
+static inline void *corral__arg_resource(corral_call *c, int i, corral_resource_type *type)
+{
+    return corral__resource_at(c, i, type, false);
 }
 
 /* Argument i as a pointer to a Type object.
@@ -2551,7 +2569,7 @@ CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
 #define CORRAL__K_TERM_MAKE_PURE(env, e, st) corral_term_results_need_CORRAL_DEF_not_CORRAL_PURE(e)
 #define CORRAL__K_INDEX_TRY(p, env, t, out) corral_index_parameters_need_CORRAL_DEF_not_CORRAL_PURE(t)
 #define CORRAL__K_INDEX_CHECK(p) corral__check_arg_term
-#define CORRAL__K_INDEX_GET(p, c, i) corral_arg_index(c, i, CORRAL__P_QUAL(p))
+#define CORRAL__K_INDEX_GET(p, c, i) corral__typed_index(c, i, CORRAL__P_QUAL(p))
 #define CORRAL__K_STRING_GET(p, c, i) corral_get_string(c, corral__typed_arg(c, i))
 #define CORRAL__K_STRING_TRY(p, env, t, out) corral_string_parameters_need_CORRAL_DEF_not_CORRAL_PURE(t)
 #define CORRAL__K_STRING_CHECK(p) corral__check_arg_term
@@ -2577,7 +2595,8 @@ CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
     })
 #define CORRAL__K_STRUCT_TRY(p, env, t, out) corral_struct_parameters_need_CORRAL_DEF_not_CORRAL_PURE(t)
 #define CORRAL__K_STRUCT_CHECK(p) corral__check_arg_term
-#define CORRAL__RES_GET_(c, i, type) corral_arg_resource(c, i, type)
+#define CORRAL__RES_GET_(c, i, type) CORRAL__RES_GET__(c, i, type)
+#define CORRAL__RES_GET__(c, i, type) ((type *)corral__resource_at((c), (i), &type##__corral_type, true))
 
 /* The type words. */
 #define CORRAL__T_i8_CTYPE(...) int8_t
