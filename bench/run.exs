@@ -50,6 +50,7 @@ IO.write(:stderr, "ok\n")
 2 = Bench.Loops.add_handwritten(3)
 2 = Bench.Loops.add_corral(3)
 2 = Bench.Loops.add_typed_pure(3)
+2 = Bench.Loops.add_typed_pure_bare(3)
 2 = Bench.Loops.add_typed_def(3)
 2 = Bench.Loops.add_erlang(3)
 
@@ -89,6 +90,7 @@ cases = [
      v.("handwritten C", :add_handwritten, n_add, [], reference: true),
      v.("Corral", :add_corral, n_add, [], []),
      v.("Corral typed pure", :add_typed_pure, n_add, [], []),
+     v.("Corral typed pure, bare NIF", :add_typed_pure_bare, n_add, [], []),
      v.("Corral typed def", :add_typed_def, n_add, [], []),
      v.("Erlang function", :add_erlang, n_add, [], [])
    ]},

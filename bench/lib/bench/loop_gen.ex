@@ -17,14 +17,14 @@ defmodule Bench.LoopGen do
   `defadd name, Mod`: `name(n)` calls `Mod.add(k, 1)` for k = n..1 and
   returns the last result.
   """
-  defmacro defadd(name, mod) do
+  defmacro defadd(name, mod, fun \\ :add) do
     go = :"#{name}__loop"
 
     quote do
       def unquote(name)(n) when is_integer(n) and n > 0, do: unquote(go)(n, nil)
 
       defp unquote(go)(0, last), do: last
-      defp unquote(go)(k, _last), do: unquote(go)(k - 1, unquote(mod).add(k, 1))
+      defp unquote(go)(k, _last), do: unquote(go)(k - 1, unquote(mod).unquote(fun)(k, 1))
     end
   end
 

@@ -18,6 +18,10 @@ defmodule Bench.Loops do
   defadd :add_handwritten, Bench.Handwritten
   defadd :add_corral, Bench.CorralNative
   defadd :add_typed_pure, Bench.CorralTypedPure
+  # The pure NIF itself, as if bound to add/2 with no Elixir function in
+  # front (what the generated function's try and call cost; not a way to
+  # call Corral NIFs: a failure would escape as a raw error reason).
+  defadd :add_typed_pure_bare, Bench.CorralTypedPure, :__nif_add
   defadd :add_typed_def, Bench.CorralTypedDef
   defadd :add_erlang, :bench_erlang
   # The loop alone: the same shape, the call replaced by a local one that the
