@@ -145,6 +145,7 @@ typedef struct corral_call {
 #define CORRAL__CALL_CONTINUE 2u
 #define CORRAL__CALL_THREAD 4u
 #define CORRAL__CALL_ERROR_RESULT 8u /* the unwind returns c->exception, {:error, reason} */
+#define CORRAL__CALL_OPTIONAL 16u    /* decoding an optional value: messages say "nil or" */
 
 /* Internals used by the macros; not part of the API. */
 ERL_NIF_TERM corral__unwound(corral_call *c);
@@ -2867,7 +2868,8 @@ CORRAL__ARRAY_WORD(binary, corral_binary, CORRAL_BINARY)
 
 /* An optional parameter (opt, word, name) arrives as corral_opt_<word>:
  * `present` is false for nil, else `value` holds the value, checked as the
- * word checks it (a bad non-nil value gets the word's message). */
+ * word checks it (a bad non-nil value gets the word's message, saying
+ * "expected nil or ..."). */
 #define CORRAL__OPT_TYPE(w, ctype)                                                               \
     typedef struct {                                                                             \
         bool present;                                                                            \
@@ -2879,7 +2881,9 @@ CORRAL__ARRAY_WORD(binary, corral_binary, CORRAL_BINARY)
         __builtin_memset(&o, 0, sizeof o);                                                       \
         if (t.term != corral__atom_nil) {                                                        \
             o.present = true;                                                                    \
+            c->flags |= CORRAL__CALL_OPTIONAL;                                                   \
             o.value = corral_get_##w(c, t);                                                      \
+            c->flags &= ~CORRAL__CALL_OPTIONAL;                                                  \
         }                                                                                        \
         return o;                                                                                \
     }                                                                                            \

@@ -71,7 +71,11 @@ size_t corral__route(corral_call *c, const corral__where *at, char *buf, size_t 
 void corral__raise_at_v(corral_call *c, ERL_NIF_TERM module, const corral_term *t, const char *expected, va_list ap)
 {
     char route[400], what[512], term[CORRAL__SHOWN_MAX];
-    vsnprintf(what, sizeof what, expected, ap);
+    /* An optional value (typed (opt, word, name)) may also be nil. */
+    size_t lead = 0;
+    if ((c->flags & CORRAL__CALL_OPTIONAL) && strncmp(expected, "expected ", 9) == 0)
+        lead = (size_t)snprintf(what, sizeof what, "expected nil or ");
+    vsnprintf(what + lead, sizeof what - lead, lead ? expected + 9 : expected, ap);
     corral__show(c, t->term, term, sizeof term);
     corral__route(c, &t->at, route, sizeof route);
     if (route[0])
