@@ -2089,6 +2089,15 @@ void *corral__resource_new(corral_call *c, corral_resource_type *type, size_t ex
  * Owns: the term keeps the object alive as long as any process holds it. */
 ERL_NIF_TERM corral_make_resource(corral_call *c, void *obj);
 
+/* A (res, Type) result: corral_make_resource, and a NULL body result is a
+ * RuntimeError rather than a crash. */
+CORRAL__NORETURN CORRAL__COLD void corral__null_resource_result(corral_call *c);
+static inline ERL_NIF_TERM corral__make_resource_result(corral_call *c, void *obj)
+{
+    if (CORRAL__UNLIKELY(obj == NULL)) corral__null_resource_result(c);
+    return corral_make_resource(c, obj);
+}
+
 CORRAL__NORETURN CORRAL__COLD void corral__bad_resource(corral_call *c, int i, corral_resource_type *type);
 void *corral__enter_resource(corral_call *c, int i, corral_resource_type *type, void *base);
 
@@ -2332,6 +2341,8 @@ void corral_msg_free(corral_msg *m);
  *   binary     corral_binary     a binary, zero-copy (binary())   (CORRAL_DEF: copied) binary()
  *   term       ERL_NIF_TERM      anything (term())                term() (CORRAL_DEF only)
  *   void       (return only)                                      :ok
+ *   (res, Type) (return only, CORRAL_DEF)  Type *: a new object, made into its term
+ *              as corral_make_resource makes it                  the type of Type, as for a parameter
  *   (ok, word) (return only: see corral_return_error)   {:ok, <word's>} | {:error, term()}
  *                                                       ((ok, void): :ok | {:error, term()})
  *   (CORRAL_DEF only, as parameters with a qualifier before the name):
@@ -2731,32 +2742,49 @@ CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
 #define CORRAL__R_KINDOP(w, op) CORRAL__R_KINDOP_(w, op)
 #define CORRAL__R_KINDOP_(w, op) CORRAL__CAT(CORRAL__T_##w##_KIND, op)
 /* The body's C type: the word's. */
-#define CORRAL__R_CTYPE(ret) CORRAL__R_CTYPE_(CORRAL__R_WORD(ret))
-#define CORRAL__R_CTYPE_(w) CORRAL__R_CTYPE__(w)
-#define CORRAL__R_CTYPE__(w) CORRAL__T_##w##_CTYPE()
+/* A pair is (ok, word) or (res, Type): the pieces of a pair go by its head. */
+#define CORRAL__R_PICK(ret, what) CORRAL__CAT(CORRAL__R_##what##_, CORRAL__R_N(ret))(CORRAL__R_HEAD(ret), CORRAL__R_WORD(ret))
+/* The body's C type: the word's, or Type * for (res, Type). */
+#define CORRAL__R_CTYPE(ret) CORRAL__R_PICK(ret, CTYPE)
+#define CORRAL__R_CTYPE_1(h, w) CORRAL__R_CTYPE__(w)
+#define CORRAL__R_CTYPE_2(h, w) CORRAL__CAT(CORRAL__R2_CTYPE_, h)(w)
+#define CORRAL__R2_CTYPE_ok(w) CORRAL__R_CTYPE__(w)
+#define CORRAL__R2_CTYPE_res(T) T *
+#define CORRAL__R_CTYPE__(w) CORRAL__R_CTYPE___(w)
+#define CORRAL__R_CTYPE___(w) CORRAL__T_##w##_CTYPE()
 /* The maker of the NIF's result, pure and with a call context. */
-#define CORRAL__R_MAKE_PURE(ret) CORRAL__CAT(CORRAL__R_MAKE_PURE_, CORRAL__R_N(ret))(CORRAL__R_WORD(ret))
-#define CORRAL__R_MAKE_PURE_1(w) CORRAL__R_KINDOP(w, _MAKE_PURE)
-#define CORRAL__R_MAKE_PURE_2(w) CORRAL__R_KINDOP(w, _OK_MAKE_PURE)
-#define CORRAL__R_MAKE(ret) CORRAL__CAT(CORRAL__R_MAKE_, CORRAL__R_N(ret))(CORRAL__R_WORD(ret))
-#define CORRAL__R_MAKE_1(w) CORRAL__R_KINDOP(w, _MAKE)
-#define CORRAL__R_MAKE_2(w) CORRAL__R_KINDOP(w, _OK_MAKE)
-#define CORRAL__R_IS_OK(ret) CORRAL__CAT(CORRAL__R_IS_OK_, CORRAL__R_N(ret))
-#define CORRAL__R_IS_OK_1 false
-#define CORRAL__R_IS_OK_2 true
+#define CORRAL__R_MAKE_PURE(ret) CORRAL__R_PICK(ret, MAKE_PURE)
+#define CORRAL__R_MAKE_PURE_1(h, w) CORRAL__R_KINDOP(w, _MAKE_PURE)
+#define CORRAL__R_MAKE_PURE_2(h, w) CORRAL__CAT(CORRAL__R2_MAKE_PURE_, h)(w)
+#define CORRAL__R2_MAKE_PURE_ok(w) CORRAL__R_KINDOP(w, _OK_MAKE_PURE)
+#define CORRAL__R2_MAKE_PURE_res(T) CORRAL__RES_MAKE_PURE
+#define CORRAL__RES_MAKE_PURE(env, e, st) corral_resource_results_need_CORRAL_DEF_not_CORRAL_PURE(e)
+#define CORRAL__R_MAKE(ret) CORRAL__R_PICK(ret, MAKE)
+#define CORRAL__R_MAKE_1(h, w) CORRAL__R_KINDOP(w, _MAKE)
+#define CORRAL__R_MAKE_2(h, w) CORRAL__CAT(CORRAL__R2_MAKE_, h)(w)
+#define CORRAL__R2_MAKE_ok(w) CORRAL__R_KINDOP(w, _OK_MAKE)
+#define CORRAL__R2_MAKE_res(T) corral__make_resource_result
+#define CORRAL__R_IS_OK(ret) CORRAL__R_PICK(ret, IS_OK)
+#define CORRAL__R_IS_OK_1(h, w) false
+#define CORRAL__R_IS_OK_2(h, w) CORRAL__CAT(CORRAL__R2_IS_OK_, h)
+#define CORRAL__R2_IS_OK_ok true
+#define CORRAL__R2_IS_OK_res false
 /* The result's spec. */
-#define CORRAL__R_OUT(ret) CORRAL__CAT(CORRAL__R_OUT_, CORRAL__R_N(ret))(CORRAL__R_WORD(ret))
-#define CORRAL__R_OUT_1(w) CORRAL__R_OUT_1_(w)
+#define CORRAL__R_OUT(ret) CORRAL__R_PICK(ret, OUT)
+#define CORRAL__R_OUT_1(h, w) CORRAL__R_OUT_1_(w)
 #define CORRAL__R_OUT_1_(w) CORRAL__T_##w##_OUT
-#define CORRAL__R_OUT_2(w) CORRAL__R_OUT_2_(w)
-#define CORRAL__R_OUT_2_(w) CORRAL__R_KINDOP(w, _OK_OUT)(CORRAL__T_##w##_OUT)
-/* A pair other than (ok, word) does not compile; the compiler names the
- * undeclared identifier below, which says why. */
+#define CORRAL__R_OUT_2(h, w) CORRAL__CAT(CORRAL__R2_OUT_, h)(w)
+#define CORRAL__R2_OUT_ok(w) CORRAL__R2_OUT_ok_(w)
+#define CORRAL__R2_OUT_ok_(w) CORRAL__R_KINDOP(w, _OK_OUT)(CORRAL__T_##w##_OUT)
+#define CORRAL__R2_OUT_res(T) "resource(" #T ")"
+/* A pair other than (ok, word) or (res, Type) does not compile; the
+ * compiler names the undeclared identifier below, which says why. */
 #define CORRAL__R_CHECK(ret) CORRAL__CAT(CORRAL__R_CHECK_, CORRAL__R_N(ret))(CORRAL__R_HEAD(ret))
 #define CORRAL__R_CHECK_1(h) _Static_assert(1, "")
 #define CORRAL__R_CHECK_2(h) CORRAL__R_CHECK_2_(h)
-#define CORRAL__R_CHECK_2_(h) _Static_assert(corral_the_only_result_pair_is_ok_not_##h, "")
-#define corral_the_only_result_pair_is_ok_not_ok 1
+#define CORRAL__R_CHECK_2_(h) _Static_assert(corral_result_pairs_are_ok_or_res_not_##h, "")
+#define corral_result_pairs_are_ok_or_res_not_ok 1
+#define corral_result_pairs_are_ok_or_res_not_res 1
 
 /* The (ok, word) makers of each kind, and their specs. */
 #define CORRAL__OK_OUT_OF(s) "{:ok, " s "} | {:error, term()}"

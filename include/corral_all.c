@@ -3493,6 +3493,11 @@ uint64_t corral__overflow_u64_call(corral_call *c, const char *op, uint64_t a, u
                    "integer overflow: %" PRIu64 " %s %" PRIu64 " does not fit in 0..%" PRIu64, a, op, b, UINT64_MAX);
 }
 
+void corral__null_resource_result(corral_call *c)
+{
+    corral_raise(c, "the body returned NULL for its (res, Type) result: return an object made with corral_resource_new");
+}
+
 ERL_NIF_TERM corral__make_double_pure(ErlNifEnv *env, double d, corral_pure *st)
 {
     if (CORRAL__LIKELY(isfinite(d))) return enif_make_double(env, d);

@@ -660,13 +660,18 @@ defmodule CorralTest.CompilerTest do
              "CORRAL_DOC_OF(plus, ...) in #{rel} documents plus, but no NIF of #{inspect(m)} is declared with that name by CORRAL_PURE or CORRAL_DEF"
   end
 
-  test "typed declarations: what a pure body cannot take or return fails the C build with a name that says why",
+  test "typed declarations: what a pure body cannot take or return, and a result pair that is no word, fail the C build with a name that says why",
        %{dir: dir} do
     for {decl, why} <- [
           {"typedef struct { int n; } R; CORRAL_RESOURCE(R, NULL); CORRAL_PURE(get, i64, (res, R, r)) { return r->n; }",
            "corral_resource_parameters_need_CORRAL_DEF_not_CORRAL_PURE"},
           {"CORRAL_PURE(get, binary, (binary, b)) { return b; }", "corral_binary_results_need_CORRAL_DEF_not_CORRAL_PURE"},
-          {"CORRAL_PURE(get, term, (term, t)) { return t; }", "corral_term_results_need_CORRAL_DEF_not_CORRAL_PURE"}
+          {"CORRAL_PURE(get, term, (term, t)) { return t; }", "corral_term_results_need_CORRAL_DEF_not_CORRAL_PURE"},
+          {"typedef struct { int n; } R; CORRAL_RESOURCE(R, NULL); CORRAL_PURE(get, (res, R), (i64, n)) { (void)n; return 0; }",
+           "corral_resource_results_need_CORRAL_DEF_not_CORRAL_PURE"},
+          # A result pair other than (ok, word) or (res, Type), in either kind of body.
+          {"CORRAL_PURE(get, (err, i64), (i64, n)) { return n; }", "corral_result_pairs_are_ok_or_res_not_err"},
+          {"CORRAL_DEF(get, (maybe, i64), (i64, n)) { (void)c; return n; }", "corral_result_pairs_are_ok_or_res_not_maybe"}
         ] do
       m = unique_module()
       write_typed(dir, m, decl, "CORRAL_EXPORT(add), CORRAL_EXPORT(get)")

@@ -369,6 +369,7 @@ defmodule CorralTest.TypedTest do
       {:pure_term_ignored, 1} => "pure_term_ignored(t :: term()) :: :ok",
       {:def_binary, 1} => "def_binary(b :: binary()) :: binary()",
       {:tally_add, 2} => "tally_add(t :: tally(), by :: integer()) :: integer()",
+      {:tally_make, 2} => "tally_make(start :: integer(), null :: boolean()) :: tally()",
       {:answer, 0} => "answer() :: byte()",
       {:string_bytes, 1} => "string_bytes(s :: String.t()) :: non_neg_integer()",
       {:iodata_bytes, 1} => "iodata_bytes(data :: iodata()) :: binary()",
@@ -397,6 +398,16 @@ defmodule CorralTest.TypedTest do
       want = Code.string_to_quoted!(text)
       assert Macro.to_string(strip_meta(got)) == Macro.to_string(strip_meta(want)), "#{name}/#{arity}"
     end
+  end
+
+  test "a resource as the result: (res, Type) makes the returned object's term, typed in the spec" do
+    t = T.tally_make(5, false)
+    assert is_reference(t)
+    assert T.tally_add(t, 2) == 7
+
+    assert_raise RuntimeError,
+                 "CorralTest.Typed.tally_make/2: the body returned NULL for its (res, Type) result: return an object made with corral_resource_new",
+                 fn -> T.tally_make(5, true) end
   end
 
   test "a resource parameter's spec is a type of the module, named after the C type" do

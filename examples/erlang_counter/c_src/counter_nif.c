@@ -14,11 +14,11 @@ typedef struct {
 
 CORRAL_RESOURCE(Counter, NULL);
 
-CORRAL_DEF(new, term, (i64, start))
+CORRAL_DEF(new, (res, Counter), (i64, start))
 {
     Counter *k = corral_resource_new(c, Counter, 0);
     k->value = start;
-    return corral_make_resource(c, k);
+    return k;
 }
 CORRAL_DOC_OF(new, "A new counter holding `Start`.");
 

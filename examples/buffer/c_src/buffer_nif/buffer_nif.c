@@ -23,11 +23,11 @@ CORRAL_RESOURCE(Buffer, NULL);
  * result, and gives the Elixir function its @spec and argument names. */
 
 CORRAL_DOC_OF(new, "A new buffer of `size` zero bytes.");
-CORRAL_DEF(new, term, (size, size))
+CORRAL_DEF(new, (res, Buffer), (size, size))
 {
     Buffer *b = corral_resource_new(c, Buffer, size);
     b->size = size;
-    return corral_make_resource(c, b);
+    return b;
 }
 
 CORRAL_DOC_OF(get, "The byte at `index` (0-based).");

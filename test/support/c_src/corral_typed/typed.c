@@ -111,6 +111,14 @@ CORRAL_DEF(tally_new, term, (i64, start))
     t->n = start;
     return corral_make_resource(c, t);
 }
+/* A resource as the result: the body returns the object. */
+CORRAL_DEF(tally_make, (res, Tally), (i64, start), (bool, null))
+{
+    if (null) return NULL;
+    Tally *t = corral_resource_new(c, Tally, 0);
+    t->n = start;
+    return t;
+}
 CORRAL_DEF(tally_add, i64, (res, Tally, t), (i64, by))
 {
     t->n = corral_add_i64(c, t->n, by);
@@ -328,7 +336,7 @@ CORRAL_MODULE(CorralTest.Typed,
               CORRAL_EXPORT(add), CORRAL_EXPORT(sub_u64), CORRAL_EXPORT(mul_i64), CORRAL_EXPORT(def_mul_u64),
               CORRAL_EXPORT(safe_div), CORRAL_EXPORT(custom_failure), CORRAL_EXPORT(divide),
               CORRAL_EXPORT(mix), CORRAL_EXPORT(answer), CORRAL_EXPORT(def_answer),
-              CORRAL_EXPORT(tally_new), CORRAL_EXPORT(tally_add), CORRAL_EXPORT(tally_close),
+              CORRAL_EXPORT(tally_new), CORRAL_EXPORT(tally_add), CORRAL_EXPORT(tally_close), CORRAL_EXPORT(tally_make),
               CORRAL_FN("hand_tally_get", hand_tally_get, 1),
               CORRAL_EXPORT(string_bytes), CORRAL_FN("hand_string", hand_string, 1),
               CORRAL_EXPORT(iodata_bytes), CORRAL_FN("hand_iodata", hand_iodata, 1),
