@@ -1,7 +1,8 @@
 defmodule CorralTest.DialyzerTest do
   # The specs of typed declarations are real contracts: Dialyzer, run over a
   # module that calls typed NIFs, accepts the calls with the right types and
-  # flags the ones with wrong types, and finds nothing to say about the code
+  # flags the ones with wrong types (results included: a resource's own type,
+  # {:ok, v} | {:error, reason}), and finds nothing to say about the code
   # `use Corral` generates.
   use ExUnit.Case, async: true
 
@@ -23,6 +24,15 @@ defmodule CorralTest.DialyzerTest do
     def right_tally(t), do: CorralTest.Typed.tally_add(t, 1)
     def wrong_tally, do: CorralTest.Typed.tally_add(:not_a_ref, 1)
     def wrong_result, do: CorralTest.Typed.pure_i8(1) ++ [1]
+    def right_made, do: CorralTest.Typed.tally_add(CorralTest.Typed.tally_make(1, false), 1)
+    def wrong_made, do: CorralTest.Typed.tally_make(1, false) + 1
+    def right_ok do
+      case CorralTest.Typed.checked_div(4, 2) do
+        {:ok, q} -> q + 1
+        {:error, _} -> 0
+      end
+    end
+    def wrong_ok, do: CorralTest.Typed.checked_div(4, 2) + 1
   end
   """
 
@@ -63,7 +73,7 @@ defmodule CorralTest.DialyzerTest do
 
     lines = String.split(@calls, "\n")
     line_of = fn name -> 1 + Enum.find_index(lines, &String.contains?(&1, "def #{name}")) end
-    wrong = Enum.map(~w(wrong_add wrong_byte wrong_bool wrong_double wrong_tally wrong_result), line_of)
+    wrong = Enum.map(~w(wrong_add wrong_byte wrong_bool wrong_double wrong_tally wrong_result wrong_made wrong_ok), line_of)
     assert flagged == Enum.sort(wrong), out
 
     # Nothing about the generated module itself (its file is where `use Corral` is).
