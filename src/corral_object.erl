@@ -6,7 +6,7 @@
 %% them. Errors are sentences (binaries).
 -module(corral_object).
 -export([sections/2, parse/2, parse_elf/2, parse_macho/2, parse_macho/3, elf_magic/1, macho_magic/1,
-         macho_architectures/1, host_arch/0, arg_reads/1]).
+         macho_architectures/1, host_arch/0, overreaching_reads/1]).
 
 -define(MH_MAGIC_64, 16#FEEDFACF).
 -define(LC_SEGMENT_64, 16#19).
@@ -47,11 +47,11 @@ maybe_elf({ok, ShOff, ShEntSize, ShNum, ShStrNdx}, Bin, Class, Names) ->
         {error, _} = E -> E;
         {ok, Headers} when ShStrNdx >= length(Headers) -> {error, <<"no section name table">>};
         {ok, Headers} ->
-            {_, TabOff, TabSize} = lists:nth(ShStrNdx + 1, Headers),
+            {_, _, _, TabOff, TabSize} = lists:nth(ShStrNdx + 1, Headers),
             case slice(Bin, TabOff, TabSize) of
                 {error, _} = E -> E;
                 {ok, Tab} ->
-                    {ok, maps:from_list([{Name, Bytes} || {NameOff, Off, Size} <- Headers,
+                    {ok, maps:from_list([{Name, Bytes} || {NameOff, _, _, Off, Size} <- Headers,
                                                          Name <- [cstring_at(Tab, NameOff)],
                                                          lists:member(Name, Names),
                                                          {ok, Bytes} <- [slice(Bin, Off, Size)]])}
@@ -80,36 +80,38 @@ elf_section_headers(Bin, Class, Off, Size, Num, K, Acc) ->
         Error -> Error
     end.
 
-elf_section(<<Name:32/little, _Type:32, _Flags:64, _Addr:64, Off:64/little, Size:64/little, _/binary>>, 2) ->
-    {Name, Off, Size};
-elf_section(<<Name:32/little, _Type:32, _Flags:32, _Addr:32, Off:32/little, Size:32/little, _/binary>>, 1) ->
-    {Name, Off, Size};
-elf_section(_, _) -> {0, 0, 0}.
+%% {NameOffset, Type, Address, FileOffset, Size}
+elf_section(<<Name:32/little, Type:32/little, _Flags:64, Addr:64/little, Off:64/little, Size:64/little, _/binary>>, 2) ->
+    {Name, Type, Addr, Off, Size};
+elf_section(<<Name:32/little, Type:32/little, _Flags:32, Addr:32/little, Off:32/little, Size:32/little, _/binary>>, 1) ->
+    {Name, Type, Addr, Off, Size};
+elf_section(_, _) -> {0, 0, 0, 0, 0}.
 
 %% {argument reads}
 
 %% The constant argument indexes that the bodies of the export table's
-%% functions read, from the notes corral.h leaves (see "Argument reads the
-%% build checks" there): {ok, [{Row, Arity, Index, File, Line}]} with Row
-%% the row's name, or unsupported where the notes cannot be resolved here
+%% functions read at or past their row's arity, from the notes corral.h
+%% leaves (see "Argument reads the build checks" there): {ok, [{Row, Arity,
+%% Index, File, Line}]} sorted, with Row the row's name, or unsupported
+%% where the notes cannot be resolved here
 %% (their pointers are relocated at load, and only 64-bit little-endian ELF
 %% relocations are read: Linux and BSD on x86-64 and AArch64).
-arg_reads(<<16#7F, "ELF", 2, 1, _/binary>> = Bin) ->
+overreaching_reads(<<16#7F, "ELF", 2, 1, _/binary>> = Bin) ->
     case elf_header(Bin, 2) of
         {ok, ShOff, ShEntSize, ShNum, ShStrNdx} when ShEntSize =:= 64 ->
-            case full_section_headers(Bin, ShOff, ShNum, 0, []) of
+            case elf_section_headers(Bin, 2, ShOff, ShEntSize, ShNum, 0, []) of
                 {ok, Headers} when ShStrNdx < length(Headers) ->
                     {_, _, _, TabOff, TabSize} = lists:nth(ShStrNdx + 1, Headers),
                     {ok, Tab} = slice(Bin, TabOff, TabSize),
                     Named = [{cstring_at(Tab, N), H} || {N, _, _, _, _} = H <- Headers],
-                    arg_reads(Bin, Named);
+                    overreaching_reads(Bin, Named);
                 _ -> unsupported
             end;
         _ -> unsupported
     end;
-arg_reads(_) -> unsupported.
+overreaching_reads(_) -> unsupported.
 
-arg_reads(Bin, Named) ->
+overreaching_reads(Bin, Named) ->
     Sec = fun(Name) -> case lists:keyfind(Name, 1, Named) of
                            {_, {_, _, Addr, Off, Size}} -> {Addr, binary_part(Bin, Off, Size)};
                            false -> none
@@ -145,21 +147,13 @@ arg_reads(Bin, Named) ->
             Reads = [{Str(Ptr(AAddr + K * 32 + 8)), Str(Ptr(AAddr + K * 32 + 16)), Index, Line}
                      || {K, <<"CORRARG", 0, _:16/binary, Index:32/little-signed, Line:32/little>>} <- enumerate(Args, 32),
                         Index >= 0],
-            {ok, [{Row, Arity, Index, File, Line}
-                  || {Row, Arity, Fn} <- Rows, {ok, Body} <- [maps:find(Fn, Bodies)],
-                     {Func, File, Index, Line} <- Reads, Func =:= Body]};
+            {ok, lists:usort([{Row, Arity, Index, File, Line}
+                              || {Row, Arity, Fn} <- Rows, {ok, Body} <- [maps:find(Fn, Bodies)],
+                                 {Func, File, Index, Line} <- Reads, Func =:= Body, Index >= Arity])};
         _ -> {ok, []}
     end.
 
 enumerate(Bin, Size) -> [{K, binary_part(Bin, K * Size, Size)} || K <- lists:seq(0, byte_size(Bin) div Size - 1)].
-
-full_section_headers(_Bin, _Off, Num, Num, Acc) -> {ok, lists:reverse(Acc)};
-full_section_headers(Bin, Off, Num, K, Acc) ->
-    case slice(Bin, Off + K * 64, 64) of
-        {ok, <<Name:32/little, Type:32/little, _Flags:64, Addr:64/little, SOff:64/little, Size:64/little, _/binary>>} ->
-            full_section_headers(Bin, Off, Num, K + 1, [{Name, Type, Addr, SOff, Size} | Acc]);
-        _ -> error
-    end.
 
 file_offset([], _At) -> none;
 file_offset([{Addr, Off, Size} | _], At) when At >= Addr, At < Addr + Size -> Off + (At - Addr);

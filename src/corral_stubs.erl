@@ -37,7 +37,8 @@
 %% Run as: erl -noshell -pa EBIN -run corral_stubs main Library.so Out.erl [app=App] [timeout=Ms]
 %% (corral.mk's rule), or through the rebar3 plugin (the corral module).
 -module(corral_stubs).
--export([main/1, generate/2, read/1, load_details/0, spec_to_erlang/3, resource_type/1, spec_resources/1]).
+-export([main/1, generate/2, read/1, load_details/0, spec_to_erlang/3, resource_type/1, spec_resources/1,
+         overreach_text/1]).
 
 -include("../include/corral.hrl").
 
@@ -110,22 +111,27 @@ generate(So, Opts) ->
 %% the file and line, as the Elixir build gives it.
 check_arg_reads(So) ->
     Over = case file:read_file(So) of
-               {ok, Bin} -> case corral_object:arg_reads(Bin) of
-                                {ok, Reads} -> lists:usort([R || {_, Arity, Index, _, _} = R <- Reads, Index >= Arity]);
+               {ok, Bin} -> case corral_object:overreaching_reads(Bin) of
+                                {ok, Reads} -> Reads;
                                 unsupported -> []
                             end;
                _ -> []
            end,
     case Over of
         [] -> ok;
-        _ ->
-            Listed = [io_lib:format("~ts/~w reads argument ~w (index ~w) at ~ts:~w, but its row in the export table "
-                                    "gives it ~w argument~ts", [Row, Arity, Index + 1, Index, File, Line, Arity,
-                                                                 case Arity of 1 -> ""; _ -> "s" end])
-                      || {Row, Arity, Index, File, Line} <- Over],
-            {error, [So, ": ", lists:join("; ", Listed),
-                     ". Give the row the arity the body reads, or read only the arguments the row gives (indexes start at 0)"]}
+        _ -> {error, [So, ": ", overreach_text(Over)]}
     end.
+
+%% The sentence for reads past a row's arity (the Elixir build says the
+%% same, with files relative to the project).
+overreach_text(Over) ->
+    Listed = [io_lib:format("~ts/~w reads argument ~w (index ~w) at ~ts:~w, but its row in the export table "
+                            "gives it ~w argument~ts", [Row, Arity, Index + 1, Index, File, Line, Arity,
+                                                         case Arity of 1 -> ""; _ -> "s" end])
+              || {Row, Arity, Index, File, Line} <- Over],
+    unicode:characters_to_binary(
+      [lists:join("; ", Listed),
+       ". Give the row the arity the body reads, or read only the arguments the row gives (indexes start at 0)"]).
 
 write(Out, Text) ->
     ok = filelib:ensure_dir(Out),

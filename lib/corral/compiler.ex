@@ -351,11 +351,8 @@ defmodule Corral.Compiler do
   # notes in the library, where they can be resolved (ELF).
   defp check_argument_reads!(config) do
     with {:ok, bin} <- File.read(config.so),
-         {:ok, reads} <- :corral_object.arg_reads(bin) do
-      case for({row, arity, index, file, line} <- reads, index >= arity, do: {row, arity, index, file, line}) do
-        [] -> :ok
-        over -> fail_link_check!(config, {:argument_reads, Enum.sort(Enum.uniq(over))})
-      end
+         {:ok, [_ | _] = over} <- :corral_object.overreaching_reads(bin) do
+      fail_link_check!(config, {:argument_reads, over})
     else
       _ -> :ok
     end

@@ -106,14 +106,8 @@ defmodule Corral.Messages do
   end
 
   def message({:link_check, {:argument_reads, over}, config}) do
-    listed =
-      Enum.map_join(over, "; ", fn {row, arity, index, file, line} ->
-        "#{row}/#{arity} reads argument #{index + 1} (index #{index}) at #{rel(file, config)}:#{line}, " <>
-          "but its row in the export table gives it #{arity} argument#{if arity == 1, do: "", else: "s"}"
-      end)
-
-    "#{inspect(config.module)}: #{listed}. Give the row the arity the body reads, or read only the arguments " <>
-      "the row gives (indexes start at 0)"
+    relative = for {row, arity, index, file, line} <- over, do: {row, arity, index, rel(file, config), line}
+    "#{inspect(config.module)}: #{:corral_stubs.overreach_text(relative)}"
   end
 
   def message({:link_check, {:library_not_found, names}, config}) do
