@@ -166,17 +166,8 @@ static inline void corral__call_init(corral_call *c, ErlNifEnv *env, int argc, c
     c->arena = NULL;
 }
 
-static inline void corral__end(corral_call *c)
-{
-    if (CORRAL__LIKELY(c->ncleanup <= CORRAL__INLINE_CLEANUPS && c->arena == NULL)) {
-        while (c->ncleanup > 0) {
-            corral__cleanup *e = &c->cleanup[--c->ncleanup];
-            if (e->fn) e->fn(e->arg);
-        }
-    } else {
-        corral__finish(c);
-    }
-}
+/* The end of a call that returned (defined with the locks, below). */
+static inline void corral__end(corral_call *c);
 
 /* The watchdog of debug builds (CORRAL_DEBUG): a call (whether it returns
  * or raises) or a step of a yielding NIF that holds a normal scheduler
@@ -223,7 +214,13 @@ typedef struct __attribute__((aligned(32))) corral__arg_note {
 #define CORRAL_NIF(name)                                                          \
     CORRAL_NIF_EXTERN(name);                                                      \
     CORRAL__NIF_NOTE(name, #name "__corral_body");                                \
-    static __attribute__((noinline)) ERL_NIF_TERM name##__corral_body(corral_call *c); \
+    static ERL_NIF_TERM name##__corral_body(corral_call *c);                      \
+    static __attribute__((noinline)) ERL_NIF_TERM name##__corral_run(corral_call *c) \
+    {                                                                             \
+        ERL_NIF_TERM result_ = name##__corral_body(c);                            \
+        corral__end(c);                                                           \
+        return result_;                                                           \
+    }                                                                             \
     ERL_NIF_TERM name(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[])        \
     {                                                                             \
         corral_call call_;                                                        \
@@ -234,8 +231,7 @@ typedef struct __attribute__((aligned(32))) corral__arg_note {
             CORRAL__WATCHDOG_END(&call_);                                         \
             return raised_;                                                       \
         }                                                                         \
-        ERL_NIF_TERM result_ = name##__corral_body(&call_);                       \
-        corral__end(&call_);                                                      \
+        ERL_NIF_TERM result_ = name##__corral_run(&call_);                        \
         CORRAL__WATCHDOG_END(&call_);                                             \
         return result_;                                                           \
     }                                                                             \
@@ -2544,22 +2540,31 @@ CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
  * with a call context (_GET), and made (_MAKE_PURE, _MAKE). */
 #define CORRAL__K_SINT_TRY(p, env, t, out) CORRAL__CAT(corral__try_, CORRAL__P_WORD(p))(env, t, out)
 #define CORRAL__K_SINT_CHECK(p) CORRAL__CAT(corral__check_arg_, CORRAL__P_WORD(p))
-#define CORRAL__K_SINT_GET(p, c, i) CORRAL__CAT(corral_get_, CORRAL__P_WORD(p))(c, corral__typed_arg(c, i))
-#define CORRAL__K_SINT_MAKE_PURE(env, e, st) enif_make_int64(env, (ErlNifSInt64)(e))
-#define CORRAL__K_SINT_MAKE(c, e) enif_make_int64((c)->env, (ErlNifSInt64)(e))
+#define CORRAL__K_SINT_GET(p, c, i) CORRAL__TRY_GET(p, c, i)
+#define CORRAL__K_SINT_MAKE_PURE(env, e, st)                                                     \
+    __builtin_choose_expr(sizeof(e) <= sizeof(int), enif_make_int(env, (int)(e)),               \
+                          enif_make_int64(env, (ErlNifSInt64)(e)))
+#define CORRAL__K_SINT_MAKE(c, e)                                                                \
+    __builtin_choose_expr(sizeof(e) <= sizeof(int), enif_make_int((c)->env, (int)(e)),          \
+                          enif_make_int64((c)->env, (ErlNifSInt64)(e)))
 #define CORRAL__K_UINT_TRY CORRAL__K_SINT_TRY
 #define CORRAL__K_UINT_CHECK CORRAL__K_SINT_CHECK
 #define CORRAL__K_UINT_GET CORRAL__K_SINT_GET
-#define CORRAL__K_UINT_MAKE_PURE(env, e, st) enif_make_uint64(env, (ErlNifUInt64)(e))
-#define CORRAL__K_UINT_MAKE(c, e) enif_make_uint64((c)->env, (ErlNifUInt64)(e))
+#define CORRAL__K_UINT_MAKE_PURE(env, e, st)                                                     \
+    __builtin_choose_expr(sizeof(e) <= sizeof(unsigned), enif_make_uint(env, (unsigned)(e)),     \
+                          enif_make_uint64(env, (ErlNifUInt64)(e)))
+/* Values of 32 bits or less are made by the cheaper int/uint makers. */
+#define CORRAL__K_UINT_MAKE(c, e)                                                                \
+    __builtin_choose_expr(sizeof(e) <= sizeof(unsigned), enif_make_uint((c)->env, (unsigned)(e)), \
+                          enif_make_uint64((c)->env, (ErlNifUInt64)(e)))
 #define CORRAL__K_DOUBLE_TRY(p, env, t, out) corral__try_double(env, t, out)
 #define CORRAL__K_DOUBLE_CHECK(p) corral__check_arg_double
-#define CORRAL__K_DOUBLE_GET(p, c, i) corral_get_double(c, corral__typed_arg(c, i))
+#define CORRAL__K_DOUBLE_GET(p, c, i) CORRAL__TRY_GET(p, c, i)
 #define CORRAL__K_DOUBLE_MAKE_PURE(env, e, st) corral__make_double_pure(env, (e), st)
 #define CORRAL__K_DOUBLE_MAKE(c, e) corral_make_double(c, (e))
 #define CORRAL__K_BOOL_TRY(p, env, t, out) corral__try_bool(env, t, out)
 #define CORRAL__K_BOOL_CHECK(p) corral__check_arg_bool
-#define CORRAL__K_BOOL_GET(p, c, i) corral_get_bool(c, corral__typed_arg(c, i))
+#define CORRAL__K_BOOL_GET(p, c, i) CORRAL__TRY_GET(p, c, i)
 #define CORRAL__K_BOOL_MAKE_PURE(env, e, st) ((e) ? corral__atom_true : corral__atom_false)
 #define CORRAL__K_BOOL_MAKE(c, e) corral_make_bool(c, (e))
 #define CORRAL__K_BINARY_TRY(p, env, t, out) corral__try_binary(env, t, out)
@@ -2812,6 +2817,18 @@ CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
 #define CORRAL__K_VOID_OK_MAKE CORRAL__K_VOID_MAKE
 
 /* Helpers of the kinds above. */
+
+/* Decoding with a call context by the pure test: nothing is built for the
+ * message until the test fails, when the getter's own check raises it. */
+#define CORRAL__TRY_GET(p, c, i)                                                                 \
+    __extension__({                                                                              \
+        CORRAL__P_CTYPE(p) corral_v_;                                                            \
+        if (CORRAL__UNLIKELY(!CORRAL__KINDED(p, _TRY)(p, (c)->env, (c)->argv[i], &corral_v_)))    \
+            corral__typed_raise_bad(c, i, CORRAL__KINDED(p, _CHECK)(p));                         \
+        corral_v_;                                                                               \
+    })
+CORRAL__NORETURN CORRAL__COLD void corral__typed_raise_bad(corral_call *c, int i, void (*check)(corral_call *c, int i));
+
 static inline corral_term corral__typed_arg(corral_call *c, int i)
 {
     corral_term t = {c->argv[i], {NULL, (uintptr_t)i, CORRAL__AT_ARG}};
@@ -3108,28 +3125,20 @@ ERL_NIF_TERM corral__pure_failed(ErlNifEnv *env, int argc, const ERL_NIF_TERM ar
  * needs a destroy call: freeing its memory is enough, on every platform.
  * ======================================================================= */
 
-#if defined(__linux__) && !defined(CORRAL_PORTABLE_LOCKS)
-/* glibc, musl and bionic: a zeroed pthread lock is an unlocked one (their
- * static initializers are all zero bits), so the system's locks are used. */
-typedef struct {
-    pthread_mutex_t m;
-} corral_mutex;
-
-typedef struct {
-    pthread_rwlock_t l;
-} corral_rwlock;
-
-static inline void corral__mutex_lock(corral_mutex *m) { pthread_mutex_lock(&m->m); }
-static inline void corral__read_lock(corral_rwlock *l) { pthread_rwlock_rdlock(&l->l); }
-static inline void corral__write_lock(corral_rwlock *l) { pthread_rwlock_wrlock(&l->l); }
-#else
-/* Elsewhere a zeroed pthread lock is not an unlocked one (macOS: the types
- * carry a signature word set by their initializer, and locking a zeroed one
- * fails and locks nothing) or it allocates on first use and leaks unless
- * destroyed (FreeBSD, OpenBSD). There Corral's locks are one word of its own:
- * taking a free lock is one compare-and-swap, and waiting threads sleep on
- * condition variables shared by all locks (c_src/corral/lock.c).
- * CORRAL_PORTABLE_LOCKS selects these on Linux too. */
+/* One word each, on every platform. A zeroed pthread lock is an unlocked
+ * one only on Linux's C libraries (macOS locks carry a signature word set by
+ * their initializer; the BSDs' allocate on first use and leak unless
+ * destroyed), and the system's locks cost a call and tens of instructions
+ * each way where this one is a compare-and-swap to take a free lock and one
+ * atomic operation to release it, both inline. Waiting threads sleep on a
+ * futex on Linux, elsewhere on condition variables shared by all locks
+ * (c_src/corral/lock.c; CORRAL_PORTABLE_LOCKS selects the shared ones on
+ * Linux too, so both ways of waiting are tested).
+ *
+ * Mutex word: 0 free, 1 locked, 2 locked with waiters. Read-write word:
+ * bit 0 a writer holds it, bit 1 someone waits, bits 2 and up count the
+ * readers. Readers enter whenever no writer holds the lock, as with glibc's
+ * default read-write lock. */
 typedef struct {
     unsigned state;
 } corral_mutex;
@@ -3137,10 +3146,17 @@ typedef struct {
 typedef struct {
     unsigned state;
 } corral_rwlock;
+
+#define CORRAL__LOCK_WRITER 1u
+#define CORRAL__LOCK_WAITING 2u
+#define CORRAL__LOCK_READER 4u
 
 void corral__mutex_wait(corral_mutex *m);
 void corral__read_wait(corral_rwlock *l);
 void corral__write_wait(corral_rwlock *l);
+void corral__lock_wake_one(unsigned *word);
+void corral__lock_wake_all(unsigned *word);
+void corral__read_release_wake(corral_rwlock *l);
 
 static inline void corral__mutex_lock(corral_mutex *m)
 {
@@ -3152,20 +3168,93 @@ static inline void corral__mutex_lock(corral_mutex *m)
 static inline void corral__read_lock(corral_rwlock *l)
 {
     unsigned s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
-    if ((s & 1u) || !__atomic_compare_exchange_n(&l->state, &s, s + 4u, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+    if ((s & CORRAL__LOCK_WRITER) ||
+        !__atomic_compare_exchange_n(&l->state, &s, s + CORRAL__LOCK_READER, false, __ATOMIC_ACQUIRE,
+                                     __ATOMIC_RELAXED))
         corral__read_wait(l);
 }
 
 static inline void corral__write_lock(corral_rwlock *l)
 {
     unsigned expected = 0;
-    if (!__atomic_compare_exchange_n(&l->state, &expected, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+    if (!__atomic_compare_exchange_n(&l->state, &expected, CORRAL__LOCK_WRITER, false, __ATOMIC_ACQUIRE,
+                                     __ATOMIC_RELAXED))
         corral__write_wait(l);
 }
-#endif
 
-void corral__unlock_mutex(void *m);
-void corral__unlock_rwlock(void *l);
+static inline void corral__mutex_release(corral_mutex *m)
+{
+    if (CORRAL__UNLIKELY(__atomic_exchange_n(&m->state, 0u, __ATOMIC_RELEASE) == 2u)) corral__lock_wake_one(&m->state);
+}
+
+/* corral_rwlock_unlock does not say which way the lock was taken: the
+ * holder is a writer exactly when the writer bit is set, as a writer
+ * excludes readers. */
+static inline void corral__write_release(corral_rwlock *l);
+static inline void corral__read_release(corral_rwlock *l);
+static inline void corral__rwlock_release(corral_rwlock *l)
+{
+    if (__atomic_load_n(&l->state, __ATOMIC_RELAXED) & CORRAL__LOCK_WRITER)
+        corral__write_release(l);
+    else
+        corral__read_release(l);
+}
+
+static inline void corral__read_release(corral_rwlock *l)
+{
+    if (CORRAL__UNLIKELY(__atomic_fetch_sub(&l->state, CORRAL__LOCK_READER, __ATOMIC_RELEASE) ==
+                         (CORRAL__LOCK_READER | CORRAL__LOCK_WAITING)))
+        corral__read_release_wake(l);
+}
+
+/* While a writer holds the lock the word is the writer bit, maybe with
+ * the waiting bit (readers and writers only mark that they wait), so the
+ * release is one exchange. */
+static inline void corral__write_release(corral_rwlock *l)
+{
+    if (CORRAL__UNLIKELY(__atomic_exchange_n(&l->state, 0u, __ATOMIC_RELEASE) & CORRAL__LOCK_WAITING))
+        corral__lock_wake_all(&l->state);
+}
+
+/* The releases of the locks a call took, as cleanup functions (corral_defer's
+ * form). Hidden, so that the end of a call compares with their addresses
+ * directly rather than through the global offset table. */
+__attribute__((visibility("hidden"))) void corral__unlock_mutex(void *m);
+__attribute__((visibility("hidden"))) void corral__unlock_read(void *l);
+__attribute__((visibility("hidden"))) void corral__unlock_write(void *l);
+
+/* The end of a call that returned: its cleanups, newest first. The common
+ * cases are inline: nothing to release, or one lock Corral handed out
+ * (released here rather than through its function). Anything else (more
+ * entries, other cleanups, scratch memory) goes to corral__finish, out of
+ * line so that this path needs few registers. */
+static inline void corral__end(corral_call *c)
+{
+    if (CORRAL__LIKELY(c->arena == NULL)) {
+        unsigned n = c->ncleanup;
+        if (CORRAL__LIKELY(n == 0)) return;
+        if (n == 1) {
+            void (*fn)(void *) = c->cleanup[0].fn;
+            void *arg = c->cleanup[0].arg;
+            if (fn == corral__unlock_read) {
+                c->ncleanup = 0;
+                corral__read_release((corral_rwlock *)arg);
+                return;
+            }
+            if (fn == corral__unlock_write) {
+                c->ncleanup = 0;
+                corral__write_release((corral_rwlock *)arg);
+                return;
+            }
+            if (fn == corral__unlock_mutex) {
+                c->ncleanup = 0;
+                corral__mutex_release((corral_mutex *)arg);
+                return;
+            }
+        }
+    }
+    corral__finish(c);
+}
 
 /* Locks m outside a call: in resource callbacks (down, stop, destructor)
  * and in threads of your own, which have no call to release it. Unlock with
@@ -3176,7 +3265,7 @@ static inline void corral_mutex_lock(corral_mutex *m) { corral__mutex_lock(m); }
 /* Unlocks a mutex taken with corral_mutex_lock.
  * Checks: nothing (unlocking a mutex this thread does not hold is undefined,
  * as with any mutex). Raises: never. Owns: nothing. */
-static inline void corral_mutex_unlock(corral_mutex *m) { corral__unlock_mutex(m); }
+static inline void corral_mutex_unlock(corral_mutex *m) { corral__mutex_release(m); }
 
 /* Takes l for reading outside a call (see corral_mutex_lock). Unlock with
  * corral_rwlock_unlock.
@@ -3191,7 +3280,7 @@ static inline void corral_rwlock_write(corral_rwlock *l) { corral__write_lock(l)
 /* Releases l, taken for reading or writing with corral_rwlock_read or
  * corral_rwlock_write.
  * Checks: nothing. Raises: never. Owns: nothing. */
-static inline void corral_rwlock_unlock(corral_rwlock *l) { corral__unlock_rwlock(l); }
+static inline void corral_rwlock_unlock(corral_rwlock *l) { corral__rwlock_release(l); }
 
 /* Locks m for the rest of the call.
  * Checks: nothing (locking the same mutex twice in one call deadlocks, as with
@@ -3211,7 +3300,7 @@ static inline corral_defer_id corral_lock(corral_call *c, corral_mutex *m)
 static inline corral_defer_id corral_read_lock(corral_call *c, corral_rwlock *l)
 {
     corral__read_lock(l);
-    return corral__defer(c, corral__unlock_rwlock, l);
+    return corral__defer(c, corral__unlock_read, l);
 }
 
 /* Takes l for writing for the rest of the call.
@@ -3220,7 +3309,7 @@ static inline corral_defer_id corral_read_lock(corral_call *c, corral_rwlock *l)
 static inline corral_defer_id corral_write_lock(corral_call *c, corral_rwlock *l)
 {
     corral__write_lock(l);
-    return corral__defer(c, corral__unlock_rwlock, l);
+    return corral__defer(c, corral__unlock_write, l);
 }
 
 /* }====================================================================== */

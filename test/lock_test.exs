@@ -1,8 +1,8 @@
 defmodule CorralTest.LockTest do
-  # Section "Locks" of corral.h, with both implementations: the system's
-  # pthread locks (Linux) and Corral's own one-word locks (macOS and the BSDs,
-  # where a zeroed pthread lock is not an unlocked one), which
-  # CORRAL_PORTABLE_LOCKS selects here so that they run, not only compile.
+  # Section "Locks" of corral.h, with both ways its one-word locks wait: on
+  # a futex (Linux) and on the condition variables shared by all locks
+  # (macOS and the BSDs), which CORRAL_PORTABLE_LOCKS selects here so that
+  # they run, not only compile.
   # Normal schedulers, dirty schedulers and pool threads contend for the same
   # locks; a read-modify-write with a gap inside shows any lost exclusion.
   use ExUnit.Case, async: false
@@ -143,7 +143,7 @@ defmodule CorralTest.LockTest do
     module
   end
 
-  for {kind, flags} <- [{System, []}, {Portable, ["-DCORRAL_PORTABLE_LOCKS"]}] do
+  for {kind, flags} <- [{Futex, []}, {SharedWait, ["-DCORRAL_PORTABLE_LOCKS"]}] do
     describe "#{inspect(kind)} locks" do
       setup do
         {:ok, n: build(unquote(kind), unquote(flags))}

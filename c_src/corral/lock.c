@@ -1,39 +1,42 @@
 /*
- * lock.c: releasing the locks a call took (corral_lock, corral_read_lock,
- * corral_write_lock), and, where a zeroed pthread lock is not an unlocked one
- * (see corral.h), Corral's own one-word locks.
+ * lock.c: the slow paths of Corral's one-word locks (corral.h, section
+ * "Locks": taking a free lock and releasing one without waiters are inline
+ * there), and the releases as cleanup functions for the locks a call took.
  *
- * The one-word locks wait the way a futex does, without needing one: a
- * thread that must wait sleeps on the condition variable of a bucket chosen
- * by the lock's address, after checking under the bucket's mutex that it
- * still must wait; a thread that releases a lock with waiters changes the
- * word first and then wakes the bucket under the same mutex. So a wake-up is
- * never lost, and locks need neither an init nor a destroy call: zeroed
- * memory is a free lock, and freeing it leaks nothing. Buckets are shared by
- * all locks, so a wake-up may reach threads waiting for another lock; they
- * look again and sleep again.
- *
- * Mutex word: 0 free, 1 locked, 2 locked with waiters.
- * Read-write word: bit 0 a writer holds it, bit 1 someone waits, bits 2 and
- * up the number of readers. Readers enter whenever no writer holds the lock
- * (as glibc's default read-write lock does).
+ * Waiting works the way a futex does. On Linux it is one: a waiter sleeps
+ * only while the word still holds the value it saw, and a releaser changes
+ * the word first and then wakes (one waiter of a mutex: it marks the word
+ * contended again when it takes it; every waiter of a read-write lock), so
+ * a wake-up is never lost. Elsewhere
+ * (and with CORRAL_PORTABLE_LOCKS) the same contract is built from 64
+ * mutex/condition-variable buckets chosen by the lock's address: the waiter
+ * checks the word under the bucket's mutex before sleeping, the releaser
+ * broadcasts under it. Buckets are shared by all locks, so a wake-up may
+ * reach threads waiting for another lock; they look again and sleep again.
+ * Either way a lock needs neither an init nor a destroy call: zeroed memory
+ * is a free lock, and freeing it leaks nothing.
  */
 #include "corral_internal.h"
 
-void corral__unlock_mutex(void *m);
-void corral__unlock_rwlock(void *l);
-
 #if defined(__linux__) && !defined(CORRAL_PORTABLE_LOCKS)
 
-void corral__unlock_mutex(void *m) { pthread_mutex_unlock(&((corral_mutex *)m)->m); }
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
-void corral__unlock_rwlock(void *l) { pthread_rwlock_unlock(&((corral_rwlock *)l)->l); }
+/* Sleeps while *word == seen (a spurious return only means a look again). */
+static void sleep_on(unsigned *word, unsigned seen)
+{
+    syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
+}
+
+static void wake(unsigned *word, int how_many) { syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, how_many, NULL, NULL, 0); }
+
+void corral__lock_wake_one(unsigned *word) { wake(word, 1); }
+
+void corral__lock_wake_all(unsigned *word) { wake(word, INT_MAX); }
 
 #else
-
-#define WRITER 1u
-#define WAITING 2u
-#define READER 4u
 
 #define BUCKETS 64
 
@@ -48,25 +51,16 @@ static struct bucket *bucket_of(const unsigned *word)
     return &buckets[((a >> 4) ^ (a >> 10)) % BUCKETS];
 }
 
-static unsigned load(const unsigned *word) { return __atomic_load_n(word, __ATOMIC_RELAXED); }
-
-static bool swap(unsigned *word, unsigned *seen, unsigned want)
-{
-    return __atomic_compare_exchange_n(word, seen, want, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
-}
-
-/* Sleeps while (*word & mask) != 0 and the waiting bit (or, for a mutex,
- * the value 2) is set: the releaser wakes the bucket after changing either. */
-static void sleep_while(unsigned *word, unsigned mask, unsigned waiting)
+static void sleep_on(unsigned *word, unsigned seen)
 {
     struct bucket *b = bucket_of(word);
     pthread_mutex_lock(&b->m);
-    unsigned s = __atomic_load_n(word, __ATOMIC_ACQUIRE);
-    if ((s & mask) && (s & waiting) == waiting) pthread_cond_wait(&b->wake, &b->m);
+    if (__atomic_load_n(word, __ATOMIC_ACQUIRE) == seen) pthread_cond_wait(&b->wake, &b->m);
     pthread_mutex_unlock(&b->m);
 }
 
-static void wake_all(unsigned *word)
+/* A bucket may hold waiters of other locks: wake them all. */
+void corral__lock_wake_all(unsigned *word)
 {
     struct bucket *b = bucket_of(word);
     pthread_mutex_lock(&b->m);
@@ -74,19 +68,30 @@ static void wake_all(unsigned *word)
     pthread_mutex_unlock(&b->m);
 }
 
+void corral__lock_wake_one(unsigned *word) { corral__lock_wake_all(word); }
+
+#endif
+
+#define WRITER CORRAL__LOCK_WRITER
+#define WAITING CORRAL__LOCK_WAITING
+#define READER CORRAL__LOCK_READER
+
+static unsigned load(const unsigned *word) { return __atomic_load_n(word, __ATOMIC_RELAXED); }
+
+static bool swap(unsigned *word, unsigned *seen, unsigned want)
+{
+    return __atomic_compare_exchange_n(word, seen, want, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
 /* The mutex's slow path: mark it contended (2) and sleep until a swap to 2
  * finds it free. */
 void corral__mutex_wait(corral_mutex *m)
 {
-    while (__atomic_exchange_n(&m->state, 2u, __ATOMIC_ACQUIRE) != 0) sleep_while(&m->state, 2u, 2u);
+    while (__atomic_exchange_n(&m->state, 2u, __ATOMIC_ACQUIRE) != 0) sleep_on(&m->state, 2u);
 }
 
-void corral__unlock_mutex(void *p)
-{
-    corral_mutex *m = p;
-    if (__atomic_exchange_n(&m->state, 0u, __ATOMIC_RELEASE) == 2u) wake_all(&m->state);
-}
-
+/* A reader waits only for a writer: it sets the waiting bit so that the
+ * writer's release wakes it, then sleeps while the word is unchanged. */
 void corral__read_wait(corral_rwlock *l)
 {
     for (;;) {
@@ -95,11 +100,17 @@ void corral__read_wait(corral_rwlock *l)
             if (swap(&l->state, &s, s + READER)) return;
             continue;
         }
-        if (!(s & WAITING) && !swap(&l->state, &s, s | WAITING)) continue;
-        sleep_while(&l->state, WRITER, WAITING);
+        if (!(s & WAITING)) {
+            if (!swap(&l->state, &s, s | WAITING)) continue;
+            s |= WAITING;
+        }
+        sleep_on(&l->state, s);
     }
 }
 
+/* A writer waits for every holder; it keeps the waiting bits it set when
+ * it takes the lock free of holders, so that other waiters are woken by its
+ * release too. */
 void corral__write_wait(corral_rwlock *l)
 {
     for (;;) {
@@ -108,29 +119,26 @@ void corral__write_wait(corral_rwlock *l)
             if (swap(&l->state, &s, s | WRITER)) return;
             continue;
         }
-        if (!(s & WAITING) && !swap(&l->state, &s, s | WAITING)) continue;
-        sleep_while(&l->state, ~WAITING, WAITING);
+        if (!(s & WAITING)) {
+            if (!swap(&l->state, &s, s | WAITING)) continue;
+            s |= WAITING;
+        }
+        sleep_on(&l->state, s);
     }
 }
 
-void corral__unlock_rwlock(void *p)
+/* The last reader left and someone waits (a writer): clear the bit and
+ * wake. If the word changed meanwhile, a new holder has the bit and wakes
+ * the waiters when it leaves. */
+void corral__read_release_wake(corral_rwlock *l)
 {
-    corral_rwlock *l = p;
-    /* The holder is a writer exactly when the writer bit is set: a writer
-     * excludes readers. */
-    if (load(&l->state) & WRITER) {
-        if (__atomic_fetch_and(&l->state, ~(WRITER | WAITING), __ATOMIC_RELEASE) & WAITING) wake_all(&l->state);
-        return;
-    }
-    unsigned before = __atomic_fetch_sub(&l->state, READER, __ATOMIC_RELEASE);
-    if (before == (READER | WAITING)) {
-        /* The last reader left and someone waits (a writer): clear the bit
-         * and wake. If the word changed meanwhile, a new holder has the bit
-         * and wakes the waiters when it leaves. */
-        unsigned expected = WAITING;
-        if (__atomic_compare_exchange_n(&l->state, &expected, 0u, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-            wake_all(&l->state);
-    }
+    unsigned expected = WAITING;
+    if (__atomic_compare_exchange_n(&l->state, &expected, 0u, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        corral__lock_wake_all(&l->state);
 }
 
-#endif
+void corral__unlock_mutex(void *m) { corral__mutex_release(m); }
+
+void corral__unlock_read(void *l) { corral__read_release(l); }
+
+void corral__unlock_write(void *l) { corral__write_release(l); }

@@ -94,6 +94,12 @@ static __attribute__((noinline)) void run_check(corral_call *c, int i, void (*ch
                  i + 1);
 }
 
+void corral__typed_raise_bad(corral_call *c, int i, void (*check)(corral_call *c, int i))
+{
+    run_check(c, i, check);
+    __builtin_unreachable(); /* run_check always raises */
+}
+
 ERL_NIF_TERM corral__typed_bad_arg(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[], corral_nif_fn self, int i,
                                    void (*check)(corral_call *c, int i))
 {
