@@ -1893,7 +1893,24 @@ void corral__register_struct(corral_struct *s);
     static corral_struct shape = {#T, as, sizeof(T), 0, shape##__fields,                        \
                                   sizeof(shape##__fields) / sizeof(corral_field), 0, NULL};     \
     CORRAL__CONSTRUCTOR(shape##__corral_register) { corral__register_struct(&shape); }          \
-    typedef int shape##__corral_semicolon
+    CORRAL__SHAPE_RECORD(shape, #as, #__VA_ARGS__)
+
+/* The text of a CORRAL_STRUCT as written (its `as` and its field rows), in
+ * the section of the doc records, from which the build makes the type of
+ * a typed (struct, shape, Type, name) parameter: %Geo.Point{x: number(),
+ * y: number()}. Whole 32-byte blocks, 32-aligned, so that a reader of doc
+ * records steps over it. */
+#define CORRAL__SHAPE_RECORD(shape, as_text, fields_text)                                         \
+    _Static_assert(sizeof(#shape) <= 240 && sizeof(as_text) <= 320, "CORRAL_STRUCT: name too long"); \
+    static const struct __attribute__((aligned(32))) {                                          \
+        char magic[8];                                                                          \
+        uint32_t fields_size;                                                                   \
+        uint32_t reserved;                                                                      \
+        char name[240];                                                                         \
+        char as[320];                                                                           \
+        char fields[(sizeof(fields_text) + 31) / 32 * 32];                                      \
+    } shape##__corral_shape CORRAL__SECTION("corral_docs") = {                                  \
+        "CORRSHP", (sizeof(fields_text) + 31) / 32 * 32, 0, #shape, as_text, fields_text}
 
 /* A variant of a union: tag atom `name`, value in member `m` of type
  * `type`. The C tag value is the variant's position (0, 1, ...).
@@ -2364,7 +2381,10 @@ void corral_msg_free(corral_msg *m);
  *                                  CORRAL_PURE takes all but string
  *   (struct, shape, Type, name)  Type  a term of a CORRAL_STRUCT or
  *                                  CORRAL_UNION shape, as corral_get_struct
- *                                  decodes it (term())
+ *                                  decodes it (the CORRAL_STRUCT's own type:
+ *                                  %Geo.Point{x: number(), y: number()};
+ *                                  term() for a union, or for rows written
+ *                                  through macros of one's own)
  *
  * Up to 8 parameters. Parameter names become the Elixir argument names, so
  * use names that are valid in Elixir too (not `end`, `do`, `fn`, `when`),
@@ -2724,7 +2744,9 @@ CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
 #define CORRAL__T_opt_IN(word, name) CORRAL__T_##word##_IN() " | nil"
 #define CORRAL__T_struct_CTYPE(shape, type, name) type
 #define CORRAL__T_struct_KIND CORRAL__K_STRUCT
-#define CORRAL__T_struct_IN(...) "term()"
+/* corral_shape(name): the build puts the shape's own type here (term() if its
+ * CORRAL_STRUCT text is not one it can read). */
+#define CORRAL__T_struct_IN(shape, ...) "corral_shape(" #shape ")"
 #define CORRAL__T_index_CTYPE(bound, name) size_t
 #define CORRAL__T_index_KIND CORRAL__K_INDEX
 #define CORRAL__T_index_IN(...) "non_neg_integer()"

@@ -38,7 +38,7 @@
 %% (corral.mk's rule), or through the rebar3 plugin (the corral module).
 -module(corral_stubs).
 -export([main/1, generate/2, read/1, load_details/0, spec_to_erlang/3, resource_type/1, spec_resources/1,
-         overreach_text/1]).
+         overreach_text/1, shapes/1, expand_shapes/3]).
 
 -include("../include/corral.hrl").
 
@@ -169,7 +169,8 @@ module_record(So, <<"CORRAL", Binding, 0, Abi:32/little, Count:32/little, Name:2
                             {ok, #{module => binary_to_atom(cstring(Name), utf8),
                                    binding => case Binding of $X -> elixir; _ -> erlang end,
                                    exports => [{binary_to_atom(N, utf8), A, T} || {N, A, T} <- Exports],
-                                   docs => DocMap}};
+                                   docs => DocMap,
+                                   shapes => shapes(Docs)}};
                         Error -> Error
                     end;
                 Bad -> {error, io_lib:format("~ts has export rows with an empty name or an arity above 255: ~p", [So, Bad])}
@@ -216,6 +217,143 @@ doc_records(_, Acc) -> lists:reverse(Acc).
 
 cstring(Bin) -> hd(binary:split(Bin, <<0>>)).
 
+%% {structure types}
+
+%% Typed declarations write a (struct, shape, Type, name) parameter's type
+%% as corral_shape(name); CORRAL_STRUCT leaves its own text (the `as` and the field
+%% rows, as written) in a CORRSHP record beside the doc records. shapes/1
+%% reads those: #{Name => {As, Fields}}, with As one of {struct, Module},
+%% map, {record, Tag}, tuple, and each field {Name, Type}, Type one of
+%% {word, ElixirText, ErlangText}, {shape, Name}, {list, Type}; a shape
+%% whose text is not rows of Corral's own field macros is unknown (its
+%% parameters stay term()).
+shapes(Docs) -> maps:from_list(shape_records(Docs, [])).
+
+shape_records(<<"CORRSHP", 0, Size:32/little, _:32, Name:240/binary, As:320/binary, Fields:Size/binary, Rest/binary>>, Acc) ->
+    shape_records(Rest, [{cstring(Name), parse_shape(cstring(As), cstring(Fields))} | Acc]);
+shape_records(<<_:32/binary, Rest/binary>>, Acc) -> shape_records(Rest, Acc);
+shape_records(_, Acc) -> Acc.
+
+parse_shape(AsText, FieldsText) ->
+    case {parse_as(calls(AsText)), calls(FieldsText)} of
+        {{ok, As}, {ok, Rows}} ->
+            case [field(Macro, Args) || {Macro, Args} <- Rows] of
+                Fields when Fields =/= [] -> case lists:member(unknown, Fields) of true -> unknown; false -> {As, Fields} end;
+                [] -> unknown
+            end;
+        _ -> unknown
+    end.
+
+parse_as({ok, [{<<"CORRAL_AS_STRUCT">>, [M]}]}) -> with_string(M, fun(Module) -> {struct, Module} end);
+parse_as({ok, [{<<"CORRAL_AS_RECORD">>, [T]}]}) -> with_string(T, fun(Tag) -> {record, Tag} end);
+parse_as({ok, [{<<"CORRAL_AS_MAP">>, []}]}) -> {ok, map};
+parse_as({ok, [{<<"CORRAL_AS_TUPLE">>, []}]}) -> {ok, tuple};
+parse_as(_) -> error.
+
+with_string(<<$", _/binary>> = Quoted, Make) ->
+    case re:run(Quoted, <<"^\"([A-Za-z0-9_.@]+)\"$">>, [{capture, all_but_first, binary}]) of
+        {match, [Text]} -> {ok, Make(Text)};
+        nomatch -> error
+    end;
+with_string(_, _) -> error.
+
+%% Macro calls separated by commas, each with simple arguments:
+%% {ok, [{Macro, [Arg]}]} or error.
+calls(Text) ->
+    case re:run(Text, <<"^\\s*([A-Z_][A-Z0-9_]*)\\s*\\(([^()]*)\\)\\s*(,(.*))?$">>, [{capture, all_but_first, binary}, dotall]) of
+        {match, [Macro, Args | More]} ->
+            Parsed = {Macro, [A || A <- [string:trim(A0) || A0 <- binary:split(Args, <<",">>, [global])], A =/= <<>>]},
+            case More of
+                [_, Rest] -> case calls(Rest) of {ok, Others} -> {ok, [Parsed | Others]}; error -> error end;
+                _ -> {ok, [Parsed]}
+            end;
+        nomatch -> error
+    end.
+
+field(<<"CORRAL_FIELD">>, [_, M, T]) -> named(M, word(T));
+field(<<"CORRAL_FIELD_ENUM">>, [_, M, _]) -> named(M, {word, "atom()", "atom()"});
+field(<<"CORRAL_FIELD_STRUCT">>, [_, M, S]) -> named(M, {shape, shape_name(S)});
+field(<<"CORRAL_FIELD_ARRAY">>, [_, M, _, T]) -> named(M, case word(T) of unknown -> unknown; W -> {list, W} end);
+field(<<"CORRAL_FIELD_STRUCT_ARRAY">>, [_, M, _, S]) -> named(M, {list, {shape, shape_name(S)}});
+field(_, _) -> unknown.
+
+named(_, unknown) -> unknown;
+named(M, Type) -> {M, Type}.
+
+shape_name(<<"&", S/binary>>) -> string:trim(S);
+shape_name(S) -> S.
+
+%% The element types a structure field can have, as the typed words
+%% write them (Elixir, then Erlang).
+word(T) ->
+    case T of
+        <<"CORRAL_I8">> -> {word, "-128..127", "-128..127"};
+        <<"CORRAL_I16">> -> {word, "-32768..32767", "-32768..32767"};
+        <<"CORRAL_I32">> -> {word, "-2147483648..2147483647", "-2147483648..2147483647"};
+        <<"CORRAL_U8">> -> {word, "byte()", "byte()"};
+        <<"CORRAL_U16">> -> {word, "0..65535", "0..65535"};
+        <<"CORRAL_U32">> -> {word, "0..4294967295", "0..4294967295"};
+        <<"CORRAL_FLOAT">> -> {word, "number()", "number()"};
+        <<"CORRAL_DOUBLE">> -> {word, "number()", "number()"};
+        <<"CORRAL_BOOL">> -> {word, "boolean()", "boolean()"};
+        <<"CORRAL_TERM">> -> {word, "term()", "term()"};
+        <<"CORRAL_BINARY">> -> {word, "binary()", "binary()"};
+        <<"CORRAL_STRING">> -> {word, "String.t()", "binary()"};
+        <<"CORRAL_CSTRING">> -> {word, "String.t()", "binary()"};
+        _ ->
+            Signed = [<<"CORRAL_I64">>, <<"CORRAL_INT">>, <<"CORRAL_LONG">>, <<"CORRAL_SSIZE">>, <<"CORRAL_INTPTR">>],
+            Unsigned = [<<"CORRAL_U64">>, <<"CORRAL_UINT">>, <<"CORRAL_ULONG">>, <<"CORRAL_SIZE">>, <<"CORRAL_UINTPTR">>],
+            case {lists:member(T, Signed), lists:member(T, Unsigned)} of
+                {true, _} -> {word, "integer()", "integer()"};
+                {_, true} -> {word, "non_neg_integer()", "non_neg_integer()"};
+                _ -> unknown
+            end
+    end.
+
+%% The spec text with each corral_shape(name) replaced by the shape's type in
+%% Lang (elixir or erlang); term() for a shape it does not know.
+expand_shapes(Spec, Shapes, Lang) ->
+    Parts = re:split(Spec, <<"\\bcorral_shape\\(([A-Za-z_][A-Za-z0-9_]*)\\)">>, [{return, binary}]),
+    iolist_to_binary(expand_parts(Parts, Shapes, Lang)).
+
+expand_parts([Text, Name | Rest], Shapes, Lang) -> [Text, shape_type(Name, Shapes, Lang, []) | expand_parts(Rest, Shapes, Lang)];
+expand_parts(Last, _, _) -> Last.
+
+shape_type(Name, Shapes, Lang, Seen) ->
+    case {lists:member(Name, Seen), maps:get(Name, Shapes, unknown)} of
+        {false, {As, Fields}} ->
+            Types = [{F, field_type(T, Shapes, Lang, [Name | Seen])} || {F, T} <- Fields],
+            container(As, Types, Lang);
+        _ -> "term()"
+    end.
+
+field_type({word, Elixir, _}, _, elixir, _) -> Elixir;
+field_type({word, _, Erlang}, _, erlang, _) -> Erlang;
+field_type({shape, Name}, Shapes, Lang, Seen) -> shape_type(Name, Shapes, Lang, Seen);
+field_type({list, T}, Shapes, Lang, Seen) -> ["[", field_type(T, Shapes, Lang, Seen), "]"].
+
+container({struct, Module}, Types, elixir) ->
+    ["%{", lists:join(", ", [["__struct__: ", elixir_atom(Module)] | [[key(F), ": ", T] || {F, T} <- Types]]), "}"];
+container(map, Types, elixir) -> ["%{", lists:join(", ", [[key(F), ": ", T] || {F, T} <- Types]), "}"];
+container({record, Tag}, Types, elixir) -> ["{", lists:join(", ", [elixir_atom(Tag) | [T || {_, T} <- Types]]), "}"];
+container({struct, Module}, Types, erlang) ->
+    ["#{", lists:join(", ", [["'__struct__' := ", erlang_atom(Module)] | [[erlang_atom(F), " := ", T] || {F, T} <- Types]]), "}"];
+container(map, Types, erlang) -> ["#{", lists:join(", ", [[erlang_atom(F), " := ", T] || {F, T} <- Types]), "}"];
+container({record, Tag}, Types, erlang) -> ["{", lists:join(", ", [erlang_atom(Tag) | [T || {_, T} <- Types]]), "}"];
+container(tuple, Types, _) -> ["{", lists:join(", ", [T || {_, T} <- Types]), "}"].
+
+%% A C member name as an Elixir keyword key (C names are letters, digits
+%% and underscores, all valid there).
+key(F) -> F.
+
+elixir_atom(<<"Elixir.", Alias/binary>>) -> Alias;
+elixir_atom(A) -> [":", case re:run(A, <<"^[a-z_][A-Za-z0-9_@]*$">>) of
+                            {match, _} -> A;
+                            nomatch -> io_lib:format("~tp", [binary_to_list(A)])
+                        end].
+
+erlang_atom(A) -> io_lib:format("~tw", [binary_to_atom(A, utf8)]).
+
 %% Names the generated module defines itself.
 check_names(#{exports := Exports}) ->
     Taken = [{format_error, 2}, {module_info, 0}, {module_info, 1}],
@@ -232,7 +370,8 @@ check_names(#{exports := Exports}) ->
 
 %% {the module's text}
 
-module_text(So, #{module := M, exports := Exports, docs := Docs}, Opts) ->
+module_text(So, #{module := M, exports := Exports, docs := Docs} = Info, Opts) ->
+    Shapes = maps:get(shapes, Info, #{}),
     App = maps:get(app, Opts, undefined),
     Lib = maps:get(lib, Opts, filename:basename(So, ".so")),
     Timeout = maps:get(timeout, Opts, 5000),
@@ -244,7 +383,7 @@ module_text(So, #{module := M, exports := Exports, docs := Docs}, Opts) ->
      "-export(['__corral_live__'/0, '__corral_cancel__'/1, format_error/2]).\n",
      resource_types_text(Docs),
      "-on_load(corral_load/0).\n\n",
-     [function_text(M, E, maps:get({N, A}, Docs, none), Timeout) || {N, A, _} = E <- Exports],
+     [function_text(M, E, maps:get({N, A}, Docs, none), Timeout, Shapes) || {N, A, _} = E <- Exports],
      support_text(App, Lib)].
 
 async_name(N) -> list_to_atom(atom_to_list(N) ++ "_async").
@@ -304,7 +443,7 @@ resources_in([{atom, _, resource}, {'(', _}, {K, _, T}, {')', _} | Rest]) when K
 resources_in([_ | Rest]) -> resources_in(Rest);
 resources_in([]) -> [].
 
-function_text(M, {N, A, Thread}, Docs, Timeout) ->
+function_text(M, {N, A, Thread}, Docs, Timeout, Shapes) ->
     Vars = arg_vars(Docs, A),
     Args = lists:join(", ", Vars),
     Under = lists:join(", ", lists:duplicate(A, "_")),
@@ -316,7 +455,7 @@ function_text(M, {N, A, Thread}, Docs, Timeout) ->
                                     "        erlang:error(corral_reason(CorralError_), [~ts], corral_error_info(CorralError_))\n"
                                     "    end.\n", [Call(Name), Args])
               end,
-    Head = [doc_text(Docs), spec_text(M, N, A, Docs)],
+    Head = [doc_text(Docs), spec_text(M, N, A, Docs, Shapes)],
     Body =
         case Thread of
             false ->
@@ -345,13 +484,13 @@ doc_text(_) -> "".
 
 doc_attribute(Value) -> ["-if(?OTP_RELEASE >= 27).\n-doc ", Value, ".\n-endif.\n"].
 
-spec_text(M, N, A, {Spec, _}) when Spec =/= <<>> ->
+spec_text(M, N, A, {Spec, _}, Shapes) when Spec =/= <<>> ->
     case spec_to_erlang(Spec, N, A) of
-        {ok, Text} -> ["-spec ", Text, ".\n"];
+        {ok, Text} -> ["-spec ", expand_shapes(Text, Shapes, erlang), ".\n"];
         {error, Why} -> io_lib:format("%% (the spec of ~ts:~ts/~w, ~ts, has no Erlang form here: ~ts)\n",
                                       [atom_to_list(M), atom_to_list(N), A, Spec, Why])
     end;
-spec_text(_, _, _, _) -> "".
+spec_text(_, _, _, _, _) -> "".
 
 %% Argument variables named after the spec's argument names (counter ::
 %% reference() gives Counter), else Arg1, Arg2 ...

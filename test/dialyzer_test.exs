@@ -1,8 +1,9 @@
 defmodule CorralTest.DialyzerTest do
   # The specs of typed declarations are real contracts: Dialyzer, run over a
   # module that calls typed NIFs, accepts the calls with the right types and
-  # flags the ones with wrong types (results included: a resource's own type,
-  # {:ok, v} | {:error, reason}), and finds nothing to say about the code
+  # flags the ones with wrong types (a structure's shape too; results
+  # included: a resource's own type, {:ok, v} | {:error, reason}), and
+  # finds nothing to say about the code
   # `use Corral` generates.
   use ExUnit.Case, async: true
 
@@ -33,6 +34,8 @@ defmodule CorralTest.DialyzerTest do
       end
     end
     def wrong_ok, do: CorralTest.Typed.checked_div(4, 2) + 1
+    def right_struct, do: CorralTest.Typed.pair_record_a({:pair, 1, "b"})
+    def wrong_struct, do: CorralTest.Typed.pair_record_a({:pear, 1, "b"})
   end
   """
 
@@ -73,7 +76,7 @@ defmodule CorralTest.DialyzerTest do
 
     lines = String.split(@calls, "\n")
     line_of = fn name -> 1 + Enum.find_index(lines, &String.contains?(&1, "def #{name}")) end
-    wrong = Enum.map(~w(wrong_add wrong_byte wrong_bool wrong_double wrong_tally wrong_result wrong_made wrong_ok), line_of)
+    wrong = Enum.map(~w(wrong_add wrong_byte wrong_bool wrong_double wrong_tally wrong_result wrong_made wrong_ok wrong_struct), line_of)
     assert flagged == Enum.sort(wrong), out
 
     # Nothing about the generated module itself (its file is where `use Corral` is).

@@ -73,11 +73,15 @@ defmodule CorralTest.ErlangStubsTest do
       }
       return corral_make_i64(c, ms);
   }
+  typedef struct { double x; int64_t n; } Pt;
+  CORRAL_STRUCT(pt_shape, Pt, CORRAL_AS_STRUCT("Elixir.Geo.Pt"), CORRAL_FIELD(Pt, x, CORRAL_DOUBLE), CORRAL_FIELD(Pt, n, CORRAL_I64));
+  CORRAL_STRUCT(pt_record, Pt, CORRAL_AS_RECORD("pt"), CORRAL_FIELD(Pt, x, CORRAL_DOUBLE), CORRAL_FIELD(Pt, n, CORRAL_I64));
+  CORRAL_DEF(pt_n, i64, (struct, pt_shape, Pt, p), (struct, pt_record, Pt, q)) { (void)c; return p.n + q.n; }
   CORRAL_DOC("tagged", 1, "tagged(x :: term()) :: no_return()", "");
   CORRAL_DOC("with_fields", 0, "with_fields() :: %{size: integer(), name: String.t()} | :ok", "");
   CORRAL_DOC("slow", 1, "slow(ms :: 0..10000) :: integer()", "Sleeps.");
   CORRAL_ERLANG_MODULE(%MOD%,
-      CORRAL_EXPORT(new), CORRAL_EXPORT(add), CORRAL_FN("tagged", tagged, 1), CORRAL_FN("with_fields", with_fields, 0),
+      CORRAL_EXPORT(new), CORRAL_EXPORT(add), CORRAL_EXPORT(pt_n), CORRAL_FN("tagged", tagged, 1), CORRAL_FN("with_fields", with_fields, 0),
       CORRAL_FN("runtime", runtime, 0), CORRAL_FN_THREAD("slow", slow, 1));
   """
 
@@ -111,6 +115,10 @@ defmodule CorralTest.ErlangStubsTest do
     assert {:attribute, _, :type, {:counter, {:type, _, :reference, []}, []}} = List.keyfind(Enum.filter(all_forms, &match?({:attribute, _, :type, _}, &1)), :type, 2)
     assert specs[{:with_fields, 0}] =~ "with_fields() -> \#{size := integer(), name := binary()} | ok"
     assert specs[{:slow, 1}] =~ "slow(Ms :: 0..10000) -> integer()"
+    # Structure parameters: the shapes' types, in Erlang's map and tuple syntax.
+    assert String.replace(specs[{:pt_n, 2}], ~r/\s+/, " ") =~
+             "pt_n(P :: \#{'__struct__' := 'Elixir.Geo.Pt', x := number(), n := integer()}, Q :: {pt, number(), integer()}) -> integer()"
+    assert m.pt_n(%{__struct__: Geo.Pt, x: 1.0, n: 2}, {:pt, 0.5, 3}) == 5
     assert {:slow_async, 1} in m.module_info(:exports)
 
     # badarg and badarith, with the message under the argument.

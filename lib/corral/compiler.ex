@@ -670,7 +670,15 @@ defmodule Corral.Compiler do
   # declaration (CORRAL_PURE/CORRAL_DEF: the spec made from the types),
   # 2 CORRAL_DOC_OF (the doc of a typed NIF, found by name).
   defp parse_docs!(bin, exports, config) do
-    records = doc_records(bin, [])
+    # A typed structure parameter's type is the shape's, from its CORRAL_STRUCT text.
+    shapes = :corral_stubs.shapes(bin)
+
+    records =
+      for {kind, key, spec, doc} <- doc_records(bin, []) do
+        spec = if kind == 1, do: :corral_stubs.expand_shapes(spec, shapes, :elixir), else: spec
+        {kind, key, spec, doc}
+      end
+
     typed = for {1, key, spec, _doc} <- records, into: %{}, do: {key, spec}
 
     Enum.reduce(records, %{}, fn

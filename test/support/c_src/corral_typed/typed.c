@@ -263,6 +263,37 @@ CORRAL_DEF(point_norm1, double, (struct, point_shape, Point, p), (opt, double, s
     double n = (p.x < 0 ? -p.x : p.x) + (p.y < 0 ? -p.y : p.y);
     return scale.present ? n * scale.value : n;
 }
+/* Each way a structure can look, for the specs made from the shapes. */
+typedef struct {
+    int32_t a;
+    corral_binary b;
+} Pair;
+CORRAL_STRUCT(pair_map, Pair, CORRAL_AS_MAP(), CORRAL_FIELD(Pair, a, CORRAL_I32), CORRAL_FIELD(Pair, b, CORRAL_STRING));
+CORRAL_STRUCT(pair_record, Pair, CORRAL_AS_RECORD("pair"), CORRAL_FIELD(Pair, a, CORRAL_I32),
+              CORRAL_FIELD(Pair, b, CORRAL_STRING));
+CORRAL_STRUCT(pair_tuple, Pair, CORRAL_AS_TUPLE(), CORRAL_FIELD(Pair, a, CORRAL_I32), CORRAL_FIELD(Pair, b, CORRAL_STRING));
+/* Rows written through a macro of the user's own: not read, so term(). */
+#define PAIR_INT(m) CORRAL_FIELD(Pair, m, CORRAL_I32)
+CORRAL_STRUCT(pair_own, Pair, CORRAL_AS_MAP(), PAIR_INT(a), CORRAL_FIELD(Pair, b, CORRAL_STRING));
+
+typedef struct {
+    Point *points;
+    size_t n;
+    Point origin;
+    unsigned color;
+    uint8_t *marks;
+    size_t nmarks;
+} Path;
+CORRAL_STRUCT(path_shape, Path, CORRAL_AS_MAP(), CORRAL_FIELD_STRUCT_ARRAY(Path, points, n, &point_shape),
+              CORRAL_FIELD_STRUCT(Path, origin, &point_shape), CORRAL_FIELD_ENUM(Path, color, &colors),
+              CORRAL_FIELD_ARRAY(Path, marks, nmarks, CORRAL_U8));
+
+CORRAL_DEF(pair_map_a, i64, (struct, pair_map, Pair, p)) { (void)c; return p.a + (int64_t)p.b.size; }
+CORRAL_DEF(pair_record_a, i64, (struct, pair_record, Pair, p)) { (void)c; return p.a + (int64_t)p.b.size; }
+CORRAL_DEF(pair_tuple_a, i64, (struct, pair_tuple, Pair, p)) { (void)c; return p.a + (int64_t)p.b.size; }
+CORRAL_DEF(pair_own_a, i64, (struct, pair_own, Pair, p)) { (void)c; return p.a + (int64_t)p.b.size; }
+CORRAL_DEF(path_size, size, (struct, path_shape, Path, path)) { (void)c; return path.n * 100 + path.color * 10 + path.nmarks; }
+
 CORRAL_NIF(hand_point) { Point p; corral_arg_struct(c, 0, &point_shape, &p); return corral_make_double(c, p.x + p.y); }
 
 /* Results {:ok, v} | {:error, reason}: pure and with a call context. */
@@ -348,7 +379,8 @@ CORRAL_MODULE(CorralTest.Typed,
               CORRAL_EXPORT_THREAD(pool_add), CORRAL_EXPORT_THREAD(pool_tally),
               CORRAL_EXPORT(opt_i64_or), CORRAL_EXPORT(opt_bool_known), CORRAL_EXPORT(opt_binary_size),
               CORRAL_EXPORT(def_opt_double), CORRAL_EXPORT(def_opt_string), CORRAL_EXPORT(point_norm1),
-              CORRAL_FN("hand_point", hand_point, 1),
+              CORRAL_FN("hand_point", hand_point, 1), CORRAL_EXPORT(pair_map_a), CORRAL_EXPORT(pair_record_a),
+              CORRAL_EXPORT(pair_tuple_a), CORRAL_EXPORT(pair_own_a), CORRAL_EXPORT(path_size),
               CORRAL_EXPORT(checked_div), CORRAL_EXPORT(ok_unless), CORRAL_EXPORT(ok_reports),
               CORRAL_EXPORT(ok_bad_name), CORRAL_EXPORT(not_ok_result), CORRAL_EXPORT(def_lookup),
               CORRAL_EXPORT(def_releases), CORRAL_EXPORT(def_ok_void), CORRAL_FN("hand_error_result", hand_error_result, 1),
