@@ -2744,9 +2744,9 @@ CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
 #define CORRAL__T_opt_IN(word, name) CORRAL__T_##word##_IN() " | nil"
 #define CORRAL__T_struct_CTYPE(shape, type, name) type
 #define CORRAL__T_struct_KIND CORRAL__K_STRUCT
-/* corral_shape(name): the build puts the shape's own type here (term() if its
- * CORRAL_STRUCT text is not one it can read). */
-#define CORRAL__T_struct_IN(shape, ...) "corral_shape(" #shape ")"
+/* The spec names the shape (corral_shape of its name); the build puts the
+ * shape's own type there (term() if it cannot read its CORRAL_STRUCT). */
+#define CORRAL__T_struct_IN(shape, ...) "corral_shape" "(" #shape ")"
 #define CORRAL__T_index_CTYPE(bound, name) size_t
 #define CORRAL__T_index_KIND CORRAL__K_INDEX
 #define CORRAL__T_index_IN(...) "non_neg_integer()"
