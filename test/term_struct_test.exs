@@ -29,6 +29,8 @@ defmodule CorralTest.TermStructTest do
     many = for i <- 1..10_000, do: %Point{x: i * 1.0, y: 0.0}
     assert T.points(many) == for(i <- 1..10_000, do: %Point{x: i + 1.0, y: 0.0})
     assert T.points([]) == []
+    # Integers for doubles leave the quick test of plain structs for the full decoding.
+    assert T.points([%Point{x: 1, y: 2}, %Point{x: 2.5, y: -3}]) == [%Point{x: 2.0, y: 2.0}, %Point{x: 3.5, y: -3.0}]
   end
 
   test "tagged unions: {:tag, value} and bare tags" do
@@ -106,6 +108,14 @@ defmodule CorralTest.TermStructTest do
 
     assert_raise_exact ArgumentError, "CorralTest.Terms.points/1: argument 1, index 2: expected a %CorralTest.Geo.Point{} struct, got: {1, 2}",
       fn -> T.points([%Point{x: 0, y: 0}, %Point{x: 0, y: 0}, {1, 2}]) end
+
+    # What the quick test of plain structs refuses gets the full decoding's message.
+    assert_raise ArgumentError, ~r"^CorralTest.Terms.points/1: argument 1, index 1: unexpected key :z \(Point has no such field\)",
+      fn -> T.points([%Point{x: 0.0, y: 0.0}, Map.put(%Point{x: 0.0, y: 0.0}, :z, 1)]) end
+    assert_raise ArgumentError, ~r"^CorralTest.Terms.points/1: argument 1, index 0: missing field :y",
+      fn -> T.points([Map.delete(%Point{x: 0.0, y: 0.0}, :y)]) end
+    assert_raise ArgumentError, ~r"^CorralTest.Terms.points/1: argument 1, index 1, field :x: ",
+      fn -> T.points([%Point{x: 0.0, y: 0.0}, %Point{x: :one, y: 0.0}]) end
   end
 
   test "bad C data going out raises instead of making a wrong term" do
