@@ -2,6 +2,8 @@
 #   make demo   builds the Buffer example and shows it working
 #   make test   runs every test suite (Corral's own and the example's)
 #   make bench  prints ratios against hand-written erl_nif C and pure BEAM
+#   make bench-icount  instructions per call of each case and its
+#               hand-written twin, under valgrind's callgrind
 #   make fuzz   throws generated arguments at the example's and the test NIFs
 #   make test-matrix  make test on OTP 27/Elixir 1.18 and OTP 29/Elixir 1.20
 #               (Debian chroots, built once with debootstrap into
@@ -11,7 +13,7 @@ export LANG ?= C.UTF-8
 export LC_ALL ?= C.UTF-8
 export ERL_AFLAGS ?= -kernel shell_history disabled
 
-.PHONY: deps test test-corral test-example test-zlib test-erlang test-rebar3 test-sanitize test-matrix fuzz demo bench clean amalgamation
+.PHONY: deps test test-corral test-example test-zlib test-erlang test-rebar3 test-sanitize test-matrix fuzz demo bench bench-icount clean amalgamation
 
 deps:
 	@scripts/ensure-deps.sh
@@ -57,6 +59,11 @@ bench: deps
 	cd bench && MIX_ENV=prod mix run terms.exs
 	cd bench && MIX_ENV=prod elixir --erl "+S 1" -S mix run latency.exs
 	cd bench && MIX_ENV=prod mix run isolated.exs
+
+# Instructions per call (per element) of each case and its hand-written
+# twin, counted with callgrind: repeatable where times are not.
+bench-icount: deps
+	bench/callgrind.sh
 
 clean:
 	rm -rf _build examples/buffer/_build examples/zlib/_build examples/rebar3_stats/_build bench/_build

@@ -23,8 +23,15 @@ defmodule Bench.CallgrindLoop do
       "get_handwritten" -> get_handwritten(Bench.Handwritten.buffer_new(16384), count)
       "set_corral" -> set_corral(Buffer.Native.new(16384), count)
       "set_handwritten" -> set_handwritten(Bench.Handwritten.buffer_new(16384), count)
+      # One call over `count` elements.
+      "points_in_corral" -> Bench.CorralNative.points_in(points(count))
+      "points_in_handwritten" -> Bench.Handwritten.points_in(points(count))
+      "points_out_corral" -> Bench.CorralNative.points_out(count)
+      "points_out_handwritten" -> Bench.Handwritten.points_out(count)
     end
   end
+
+  defp points(n), do: for(k <- 1..n, do: %Bench.Point{x: k * 1.0, y: k * 0.5})
 
   def add_corral(0), do: :ok
   def add_corral(n), do: (Bench.CorralNative.add(n, 1); add_corral(n - 1))

@@ -1,6 +1,15 @@
 #!/usr/bin/env bash
-# Instructions per call of each case, Corral against hand-written erl_nif C,
-# counted with valgrind's callgrind (see callgrind.exs). Needs valgrind.
+# Instructions per call (or per element) of each case, Corral against
+# hand-written erl_nif C, counted with valgrind's callgrind (see
+# callgrind.exs). Needs valgrind. `make bench-icount` runs it.
+#
+# Only the NIF's C function and what it calls are counted
+# (--toggle-collect=<the NIF's C name>), in two runs with two call counts
+# (or element counts): the difference of the totals over the difference of
+# the counts is one call (element), and anything outside the NIF, the VM's
+# start included, is not counted at all. Counts of the whole loop (the
+# Elixir side included) were not repeatable on a shared machine; these are
+# to the instruction.
 set -euo pipefail
 cd "$(dirname "$0")"
 export MIX_ENV=prod
@@ -9,13 +18,12 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 # The loop module, compiled here rather than in the counted VM.
 elixirc $(printf -- '-pa %s ' _build/prod/lib/*/ebin) -o "$out/ebin" callgrind.exs
-small=${CALLGRIND_SMALL:-100000}
-big=${CALLGRIND_BIG:-600000}
 total() {
+  # $1 the case and variant, $2 the count, $3 the C function to count in.
   # The VM's main process is the one that counted the most. Idle scheduler
-  # threads spin before they sleep, for as long as the wall clock lets them:
-  # +sbwt none (and for the dirty schedulers) keeps that out of the count.
-  valgrind --tool=callgrind --smc-check=all --trace-children=yes ${CALLGRIND_TOGGLE:+--toggle-collect="$CALLGRIND_TOGGLE"} \
+  # threads spin before they sleep: +sbwt none (and for the dirty
+  # schedulers) keeps that out.
+  valgrind --tool=callgrind --smc-check=all --trace-children=yes --toggle-collect="$3" \
     --callgrind-out-file="$out/cg.%p" \
     elixir --erl "+S 1 +SDcpu 1 +SDio 1 +A 1 +sbwt none +sbwtdcpu none +sbwtdio none" -pa "$out/ebin" \
     -S mix run --no-compile -e 'Bench.CallgrindLoop.main(System.argv())' -- "$1" "$2" >"$out/log" 2>&1 ||
@@ -23,22 +31,32 @@ total() {
   grep -h '^summary:' "$out"/cg.* | awk '{print $2}' | sort -n | tail -1
   rm -f "$out"/cg.*
 }
-# CALLGRIND_TOGGLE=<function> counts only inside that C function and what
-# it calls (e.g. add: the NIF itself, without the loop and the generated
-# Elixir function).
-# CALLGRIND_CASES picks cases (default: add get set). add is counted in four
-# forms: CORRAL_NIF, typed pure (CORRAL_PURE), typed with a context
-# (CORRAL_DEF) and hand-written.
-printf "%-8s %-12s %12s %7s\n" case variant instructions "vs C"
-for c in ${CALLGRIND_CASES:-add get set}; do
+# The C function of a variant: Corral's NIFs and the hand-written ones
+# share their names, but for the hand-written buffer functions.
+fn_of() {
+  case "$1_$2" in
+    get_handwritten | set_handwritten) echo "buffer_$1" ;;
+    *) echo "$1" ;;
+  esac
+}
+# CALLGRIND_CASES picks cases (default: all). add is counted in four forms:
+# CORRAL_NIF, typed pure (CORRAL_PURE), typed with a context (CORRAL_DEF)
+# and hand-written.
+printf "%-11s %-12s %14s %7s\n" case variant instructions "vs C"
+for c in ${CALLGRIND_CASES:-add get set points_in points_out}; do
   case "$c" in
     add) variants="handwritten corral typed_pure typed_def" ;;
     *) variants="handwritten corral" ;;
   esac
+  case "$c" in
+    points_*) small=${CALLGRIND_ELEMENTS_SMALL:-10000} big=${CALLGRIND_ELEMENTS_BIG:-30000} unit="per element" ;;
+    *) small=${CALLGRIND_SMALL:-10000} big=${CALLGRIND_BIG:-60000} unit="per call" ;;
+  esac
   for v in $variants; do
-    a=$(total "${c}_$v" "$small"); b=$(total "${c}_$v" "$big")
-    n=$(( (b - a) / (big - small) ))
+    fn=$(fn_of "$c" "$v")
+    a=$(total "${c}_$v" "$small" "$fn"); b=$(total "${c}_$v" "$big" "$fn")
+    n=$(awk -v a="$a" -v b="$b" -v s="$small" -v g="$big" 'BEGIN{printf "%.1f", (b - a) / (g - s)}')
     [ "$v" = handwritten ] && base=$n
-    printf "%-8s %-12s %12s %7s\n" "$c" "$v" "$n" "$(awk -v a="$n" -v b="$base" 'BEGIN{printf "%.2f", a/b}')"
+    printf "%-11s %-12s %14s %7s  %s\n" "$c" "$v" "$n" "$(awk -v a="$n" -v b="$base" 'BEGIN{printf "%.2f", a/b}')" "$unit"
   done
 done
