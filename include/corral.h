@@ -1830,6 +1830,7 @@ typedef struct corral_struct {
     struct corral_struct *next;
     bool flat;                      /* set at load: a struct or map of doubles and
                                        64-bit integers only (struct.c's fast paths) */
+    bool dense;                     /* set at load: flat, and its fields fill every byte */
 } corral_struct;
 
 void corral__register_struct(corral_struct *s);
@@ -1893,7 +1894,7 @@ void corral__register_struct(corral_struct *s);
 #define CORRAL_STRUCT(shape, T, as, ...)                                                          \
     static corral_field shape##__fields[] = {__VA_ARGS__};                                      \
     static corral_struct shape = {#T, as, sizeof(T), 0, shape##__fields,                        \
-                                  sizeof(shape##__fields) / sizeof(corral_field), 0, NULL, false}; \
+                                  sizeof(shape##__fields) / sizeof(corral_field), 0, NULL, false, false}; \
     CORRAL__CONSTRUCTOR(shape##__corral_register) { corral__register_struct(&shape); }          \
     CORRAL__SHAPE_RECORD(shape, #as, #__VA_ARGS__)
 
@@ -1936,7 +1937,7 @@ void corral__register_struct(corral_struct *s);
     static corral_field shape##__fields[] = {__VA_ARGS__};                                      \
     static corral_struct shape = {#T, CORRAL__AS_UNION, NULL, sizeof(T),                        \
                                   offsetof(T, tag) + CORRAL__SIZE_CHECK(T, tag, sizeof(unsigned)), \
-                                  shape##__fields, sizeof(shape##__fields) / sizeof(corral_field), 0, NULL, false}; \
+                                  shape##__fields, sizeof(shape##__fields) / sizeof(corral_field), 0, NULL, false, false}; \
     CORRAL__CONSTRUCTOR(shape##__corral_register) { corral__register_struct(&shape); }          \
     typedef int shape##__corral_semicolon
 

@@ -271,6 +271,17 @@ defmodule CorralTest.TypedTest do
     assert_raise ArgumentError, fn -> T.path_size(%{points: [], origin: p, color: :pink, marks: []}) end
   end
 
+  test "a decoded array of structures has zeros in the members its shape leaves out" do
+    # Memory freed by one call is handed out again to the next: leave some
+    # full of 0xFF bytes first (a NaN if read as doubles).
+    points = for k <- 1..5000, do: %{x: k * 1.0, y: 0.5}
+
+    for _ <- 1..5 do
+      T.dirty_scratch(5000 * 24)
+      assert T.unlisted_sum(points) == Enum.sum(1..5000) * 1.0
+    end
+  end
+
   test "structures, as corral_get_struct decodes them" do
     p = %CorralTest.Geo.Point{x: -1.5, y: 2}
     assert T.point_norm1(p, nil) == 3.5

@@ -51,6 +51,13 @@ bool corral__intern_structs(ErlNifEnv *env)
         s->flat = (s->as == CORRAL__AS_STRUCT || s->as == CORRAL__AS_MAP) && s->count > 0 && s->count < FLAT_MAX;
         for (unsigned k = 0; k < s->count && s->flat; k++)
             s->flat = s->fields[k].type == CORRAL_DOUBLE || s->fields[k].type == CORRAL_I64;
+        /* Dense: the 8-byte fields cover the whole C type, so a decoded
+         * array needs no zeroing first. */
+        uint32_t covered = 0;
+        for (unsigned k = 0; k < s->count && s->flat; k++)
+            if (s->fields[k].offset % 8 == 0 && s->fields[k].offset / 8 < 32) covered |= 1u << (s->fields[k].offset / 8);
+        s->dense = s->flat && s->size % 8 == 0 && s->size / 8 <= 32 &&
+                   covered == (s->size / 8 == 32 ? UINT32_MAX : (1u << (s->size / 8)) - 1);
     }
     return true;
 }
@@ -273,7 +280,10 @@ void *corral_get_struct_array(corral_call *c, corral_term t, const corral_struct
     size_t n = corral_list_length(c, &l);
     *count = n;
     if (n == 0) return NULL;
-    unsigned char *out = corral_calloc(c, n, shape->size), *o = out;
+    /* Every byte of a dense shape's element is written by its decoding. */
+    unsigned char *out = shape->dense && n <= SIZE_MAX / shape->size ? corral_alloc(c, n * shape->size)
+                                                                       : corral_calloc(c, n, shape->size);
+    unsigned char *o = out;
     /* One route node for every element, its index updated as the walk goes. */
     corral__where here = {l.at, 0, CORRAL__AT_INDEX};
     ERL_NIF_TERM head, rest = l.rest;

@@ -294,6 +294,28 @@ CORRAL_DEF(pair_tuple_a, i64, (struct, pair_tuple, Pair, p)) { (void)c; return p
 CORRAL_DEF(pair_own_a, i64, (struct, pair_own, Pair, p)) { (void)c; return p.a + (int64_t)p.b.size; }
 CORRAL_DEF(path_size, size, (struct, path_shape, Path, path)) { (void)c; return path.n * 100 + path.color * 10 + path.nmarks; }
 
+/* A plain shape that leaves a member out: decoded arrays still start zeroed. */
+typedef struct {
+    double x, y, unlisted;
+} Point3;
+CORRAL_STRUCT(point3_shape, Point3, CORRAL_AS_MAP(), CORRAL_FIELD(Point3, x, CORRAL_DOUBLE),
+              CORRAL_FIELD(Point3, y, CORRAL_DOUBLE));
+/* Leaves scratch memory full of 0xFF for the allocator to hand out again. */
+CORRAL_NIF(dirty_scratch)
+{
+    size_t n = corral_arg_size(c, 0);
+    memset(corral_alloc(c, n), 0xFF, n);
+    return corral_make_ok(c);
+}
+CORRAL_NIF(unlisted_sum)
+{
+    size_t n;
+    Point3 *p = corral_get_struct_array(c, corral_arg_term(c, 0), &point3_shape, &n);
+    double sum = 0;
+    for (size_t k = 0; k < n; k++) sum += p[k].unlisted + p[k].x;
+    return corral_make_double(c, sum);
+}
+
 CORRAL_NIF(hand_point) { Point p; corral_arg_struct(c, 0, &point_shape, &p); return corral_make_double(c, p.x + p.y); }
 
 /* Results {:ok, v} | {:error, reason}: pure and with a call context. */
@@ -379,7 +401,8 @@ CORRAL_MODULE(CorralTest.Typed,
               CORRAL_EXPORT_THREAD(pool_add), CORRAL_EXPORT_THREAD(pool_tally),
               CORRAL_EXPORT(opt_i64_or), CORRAL_EXPORT(opt_bool_known), CORRAL_EXPORT(opt_binary_size),
               CORRAL_EXPORT(def_opt_double), CORRAL_EXPORT(def_opt_string), CORRAL_EXPORT(point_norm1),
-              CORRAL_FN("hand_point", hand_point, 1), CORRAL_EXPORT(pair_map_a), CORRAL_EXPORT(pair_record_a),
+              CORRAL_FN("hand_point", hand_point, 1), CORRAL_FN("unlisted_sum", unlisted_sum, 1),
+              CORRAL_FN("dirty_scratch", dirty_scratch, 1), CORRAL_EXPORT(pair_map_a), CORRAL_EXPORT(pair_record_a),
               CORRAL_EXPORT(pair_tuple_a), CORRAL_EXPORT(pair_own_a), CORRAL_EXPORT(path_size),
               CORRAL_EXPORT(checked_div), CORRAL_EXPORT(ok_unless), CORRAL_EXPORT(ok_reports),
               CORRAL_EXPORT(ok_bad_name), CORRAL_EXPORT(not_ok_result), CORRAL_EXPORT(def_lookup),
