@@ -1055,6 +1055,10 @@ CORRAL__NORETURN CORRAL__COLD void corral__bad_integer_at(corral_call *c, corral
 #define CORRAL__SIGNED(w, ctype, lo, hi)                                                          \
     static inline bool corral__try_##w(ErlNifEnv *env, ERL_NIF_TERM t, ctype *out)               \
     {                                                                                           \
+        /* A 64-bit target is filled by erl_nif itself, with no copy: its own \
+         * stack slot, as in a hand-written NIF. */                                           \
+        if (_Generic(out, ErlNifSInt64 *: true, default: false))                                \
+            return enif_get_int64(env, t, (ErlNifSInt64 *)(void *)out);                         \
         ErlNifSInt64 v;                                                                         \
         if (!(enif_get_int64(env, t, &v) && v >= (lo) && v <= (hi))) return false;              \
         *out = (ctype)v;                                                                        \
@@ -1070,6 +1074,8 @@ CORRAL__NORETURN CORRAL__COLD void corral__bad_integer_at(corral_call *c, corral
 #define CORRAL__UNSIGNED(w, ctype, hi)                                                            \
     static inline bool corral__try_##w(ErlNifEnv *env, ERL_NIF_TERM t, ctype *out)               \
     {                                                                                           \
+        if (_Generic(out, ErlNifUInt64 *: true, default: false))                                \
+            return enif_get_uint64(env, t, (ErlNifUInt64 *)(void *)out);                        \
         ErlNifUInt64 v;                                                                         \
         if (!(enif_get_uint64(env, t, &v) && v <= (hi))) return false;                          \
         *out = (ctype)v;                                                                        \
@@ -2548,10 +2554,12 @@ CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
 #define CORRAL__P_PARAM(i, p) , CORRAL__P_CTYPE(p) CORRAL__P_NAME(p)
 #define CORRAL__P_PASS(i, p) , CORRAL__ARG(i)
 #define CORRAL__P_SPEC(i, p) CORRAL__STR(CORRAL__P_NAME(p)) " :: " CORRAL__P_IN(p)
-#define CORRAL__P_DECODE_PURE(i, p)                                                              \
-    CORRAL__P_CTYPE(p) CORRAL__ARG(i);                                                           \
-    if (CORRAL__UNLIKELY(!CORRAL__KINDED(p, _TRY)(p, env, argv[i], &CORRAL__ARG(i))))           \
-        return corral__typed_bad_arg(env, arity_, argv, self_, i, CORRAL__KINDED(p, _CHECK)(p));
+/* A pure NIF tests every argument in one condition, so the hot path has a
+ * single way out to the failure; the cold path runs the getters' checks in
+ * order, and the first bad argument raises its exact message. */
+#define CORRAL__P_DECLARE_PURE(i, p) CORRAL__P_CTYPE(p) CORRAL__ARG(i);
+#define CORRAL__P_TRY_PURE(i, p) &&CORRAL__KINDED(p, _TRY)(p, env, argv[i], &CORRAL__ARG(i))
+#define CORRAL__P_CHECK_FN(i, p) CORRAL__KINDED(p, _CHECK)(p),
 /* With a call context the values are decoded in order into locals named as
  * the parameters, so a later parameter's check can use an earlier one
  * (`(index, buf->size, i)`). */
@@ -3015,10 +3023,11 @@ static inline bool corral__try_opt__Bool(ErlNifEnv *env, ERL_NIF_TERM t, corral_
     return corral__try_opt_bool(env, t, o);
 }
 
-/* The cold ends of a pure NIF: a bad argument (the getter runs again, in a
- * call context, for Corral's exact message and route) and a reported failure. */
-ERL_NIF_TERM corral__typed_bad_arg(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[], corral_nif_fn self, int i,
-                                   void (*check)(corral_call *c, int i));
+/* The cold ends of a pure NIF: a bad argument (the getters' checks run
+ * again in order, in a call context, for Corral's exact message and route;
+ * checks ends with NULL) and a reported failure. */
+ERL_NIF_TERM corral__typed_bad_args(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[], corral_nif_fn self,
+                                    void (*const checks[])(corral_call *c, int i));
 ERL_NIF_TERM corral__pure_failed(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[], corral_nif_fn self,
                                  const corral_pure *st, bool ok_result);
 
@@ -3059,7 +3068,12 @@ ERL_NIF_TERM corral__pure_failed(ErlNifEnv *env, int argc, const ERL_NIF_TERM ar
         enum { arity_ = CORRAL__NARGS(__VA_ARGS__) };                                            \
         (void)self_;                                                                             \
         (void)argc;                                                                              \
-        CORRAL__EACH(CORRAL__P_DECODE_PURE, CORRAL__NOTHING, ##__VA_ARGS__)                      \
+        CORRAL__EACH(CORRAL__P_DECLARE_PURE, CORRAL__NOTHING, ##__VA_ARGS__)                     \
+        if (CORRAL__UNLIKELY(!(1 CORRAL__EACH(CORRAL__P_TRY_PURE, CORRAL__NOTHING, ##__VA_ARGS__)))) { \
+            static void (*const checks_[])(corral_call *, int) = {                               \
+                CORRAL__EACH(CORRAL__P_CHECK_FN, CORRAL__NOTHING, ##__VA_ARGS__) NULL};            \
+            return corral__typed_bad_args(env, arity_, argv, self_, checks_);                     \
+        }                                                                                        \
         corral_pure pure_;                                                                       \
         pure_.exception = NULL;                                                                  \
         ERL_NIF_TERM out_ = CORRAL__R_MAKE_PURE(ret)(                                            \

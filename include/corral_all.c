@@ -3619,20 +3619,27 @@ static __attribute__((noinline)) void run_check(corral_call *c, int i, void (*ch
                  i + 1);
 }
 
+/* The first check that fails raises; none failing is a bug in Corral. */
+static __attribute__((noinline)) void run_checks(corral_call *c, void (*const checks[])(corral_call *c, int i))
+{
+    for (int i = 0; checks[i]; i++) checks[i](c, i);
+    corral_raise(c, "the typed decoder refused an argument that Corral's getters accept (a Corral bug)");
+}
+
 void corral__typed_raise_bad(corral_call *c, int i, void (*check)(corral_call *c, int i))
 {
     run_check(c, i, check);
     __builtin_unreachable(); /* run_check always raises */
 }
 
-ERL_NIF_TERM corral__typed_bad_arg(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[], corral_nif_fn self, int i,
-                                   void (*check)(corral_call *c, int i))
+ERL_NIF_TERM corral__typed_bad_args(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[], corral_nif_fn self,
+                                    void (*const checks[])(corral_call *c, int i))
 {
     corral_call call;
     corral__call_init(&call, env, argc, argv, self, 0);
     if (CORRAL__SETJMP(call.jmp)) return corral__unwound(&call);
-    run_check(&call, i, check);
-    return corral__unwound(&call); /* not reached: run_check always raises */
+    run_checks(&call, checks);
+    return corral__unwound(&call); /* not reached: run_checks always raises */
 }
 
 /* Raises what the body reported, or leaves with the error result it asked
