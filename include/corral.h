@@ -2572,22 +2572,18 @@ CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
 #define CORRAL__K_SINT_TRY(p, env, t, out) CORRAL__CAT(corral__try_, CORRAL__P_WORD(p))(env, t, out)
 #define CORRAL__K_SINT_CHECK(p) CORRAL__CAT(corral__check_arg_, CORRAL__P_WORD(p))
 #define CORRAL__K_SINT_GET(p, c, i) CORRAL__TRY_GET(p, c, i)
+/* Values of 32 bits or less are made by the cheaper int/uint makers. */
 #define CORRAL__K_SINT_MAKE_PURE(env, e, st)                                                     \
     __builtin_choose_expr(sizeof(e) <= sizeof(int), enif_make_int(env, (int)(e)),               \
                           enif_make_int64(env, (ErlNifSInt64)(e)))
-#define CORRAL__K_SINT_MAKE(c, e)                                                                \
-    __builtin_choose_expr(sizeof(e) <= sizeof(int), enif_make_int((c)->env, (int)(e)),          \
-                          enif_make_int64((c)->env, (ErlNifSInt64)(e)))
+#define CORRAL__K_SINT_MAKE(c, e) CORRAL__K_SINT_MAKE_PURE((c)->env, e, NULL)
 #define CORRAL__K_UINT_TRY CORRAL__K_SINT_TRY
 #define CORRAL__K_UINT_CHECK CORRAL__K_SINT_CHECK
 #define CORRAL__K_UINT_GET CORRAL__K_SINT_GET
 #define CORRAL__K_UINT_MAKE_PURE(env, e, st)                                                     \
     __builtin_choose_expr(sizeof(e) <= sizeof(unsigned), enif_make_uint(env, (unsigned)(e)),     \
                           enif_make_uint64(env, (ErlNifUInt64)(e)))
-/* Values of 32 bits or less are made by the cheaper int/uint makers. */
-#define CORRAL__K_UINT_MAKE(c, e)                                                                \
-    __builtin_choose_expr(sizeof(e) <= sizeof(unsigned), enif_make_uint((c)->env, (unsigned)(e)), \
-                          enif_make_uint64((c)->env, (ErlNifUInt64)(e)))
+#define CORRAL__K_UINT_MAKE(c, e) CORRAL__K_UINT_MAKE_PURE((c)->env, e, NULL)
 #define CORRAL__K_DOUBLE_TRY(p, env, t, out) corral__try_double(env, t, out)
 #define CORRAL__K_DOUBLE_CHECK(p) corral__check_arg_double
 #define CORRAL__K_DOUBLE_GET(p, c, i) CORRAL__TRY_GET(p, c, i)
@@ -3226,19 +3222,6 @@ static inline void corral__mutex_release(corral_mutex *m)
     if (CORRAL__UNLIKELY(__atomic_exchange_n(&m->state, 0u, __ATOMIC_RELEASE) == 2u)) corral__lock_wake_one(&m->state);
 }
 
-/* corral_rwlock_unlock does not say which way the lock was taken: the
- * holder is a writer exactly when the writer bit is set, as a writer
- * excludes readers. */
-static inline void corral__write_release(corral_rwlock *l);
-static inline void corral__read_release(corral_rwlock *l);
-static inline void corral__rwlock_release(corral_rwlock *l)
-{
-    if (__atomic_load_n(&l->state, __ATOMIC_RELAXED) & CORRAL__LOCK_WRITER)
-        corral__write_release(l);
-    else
-        corral__read_release(l);
-}
-
 static inline void corral__read_release(corral_rwlock *l)
 {
     if (CORRAL__UNLIKELY(__atomic_fetch_sub(&l->state, CORRAL__LOCK_READER, __ATOMIC_RELEASE) ==
@@ -3253,6 +3236,17 @@ static inline void corral__write_release(corral_rwlock *l)
 {
     if (CORRAL__UNLIKELY(__atomic_exchange_n(&l->state, 0u, __ATOMIC_RELEASE) & CORRAL__LOCK_WAITING))
         corral__lock_wake_all(&l->state);
+}
+
+/* corral_rwlock_unlock does not say which way the lock was taken: the
+ * holder is a writer exactly when the writer bit is set, as a writer
+ * excludes readers. */
+static inline void corral__rwlock_release(corral_rwlock *l)
+{
+    if (__atomic_load_n(&l->state, __ATOMIC_RELAXED) & CORRAL__LOCK_WRITER)
+        corral__write_release(l);
+    else
+        corral__read_release(l);
 }
 
 /* The releases of the locks a call took, as cleanup functions (corral_defer's

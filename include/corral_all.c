@@ -2380,8 +2380,7 @@ bool corral__intern_structs(ErlNifEnv *env)
         uint32_t covered = 0;
         for (unsigned k = 0; k < s->count && s->flat; k++)
             if (s->fields[k].offset % 8 == 0 && s->fields[k].offset / 8 < 32) covered |= 1u << (s->fields[k].offset / 8);
-        s->dense = s->flat && s->size % 8 == 0 && s->size / 8 <= 32 &&
-                   covered == (s->size / 8 == 32 ? UINT32_MAX : (1u << (s->size / 8)) - 1);
+        s->dense = s->flat && s->size % 8 == 0 && s->size / 8 < 32 && covered == (1u << (s->size / 8)) - 1;
     }
     return true;
 }

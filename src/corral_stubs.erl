@@ -332,19 +332,17 @@ field_type({word, _, Erlang}, _, erlang, _) -> Erlang;
 field_type({shape, Name}, Shapes, Lang, Seen) -> shape_type(Name, Shapes, Lang, Seen);
 field_type({list, T}, Shapes, Lang, Seen) -> ["[", field_type(T, Shapes, Lang, Seen), "]"].
 
+%% Elixir keys are the C member names as written (letters, digits and
+%% underscores are all valid keyword keys).
 container({struct, Module}, Types, elixir) ->
-    ["%{", lists:join(", ", [["__struct__: ", elixir_atom(Module)] | [[key(F), ": ", T] || {F, T} <- Types]]), "}"];
-container(map, Types, elixir) -> ["%{", lists:join(", ", [[key(F), ": ", T] || {F, T} <- Types]), "}"];
+    ["%{", lists:join(", ", [["__struct__: ", elixir_atom(Module)] | [[F, ": ", T] || {F, T} <- Types]]), "}"];
+container(map, Types, elixir) -> ["%{", lists:join(", ", [[F, ": ", T] || {F, T} <- Types]), "}"];
 container({record, Tag}, Types, elixir) -> ["{", lists:join(", ", [elixir_atom(Tag) | [T || {_, T} <- Types]]), "}"];
 container({struct, Module}, Types, erlang) ->
     ["#{", lists:join(", ", [["'__struct__' := ", erlang_atom(Module)] | [[erlang_atom(F), " := ", T] || {F, T} <- Types]]), "}"];
 container(map, Types, erlang) -> ["#{", lists:join(", ", [[erlang_atom(F), " := ", T] || {F, T} <- Types]), "}"];
 container({record, Tag}, Types, erlang) -> ["{", lists:join(", ", [erlang_atom(Tag) | [T || {_, T} <- Types]]), "}"];
 container(tuple, Types, _) -> ["{", lists:join(", ", [T || {_, T} <- Types]), "}"].
-
-%% A C member name as an Elixir keyword key (C names are letters, digits
-%% and underscores, all valid there).
-key(F) -> F.
 
 elixir_atom(<<"Elixir.", Alias/binary>>) -> Alias;
 elixir_atom(A) -> [":", case re:run(A, <<"^[a-z_][A-Za-z0-9_@]*$">>) of
