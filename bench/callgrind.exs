@@ -28,9 +28,19 @@ defmodule Bench.CallgrindLoop do
       "points_in_handwritten" -> Bench.Handwritten.points_in(points(count))
       "points_out_corral" -> Bench.CorralNative.points_out(count)
       "points_out_handwritten" -> Bench.Handwritten.points_out(count)
+      "list_sum_corral" -> Bench.CorralNative.list_sum(Enum.to_list(1..count))
+      "list_sum_handwritten" -> Bench.Handwritten.list_sum(Enum.to_list(1..count))
+      "list_checked_corral" -> Bench.CorralNative.list_sum_checked(Enum.to_list(1..count))
+      "list_checked_handwritten" -> Bench.Handwritten.list_sum_checked(Enum.to_list(1..count))
+      "list_build_corral" -> Bench.CorralNative.list_build(count)
+      "list_build_handwritten" -> Bench.Handwritten.list_build(count)
+      # One call over a binary of `count` bytes.
+      "bytes_corral" -> Bench.CorralNative.binary_sum(bytes(count))
+      "bytes_handwritten" -> Bench.Handwritten.binary_sum(bytes(count))
     end
   end
 
+  defp bytes(n), do: :binary.copy(<<1, 2, 3, 4, 5, 6, 7, 8>>, div(n, 8))
   defp points(n), do: for(k <- 1..n, do: %Bench.Point{x: k * 1.0, y: k * 0.5})
 
   def add_corral(0), do: :ok

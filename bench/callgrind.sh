@@ -36,6 +36,8 @@ total() {
 fn_of() {
   case "$1_$2" in
     get_handwritten | set_handwritten) echo "buffer_$1" ;;
+    list_checked_*) echo list_sum_checked ;;
+    bytes_*) echo binary_sum ;;
     *) echo "$1" ;;
   esac
 }
@@ -43,13 +45,14 @@ fn_of() {
 # CORRAL_NIF, typed pure (CORRAL_PURE), typed with a context (CORRAL_DEF)
 # and hand-written.
 printf "%-11s %-12s %14s %7s\n" case variant instructions "vs C"
-for c in ${CALLGRIND_CASES:-add get set points_in points_out}; do
+for c in ${CALLGRIND_CASES:-add get set list_sum list_checked list_build bytes points_in points_out}; do
   case "$c" in
     add) variants="handwritten corral typed_pure typed_def" ;;
     *) variants="handwritten corral" ;;
   esac
   case "$c" in
-    points_*) small=${CALLGRIND_ELEMENTS_SMALL:-10000} big=${CALLGRIND_ELEMENTS_BIG:-30000} unit="per element" ;;
+    points_* | list_*) small=${CALLGRIND_ELEMENTS_SMALL:-10000} big=${CALLGRIND_ELEMENTS_BIG:-30000} unit="per element" ;;
+    bytes) small=${CALLGRIND_BYTES_SMALL:-1048576} big=${CALLGRIND_BYTES_BIG:-4194304} unit="per byte" ;;
     *) small=${CALLGRIND_SMALL:-10000} big=${CALLGRIND_BIG:-60000} unit="per call" ;;
   esac
   for v in $variants; do

@@ -839,10 +839,18 @@ static inline corral_term corral_term_of(ERL_NIF_TERM term)
     return t;
 }
 
-CORRAL__NORETURN CORRAL__COLD CORRAL__PRINTF(3, 4) ERL_NIF_TERM
-corral__raise_at_ptr(corral_call *c, const corral_term *t, const char *expected, ...);
-CORRAL__NORETURN CORRAL__COLD CORRAL__PRINTF(3, 4) ERL_NIF_TERM
-corral__raise_at_value(corral_call *c, corral_term t, const char *expected, ...);
+/* The raising halves of inline checks take a corral_term spread into its
+ * four scalars (registers), never the 32-byte struct: a struct argument
+ * goes through memory, and GCC then stores every field of a list element
+ * on every turn of the loop, whether the check fails or not. */
+#define CORRAL__SPREAD(t) (t).term, (t).at.parent, (t).at.step, (t).at.kind
+#define CORRAL__SPREAD_PARAMS ERL_NIF_TERM term_, const corral__where *parent_, uintptr_t step_, unsigned kind_
+#define CORRAL__GATHERED {term_, {parent_, step_, kind_}}
+
+CORRAL__NORETURN CORRAL__COLD CORRAL__PRINTF(6, 7) ERL_NIF_TERM
+corral__raise_at_spread(corral_call *c, CORRAL__SPREAD_PARAMS, const char *expected, ...);
+static inline corral_term corral__term_value(corral_term t) { return t; }
+static inline corral_term corral__term_deref(const corral_term *t) { return *t; }
 
 /* Raises ArgumentError "<fn>: <route of t>: <expected>, got: <t>" for your
  * own checks, with the same route as Corral's getters ("argument 2, index 0:
@@ -851,9 +859,13 @@ corral__raise_at_value(corral_call *c, corral_term t, const char *expected, ...)
  * elements then keeps x in registers, where taking &x would keep it in
  * memory on every turn. A pointer (`&x`) is accepted too.
  * Checks: nothing. Raises: ArgumentError, always. Owns: nothing. */
-#define corral_raise_at(c, t, ...)                                                                \
-    _Generic((t), corral_term: corral__raise_at_value, const corral_term *: corral__raise_at_ptr,      \
-             corral_term *: corral__raise_at_ptr)((c), (t), __VA_ARGS__)
+#define corral_raise_at(c, t, ...)                                                                  \
+    __extension__({                                                                                 \
+        const corral_term corral_at_ = _Generic((t), corral_term: corral__term_value,               \
+                                                const corral_term *: corral__term_deref,            \
+                                                corral_term *: corral__term_deref)(t);              \
+        corral__raise_at_spread((c), CORRAL__SPREAD(corral_at_), __VA_ARGS__);                      \
+    })
 
 /* Internal: the stable route of a container, for its elements. */
 const corral__where *corral__pin_slow(corral_call *c, const corral_term *t);
@@ -1047,8 +1059,8 @@ static inline bool corral_try_i64(corral_call *c, ERL_NIF_TERM t, int64_t *out)
  * Checks: an integer in the type's range (never truncated; floats are
  * refused). Raises: ArgumentError "expected an integer in lo..hi", with
  * the route of t. Owns: plain values; made terms live until the NIF returns. */
-/* The cold paths take the term by value, so the hot loops keep it in registers. */
-CORRAL__NORETURN CORRAL__COLD void corral__bad_integer_at(corral_call *c, corral_term t, int64_t lo, uint64_t hi);
+/* The cold paths take the term spread (CORRAL__SPREAD), so the hot loops keep it in registers. */
+CORRAL__NORETURN CORRAL__COLD void corral__bad_integer_at(corral_call *c, CORRAL__SPREAD_PARAMS, int64_t lo, uint64_t hi);
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wtype-limits"
@@ -1068,7 +1080,7 @@ CORRAL__NORETURN CORRAL__COLD void corral__bad_integer_at(corral_call *c, corral
     {                                                                                           \
         ctype v;                                                                                \
         if (CORRAL__LIKELY(corral__try_##w(c->env, t.term, &v))) return v;                      \
-        corral__bad_integer_at(c, t, (int64_t)(lo), (uint64_t)(hi));                           \
+        corral__bad_integer_at(c, CORRAL__SPREAD(t), (int64_t)(lo), (uint64_t)(hi));                           \
     }                                                                                           \
     static inline void corral__check_arg_##w(corral_call *c, int i) { (void)corral_get_##w(c, corral_arg_term(c, i)); }
 #define CORRAL__UNSIGNED(w, ctype, hi)                                                            \
@@ -1085,7 +1097,7 @@ CORRAL__NORETURN CORRAL__COLD void corral__bad_integer_at(corral_call *c, corral
     {                                                                                           \
         ctype v;                                                                                \
         if (CORRAL__LIKELY(corral__try_##w(c->env, t.term, &v))) return v;                      \
-        corral__bad_integer_at(c, t, 0, (uint64_t)(hi));                                        \
+        corral__bad_integer_at(c, CORRAL__SPREAD(t), 0, (uint64_t)(hi));                                        \
     }                                                                                           \
     static inline void corral__check_arg_##w(corral_call *c, int i) { (void)corral_get_##w(c, corral_arg_term(c, i)); }
 #define CORRAL__ARG_AND_MAKE(w, ctype, maker, wide)                                               \
@@ -1187,7 +1199,7 @@ static inline double corral_arg_double(corral_call *c, int i)
  * Raises: ArithmeticError if it is not. Owns: the term lives until the NIF returns. */
 ERL_NIF_TERM corral_make_double(corral_call *c, double d);
 
-CORRAL__NORETURN CORRAL__COLD void corral__bad_double_at(corral_call *c, corral_term t);
+CORRAL__NORETURN CORRAL__COLD void corral__bad_double_at(corral_call *c, CORRAL__SPREAD_PARAMS);
 
 /* A term as a double, with the same rule as corral_arg_double (integers in
  * the 64-bit range are accepted and converted).
@@ -1199,7 +1211,7 @@ static inline double corral_get_double(corral_call *c, corral_term t)
     ErlNifSInt64 v;
     if (CORRAL__LIKELY(enif_get_double(c->env, t.term, &d))) return d;
     if (enif_get_int64(c->env, t.term, &v)) return (double)v;
-    corral__bad_double_at(c, t);
+    corral__bad_double_at(c, CORRAL__SPREAD(t));
 }
 
 /* A term as a float (single precision), rounded to nearest.
@@ -1534,7 +1546,7 @@ typedef struct {
     const corral__where *at;      /* the list's route */
 } corral_list;
 
-CORRAL__NORETURN CORRAL__COLD void corral__not_list(corral_call *c, corral_term t);
+CORRAL__NORETURN CORRAL__COLD void corral__not_list(corral_call *c, CORRAL__SPREAD_PARAMS);
 CORRAL__NORETURN CORRAL__COLD void corral__improper_list(corral_call *c, ERL_NIF_TERM list, const corral__where *at);
 
 /* A cursor at the start of a list.
@@ -1543,7 +1555,7 @@ CORRAL__NORETURN CORRAL__COLD void corral__improper_list(corral_call *c, ERL_NIF
  * Owns: the cursor reads the term; use it until the NIF returns. */
 static inline corral_list corral_get_list(corral_call *c, corral_term t)
 {
-    if (CORRAL__UNLIKELY(!enif_is_list(c->env, t.term))) corral__not_list(c, t);
+    if (CORRAL__UNLIKELY(!enif_is_list(c->env, t.term))) corral__not_list(c, CORRAL__SPREAD(t));
     corral_list l = {t.term, t.term, 0, corral__pin(c, &t)};
     return l;
 }
@@ -1837,9 +1849,157 @@ typedef struct corral_struct {
     bool flat;                      /* set at load: a struct or map of doubles and
                                        64-bit integers only (struct.c's fast paths) */
     bool dense;                     /* set at load: flat, and its fields fill every byte */
+    const struct corral__flat_loops *loops; /* CORRAL_STRUCT's own loops, used when flat */
 } corral_struct;
 
 void corral__register_struct(corral_struct *s);
+
+/* {----------------------------------------------------------------------
+ * Internal: the conversions of a flat shape (a struct or map of doubles
+ * and 64-bit integers), compiled once per CORRAL_STRUCT.
+ *
+ * struct.c's generic walk reads the field table at run time (its atoms are
+ * made at load), so it cannot be unrolled per shape. CORRAL_STRUCT keeps a
+ * second, constant copy of its rows, and the functions below, inlined into
+ * loops of its own with that copy, compile to straight-line code for the
+ * shape: offsets and types are constants, only the key atoms are read from
+ * the table. An element these fast tests refuse (an integer for a double, a
+ * missing or extra key, a float that is not finite going out) is handed to
+ * the generic walk, which decodes it or raises its exact message.
+ * ---------------------------------------------------------------------- */
+
+typedef struct corral__flat_loops {
+    bool (*get_one)(ErlNifEnv *env, ERL_NIF_TERM term, const corral_struct *s, void *out);
+    void (*get_list)(corral_call *c, ERL_NIF_TERM list, corral__where *here, const corral_struct *s, void *out);
+    ERL_NIF_TERM (*make_list)(corral_call *c, const corral_struct *s, const void *in, size_t count);
+} corral__flat_loops;
+
+extern ERL_NIF_TERM corral__atom_struct;
+/* The generic walk of one element (struct.c), for what the fast tests refuse. */
+CORRAL__COLD void corral__get_shape(corral_call *c, ERL_NIF_TERM term, const corral__where *at, const corral_struct *s,
+                                    void *out);
+CORRAL__COLD ERL_NIF_TERM corral__make_shape(corral_call *c, const corral_struct *s, const void *in);
+
+#define CORRAL__FLAT_MAX 15 /* fields of a flat shape (keys: one more for __struct__) */
+
+/* True when every row is a double or a 64-bit integer: a constant once
+ * inlined with a constant table. */
+static inline __attribute__((always_inline)) bool corral__rows_flat(const corral_field *rows, unsigned n, int as)
+{
+    if ((as != CORRAL__AS_STRUCT && as != CORRAL__AS_MAP) || n == 0 || n > CORRAL__FLAT_MAX) return false;
+    for (unsigned k = 0; k < n; k++)
+        if (rows[k].type != CORRAL_DOUBLE && rows[k].type != CORRAL_I64) return false;
+    return true;
+}
+
+static inline __attribute__((always_inline)) bool corral__flat_get(ErlNifEnv *env, ERL_NIF_TERM term,
+                                                                   const corral_struct *s, const corral_field *rows,
+                                                                   unsigned n, int as, unsigned char *out)
+{
+    ERL_NIF_TERM v;
+    size_t size;
+    if (!corral__rows_flat(rows, n, as)) return false;
+    if (as == CORRAL__AS_STRUCT && (!enif_get_map_value(env, term, corral__atom_struct, &v) || v != s->tag_atom))
+        return false;
+#pragma GCC unroll 16
+    for (unsigned k = 0; k < n; k++) {
+        if (!enif_get_map_value(env, term, s->fields[k].atom, &v)) return false;
+        if (rows[k].type == CORRAL_DOUBLE) {
+            double d;
+            if (!enif_get_double(env, v, &d)) return false;
+            __builtin_memcpy(out + rows[k].offset, &d, sizeof d);
+        } else {
+            ErlNifSInt64 i;
+            if (!enif_get_int64(env, v, &i)) return false;
+            __builtin_memcpy(out + rows[k].offset, &i, sizeof i);
+        }
+    }
+    return enif_get_map_size(env, term, &size) && size == n + (as == CORRAL__AS_STRUCT);
+}
+
+static inline __attribute__((always_inline)) void corral__flat_get_list(corral_call *c, ERL_NIF_TERM rest,
+                                                                        corral__where *here, const corral_struct *s,
+                                                                        const corral_field *rows, unsigned n, int as,
+                                                                        size_t size, unsigned char *out)
+{
+    ERL_NIF_TERM head;
+    while (enif_get_list_cell(c->env, rest, &head, &rest)) {
+        if (CORRAL__UNLIKELY(!corral__flat_get(c->env, head, s, rows, n, as, out))) corral__get_shape(c, head, here, s, out);
+        here->step++;
+        out += size;
+    }
+}
+
+static inline __attribute__((always_inline)) bool corral__flat_make(ErlNifEnv *env, const corral_field *rows,
+                                                                    unsigned n, unsigned extra,
+                                                                    const unsigned char *e, ERL_NIF_TERM *keys,
+                                                                    ERL_NIF_TERM *values, ERL_NIF_TERM *map)
+{
+#pragma GCC unroll 16
+    for (unsigned k = 0; k < n; k++) {
+        if (rows[k].type == CORRAL_DOUBLE) {
+            double d;
+            __builtin_memcpy(&d, e + rows[k].offset, sizeof d);
+            if (!__builtin_isfinite(d)) return false;
+            values[k + extra] = enif_make_double(env, d);
+        } else {
+            int64_t v;
+            __builtin_memcpy(&v, e + rows[k].offset, sizeof v);
+            values[k + extra] = enif_make_int64(env, v);
+        }
+    }
+    return enif_make_map_from_arrays(env, keys, values, n + extra, map);
+}
+
+static inline __attribute__((always_inline)) ERL_NIF_TERM corral__flat_make_list(corral_call *c,
+                                                                                const corral_struct *s,
+                                                                                const corral_field *rows, unsigned n,
+                                                                                int as, size_t size,
+                                                                                const unsigned char *in, size_t count)
+{
+    ERL_NIF_TERM keys[CORRAL__FLAT_MAX + 1], values[CORRAL__FLAT_MAX + 1], map, list = enif_make_list(c->env, 0);
+    const unsigned extra = as == CORRAL__AS_STRUCT;
+    if (!corral__rows_flat(rows, n, as)) return list;
+    if (extra) {
+        keys[0] = corral__atom_struct;
+        values[0] = s->tag_atom;
+    }
+    for (unsigned k = 0; k < n; k++) keys[k + extra] = s->fields[k].atom;
+    for (size_t i = count; i-- > 0;) {
+        const unsigned char *e = in + i * size;
+        if (CORRAL__UNLIKELY(!corral__flat_make(c->env, rows, n, extra, e, keys, values, &map)))
+            map = corral__make_shape(c, s, e);
+        list = enif_make_list_cell(c->env, map, list);
+    }
+    return list;
+}
+
+/* The first of a CORRAL_AS_* pair: the kind. */
+#define CORRAL__AS_KIND(...) CORRAL__AS_KIND_(__VA_ARGS__, 0)
+#define CORRAL__AS_KIND_(kind, ...) (kind)
+
+/* The loops of one CORRAL_STRUCT, over the constant copy of its rows (the
+ * variadic tail is its `as`, two macro arguments once expanded). */
+#define CORRAL__FLAT_LOOPS(shape, T, ...)                                                           \
+    static bool shape##__flat_get_one(ErlNifEnv *env, ERL_NIF_TERM term, const corral_struct *s, void *out) \
+    {                                                                                               \
+        return corral__flat_get(env, term, s, shape##__rows, sizeof shape##__rows / sizeof(corral_field), \
+                                CORRAL__AS_KIND(__VA_ARGS__), out);                                          \
+    }                                                                                               \
+    static void shape##__flat_get_list(corral_call *c, ERL_NIF_TERM list, corral__where *here,      \
+                                       const corral_struct *s, void *out)                           \
+    {                                                                                               \
+        corral__flat_get_list(c, list, here, s, shape##__rows, sizeof shape##__rows / sizeof(corral_field), \
+                              CORRAL__AS_KIND(__VA_ARGS__), sizeof(T), out);                                 \
+    }                                                                                               \
+    static ERL_NIF_TERM shape##__flat_make_list(corral_call *c, const corral_struct *s, const void *in, \
+                                                size_t count)                                       \
+    {                                                                                               \
+        return corral__flat_make_list(c, s, shape##__rows, sizeof shape##__rows / sizeof(corral_field), \
+                                      CORRAL__AS_KIND(__VA_ARGS__), sizeof(T), in, count);                   \
+    }                                                                                               \
+    static const corral__flat_loops shape##__loops = {shape##__flat_get_one, shape##__flat_get_list, \
+                                                      shape##__flat_make_list}
 
 /* The Erlang side, as the third argument of CORRAL_STRUCT:
  * an Elixir struct of module `module` ("Elixir.Geo.Point");
@@ -1899,8 +2059,11 @@ void corral__register_struct(corral_struct *s);
  * Raises: never. Owns: static. */
 #define CORRAL_STRUCT(shape, T, as, ...)                                                          \
     static corral_field shape##__fields[] = {__VA_ARGS__};                                      \
+    static const corral_field shape##__rows[] = {__VA_ARGS__};                                  \
+    CORRAL__FLAT_LOOPS(shape, T, as);                                                           \
     static corral_struct shape = {#T, as, sizeof(T), 0, shape##__fields,                        \
-                                  sizeof(shape##__fields) / sizeof(corral_field), 0, NULL, false, false}; \
+                                  sizeof(shape##__fields) / sizeof(corral_field), 0, NULL, false, false, \
+                                  &shape##__loops};                                             \
     CORRAL__CONSTRUCTOR(shape##__corral_register) { corral__register_struct(&shape); }          \
     CORRAL__SHAPE_RECORD(shape, #as, #__VA_ARGS__)
 
@@ -1943,7 +2106,8 @@ void corral__register_struct(corral_struct *s);
     static corral_field shape##__fields[] = {__VA_ARGS__};                                      \
     static corral_struct shape = {#T, CORRAL__AS_UNION, NULL, sizeof(T),                        \
                                   offsetof(T, tag) + CORRAL__SIZE_CHECK(T, tag, sizeof(unsigned)), \
-                                  shape##__fields, sizeof(shape##__fields) / sizeof(corral_field), 0, NULL, false, false}; \
+                                  shape##__fields, sizeof(shape##__fields) / sizeof(corral_field), 0, NULL, false, false, \
+                                  NULL};                                                        \
     CORRAL__CONSTRUCTOR(shape##__corral_register) { corral__register_struct(&shape); }          \
     typedef int shape##__corral_semicolon
 

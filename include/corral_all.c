@@ -830,7 +830,11 @@ void corral__bad_position(corral_call *c, int i)
  * Lists
  * ======================================================================= */
 
-void corral__not_list(corral_call *c, corral_term t) { corral__raise_at(c, &t, "expected a list"); }
+void corral__not_list(corral_call *c, CORRAL__SPREAD_PARAMS)
+{
+    const corral_term t = CORRAL__GATHERED;
+    corral__raise_at(c, &t, "expected a list");
+}
 
 void corral__improper_list(corral_call *c, ERL_NIF_TERM list, const corral__where *at)
 {
@@ -1681,15 +1685,9 @@ void corral__raise_at(corral_call *c, const corral_term *t, const char *expected
     corral__raise_at_v(c, corral__atom_argument_error, t, expected, ap);
 }
 
-ERL_NIF_TERM corral__raise_at_ptr(corral_call *c, const corral_term *t, const char *expected, ...)
+ERL_NIF_TERM corral__raise_at_spread(corral_call *c, CORRAL__SPREAD_PARAMS, const char *expected, ...)
 {
-    va_list ap;
-    va_start(ap, expected);
-    corral__raise_at_v(c, corral__atom_argument_error, t, expected, ap);
-}
-
-ERL_NIF_TERM corral__raise_at_value(corral_call *c, corral_term t, const char *expected, ...)
-{
+    const corral_term t = CORRAL__GATHERED;
     va_list ap;
     va_start(ap, expected);
     corral__raise_at_v(c, corral__atom_argument_error, &t, expected, ap);
@@ -2335,10 +2333,6 @@ ERL_NIF_TERM corral_make_charlist(corral_call *c, const char *utf8, size_t size)
 
 static corral_struct *shapes;
 
-/* Flat shapes (corral_struct.flat) have at most this many keys, __struct__
- * included, so that one stack array holds them. */
-#define FLAT_MAX 16
-
 void corral__register_struct(corral_struct *s)
 {
     s->next = shapes;
@@ -2372,7 +2366,10 @@ bool corral__intern_structs(ErlNifEnv *env)
              * size is recorded by CORRAL_FIELD_STRUCT / CORRAL_VARIANT_STRUCT). */
             if (f->type == CORRAL_STRUCT && ((const corral_struct *)f->detail)->size != f->count_offset) return false;
         }
-        s->flat = (s->as == CORRAL__AS_STRUCT || s->as == CORRAL__AS_MAP) && s->count > 0 && s->count < FLAT_MAX;
+        /* Flat: the shape's own loops (CORRAL_STRUCT) convert its arrays; the
+         * same test as corral__rows_flat, which they make at compile time. */
+        s->flat = s->loops && (s->as == CORRAL__AS_STRUCT || s->as == CORRAL__AS_MAP) && s->count > 0 &&
+                  s->count <= CORRAL__FLAT_MAX;
         for (unsigned k = 0; k < s->count && s->flat; k++)
             s->flat = s->fields[k].type == CORRAL_DOUBLE || s->fields[k].type == CORRAL_I64;
         /* Dense: the 8-byte fields cover the whole C type, so a decoded
@@ -2562,38 +2559,16 @@ static void get_shape(corral_call *c, ERL_NIF_TERM term, const corral__where *at
     if (CORRAL__UNLIKELY(size != s->count + (s->as == CORRAL__AS_STRUCT ? 1 : 0))) extra_key(c, term, at, s);
 }
 
-/* A flat shape's element without the generic walk: the same tests as
- * get_shape's fast paths, in a loop the caller inlines. false leaves the
- * element to get_shape, which decodes what the fast test does not (an
- * integer for a double) or raises what is wrong with it. */
-static inline bool get_flat(ErlNifEnv *env, ERL_NIF_TERM term, const corral_struct *s, unsigned char *out)
+void corral__get_shape(corral_call *c, ERL_NIF_TERM term, const corral__where *at, const corral_struct *s, void *out)
 {
-    ERL_NIF_TERM v;
-    size_t size;
-    unsigned extra = 0;
-    if (s->as == CORRAL__AS_STRUCT) {
-        if (!enif_get_map_value(env, term, corral__atom_struct, &v) || v != s->tag_atom) return false;
-        extra = 1;
-    }
-    for (unsigned k = 0; k < s->count; k++) {
-        const corral_field *f = &s->fields[k];
-        if (!enif_get_map_value(env, term, f->atom, &v)) return false;
-        if (f->type == CORRAL_DOUBLE) {
-            double d;
-            if (!enif_get_double(env, v, &d)) return false;
-            memcpy(out + f->offset, &d, sizeof d);
-        } else {
-            ErlNifSInt64 i;
-            if (!enif_get_int64(env, v, &i)) return false;
-            memcpy(out + f->offset, &i, sizeof i);
-        }
-    }
-    return enif_get_map_size(env, term, &size) && size == s->count + extra;
+    get_shape(c, term, at, s, out);
 }
 
+/* A flat shape goes through its own compiled loops first (corral.h,
+ * CORRAL__FLAT_LOOPS), which hand every element they refuse to get_shape. */
 void corral_get_struct(corral_call *c, corral_term t, const corral_struct *shape, void *out)
 {
-    if (shape->flat && get_flat(c->env, t.term, shape, out)) return;
+    if (shape->flat && shape->loops->get_one(c->env, t.term, shape, out)) return;
     get_shape(c, t.term, &t.at, shape, out);
 }
 
@@ -2606,18 +2581,14 @@ void *corral_get_struct_array(corral_call *c, corral_term t, const corral_struct
     /* Every byte of a dense shape's element is written by its decoding. */
     unsigned char *out = shape->dense && n <= SIZE_MAX / shape->size ? corral_alloc(c, n * shape->size)
                                                                        : corral_calloc(c, n, shape->size);
-    unsigned char *o = out;
     /* One route node for every element, its index updated as the walk goes. */
     corral__where here = {l.at, 0, CORRAL__AT_INDEX};
-    ERL_NIF_TERM head, rest = l.rest;
     if (shape->flat) {
-        while (enif_get_list_cell(c->env, rest, &head, &rest)) {
-            if (CORRAL__UNLIKELY(!get_flat(c->env, head, shape, o))) get_shape(c, head, &here, shape, o);
-            here.step++;
-            o += shape->size;
-        }
+        shape->loops->get_list(c, l.rest, &here, shape, out);
         return out;
     }
+    ERL_NIF_TERM head, rest = l.rest;
+    unsigned char *o = out;
     while (enif_get_list_cell(c->env, rest, &head, &rest)) {
         get_shape(c, head, &here, shape, o);
         here.step++;
@@ -2710,55 +2681,19 @@ ERL_NIF_TERM corral_make_struct(corral_call *c, const corral_struct *shape, cons
     return make_shape(c, shape, in);
 }
 
-/* A flat shape's element as a map, with the keys made once per array:
- * false (a double that is not finite) leaves it to make_shape, which
- * raises. */
-static inline bool make_flat(ErlNifEnv *env, const corral_struct *s, const unsigned char *in, ERL_NIF_TERM *keys,
-                             ERL_NIF_TERM *values, ERL_NIF_TERM *map)
-{
-    unsigned extra = s->as == CORRAL__AS_STRUCT ? 1 : 0;
-    for (unsigned k = 0; k < s->count; k++) {
-        const corral_field *f = &s->fields[k];
-        if (f->type == CORRAL_DOUBLE) {
-            double d;
-            memcpy(&d, in + f->offset, sizeof d);
-            if (!isfinite(d)) return false;
-            values[k + extra] = enif_make_double(env, d);
-        } else {
-            int64_t v;
-            memcpy(&v, in + f->offset, sizeof v);
-            values[k + extra] = enif_make_int64(env, v);
-        }
-    }
-    return enif_make_map_from_arrays(env, keys, values, s->count + extra, map);
-}
+ERL_NIF_TERM corral__make_shape(corral_call *c, const corral_struct *s, const void *in) { return make_shape(c, s, in); }
 
 ERL_NIF_TERM corral_make_struct_array(corral_call *c, const corral_struct *shape, const void *in, size_t count)
 {
     const unsigned char *p = in;
     if (count && !p) corral_raise(c, "corral_make_struct_array: NULL for %zu elements", count);
+    if (shape->flat) return shape->loops->make_list(c, shape, p, count);
     ERL_NIF_TERM list = enif_make_list(c->env, 0);
-    if (shape->flat) {
-        ERL_NIF_TERM keys[FLAT_MAX], values[FLAT_MAX], map;
-        unsigned extra = shape->as == CORRAL__AS_STRUCT ? 1 : 0;
-        if (extra) {
-            keys[0] = corral__atom_struct;
-            values[0] = shape->tag_atom;
-        }
-        for (unsigned k = 0; k < shape->count; k++) keys[k + extra] = shape->fields[k].atom;
-        for (size_t k = count; k-- > 0;) {
-            const unsigned char *e = p + k * shape->size;
-            if (CORRAL__UNLIKELY(!make_flat(c->env, shape, e, keys, values, &map))) map = make_shape(c, shape, e);
-            list = enif_make_list_cell(c->env, map, list);
-        }
-        return list;
-    }
     for (size_t k = count; k-- > 0;) list = enif_make_list_cell(c->env, make_shape(c, shape, p + k * shape->size), list);
     return list;
 }
 
 /* }====================================================================== */
-#undef FLAT_MAX
 
 #line 1 "c_src/corral/term.c"
 /*
@@ -2875,7 +2810,8 @@ void corral__bad_bool(corral_call *c, int i)
  * so each check has one message whether it runs on an argument or a term. */
 void corral__bad_integer(corral_call *c, int i, int64_t lo, uint64_t hi)
 {
-    corral__bad_integer_at(c, corral_arg_term(c, i), lo, hi);
+    const corral_term t = corral_arg_term(c, i);
+    corral__bad_integer_at(c, CORRAL__SPREAD(t), lo, hi);
 }
 
 void corral__bad_index(corral_call *c, int i, size_t n)
@@ -2884,7 +2820,11 @@ void corral__bad_index(corral_call *c, int i, size_t n)
     corral_raise_arg(c, i, "expected an index below %zu", n);
 }
 
-void corral__bad_double(corral_call *c, int i) { corral__bad_double_at(c, corral_arg_term(c, i)); }
+void corral__bad_double(corral_call *c, int i)
+{
+    const corral_term t = corral_arg_term(c, i);
+    corral__bad_double_at(c, CORRAL__SPREAD(t));
+}
 
 ERL_NIF_TERM corral_make_double(corral_call *c, double d)
 {
@@ -2975,13 +2915,15 @@ ERL_NIF_TERM corral_owned_finish(corral_call *c, corral_owned_binary *b, size_t 
  * Terms with routes: the raising halves of the corral_get_* getters
  * ======================================================================= */
 
-void corral__bad_integer_at(corral_call *c, corral_term t, int64_t lo, uint64_t hi)
+void corral__bad_integer_at(corral_call *c, CORRAL__SPREAD_PARAMS, int64_t lo, uint64_t hi)
 {
+    const corral_term t = CORRAL__GATHERED;
     corral__raise_at(c, &t, "expected an integer in %" PRId64 "..%" PRIu64, lo, hi);
 }
 
-void corral__bad_double_at(corral_call *c, corral_term t)
+void corral__bad_double_at(corral_call *c, CORRAL__SPREAD_PARAMS)
 {
+    const corral_term t = CORRAL__GATHERED;
     corral__raise_at(c, &t, "expected a number (a float, or an integer in the 64-bit range)");
 }
 

@@ -11,7 +11,11 @@
  * Lists
  * ======================================================================= */
 
-void corral__not_list(corral_call *c, corral_term t) { corral__raise_at(c, &t, "expected a list"); }
+void corral__not_list(corral_call *c, CORRAL__SPREAD_PARAMS)
+{
+    const corral_term t = CORRAL__GATHERED;
+    corral__raise_at(c, &t, "expected a list");
+}
 
 void corral__improper_list(corral_call *c, ERL_NIF_TERM list, const corral__where *at)
 {

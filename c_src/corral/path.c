@@ -91,15 +91,9 @@ void corral__raise_at(corral_call *c, const corral_term *t, const char *expected
     corral__raise_at_v(c, corral__atom_argument_error, t, expected, ap);
 }
 
-ERL_NIF_TERM corral__raise_at_ptr(corral_call *c, const corral_term *t, const char *expected, ...)
+ERL_NIF_TERM corral__raise_at_spread(corral_call *c, CORRAL__SPREAD_PARAMS, const char *expected, ...)
 {
-    va_list ap;
-    va_start(ap, expected);
-    corral__raise_at_v(c, corral__atom_argument_error, t, expected, ap);
-}
-
-ERL_NIF_TERM corral__raise_at_value(corral_call *c, corral_term t, const char *expected, ...)
-{
+    const corral_term t = CORRAL__GATHERED;
     va_list ap;
     va_start(ap, expected);
     corral__raise_at_v(c, corral__atom_argument_error, &t, expected, ap);

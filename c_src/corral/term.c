@@ -112,7 +112,8 @@ void corral__bad_bool(corral_call *c, int i)
  * so each check has one message whether it runs on an argument or a term. */
 void corral__bad_integer(corral_call *c, int i, int64_t lo, uint64_t hi)
 {
-    corral__bad_integer_at(c, corral_arg_term(c, i), lo, hi);
+    const corral_term t = corral_arg_term(c, i);
+    corral__bad_integer_at(c, CORRAL__SPREAD(t), lo, hi);
 }
 
 void corral__bad_index(corral_call *c, int i, size_t n)
@@ -121,7 +122,11 @@ void corral__bad_index(corral_call *c, int i, size_t n)
     corral_raise_arg(c, i, "expected an index below %zu", n);
 }
 
-void corral__bad_double(corral_call *c, int i) { corral__bad_double_at(c, corral_arg_term(c, i)); }
+void corral__bad_double(corral_call *c, int i)
+{
+    const corral_term t = corral_arg_term(c, i);
+    corral__bad_double_at(c, CORRAL__SPREAD(t));
+}
 
 ERL_NIF_TERM corral_make_double(corral_call *c, double d)
 {
@@ -212,13 +217,15 @@ ERL_NIF_TERM corral_owned_finish(corral_call *c, corral_owned_binary *b, size_t 
  * Terms with routes: the raising halves of the corral_get_* getters
  * ======================================================================= */
 
-void corral__bad_integer_at(corral_call *c, corral_term t, int64_t lo, uint64_t hi)
+void corral__bad_integer_at(corral_call *c, CORRAL__SPREAD_PARAMS, int64_t lo, uint64_t hi)
 {
+    const corral_term t = CORRAL__GATHERED;
     corral__raise_at(c, &t, "expected an integer in %" PRId64 "..%" PRIu64, lo, hi);
 }
 
-void corral__bad_double_at(corral_call *c, corral_term t)
+void corral__bad_double_at(corral_call *c, CORRAL__SPREAD_PARAMS)
 {
+    const corral_term t = CORRAL__GATHERED;
     corral__raise_at(c, &t, "expected a number (a float, or an integer in the 64-bit range)");
 }
 
