@@ -31,6 +31,7 @@ defmodule Bench.CallgrindLoop do
       "list_sum_corral" -> Bench.CorralNative.list_sum(Enum.to_list(1..count))
       "list_sum_handwritten" -> Bench.Handwritten.list_sum(Enum.to_list(1..count))
       "list_checked_corral" -> Bench.CorralNative.list_sum_checked(Enum.to_list(1..count))
+      "list_checked_corral_ptr" -> Bench.CorralNative.list_sum_checked_ptr(Enum.to_list(1..count))
       "list_checked_handwritten" -> Bench.Handwritten.list_sum_checked(Enum.to_list(1..count))
       "list_build_corral" -> Bench.CorralNative.list_build(count)
       "list_build_handwritten" -> Bench.Handwritten.list_build(count)

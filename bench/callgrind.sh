@@ -36,6 +36,7 @@ total() {
 fn_of() {
   case "$1_$2" in
     get_handwritten | set_handwritten) echo "buffer_$1" ;;
+    list_checked_corral_ptr) echo list_sum_checked_ptr ;;
     list_checked_*) echo list_sum_checked ;;
     bytes_*) echo binary_sum ;;
     *) echo "$1" ;;
@@ -43,11 +44,13 @@ fn_of() {
 }
 # CALLGRIND_CASES picks cases (default: all). add is counted in four forms:
 # CORRAL_NIF, typed pure (CORRAL_PURE), typed with a context (CORRAL_DEF)
-# and hand-written.
+# and hand-written; the routed list sum with corral_raise_at given the
+# element itself and a pointer to it.
 printf "%-11s %-12s %14s %7s\n" case variant instructions "vs C"
 for c in ${CALLGRIND_CASES:-add get set list_sum list_checked list_build bytes points_in points_out}; do
   case "$c" in
     add) variants="handwritten corral typed_pure typed_def" ;;
+    list_checked) variants="handwritten corral corral_ptr" ;;
     *) variants="handwritten corral" ;;
   esac
   case "$c" in

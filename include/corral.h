@@ -855,9 +855,9 @@ static inline corral_term corral__term_deref(const corral_term *t) { return *t; 
 /* Raises ArgumentError "<fn>: <route of t>: <expected>, got: <t>" for your
  * own checks, with the same route as Corral's getters ("argument 2, index 0:
  * expected a positive width, got: -3"). `expected` is a printf format.
- * Pass the term itself (`corral_raise_at(c, x, ...)`): a loop over list
- * elements then keeps x in registers, where taking &x would keep it in
- * memory on every turn. A pointer (`&x`) is accepted too.
+ * Pass the term (`corral_raise_at(c, x, ...)`) or a pointer to it (`&x`):
+ * either way the raising function gets the term's fields as scalars, so a
+ * loop over list elements keeps them in registers until a check fails.
  * Checks: nothing. Raises: ArgumentError, always. Owns: nothing. */
 #define corral_raise_at(c, t, ...)                                                                  \
     __extension__({                                                                                 \
@@ -1100,8 +1100,15 @@ CORRAL__NORETURN CORRAL__COLD void corral__bad_integer_at(corral_call *c, CORRAL
         corral__bad_integer_at(c, CORRAL__SPREAD(t), 0, (uint64_t)(hi));                                        \
     }                                                                                           \
     static inline void corral__check_arg_##w(corral_call *c, int i) { (void)corral_get_##w(c, corral_arg_term(c, i)); }
-#define CORRAL__ARG_AND_MAKE(w, ctype, maker, wide)                                               \
-    static inline ctype corral_arg_##w(corral_call *c, int i) { return corral_get_##w(c, corral_arg_term(c, i)); } \
+/* The argument getters test the term alone and build its route only to
+ * raise (corral__bad_integer), as corral_arg_i64 does. */
+#define CORRAL__ARG_AND_MAKE(w, ctype, lo, hi, maker, wide)                                       \
+    static inline ctype corral_arg_##w(corral_call *c, int i)                                   \
+    {                                                                                           \
+        ctype v;                                                                                \
+        if (CORRAL__LIKELY(corral__try_##w(c->env, corral_arg(c, i), &v))) return v;            \
+        corral__bad_integer(c, i, (int64_t)(lo), (uint64_t)(hi));                               \
+    }                                                                                           \
     static inline ERL_NIF_TERM corral_make_##w(corral_call *c, ctype v) { return maker(c->env, (wide)v); }
 
 CORRAL__SIGNED(i8, int8_t, INT8_MIN, INT8_MAX)
@@ -1114,16 +1121,16 @@ CORRAL__UNSIGNED(u16, uint16_t, UINT16_MAX)
 CORRAL__UNSIGNED(u32, uint32_t, UINT32_MAX)
 CORRAL__UNSIGNED(ulong, unsigned long, ULONG_MAX)
 CORRAL__UNSIGNED(uintptr, uintptr_t, UINTPTR_MAX)
-CORRAL__ARG_AND_MAKE(i8, int8_t, enif_make_int64, ErlNifSInt64)
-CORRAL__ARG_AND_MAKE(i16, int16_t, enif_make_int64, ErlNifSInt64)
-CORRAL__ARG_AND_MAKE(i32, int32_t, enif_make_int64, ErlNifSInt64)
-CORRAL__ARG_AND_MAKE(long, long, enif_make_int64, ErlNifSInt64)
-CORRAL__ARG_AND_MAKE(ssize, ptrdiff_t, enif_make_int64, ErlNifSInt64)
-CORRAL__ARG_AND_MAKE(intptr, intptr_t, enif_make_int64, ErlNifSInt64)
-CORRAL__ARG_AND_MAKE(u16, uint16_t, enif_make_uint64, ErlNifUInt64)
-CORRAL__ARG_AND_MAKE(u32, uint32_t, enif_make_uint64, ErlNifUInt64)
-CORRAL__ARG_AND_MAKE(ulong, unsigned long, enif_make_uint64, ErlNifUInt64)
-CORRAL__ARG_AND_MAKE(uintptr, uintptr_t, enif_make_uint64, ErlNifUInt64)
+CORRAL__ARG_AND_MAKE(i8, int8_t, INT8_MIN, INT8_MAX, enif_make_int64, ErlNifSInt64)
+CORRAL__ARG_AND_MAKE(i16, int16_t, INT16_MIN, INT16_MAX, enif_make_int64, ErlNifSInt64)
+CORRAL__ARG_AND_MAKE(i32, int32_t, INT32_MIN, INT32_MAX, enif_make_int64, ErlNifSInt64)
+CORRAL__ARG_AND_MAKE(long, long, LONG_MIN, LONG_MAX, enif_make_int64, ErlNifSInt64)
+CORRAL__ARG_AND_MAKE(ssize, ptrdiff_t, PTRDIFF_MIN, PTRDIFF_MAX, enif_make_int64, ErlNifSInt64)
+CORRAL__ARG_AND_MAKE(intptr, intptr_t, INTPTR_MIN, INTPTR_MAX, enif_make_int64, ErlNifSInt64)
+CORRAL__ARG_AND_MAKE(u16, uint16_t, 0, UINT16_MAX, enif_make_uint64, ErlNifUInt64)
+CORRAL__ARG_AND_MAKE(u32, uint32_t, 0, UINT32_MAX, enif_make_uint64, ErlNifUInt64)
+CORRAL__ARG_AND_MAKE(ulong, unsigned long, 0, ULONG_MAX, enif_make_uint64, ErlNifUInt64)
+CORRAL__ARG_AND_MAKE(uintptr, uintptr_t, 0, UINTPTR_MAX, enif_make_uint64, ErlNifUInt64)
 CORRAL__SIGNED(i64, int64_t, INT64_MIN, INT64_MAX)
 CORRAL__UNSIGNED(u64, uint64_t, UINT64_MAX)
 CORRAL__SIGNED(int, int, INT_MIN, INT_MAX)

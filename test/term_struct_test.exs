@@ -133,6 +133,58 @@ defmodule CorralTest.TermStructTest do
       fn -> T.nan_point() end
   end
 
+  # Shapes of doubles and 64-bit integers only (up to 15 fields) go through
+  # loops their CORRAL_STRUCT compiles; what those refuse goes through the
+  # generic walk, which converts it or raises its exact message.
+  test "arrays of doubles and 64-bit integers: converted, refused and raised as any other shape" do
+    assert T.samples([%{id: 1, value: 2.5, count: 3}, %{id: -5, value: 1, count: 0}]) ==
+             [%{id: 1, value: 5.0, count: 4}, %{id: -5, value: 2.0, count: 1}]
+
+    assert T.samples([]) == []
+    assert T.sample(%{id: 9_223_372_036_854_775_807, value: -1, count: -9_223_372_036_854_775_808}) ==
+             %{id: 9_223_372_036_854_775_807, value: -2.0, count: -9_223_372_036_854_775_807}
+
+    int64 = "expected an integer in -9223372036854775808..9223372036854775807"
+
+    assert_raise_exact ArgumentError, "CorralTest.Terms.samples/1: argument 1, index 1, field :id: #{int64}, got: 1.0",
+      fn -> T.samples([%{id: 1, value: 1.0, count: 1}, %{id: 1.0, value: 1.0, count: 1}]) end
+
+    assert_raise_exact ArgumentError,
+      "CorralTest.Terms.samples/1: argument 1, index 0, field :count: #{int64}, got: 9223372036854775808",
+      fn -> T.samples([%{id: 1, value: 1.0, count: 9_223_372_036_854_775_808}]) end
+
+    assert_raise_exact ArgumentError, "CorralTest.Terms.sample/1: argument 1, field :value: #{@number}, got: :x",
+      fn -> T.sample(%{id: 1, value: :x, count: 1}) end
+
+    assert_raise_exact ArgumentError,
+      "CorralTest.Terms.samples/1: argument 1, index 0: expected a map of Sample, got: #{inspect({1, 2.0, 3})}",
+      fn -> T.samples([{1, 2.0, 3}]) end
+
+    assert_raise ArgumentError, ~r"^CorralTest.Terms.samples/1: argument 1, index 2: missing field :count",
+      fn -> T.samples(List.duplicate(%{id: 1, value: 1.0, count: 1}, 2) ++ [%{id: 1, value: 1.0}]) end
+
+    # Going out: a float that is not finite, at any index.
+    for {what, name} <- [{0, "NaN"}, {1, "infinity"}, {2, "-infinity"}], k <- [0, 2] do
+      assert_raise_exact ArithmeticError,
+        "CorralTest.Terms.samples_with/3: the result is #{name}, which Erlang floats cannot hold",
+        fn -> T.samples_with(3, k, what) end
+    end
+  end
+
+  test "the most fields such a shape has (15), and one more (16), convert alike" do
+    row = fn n -> Map.new(0..(n - 1), fn k -> {:"a#{k}", if(k in [1, 14], do: k * 1.0, else: k)} end) end
+
+    for {n, fun} <- [{15, &T.wide15/1}, {16, &T.wide16/1}] do
+      r = row.(n)
+      assert fun.([r, r]) == [%{r | a0: 1}, %{r | a0: 1}]
+      # An integer for the double a14 is accepted by the generic walk.
+      assert [%{a14: 14.0}] = fun.([%{r | a14: 14}])
+
+      assert_raise ArgumentError, ~r"^CorralTest.Terms.wide#{n}/1: argument 1, index 1: unexpected key :z",
+        fn -> fun.([r, Map.put(r, :z, 0)]) end
+    end
+  end
+
   test "a field whose member does not have the declared type's size does not compile" do
     dir = Path.join(System.tmp_dir!(), "corral_shape_#{System.unique_integer([:positive])}")
     File.mkdir_p!(dir)

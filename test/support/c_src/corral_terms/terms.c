@@ -460,6 +460,92 @@ CORRAL_NIF(points)
     return corral_make_struct_array(c, &point_shape, p, n);
 }
 
+/* A flat shape of mixed doubles and 64-bit integers, as a map: each
+ * CORRAL_STRUCT's own loops convert its arrays (corral.h, "the conversions
+ * of a flat shape"), handing refused elements to the generic walk. */
+typedef struct {
+    int64_t id;
+    double value;
+    int64_t count;
+} Sample;
+
+CORRAL_STRUCT(sample_shape, Sample, CORRAL_AS_MAP(), CORRAL_FIELD(Sample, id, CORRAL_I64),
+              CORRAL_FIELD(Sample, value, CORRAL_DOUBLE), CORRAL_FIELD(Sample, count, CORRAL_I64));
+
+/* samples(list): each value doubled and each count plus one. */
+CORRAL_NIF(samples)
+{
+    size_t n;
+    Sample *s = corral_get_struct_array(c, corral_arg_term(c, 0), &sample_shape, &n);
+    for (size_t k = 0; k < n; k++) {
+        s[k].value *= 2;
+        s[k].count += 1;
+    }
+    return corral_make_struct_array(c, &sample_shape, s, n);
+}
+
+/* sample(map): one element, the same way. */
+CORRAL_NIF(sample)
+{
+    Sample s;
+    corral_arg_struct(c, 0, &sample_shape, &s);
+    s.value *= 2;
+    s.count += 1;
+    return corral_make_struct(c, &sample_shape, &s);
+}
+
+/* samples_with(n, k, what): n samples going out, element k's value not
+ * finite: NaN (what 0), infinity (1) or minus infinity (2). */
+CORRAL_NIF(samples_with)
+{
+    size_t n = corral_arg_size(c, 0), k = corral_arg_index(c, 1, n);
+    int64_t what = corral_arg_int_range(c, 2, 0, 2);
+    Sample *s = corral_calloc(c, n, sizeof *s);
+    for (size_t j = 0; j < n; j++) s[j] = (Sample){(int64_t)j, (double)j, 1};
+    s[k].value = what == 0 ? NAN : what == 1 ? INFINITY : -INFINITY;
+    return corral_make_struct_array(c, &sample_shape, s, n);
+}
+
+/* The most fields a flat shape has (15), and one more (16: the generic walk). */
+#define W_ROWS(T)                                                                                       \
+    CORRAL_FIELD(T, a0, CORRAL_I64), CORRAL_FIELD(T, a1, CORRAL_DOUBLE), CORRAL_FIELD(T, a2, CORRAL_I64),     \
+    CORRAL_FIELD(T, a3, CORRAL_I64), CORRAL_FIELD(T, a4, CORRAL_I64), CORRAL_FIELD(T, a5, CORRAL_I64),        \
+    CORRAL_FIELD(T, a6, CORRAL_I64), CORRAL_FIELD(T, a7, CORRAL_I64), CORRAL_FIELD(T, a8, CORRAL_I64),        \
+    CORRAL_FIELD(T, a9, CORRAL_I64), CORRAL_FIELD(T, a10, CORRAL_I64), CORRAL_FIELD(T, a11, CORRAL_I64),      \
+    CORRAL_FIELD(T, a12, CORRAL_I64), CORRAL_FIELD(T, a13, CORRAL_I64), CORRAL_FIELD(T, a14, CORRAL_DOUBLE)
+typedef struct {
+    int64_t a0;
+    double a1;
+    int64_t a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13;
+    double a14;
+} Wide15;
+typedef struct {
+    int64_t a0;
+    double a1;
+    int64_t a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13;
+    double a14;
+    int64_t a15;
+} Wide16;
+CORRAL_STRUCT(wide15_shape, Wide15, CORRAL_AS_MAP(), W_ROWS(Wide15));
+CORRAL_STRUCT(wide16_shape, Wide16, CORRAL_AS_MAP(), W_ROWS(Wide16), CORRAL_FIELD(Wide16, a15, CORRAL_I64));
+
+/* wide15(list) / wide16(list): a list of such maps through C and back,
+ * a0 plus one. */
+CORRAL_NIF(wide15)
+{
+    size_t n;
+    Wide15 *w = corral_get_struct_array(c, corral_arg_term(c, 0), &wide15_shape, &n);
+    for (size_t k = 0; k < n; k++) w[k].a0 += 1;
+    return corral_make_struct_array(c, &wide15_shape, w, n);
+}
+CORRAL_NIF(wide16)
+{
+    size_t n;
+    Wide16 *w = corral_get_struct_array(c, corral_arg_term(c, 0), &wide16_shape, &n);
+    for (size_t k = 0; k < n; k++) w[k].a0 += 1;
+    return corral_make_struct_array(c, &wide16_shape, w, n);
+}
+
 /* fail_allocations_after(n): corral_fail_allocations_after, for this library. */
 CORRAL_NIF(fail_allocations_after)
 {
@@ -555,4 +641,9 @@ CORRAL_MODULE(CorralTest.Terms,
     CORRAL_FN("bad_color", bad_color, 0),
     CORRAL_FN("null_points", null_points, 0),
     CORRAL_FN("bad_tag", bad_tag, 0),
-    CORRAL_FN("nan_point", nan_point, 0));
+    CORRAL_FN("nan_point", nan_point, 0),
+    CORRAL_FN("samples", samples, 1),
+    CORRAL_FN("sample", sample, 1),
+    CORRAL_FN("samples_with", samples_with, 3),
+    CORRAL_FN("wide15", wide15, 1),
+    CORRAL_FN("wide16", wide16, 1));
