@@ -813,6 +813,9 @@ typedef struct corral__where {
 #define CORRAL__AT_KEY 3u    /* the value under key <step> (a term) of a map */
 #define CORRAL__AT_MAPKEY 4u /* a key itself (<step> is the key) */
 #define CORRAL__AT_FIELD 5u  /* field <step> (a const char * name) of a structure */
+#define CORRAL__AT_CELL 6u   /* an element of a list walked with corral_list_next: <step> is
+                                the list after it, and the parent route (corral__pin_list) keeps
+                                the whole list, so its index is counted only to print it */
 
 /* A term and its route. Read `.term` freely; build one only with the
  * functions below. */
@@ -867,13 +870,20 @@ static inline corral_term corral__term_deref(const corral_term *t) { return *t; 
         corral__raise_at_spread((c), CORRAL__SPREAD(corral_at_), __VA_ARGS__);                      \
     })
 
-/* Internal: the stable route of a container, for its elements. */
-const corral__where *corral__pin_slow(corral_call *c, const corral_term *t);
+/* Internal: the stable route of a container, for its elements. A list's
+ * also keeps the list itself (an argument's is in argv), from which the
+ * index of a CORRAL__AT_CELL element is counted when a message needs it. */
+const corral__where *corral__pin_slow(corral_call *c, const corral_term *t, bool list);
 extern const corral__where corral__arg_where[16];
 static inline const corral__where *corral__pin(corral_call *c, const corral_term *t)
 {
     if (CORRAL__LIKELY(t->at.kind == CORRAL__AT_ARG && t->at.step < 16)) return &corral__arg_where[t->at.step];
-    return corral__pin_slow(c, t);
+    return corral__pin_slow(c, t, false);
+}
+static inline const corral__where *corral__pin_list(corral_call *c, const corral_term *t)
+{
+    if (CORRAL__LIKELY(t->at.kind == CORRAL__AT_ARG && t->at.step < 16)) return &corral__arg_where[t->at.step];
+    return corral__pin_slow(c, t, true);
 }
 
 /* The kind of any term. */
@@ -1080,7 +1090,7 @@ CORRAL__NORETURN CORRAL__COLD void corral__bad_integer_at(corral_call *c, CORRAL
     {                                                                                           \
         ctype v;                                                                                \
         if (CORRAL__LIKELY(corral__try_##w(c->env, t.term, &v))) return v;                      \
-        corral__bad_integer_at(c, CORRAL__SPREAD(t), (int64_t)(lo), (uint64_t)(hi));                           \
+        corral__bad_integer_at(c, CORRAL__SPREAD(t), (int64_t)(lo), (uint64_t)(hi));            \
     }                                                                                           \
     static inline void corral__check_arg_##w(corral_call *c, int i) { (void)corral_get_##w(c, corral_arg_term(c, i)); }
 #define CORRAL__UNSIGNED(w, ctype, hi)                                                            \
@@ -1097,7 +1107,7 @@ CORRAL__NORETURN CORRAL__COLD void corral__bad_integer_at(corral_call *c, CORRAL
     {                                                                                           \
         ctype v;                                                                                \
         if (CORRAL__LIKELY(corral__try_##w(c->env, t.term, &v))) return v;                      \
-        corral__bad_integer_at(c, CORRAL__SPREAD(t), 0, (uint64_t)(hi));                                        \
+        corral__bad_integer_at(c, CORRAL__SPREAD(t), 0, (uint64_t)(hi));                         \
     }                                                                                           \
     static inline void corral__check_arg_##w(corral_call *c, int i) { (void)corral_get_##w(c, corral_arg_term(c, i)); }
 /* The argument getters test the term alone and build its route only to
@@ -1563,7 +1573,7 @@ CORRAL__NORETURN CORRAL__COLD void corral__improper_list(corral_call *c, ERL_NIF
 static inline corral_list corral_get_list(corral_call *c, corral_term t)
 {
     if (CORRAL__UNLIKELY(!enif_is_list(c->env, t.term))) corral__not_list(c, CORRAL__SPREAD(t));
-    corral_list l = {t.term, t.term, 0, corral__pin(c, &t)};
+    corral_list l = {t.term, t.term, 0, corral__pin_list(c, &t)};
     return l;
 }
 
@@ -1579,10 +1589,13 @@ static inline bool corral_list_next(corral_call *c, corral_list *l, corral_term 
 {
     ERL_NIF_TERM head, tail;
     if (CORRAL__LIKELY(enif_get_list_cell(c->env, l->rest, &head, &tail))) {
+        /* The route holds the rest of the list, already in a register,
+         * rather than a counter kept for messages that may never come. */
         out->term = head;
         out->at.parent = l->at;
-        out->at.step = l->index++;
-        out->at.kind = CORRAL__AT_INDEX;
+        out->at.step = (uintptr_t)tail;
+        out->at.kind = CORRAL__AT_CELL;
+        l->index++;
         l->rest = tail;
         return true;
     }
@@ -1966,7 +1979,12 @@ static inline __attribute__((always_inline)) ERL_NIF_TERM corral__flat_make_list
 {
     ERL_NIF_TERM keys[CORRAL__FLAT_MAX + 1], values[CORRAL__FLAT_MAX + 1], map, list = enif_make_list(c->env, 0);
     const unsigned extra = as == CORRAL__AS_STRUCT;
-    if (!corral__rows_flat(rows, n, as)) return list;
+    if (!corral__rows_flat(rows, n, as)) {
+        /* Not reached (struct.c marks only such shapes flat); the generic walk
+         * keeps it right if the two tests ever part. */
+        for (size_t i = count; i-- > 0;) list = enif_make_list_cell(c->env, corral__make_shape(c, s, in + i * size), list);
+        return list;
+    }
     if (extra) {
         keys[0] = corral__atom_struct;
         values[0] = s->tag_atom;

@@ -37,6 +37,24 @@ defmodule CorralTest.TermContainerTest do
     assert_raise_exact ArgumentError, "CorralTest.Terms.nested_sum/1: argument 1, index 1: expected a list, got: 2",
       fn -> T.nested_sum([[1], 2]) end
 
+    # An element's index is counted from its list when a message needs it:
+    # for a list with no route, in an argument past the first 16, and at the
+    # last cell of a list whose tail is not [].
+    assert T.unrouted_sum([1, 2, 3]) == 6
+    assert_raise_exact ArgumentError, "CorralTest.Terms.unrouted_sum/1: index 3: expected #{@i64}, got: :x",
+      fn -> T.unrouted_sum([1, 2, 3, :x, 5]) end
+
+    pad = List.duplicate(0, 16)
+    assert apply(T, :last_arg_sum, pad ++ [[4, 5]]) == 9
+    assert_raise_exact ArgumentError, "CorralTest.Terms.last_arg_sum/17: argument 17, index 1: expected #{@i64}, got: 1.0",
+      fn -> apply(T, :last_arg_sum, pad ++ [[4, 1.0, 6]]) end
+
+    assert_raise_exact ArgumentError, "CorralTest.Terms.list_sum/1: argument 1, index 1: expected #{@i64}, got: :y",
+      fn -> T.list_sum([1, :y | 3]) end
+
+    assert_raise_exact ArgumentError, "CorralTest.Terms.nested_sum/1: argument 1, index 2, index 0: expected #{@i64}, got: []",
+      fn -> T.nested_sum([[], [1], [[]]]) end
+
     assert_raise_exact ArgumentError, "CorralTest.Terms.positive/1: argument 1, index 2: expected a positive integer, got: 0",
       fn -> T.positive([3, 1, 0]) end
 

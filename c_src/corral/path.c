@@ -12,15 +12,47 @@ const corral__where corral__arg_where[16] = {ARG(0), ARG(1), ARG(2),  ARG(3),  A
                                              ARG(8), ARG(9), ARG(10), ARG(11), ARG(12), ARG(13), ARG(14), ARG(15)};
 #undef ARG
 
+/* A pinned route and the container it leads to. */
+typedef struct {
+    corral__where at;
+    ERL_NIF_TERM term;
+} pinned;
+
 /* A route that is not an argument's: copied to scratch memory, which lives
- * as long as the call, so elements can point at it safely. */
-const corral__where *corral__pin_slow(corral_call *c, const corral_term *t)
+ * as long as the call, so elements can point at it safely. A list's keeps
+ * the list (even with no route: its elements' indexes are counted from it). */
+const corral__where *corral__pin_slow(corral_call *c, const corral_term *t, bool list)
 {
     static const corral__where none = {NULL, 0, CORRAL__AT_NONE};
-    if (t->at.kind == CORRAL__AT_NONE && t->at.parent == NULL) return &none;
-    corral__where *w = corral_alloc(c, sizeof *w);
-    *w = t->at;
-    return w;
+    if (!list && t->at.kind == CORRAL__AT_NONE && t->at.parent == NULL) return &none;
+    pinned *p = corral_alloc(c, sizeof *p);
+    p->at = t->at;
+    p->term = t->term;
+    return &p->at;
+}
+
+/* The index of a CORRAL__AT_CELL element: the cells walked from the start
+ * of its list until the rest is the one the element's route holds. The
+ * list is an argument (its route is in corral__arg_where) or pinned with
+ * corral__pin_list. */
+static bool cell_index(corral_call *c, const corral__where *w, size_t *index)
+{
+    const corral__where *list_at = w->parent;
+    ERL_NIF_TERM list, head;
+    uintptr_t a = (uintptr_t)list_at, first = (uintptr_t)corral__arg_where;
+    if (a >= first && a < first + sizeof corral__arg_where) {
+        if (list_at->step >= (uintptr_t)c->argc) return false;
+        list = c->argv[list_at->step];
+    } else {
+        list = ((const pinned *)list_at)->term;
+    }
+    for (size_t k = 0; enif_get_list_cell(c->env, list, &head, &list); k++) {
+        if (list == (ERL_NIF_TERM)w->step) {
+            *index = k;
+            return true;
+        }
+    }
+    return false;
 }
 
 /* Deeper routes print their first steps and "..." for the middle. */
@@ -33,6 +65,11 @@ static size_t print_step(corral_call *c, const corral__where *w, char *buf, size
     switch (w->kind) {
     case CORRAL__AT_ARG: n = snprintf(buf, cap, "argument %zu", (size_t)w->step + 1); break;
     case CORRAL__AT_INDEX: n = snprintf(buf, cap, "index %zu", (size_t)w->step); break;
+    case CORRAL__AT_CELL: {
+        size_t index;
+        n = cell_index(c, w, &index) ? snprintf(buf, cap, "index %zu", index) : snprintf(buf, cap, "an element");
+        break;
+    }
     case CORRAL__AT_KEY:
         corral__show(c, (ERL_NIF_TERM)w->step, key, sizeof key);
         n = snprintf(buf, cap, "key %s", key);

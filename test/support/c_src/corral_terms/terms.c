@@ -165,6 +165,28 @@ CORRAL_NIF(nested_sum)
     return corral_make_i64(c, sum);
 }
 
+/* unrouted_sum(list): the list taken with corral_term_of, so its elements'
+ * messages name their index and nothing before it. */
+CORRAL_NIF(unrouted_sum)
+{
+    corral_list l = corral_get_list(c, corral_term_of(corral_arg(c, 0)));
+    corral_term x;
+    int64_t sum = 0;
+    while (corral_list_next(c, &l, &x)) sum = add64(c, sum, corral_get_i64(c, x));
+    return corral_make_i64(c, sum);
+}
+
+/* last_arg_sum(a1, ..., a17): the sum of the list in argument 17, past the
+ * arguments whose routes are static. */
+CORRAL_NIF(last_arg_sum)
+{
+    corral_list l = corral_arg_list(c, 16);
+    corral_term x;
+    int64_t sum = 0;
+    while (corral_list_next(c, &l, &x)) sum = add64(c, sum, corral_get_i64(c, x));
+    return corral_make_i64(c, sum);
+}
+
 /* positive(list): every element must be a positive integer (corral_raise_at). */
 CORRAL_NIF(positive)
 {
@@ -642,6 +664,8 @@ CORRAL_MODULE(CorralTest.Terms,
     CORRAL_FN("null_points", null_points, 0),
     CORRAL_FN("bad_tag", bad_tag, 0),
     CORRAL_FN("nan_point", nan_point, 0),
+    CORRAL_FN("unrouted_sum", unrouted_sum, 1),
+    CORRAL_FN("last_arg_sum", last_arg_sum, 17),
     CORRAL_FN("samples", samples, 1),
     CORRAL_FN("sample", sample, 1),
     CORRAL_FN("samples_with", samples_with, 3),
