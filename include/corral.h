@@ -1588,7 +1588,9 @@ static inline corral_list corral_arg_list(corral_call *c, int i) { return corral
 static inline bool corral_list_next(corral_call *c, corral_list *l, corral_term *out)
 {
     ERL_NIF_TERM head, tail;
-    if (CORRAL__LIKELY(enif_get_list_cell(c->env, l->rest, &head, &tail))) {
+    /* "> 0", not "!= 0": knowing the result is 0 at the end of a walk, GCC
+     * kept it in a register on every turn to reuse as a constant zero. */
+    if (CORRAL__LIKELY(enif_get_list_cell(c->env, l->rest, &head, &tail) > 0)) {
         /* The route holds the rest of the list, already in a register,
          * rather than a counter kept for messages that may never come. */
         out->term = head;
@@ -2079,10 +2081,15 @@ static inline __attribute__((always_inline)) ERL_NIF_TERM corral__flat_make_list
 
 /* Describes the C type T as a static `corral_struct` named `shape`, with
  * the Erlang side `as` (CORRAL_AS_STRUCT / _MAP / _RECORD / _TUPLE) and the
- * fields in order. Checks: at load, the names are valid atoms and nested
- * shapes are sized for their members (a failure fails the load).
- * Raises: never. Owns: static. */
+ * fields in order; also the type of a typed (structs, shape, T, name)
+ * parameter, `.data` (T *) and `.count`. Checks: at load, the names are
+ * valid atoms and nested shapes are sized for their members (a failure
+ * fails the load). Raises: never. Owns: static. */
 #define CORRAL_STRUCT(shape, T, as, ...)                                                          \
+    typedef struct {                                                                            \
+        T *data;                                                                                \
+        size_t count;                                                                           \
+    } shape##__corral_array;                                                                    \
     static corral_field shape##__fields[] = {__VA_ARGS__};                                      \
     static const corral_field shape##__rows[] = {__VA_ARGS__};                                  \
     CORRAL__FLAT_LOOPS(shape, T, as);                                                           \
@@ -2128,6 +2135,10 @@ static inline __attribute__((always_inline)) ERL_NIF_TERM corral__flat_make_list
  * :name. Checks: at compile time, tag is an unsigned int's size.
  * Raises: never. Owns: static. */
 #define CORRAL_UNION(shape, T, tag, ...)                                                          \
+    typedef struct {                                                                            \
+        T *data;                                                                                \
+        size_t count;                                                                           \
+    } shape##__corral_array;                                                                    \
     static corral_field shape##__fields[] = {__VA_ARGS__};                                      \
     static corral_struct shape = {#T, CORRAL__AS_UNION, NULL, sizeof(T),                        \
                                   offsetof(T, tag) + CORRAL__SIZE_CHECK(T, tag, sizeof(unsigned)), \
@@ -2828,6 +2839,16 @@ CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
     })
 #define CORRAL__K_STRUCT_TRY(p, env, t, out) corral_struct_parameters_need_CORRAL_DEF_not_CORRAL_PURE(t)
 #define CORRAL__K_STRUCT_CHECK(p) corral__check_arg_term
+#define CORRAL__K_STRUCTS_GET(p, c, i) CORRAL__STRUCTS_GET_(c, i, CORRAL__P_QUAL(p))
+#define CORRAL__STRUCTS_GET_(c, i, shape) CORRAL__STRUCTS_GET__(c, i, shape)
+#define CORRAL__STRUCTS_GET__(c, i, shape)                                                        \
+    __extension__({                                                                              \
+        shape##__corral_array v_;                                                                \
+        v_.data = corral_get_struct_array(c, corral__typed_arg(c, i), &shape, &v_.count);       \
+        v_;                                                                                      \
+    })
+#define CORRAL__K_STRUCTS_TRY(p, env, t, out) corral_structs_parameters_need_CORRAL_DEF_not_CORRAL_PURE(t)
+#define CORRAL__K_STRUCTS_CHECK(p) corral__check_arg_term
 #define CORRAL__RES_GET_(c, i, type) CORRAL__RES_GET__(c, i, type)
 #define CORRAL__RES_GET__(c, i, type) ((type *)corral__resource_at((c), (i), &type##__corral_type, true))
 
@@ -2943,6 +2964,9 @@ CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
 /* The spec names the shape (corral_shape of its name); the build puts the
  * shape's own type there (term() if it cannot read its CORRAL_STRUCT). */
 #define CORRAL__T_struct_IN(shape, ...) "corral_shape" "(" #shape ")"
+#define CORRAL__T_structs_CTYPE(shape, type, name) shape##__corral_array
+#define CORRAL__T_structs_KIND CORRAL__K_STRUCTS
+#define CORRAL__T_structs_IN(shape, ...) "[" "corral_shape" "(" #shape ")" "]"
 #define CORRAL__T_index_CTYPE(bound, name) size_t
 #define CORRAL__T_index_KIND CORRAL__K_INDEX
 #define CORRAL__T_index_IN(...) "non_neg_integer()"

@@ -667,6 +667,9 @@ defmodule CorralTest.CompilerTest do
            "corral_resource_parameters_need_CORRAL_DEF_not_CORRAL_PURE"},
           {"CORRAL_PURE(get, binary, (binary, b)) { return b; }", "corral_binary_results_need_CORRAL_DEF_not_CORRAL_PURE"},
           {"CORRAL_PURE(get, term, (term, t)) { return t; }", "corral_term_results_need_CORRAL_DEF_not_CORRAL_PURE"},
+          {"typedef struct { double x; } P; CORRAL_STRUCT(p_shape, P, CORRAL_AS_MAP(), CORRAL_FIELD(P, x, CORRAL_DOUBLE)); " <>
+             "CORRAL_PURE(get, i64, (structs, p_shape, P, ps)) { return (int64_t)ps.count; }",
+           "corral_structs_parameters_need_CORRAL_DEF_not_CORRAL_PURE"},
           {"typedef struct { int n; } R; CORRAL_RESOURCE(R, NULL); CORRAL_PURE(get, (res, R), (i64, n)) { (void)n; return 0; }",
            "corral_resource_results_need_CORRAL_DEF_not_CORRAL_PURE"},
           # A result pair other than (ok, word) or (res, Type), in either kind of body.

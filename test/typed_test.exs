@@ -292,6 +292,23 @@ defmodule CorralTest.TypedTest do
     end
   end
 
+  test "lists of structures, as corral_get_struct_array decodes them" do
+    p = %CorralTest.Geo.Point{x: -1.5, y: 2}
+    assert T.points_norm1([p, p, %CorralTest.Geo.Point{x: 1, y: 0.5}]) == 8.5
+    assert T.points_norm1([]) == 0.0
+
+    assert_raise_exact ArgumentError,
+      "CorralTest.Typed.points_norm1/1: argument 1, index 1, field :x: expected a number (a float, or an integer in the 64-bit range), got: :a",
+      fn -> T.points_norm1([p, %CorralTest.Geo.Point{x: :a, y: 1.0}]) end
+
+    assert_raise_exact ArgumentError, "CorralTest.Typed.points_norm1/1: argument 1: expected a list, got: #{inspect(p)}",
+      fn -> T.points_norm1(p) end
+
+    assert_raise_exact ArgumentError,
+      "CorralTest.Typed.points_norm1/1: argument 1: expected a proper list, got: #{inspect([p | p])}",
+      fn -> T.points_norm1([p | p]) end
+  end
+
   test "CORRAL_DEF_THREAD: a typed thread job, decoded and run on the pool, waited for or async" do
     assert T.pool_add(40, 2) == 42
     job = T.pool_add_async(1, 2)
@@ -409,6 +426,7 @@ defmodule CorralTest.TypedTest do
       {:def_opt_string, 1} => "def_opt_string(s :: String.t() | nil) :: integer()",
       {:point_norm1, 2} =>
         "point_norm1(p :: %{__struct__: CorralTest.Geo.Point, x: number(), y: number()}, scale :: number() | nil) :: float()",
+      {:points_norm1, 1} => "points_norm1(ps :: [%{__struct__: CorralTest.Geo.Point, x: number(), y: number()}]) :: float()",
       {:pair_map_a, 1} => "pair_map_a(p :: %{a: -2147483648..2147483647, b: String.t()}) :: integer()",
       {:pair_record_a, 1} => "pair_record_a(p :: {:pair, -2147483648..2147483647, String.t()}) :: integer()",
       {:pair_tuple_a, 1} => "pair_tuple_a(p :: {-2147483648..2147483647, String.t()}) :: integer()",

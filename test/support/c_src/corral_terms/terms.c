@@ -516,11 +516,11 @@ CORRAL_NIF(sample)
     return corral_make_struct(c, &sample_shape, &s);
 }
 
-/* samples_with(n, k, what): n samples going out, element k's value not
- * finite: NaN (what 0), infinity (1) or minus infinity (2). */
+/* samples_with(n, k, what): n samples (1..1000) going out, element k's
+ * value not finite: NaN (what 0), infinity (1) or minus infinity (2). */
 CORRAL_NIF(samples_with)
 {
-    size_t n = corral_arg_size(c, 0), k = corral_arg_index(c, 1, n);
+    size_t n = (size_t)corral_arg_int_range(c, 0, 1, 1000), k = corral_arg_index(c, 1, n);
     int64_t what = corral_arg_int_range(c, 2, 0, 2);
     Sample *s = corral_calloc(c, n, sizeof *s);
     for (size_t j = 0; j < n; j++) s[j] = (Sample){(int64_t)j, (double)j, 1};

@@ -263,6 +263,15 @@ CORRAL_DEF(point_norm1, double, (struct, point_shape, Point, p), (opt, double, s
     double n = (p.x < 0 ? -p.x : p.x) + (p.y < 0 ? -p.y : p.y);
     return scale.present ? n * scale.value : n;
 }
+/* A list of structures as one typed parameter: .data and .count. */
+CORRAL_DEF(points_norm1, double, (structs, point_shape, Point, ps))
+{
+    (void)c;
+    double n = 0;
+    for (size_t k = 0; k < ps.count; k++)
+        n += (ps.data[k].x < 0 ? -ps.data[k].x : ps.data[k].x) + (ps.data[k].y < 0 ? -ps.data[k].y : ps.data[k].y);
+    return n;
+}
 /* Each way a structure can look, for the specs made from the shapes. */
 typedef struct {
     int32_t a;
@@ -400,7 +409,7 @@ CORRAL_MODULE(CorralTest.Typed,
               CORRAL_EXPORT(owned_sized), CORRAL_FN_THREAD("owned_job", owned_job, 1),
               CORRAL_EXPORT_THREAD(pool_add), CORRAL_EXPORT_THREAD(pool_tally),
               CORRAL_EXPORT(opt_i64_or), CORRAL_EXPORT(opt_bool_known), CORRAL_EXPORT(opt_binary_size),
-              CORRAL_EXPORT(def_opt_double), CORRAL_EXPORT(def_opt_string), CORRAL_EXPORT(point_norm1),
+              CORRAL_EXPORT(def_opt_double), CORRAL_EXPORT(def_opt_string), CORRAL_EXPORT(point_norm1), CORRAL_EXPORT(points_norm1),
               CORRAL_FN("hand_point", hand_point, 1), CORRAL_FN("unlisted_sum", unlisted_sum, 1),
               CORRAL_FN("dirty_scratch", dirty_scratch, 1), CORRAL_EXPORT(pair_map_a), CORRAL_EXPORT(pair_record_a),
               CORRAL_EXPORT(pair_tuple_a), CORRAL_EXPORT(pair_own_a), CORRAL_EXPORT(path_size),
