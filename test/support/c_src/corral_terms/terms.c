@@ -137,14 +137,16 @@ static int64_t add64(corral_call *c, int64_t a, int64_t b)
     return r;
 }
 
-CORRAL_NIF(list_sum)
+/* The sum of a list's integers, walked with corral_list_next. */
+static int64_t sum_of(corral_call *c, corral_list l)
 {
-    corral_list l = corral_arg_list(c, 0);
     corral_term e;
     int64_t sum = 0;
     while (corral_list_next(c, &l, &e)) sum = add64(c, sum, corral_get_i64(c, e));
-    return corral_make_i64(c, sum);
+    return sum;
 }
+
+CORRAL_NIF(list_sum) { return corral_make_i64(c, sum_of(c, corral_arg_list(c, 0))); }
 
 CORRAL_NIF(list_length)
 {
@@ -156,36 +158,19 @@ CORRAL_NIF(list_length)
 CORRAL_NIF(nested_sum)
 {
     corral_list outer = corral_arg_list(c, 0);
-    corral_term row, x;
+    corral_term row;
     int64_t sum = 0;
-    while (corral_list_next(c, &outer, &row)) {
-        corral_list inner = corral_get_list(c, row);
-        while (corral_list_next(c, &inner, &x)) sum = add64(c, sum, corral_get_i64(c, x));
-    }
+    while (corral_list_next(c, &outer, &row)) sum = add64(c, sum, sum_of(c, corral_get_list(c, row)));
     return corral_make_i64(c, sum);
 }
 
 /* unrouted_sum(list): the list taken with corral_term_of, so its elements'
  * messages name their index and nothing before it. */
-CORRAL_NIF(unrouted_sum)
-{
-    corral_list l = corral_get_list(c, corral_term_of(corral_arg(c, 0)));
-    corral_term x;
-    int64_t sum = 0;
-    while (corral_list_next(c, &l, &x)) sum = add64(c, sum, corral_get_i64(c, x));
-    return corral_make_i64(c, sum);
-}
+CORRAL_NIF(unrouted_sum) { return corral_make_i64(c, sum_of(c, corral_get_list(c, corral_term_of(corral_arg(c, 0))))); }
 
 /* last_arg_sum(a1, ..., a17): the sum of the list in argument 17, past the
  * arguments whose routes are static. */
-CORRAL_NIF(last_arg_sum)
-{
-    corral_list l = corral_arg_list(c, 16);
-    corral_term x;
-    int64_t sum = 0;
-    while (corral_list_next(c, &l, &x)) sum = add64(c, sum, corral_get_i64(c, x));
-    return corral_make_i64(c, sum);
-}
+CORRAL_NIF(last_arg_sum) { return corral_make_i64(c, sum_of(c, corral_arg_list(c, 16))); }
 
 /* positive(list): every element must be a positive integer (corral_raise_at). */
 CORRAL_NIF(positive)
