@@ -92,6 +92,11 @@ defmodule Corral.Functions do
   end
 
   defp library!(from, here) do
+    # Loading `from` runs its on_load, which calls Corral.Loader: where both
+    # are compiled in one batch (Corral's own tests), the loader must be
+    # there first.
+    Code.ensure_compiled!(Corral.Loader)
+
     case Code.ensure_compiled(from) do
       {:module, _} ->
         :ok
