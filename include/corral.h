@@ -1891,6 +1891,7 @@ void corral__register_struct(corral_struct *s);
  * ---------------------------------------------------------------------- */
 
 typedef struct corral__flat_loops {
+    bool (*flat)(void); /* whether the shape is flat: the one test, made on the constant rows */
     bool (*get_one)(ErlNifEnv *env, ERL_NIF_TERM term, const corral_struct *s, void *out);
     void (*get_list)(corral_call *c, ERL_NIF_TERM list, corral__where *here, const corral_struct *s, void *out);
     ERL_NIF_TERM (*make_list)(corral_call *c, const corral_struct *s, const void *in, size_t count);
@@ -1982,8 +1983,8 @@ static inline __attribute__((always_inline)) ERL_NIF_TERM corral__flat_make_list
     ERL_NIF_TERM keys[CORRAL__FLAT_MAX + 1], values[CORRAL__FLAT_MAX + 1], map, list = enif_make_list(c->env, 0);
     const unsigned extra = as == CORRAL__AS_STRUCT;
     if (!corral__rows_flat(rows, n, as)) {
-        /* Not reached (struct.c marks only such shapes flat); the generic walk
-         * keeps it right if the two tests ever part. */
+        /* Not called for such a shape (struct.c asks flat() first); the
+         * generic walk keeps the function right for any shape. */
         for (size_t i = count; i-- > 0;) list = enif_make_list_cell(c->env, corral__make_shape(c, s, in + i * size), list);
         return list;
     }
@@ -2025,8 +2026,13 @@ static inline __attribute__((always_inline)) ERL_NIF_TERM corral__flat_make_list
         return corral__flat_make_list(c, s, shape##__rows, sizeof shape##__rows / sizeof(corral_field), \
                                       CORRAL__AS_KIND(__VA_ARGS__), sizeof(T), in, count);                   \
     }                                                                                               \
-    static const corral__flat_loops shape##__loops = {shape##__flat_get_one, shape##__flat_get_list, \
-                                                      shape##__flat_make_list}
+    static bool shape##__flat(void)                                                                 \
+    {                                                                                               \
+        return corral__rows_flat(shape##__rows, sizeof shape##__rows / sizeof(corral_field),       \
+                                 CORRAL__AS_KIND(__VA_ARGS__));                                     \
+    }                                                                                               \
+    static const corral__flat_loops shape##__loops = {shape##__flat, shape##__flat_get_one,         \
+                                                      shape##__flat_get_list, shape##__flat_make_list}
 
 /* The Erlang side, as the third argument of CORRAL_STRUCT:
  * an Elixir struct of module `module` ("Elixir.Geo.Point");

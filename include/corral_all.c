@@ -2403,12 +2403,9 @@ bool corral__intern_structs(ErlNifEnv *env)
              * size is recorded by CORRAL_FIELD_STRUCT / CORRAL_VARIANT_STRUCT). */
             if (f->type == CORRAL_STRUCT && ((const corral_struct *)f->detail)->size != f->count_offset) return false;
         }
-        /* Flat: the shape's own loops (CORRAL_STRUCT) convert its arrays; the
-         * same test as corral__rows_flat, which they make at compile time. */
-        s->flat = s->loops && (s->as == CORRAL__AS_STRUCT || s->as == CORRAL__AS_MAP) && s->count > 0 &&
-                  s->count <= CORRAL__FLAT_MAX;
-        for (unsigned k = 0; k < s->count && s->flat; k++)
-            s->flat = s->fields[k].type == CORRAL_DOUBLE || s->fields[k].type == CORRAL_I64;
+        /* Flat: the shape's own loops (CORRAL_STRUCT) convert its arrays,
+         * and say themselves whether they can (corral__rows_flat). */
+        s->flat = s->loops && s->loops->flat();
         /* Dense: the 8-byte fields cover the whole C type, so a decoded
          * array needs no zeroing first. */
         uint32_t covered = 0;
