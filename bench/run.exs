@@ -1,19 +1,21 @@
 # The benchmark suite: `MIX_ENV=prod mix run run.exs` (or ./run.sh).
 #
 # One VM run. Every case runs its variants interleaved, round after round,
-# and reports the median ns per operation of each, with its ratio to the
-# hand-written erl_nif C library. See README.md.
+# and reports the median ns per operation of each (scheduler thread CPU time
+# and wall time), with the median and min..max of its per-round ratios to
+# the hand-written erl_nif C library (-O3). See README.md and Bench.Runner.
 #
-# Environment: BENCH_ROUNDS (default 11) sets the number of timed rounds;
+# Environment: BENCH_ROUNDS (default 21) sets the number of timed rounds;
 # BENCH_SCALE (default 1.0) scales every batch size (0.1 for a quick try).
 
 alias Bench.{Containers, Runner}
 
-rounds = String.to_integer(System.get_env("BENCH_ROUNDS", "11"))
+rounds = String.to_integer(System.get_env("BENCH_ROUNDS", "21"))
 scale = String.to_float(System.get_env("BENCH_SCALE", "1.0"))
 n = fn count -> max(round(count * scale), 1) end
 
 size = 1_048_576
+small = 16_384
 
 # Batch sizes: operations per timed batch.
 n_add = n.(2_000_000)
@@ -29,25 +31,28 @@ IO.puts("Corral benchmarks")
 IO.puts(
   "#{:erlang.system_info(:system_architecture)}, OTP #{System.otp_release()} " <>
     "(#{:erlang.system_info(:emu_flavor)}), Elixir #{System.version()}, " <>
-    "#{System.schedulers_online()} schedulers, #{rounds} rounds, buffers of #{size} bytes"
+    "timed on one scheduler, #{rounds} rounds, buffers of #{size} and #{small} bytes"
 )
 
 IO.write(:stderr, "building the hand-written reference... ")
 Bench.Handwritten.Build.load!()
 IO.write(:stderr, "ok\nsetting up the buffers... ")
 
-kinds = [:handwritten, :corral, :atomics, :array, :ets, :binary]
+kinds = [:handwritten, :handwritten_o2, :corral, :atomics, :array, :ets, :binary]
 buf = Map.new(kinds, fn k -> {k, Containers.new(k, size)} end)
+small_buf = Map.new([:handwritten, :handwritten_o2, :corral], fn k -> {k, Containers.new(k, small)} end)
 IO.write(:stderr, "ok\n")
 
 # Sanity checks: every variant computes the same thing, outside the timing.
 5 = Bench.Handwritten.add(2, 3)
+5 = Bench.HandwrittenO2.add(2, 3)
 5 = Bench.CorralNative.add(2, 3)
 5 = Bench.CorralTypedPure.add(2, 3)
 5 = Bench.CorralTypedDef.add(2, 3)
 5 = :bench_erlang.add(2, 3)
 # A loop of n returns its last result: add(1, 1).
 2 = Bench.Loops.add_handwritten(3)
+2 = Bench.Loops.add_handwritten_o2(3)
 2 = Bench.Loops.add_corral(3)
 2 = Bench.Loops.add_typed_pure(3)
 2 = Bench.Loops.add_typed_pure_bare(3)
@@ -56,6 +61,7 @@ IO.write(:stderr, "ok\n")
 
 probe = 12_345
 :ok = Bench.Handwritten.buffer_set(buf.handwritten, probe, 77)
+:ok = Bench.HandwrittenO2.buffer_set(buf.handwritten_o2, probe, 77)
 :ok = Buffer.Native.set(buf.corral, probe, 77)
 :ok = :atomics.put(buf.atomics, probe + 1, 77)
 array = :array.set(probe, 77, buf.array)
@@ -65,29 +71,37 @@ x = Bitwise.band(1 * 1_664_525 + 1_013_904_223, 0xFFFFFFFF)
 {i1, b1} = {Bitwise.bsr(x, 12), Bitwise.band(x, 255)}
 ^b1 = :binary.at(binary, i1)
 
-for {k, c} <- [handwritten: buf.handwritten, corral: buf.corral, atomics: buf.atomics, array: array, ets: buf.ets] do
+for {k, c} <- [handwritten: buf.handwritten, handwritten_o2: buf.handwritten_o2, corral: buf.corral, atomics: buf.atomics, array: array, ets: buf.ets] do
   77 = Containers.get(k, c, probe)
   0 = Containers.get(k, c, probe + 1)
 end
 
 # One iteration of each set loop, then of each get loop, touches the same
 # index: every variant reads back the byte its set loop wrote.
-for k <- [:handwritten, :corral, :atomics, :ets] do
+for k <- [:handwritten, :handwritten_o2, :corral, :atomics, :ets] do
   apply(Bench.Loops, :"set_#{k}", [1, buf[k]])
   ^b1 = Containers.get(k, buf[k], i1)
   ^b1 = apply(Bench.Loops, :"get_#{k}", [1, buf[k]])
+end
+
+# The same for the 16 KiB buffers, whose loops cut the index to 14 bits.
+for k <- [:handwritten, :handwritten_o2, :corral] do
+  apply(Bench.Loops, :"set_#{k}_16k", [1, small_buf[k]])
+  ^b1 = Containers.get(k, small_buf[k], Bitwise.band(i1, small - 1))
+  ^b1 = apply(Bench.Loops, :"get_#{k}_16k", [1, small_buf[k]])
 end
 
 ^b1 = Bench.Loops.get_array(1, Bench.Loops.set_array(1, buf.array))
 ^b1 = Bench.Loops.get_binary(1, binary)
 
 v = &Runner.variant/5
-label = %{handwritten: "handwritten C", corral: "Corral", atomics: ":atomics", array: ":array", ets: "ETS", binary: "binary"}
+label = %{handwritten: "handwritten C", handwritten_o2: "handwritten C -O2", corral: "Corral", atomics: ":atomics", array: ":array", ets: "ETS", binary: "binary"}
 
 cases = [
   {"add",
    [
      v.("handwritten C", :add_handwritten, n_add, [], reference: true),
+     v.("handwritten C -O2", :add_handwritten_o2, n_add, [], []),
      v.("Corral", :add_corral, n_add, [], []),
      v.("Corral typed pure", :add_typed_pure, n_add, [], []),
      v.("Corral typed pure, bare NIF", :add_typed_pure_bare, n_add, [], []),
@@ -108,6 +122,14 @@ cases = [
        end
 
      v.(label[k], :"set_#{k}", count, [buf[k]], reference: k == :handwritten)
+   end},
+  {"buffer get 16K",
+   for k <- [:handwritten, :handwritten_o2, :corral] do
+     v.(label[k], :"get_#{k}_16k", n_buf, [small_buf[k]], reference: k == :handwritten)
+   end},
+  {"buffer set 16K",
+   for k <- [:handwritten, :handwritten_o2, :corral] do
+     v.(label[k], :"set_#{k}_16k", n_buf, [small_buf[k]], reference: k == :handwritten)
    end}
 ]
 
@@ -128,14 +150,15 @@ results = Runner.run(cases ++ baseline, rounds)
 elapsed = System.monotonic_time(:millisecond) - t0
 
 {main, [{_, loops}]} = Enum.split(results, length(cases))
-loop_note = Enum.map_join(loops, ", ", fn {v, s} -> "#{v.label} #{Runner.fmt_ns(s.median)}" end)
+loop_note = Enum.map_join(loops, ", ", fn {v, s} -> "#{v.label} #{Runner.fmt_ns(s.cpu && s.cpu.median)}" end)
 
 IO.puts("")
 
 Runner.print(main, [
   "",
   "Median of #{rounds} interleaved rounds; ns per operation including the loop, nothing subtracted.",
+  "vs C: the median of the per-round ratios to hand-written C -O3 (CPU time of the scheduler thread; wall time last).",
   "Batches: add #{n_add}, get/set #{n_buf} (:array set #{n_array_set}, binary set #{n_binary_set}) operations.",
-  "The loop with an empty remote call instead of the operation (ns/op): #{loop_note}.",
+  "The loop with an empty remote call instead of the operation (cpu ns/op): #{loop_note}.",
   "Timed for #{Float.round(elapsed / 1000, 1)} s."
 ])

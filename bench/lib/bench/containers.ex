@@ -3,6 +3,8 @@ defmodule Bench.Containers do
   The byte buffers the get/set cases work on, all of `size` bytes, zeroed.
 
     * `:handwritten` - the hand-written NIF's resource (`Bench.Handwritten`).
+    * `:handwritten_o2` - the same C built with -O2 (`Bench.HandwrittenO2`,
+      whose resource type is its own).
     * `:corral` - the Buffer example's resource (`Buffer.Native`).
     * `:atomics` - one unsigned 64-bit atomic per byte (not packed: 8 bytes
       of memory per byte stored, but a get or set is a single atomics call).
@@ -15,6 +17,7 @@ defmodule Bench.Containers do
   """
 
   def new(:handwritten, size), do: Bench.Handwritten.buffer_new(size)
+  def new(:handwritten_o2, size), do: Bench.HandwrittenO2.buffer_new(size)
   def new(:corral, size), do: Buffer.Native.new(size)
   def new(:atomics, size), do: :atomics.new(size, signed: false)
   def new(:array, size), do: :array.fix(:array.from_list(List.duplicate(0, size), 0))
@@ -37,6 +40,7 @@ defmodule Bench.Containers do
 
   @doc "Reads one byte, outside the timed loops (for the sanity checks)."
   def get(:handwritten, buf, i), do: Bench.Handwritten.buffer_get(buf, i)
+  def get(:handwritten_o2, buf, i), do: Bench.HandwrittenO2.buffer_get(buf, i)
   def get(:corral, buf, i), do: Buffer.Native.get(buf, i)
   def get(:atomics, ref, i), do: :atomics.get(ref, i + 1)
   def get(:array, arr, i), do: :array.get(i, arr)

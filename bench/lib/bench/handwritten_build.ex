@@ -1,12 +1,16 @@
 defmodule Bench.Handwritten.Build do
   @moduledoc """
   Builds the hand-written reference NIF (`c_src/handwritten/handwritten.c`)
-  with a plain compiler command, no Corral involved:
+  with a plain compiler command, no Corral involved, twice:
 
       cc -O3 -fPIC -shared -fvisibility=hidden -I<erts include> handwritten.c
 
-  into `_build/handwritten/libhandwritten.so`. The library is rebuilt only
-  when it is missing or older than the C file.
+  into `_build/handwritten/libhandwritten.so` (`Bench.Handwritten`, the
+  reference of every ratio: a C author building for speed), and the same
+  with `-O2 -DBENCH_NIF_MODULE=Elixir.Bench.HandwrittenO2` into
+  `libhandwritten_o2.so` (`Bench.HandwrittenO2`, the common default of
+  build scripts, reported beside it). A library is rebuilt only when it is
+  missing or older than the C file.
   """
 
   @root Path.expand("../..", __DIR__)
@@ -16,18 +20,32 @@ defmodule Bench.Handwritten.Build do
   @doc "The C source of the library."
   def source, do: @source
 
-  @doc "The built library, without the `.so` suffix (as :erlang.load_nif/2 wants it)."
-  def library, do: Path.join(@out_dir, "libhandwritten")
+  # {module, library name, compiler flags}
+  @builds [
+    {Bench.Handwritten, "libhandwritten", ["-O3"]},
+    {Bench.HandwrittenO2, "libhandwritten_o2", ["-O2", "-DBENCH_NIF_MODULE=Elixir.Bench.HandwrittenO2"]}
+  ]
 
-  @doc "Builds the library if it is missing or stale; returns `library/0`."
-  def ensure_built! do
-    so = library() <> ".so"
+  @doc """
+  The built library of `module` (`Bench.Handwritten` or
+  `Bench.HandwrittenO2`), without the `.so` suffix (as :erlang.load_nif/2
+  wants it).
+  """
+  def library(module \\ Bench.Handwritten) do
+    {_, name, _} = List.keyfind(@builds, module, 0) || raise ArgumentError, "no hand-written build for #{inspect(module)}"
+    Path.join(@out_dir, name)
+  end
+
+  @doc "Builds `module`'s library if it is missing or stale; returns `library(module)`."
+  def ensure_built!(module \\ Bench.Handwritten) do
+    {_, _, flags} = List.keyfind(@builds, module, 0)
+    so = library(module) <> ".so"
 
     if stale?(so) do
-      build!(so)
+      build!(so, flags)
     end
 
-    library()
+    library(module)
   end
 
   @doc """
@@ -37,22 +55,24 @@ defmodule Bench.Handwritten.Build do
   is loaded again so that its `@on_load` finds the library this time.
   """
   def load! do
-    ensure_built!()
+    for {module, _, _} <- @builds do
+      ensure_built!(module)
 
-    unless nif_loaded?() do
-      :code.purge(Bench.Handwritten)
-      {:module, _} = :code.load_file(Bench.Handwritten)
-      :code.purge(Bench.Handwritten)
-      nif_loaded?() || raise "Bench.Handwritten did not load #{library()}.so"
+      unless nif_loaded?(module) do
+        :code.purge(module)
+        {:module, _} = :code.load_file(module)
+        :code.purge(module)
+        nif_loaded?(module) || raise "#{inspect(module)} did not load #{library(module)}.so"
+      end
     end
 
     :ok
   end
 
-  defp nif_loaded? do
-    Code.ensure_loaded?(Bench.Handwritten) and
+  defp nif_loaded?(module) do
+    Code.ensure_loaded?(module) and
       try do
-        Bench.Handwritten.add(1, 2) == 3
+        module.add(1, 2) == 3
       rescue
         _ -> false
       end
@@ -66,7 +86,7 @@ defmodule Bench.Handwritten.Build do
     end
   end
 
-  defp build!(so) do
+  defp build!(so, flags) do
     cc = System.get_env("CC") || "cc"
     cc_path = System.find_executable(cc) || raise "no C compiler: #{cc} is not on the PATH (set CC)"
     File.mkdir_p!(@out_dir)
@@ -74,20 +94,20 @@ defmodule Bench.Handwritten.Build do
     # library mapped, and overwriting a mapped file crashes it.
     tmp = so <> ".#{System.unique_integer([:positive])}.tmp"
 
-    args = [
-      # -O3, as a C author building for speed does.
-      "-O3",
-      "-fPIC",
-      "-shared",
-      "-fvisibility=hidden",
-      "-Wall",
-      "-Wextra",
-      "-I",
-      Corral.Compiler.find_erts_include!(),
-      @source,
-      "-o",
-      tmp
-    ]
+    args =
+      flags ++
+        [
+          "-fPIC",
+          "-shared",
+          "-fvisibility=hidden",
+          "-Wall",
+          "-Wextra",
+          "-I",
+          Corral.Compiler.find_erts_include!(),
+          @source,
+          "-o",
+          tmp
+        ]
 
     case System.cmd(cc_path, args, stderr_to_stdout: true) do
       {output, 0} ->

@@ -28,6 +28,7 @@ defmodule Bench.Loops do
   ## add(a, b)
 
   defadd :add_handwritten, Bench.Handwritten
+  defadd :add_handwritten_o2, Bench.HandwrittenO2
   defadd :add_corral, Bench.CorralNative
   defadd :add_typed_pure, Bench.CorralTypedPure
   # The pure NIF itself, as if bound to add/2 with no Elixir function in
@@ -43,12 +44,19 @@ defmodule Bench.Loops do
   ## get(buffer, index)
 
   defget :get_handwritten, fn buf, i -> Bench.Handwritten.buffer_get(buf, i) end
+  defget :get_handwritten_o2, fn buf, i -> Bench.HandwrittenO2.buffer_get(buf, i) end
   defget :get_corral, fn buf, i -> Buffer.Native.get(buf, i) end
   defget :get_atomics, fn ref, i -> :atomics.get(ref, i + 1) end
   defget :get_array, fn arr, i -> :array.get(i, arr) end
   defget :get_ets, fn tab, i -> :ets.lookup_element(tab, i, 2) end
   defget :get_binary, fn bin, i -> :binary.at(bin, i) end
   defget :get_loop_only, fn s, i -> Bench.Loops.Nothing.get(s, i) end
+
+  # A 16 KiB buffer, which stays in the caches: the index is cut to 14 bits
+  # (one more operation in every variant alike).
+  defget :get_handwritten_16k, fn buf, i -> Bench.Handwritten.buffer_get(buf, Bitwise.band(i, 16383)) end
+  defget :get_handwritten_o2_16k, fn buf, i -> Bench.HandwrittenO2.buffer_get(buf, Bitwise.band(i, 16383)) end
+  defget :get_corral_16k, fn buf, i -> Buffer.Native.get(buf, Bitwise.band(i, 16383)) end
 
   ## set(buffer, index, byte)
 
@@ -59,6 +67,26 @@ defmodule Bench.Loops do
 
   defset :set_corral, fn buf, i, b ->
     Buffer.Native.set(buf, i, b)
+    buf
+  end
+
+  defset :set_handwritten_o2, fn buf, i, b ->
+    Bench.HandwrittenO2.buffer_set(buf, i, b)
+    buf
+  end
+
+  defset :set_handwritten_16k, fn buf, i, b ->
+    Bench.Handwritten.buffer_set(buf, Bitwise.band(i, 16383), b)
+    buf
+  end
+
+  defset :set_handwritten_o2_16k, fn buf, i, b ->
+    Bench.HandwrittenO2.buffer_set(buf, Bitwise.band(i, 16383), b)
+    buf
+  end
+
+  defset :set_corral_16k, fn buf, i, b ->
+    Buffer.Native.set(buf, Bitwise.band(i, 16383), b)
     buf
   end
 
