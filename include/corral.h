@@ -2552,7 +2552,13 @@ void corral_msg_free(corral_msg *m);
  *     that can only report a failure (corral_fail, the checked arithmetic
  *     below), raised after the body returns. It cannot raise from inside,
  *     so the NIF has no setjmp frame: it compiles to what a careful C
- *     author writes by hand. Scalars, binaries and raw terms only.
+ *     author writes by hand. Scalars, binaries, raw terms, optional
+ *     values, resources and indexes. As nothing can leave a pure body
+ *     early, it may take a lock itself (corral_rwlock_read ...
+ *     corral_rwlock_unlock) around its use of an object. A bad argument
+ *     or a closable resource sends the call the careful way, with a frame:
+ *     CORRAL_DEF's decoding (its messages; a closable object counted as in
+ *     use until the call ends), then the body.
  *   - CORRAL_DEF: the body gets the call context `corral_call *c` as every
  *     CORRAL_NIF does (resources, locks, scratch memory, makers, raising),
  *     and the decoded values.
@@ -2573,7 +2579,7 @@ void corral_msg_free(corral_msg *m);
  *              as corral_make_resource makes it                  the type of Type, as for a parameter
  *   (ok, word) (return only: see corral_return_error)   {:ok, <word's>} | {:error, term()}
  *                                                       ((ok, void): :ok | {:error, term()})
- *   (CORRAL_DEF only, as parameters with a qualifier before the name):
+ *   (as parameters with a qualifier before the name; both kinds of body):
  *   (res, Type, name)     Type *   a resource of Type, as corral_arg_resource
  *                                  checks it (the module's type named after
  *                                  Type in snake case: tally() for Tally,
@@ -2581,6 +2587,7 @@ void corral_msg_free(corral_msg *m);
  *   (index, bound, name)  size_t   an index below `bound`, an expression that
  *                                  may use earlier parameters, as
  *                                  corral_arg_index checks it (non_neg_integer())
+ *   (CORRAL_DEF only):
  *   string                corral_binary  UTF-8, as corral_get_string (String.t())
  *   iodata                corral_binary  flattened, as corral_get_iodata (iodata())
  *   (enum, table, name)   unsigned the position of an atom of a CORRAL_ATOMS
@@ -2754,27 +2761,27 @@ CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
 #define CORRAL__P_QUAL2(p) CORRAL__APPLY(CORRAL__P_QUAL2_, p)
 #define CORRAL__P_QUAL2_(w, qual, qual2, ...) qual2
 #define CORRAL__KINDED(p, op) CORRAL__CAT(CORRAL__P_KIND(p), op)
-#define CORRAL__ARG(i) CORRAL__CAT(corral__a, i)
 
 /* Pieces of the generated code, one parameter at a time. */
 #define CORRAL__P_PARAM(i, p) , CORRAL__P_CTYPE(p) CORRAL__P_NAME(p)
-#define CORRAL__P_PASS(i, p) , CORRAL__ARG(i)
 #define CORRAL__P_SPEC(i, p) CORRAL__STR(CORRAL__P_NAME(p)) " :: " CORRAL__P_IN(p)
 /* A pure NIF tests every argument in one condition, so the hot path has a
  * single way out to the failure; the cold path runs the getters' checks in
  * order, and the first bad argument raises its exact message. */
-#define CORRAL__P_DECLARE_PURE(i, p) CORRAL__P_CTYPE(p) CORRAL__ARG(i);
-#define CORRAL__P_TRY_PURE(i, p) &&CORRAL__KINDED(p, _TRY)(p, env, argv[i], &CORRAL__ARG(i))
-#define CORRAL__P_CHECK_FN(i, p) CORRAL__KINDED(p, _CHECK)(p),
+/* The locals are named as the parameters, so that an index's bound can use
+ * an earlier parameter there too. */
+#define CORRAL__P_DECLARE_PURE(i, p) CORRAL__P_CTYPE(p) CORRAL__P_NAME(p);
+#define CORRAL__P_TRY_PURE(i, p) &&CORRAL__KINDED(p, _TRY)(p, corral_env_, corral_argv_[i], &CORRAL__P_NAME(p))
 /* With a call context the values are decoded in order into locals named as
  * the parameters, so a later parameter's check can use an earlier one
  * (`(index, buf->size, i)`). */
 #define CORRAL__P_DECODE_CALL(i, p) CORRAL__P_CTYPE(p) CORRAL__P_NAME(p) = CORRAL__KINDED(p, _GET)(p, c, i);
 #define CORRAL__P_PASS_NAME(i, p) , CORRAL__P_NAME(p)
 
-/* Kinds of type word: how a value is tested and decoded in a pure NIF
- * (_TRY; _CHECK re-runs Corral's getter for its exact message), decoded
- * with a call context (_GET), and made (_MAKE_PURE, _MAKE). */
+/* Kinds of type word: how a value is tested in a pure NIF (_TRY), decoded
+ * with a call context (_GET; the scalar kinds test with _TRY there too and
+ * raise through _CHECK, Corral's getter, for its exact message), and made
+ * (_MAKE_PURE, _MAKE). */
 #define CORRAL__K_SINT_TRY(p, env, t, out) CORRAL__CAT(corral__try_, CORRAL__P_WORD(p))(env, t, out)
 #define CORRAL__K_SINT_CHECK(p) CORRAL__CAT(corral__check_arg_, CORRAL__P_WORD(p))
 #define CORRAL__K_SINT_GET(p, c, i) CORRAL__TRY_GET(p, c, i)
@@ -2801,11 +2808,9 @@ CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
 #define CORRAL__K_BOOL_MAKE_PURE(env, e, st) ((e) ? corral__atom_true : corral__atom_false)
 #define CORRAL__K_BOOL_MAKE(c, e) corral_make_bool(c, (e))
 #define CORRAL__K_BINARY_TRY(p, env, t, out) corral__try_binary(env, t, out)
-#define CORRAL__K_BINARY_CHECK(p) corral__check_arg_binary
 #define CORRAL__K_BINARY_GET(p, c, i) corral_get_binary(c, corral__typed_arg(c, i))
 #define CORRAL__K_BINARY_MAKE(c, e) corral__make_binary_of(c, (e))
 #define CORRAL__K_TERM_TRY(p, env, t, out) (*(out) = (t), true)
-#define CORRAL__K_TERM_CHECK(p) corral__check_arg_term
 #define CORRAL__K_TERM_GET(p, c, i) ((c)->argv[i])
 #define CORRAL__K_TERM_MAKE(c, e) (e)
 #define CORRAL__K_VOID_MAKE_PURE(env, e, st) ((e), corral__atom_ok)
@@ -2813,28 +2818,29 @@ CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
 #define CORRAL__K_RES_GET(p, c, i) CORRAL__RES_GET_(c, i, CORRAL__P_QUAL(p))
 /* What a word cannot do, as a call to a function whose name says why: the
  * compiler's "implicit declaration" error then reads as the explanation. */
-#define CORRAL__K_RES_TRY(p, env, t, out) corral_resource_parameters_need_CORRAL_DEF_not_CORRAL_PURE(t)
-#define CORRAL__K_RES_CHECK(p) corral__check_arg_term
+#define CORRAL__K_RES_TRY(p, env, t, out) CORRAL__RES_TRY_(env, t, out, CORRAL__P_QUAL(p))
+#define CORRAL__RES_TRY_(env, t, out, type) CORRAL__RES_TRY__(env, t, out, type)
+#define CORRAL__RES_TRY__(env, t, out, type)                                                     \
+    __extension__({                                                                              \
+        void *corral_o_ = NULL;                                                                  \
+        bool corral_ok_ = corral__try_resource(env, t, &type##__corral_type, &corral_o_);        \
+        *(out) = (type *)corral_o_;                                                              \
+        corral_ok_;                                                                              \
+    })
 #define CORRAL__K_BINARY_MAKE_PURE(env, e, st) corral_binary_results_need_CORRAL_DEF_not_CORRAL_PURE(e)
 #define CORRAL__K_TERM_MAKE_PURE(env, e, st) corral_term_results_need_CORRAL_DEF_not_CORRAL_PURE(e)
-#define CORRAL__K_INDEX_TRY(p, env, t, out) corral_index_parameters_need_CORRAL_DEF_not_CORRAL_PURE(t)
-#define CORRAL__K_INDEX_CHECK(p) corral__check_arg_term
+#define CORRAL__K_INDEX_TRY(p, env, t, out) corral__try_index(env, t, (CORRAL__P_QUAL(p)), out)
 #define CORRAL__K_INDEX_GET(p, c, i) corral__typed_index(c, i, CORRAL__P_QUAL(p))
 #define CORRAL__K_STRING_GET(p, c, i) corral_get_string(c, corral__typed_arg(c, i))
 #define CORRAL__K_STRING_TRY(p, env, t, out) corral_string_parameters_need_CORRAL_DEF_not_CORRAL_PURE(t)
-#define CORRAL__K_STRING_CHECK(p) corral__check_arg_term
 #define CORRAL__K_IODATA_GET(p, c, i) corral_get_iodata(c, corral__typed_arg(c, i))
 #define CORRAL__K_IODATA_TRY(p, env, t, out) corral_iodata_parameters_need_CORRAL_DEF_not_CORRAL_PURE(t)
-#define CORRAL__K_IODATA_CHECK(p) corral__check_arg_term
 #define CORRAL__K_ENUM_GET(p, c, i) corral_get_enum(c, corral__typed_arg(c, i), &CORRAL__P_QUAL(p))
 #define CORRAL__K_ENUM_TRY(p, env, t, out) corral_enum_parameters_need_CORRAL_DEF_not_CORRAL_PURE(t)
-#define CORRAL__K_ENUM_CHECK(p) corral__check_arg_term
 #define CORRAL__K_LIST_GET(p, c, i) CORRAL__LIST_GET_(c, i, CORRAL__P_QUAL(p))
 #define CORRAL__LIST_GET_(c, i, elem) CORRAL__CAT(corral__get_array_, elem)(c, corral__typed_arg(c, i))
 #define CORRAL__K_LIST_TRY(p, env, t, out) corral_list_parameters_need_CORRAL_DEF_not_CORRAL_PURE(t)
-#define CORRAL__K_LIST_CHECK(p) corral__check_arg_term
 #define CORRAL__K_OPT_TRY(p, env, t, out) CORRAL__CAT(corral__try_opt_, CORRAL__P_QUAL(p))(env, t, out)
-#define CORRAL__K_OPT_CHECK(p) CORRAL__CAT(corral__check_arg_opt_, CORRAL__P_QUAL(p))
 #define CORRAL__K_OPT_GET(p, c, i) CORRAL__CAT(corral__get_opt_, CORRAL__P_QUAL(p))(c, corral__typed_arg(c, i))
 #define CORRAL__K_STRUCT_GET(p, c, i) CORRAL__STRUCT_GET_(c, i, CORRAL__P_QUAL(p), CORRAL__P_QUAL2(p))
 #define CORRAL__STRUCT_GET_(c, i, shape, type)                                                    \
@@ -2844,7 +2850,6 @@ CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
         v_;                                                                                      \
     })
 #define CORRAL__K_STRUCT_TRY(p, env, t, out) corral_struct_parameters_need_CORRAL_DEF_not_CORRAL_PURE(t)
-#define CORRAL__K_STRUCT_CHECK(p) corral__check_arg_term
 #define CORRAL__K_STRUCTS_GET(p, c, i) CORRAL__STRUCTS_GET_(c, i, CORRAL__P_QUAL(p))
 #define CORRAL__STRUCTS_GET_(c, i, shape) CORRAL__STRUCTS_GET__(c, i, shape)
 #define CORRAL__STRUCTS_GET__(c, i, shape)                                                        \
@@ -2854,7 +2859,6 @@ CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
         v_;                                                                                      \
     })
 #define CORRAL__K_STRUCTS_TRY(p, env, t, out) corral_structs_parameters_need_CORRAL_DEF_not_CORRAL_PURE(t)
-#define CORRAL__K_STRUCTS_CHECK(p) corral__check_arg_term
 #define CORRAL__RES_GET_(c, i, type) CORRAL__RES_GET__(c, i, type)
 #define CORRAL__RES_GET__(c, i, type) ((type *)corral__resource_at((c), (i), &type##__corral_type, true))
 
@@ -3083,6 +3087,26 @@ static inline corral_term corral__typed_arg(corral_call *c, int i)
     return t;
 }
 
+/* A pure NIF's resource parameter: an object of the type, not closable (a
+ * closable type's check counts the call as a user until it ends, which
+ * needs a call context: such calls take the careful path). */
+static inline bool corral__try_resource(ErlNifEnv *env, ERL_NIF_TERM t, corral_resource_type *type, void **out)
+{
+    void *base;
+    if (CORRAL__UNLIKELY(!enif_get_resource(env, t, type->rt, &base) || type->closable)) return false;
+    *out = (char *)base + CORRAL__RESOURCE_HEADER;
+    return true;
+}
+
+/* A pure NIF's index parameter: an integer below bound. */
+static inline bool corral__try_index(ErlNifEnv *env, ERL_NIF_TERM t, size_t bound, size_t *out)
+{
+    ErlNifUInt64 v;
+    if (CORRAL__UNLIKELY(!enif_get_uint64(env, t, &v) || v >= bound)) return false;
+    *out = (size_t)v;
+    return true;
+}
+
 static inline bool corral__try_double(ErlNifEnv *env, ERL_NIF_TERM t, double *out)
 {
     ErlNifSInt64 v;
@@ -3110,8 +3134,6 @@ static inline bool corral__try_binary(ErlNifEnv *env, ERL_NIF_TERM t, corral_bin
 
 static inline void corral__check_arg_double(corral_call *c, int i) { (void)corral_arg_double(c, i); }
 static inline void corral__check_arg_bool(corral_call *c, int i) { (void)corral_get_bool(c, corral_arg_term(c, i)); }
-static inline void corral__check_arg_binary(corral_call *c, int i) { (void)corral_arg_binary(c, i); }
-static inline void corral__check_arg_term(corral_call *c, int i) { (void)c, (void)i; }
 
 static inline ERL_NIF_TERM corral__make_binary_of(corral_call *c, corral_binary b)
 {
@@ -3179,10 +3201,6 @@ CORRAL__ARRAY_WORD(binary, corral_binary, CORRAL_BINARY)
             c->flags &= ~CORRAL__CALL_OPTIONAL;                                                  \
         }                                                                                        \
         return o;                                                                                \
-    }                                                                                            \
-    static inline void corral__check_arg_opt_##w(corral_call *c, int i)                         \
-    {                                                                                            \
-        (void)corral__get_opt_##w(c, corral_arg_term(c, i));                                     \
     }
 /* The words a pure body may take as optional too (w is pasted only, so
  * bool stays bool). */
@@ -3232,17 +3250,21 @@ CORRAL__OPT_TRY(binary)
 /* bool arrives as _Bool. */
 typedef corral_opt_bool corral_opt__Bool;
 static inline corral_opt_bool corral__get_opt__Bool(corral_call *c, corral_term t) { return corral__get_opt_bool(c, t); }
-static inline void corral__check_arg_opt__Bool(corral_call *c, int i) { corral__check_arg_opt_bool(c, i); }
 static inline bool corral__try_opt__Bool(ErlNifEnv *env, ERL_NIF_TERM t, corral_opt_bool *o)
 {
     return corral__try_opt_bool(env, t, o);
 }
 
-/* The cold ends of a pure NIF: a bad argument (the getters' checks run
- * again in order, in a call context, for Corral's exact message and route;
- * checks ends with NULL) and a reported failure. */
-ERL_NIF_TERM corral__typed_bad_args(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[], corral_nif_fn self,
-                                    void (*const checks[])(corral_call *c, int i));
+/* The cold ends of a pure NIF. When the pure tests refuse an argument (or
+ * meet a closable resource), the call runs again the careful way: `run`
+ * decodes the arguments in a call context with CORRAL_DEF's getters (the
+ * first bad one raises its exact message and route; a closable resource
+ * counts the call as a user until the end), then runs the body. And a
+ * failure the body reported is raised (or made the {:error, reason}
+ * result) by corral__pure_report, in a call context. */
+ERL_NIF_TERM corral__typed_careful(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[], corral_nif_fn self,
+                                   ERL_NIF_TERM (*run)(corral_call *c));
+CORRAL__NORETURN CORRAL__COLD void corral__pure_report(corral_call *c, const corral_pure *st, bool ok_result);
 ERL_NIF_TERM corral__pure_failed(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[], corral_nif_fn self,
                                  const corral_pure *st, bool ok_result);
 
@@ -3264,7 +3286,8 @@ ERL_NIF_TERM corral__pure_failed(ErlNifEnv *env, int argc, const ERL_NIF_TERM ar
  * Checks: each argument as the corral_arg_* of its word (same messages and
  * routes), before the body runs; the result as the word's maker (a NaN or
  * infinite double raises ArithmeticError). A word that needs a call context
- * (res, term or binary as the result) does not compile here: use CORRAL_DEF.
+ * (string, iodata, enum, list, struct and structs parameters; res, term or
+ * binary as the result) does not compile here: use CORRAL_DEF.
  * Raises: ArgumentError for a bad argument; what the body reported with
  * corral_fail or the checked arithmetic, after it returns.
  * Owns: binaries are views valid until the body returns; nothing else. */
@@ -3275,26 +3298,34 @@ ERL_NIF_TERM corral__pure_failed(ErlNifEnv *env, int argc, const ERL_NIF_TERM ar
     static inline CORRAL__R_CTYPE(ret) name##__corral_pure(                                      \
         corral_pure *c CORRAL__EACH(CORRAL__P_PARAM, CORRAL__NOTHING, ##__VA_ARGS__));          \
     CORRAL_NIF_EXTERN(name);                                                                     \
-    ERL_NIF_TERM name(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[])                       \
+    /* The careful path, out of line: CORRAL_DEF's decoding, then the body. */                  \
+    static CORRAL__COLD __attribute__((noinline)) ERL_NIF_TERM name##__corral_careful(corral_call *c) \
     {                                                                                            \
-        /* The arity is a constant here, so the failure paths need not keep  \
-         * argc in a register. */                                                                \
-        corral_nif_fn const self_ = name;                                                        \
-        enum { arity_ = CORRAL__NARGS(__VA_ARGS__) };                                            \
-        (void)self_;                                                                             \
-        (void)argc;                                                                              \
-        CORRAL__EACH(CORRAL__P_DECLARE_PURE, CORRAL__NOTHING, ##__VA_ARGS__)                     \
-        if (CORRAL__UNLIKELY(!(1 CORRAL__EACH(CORRAL__P_TRY_PURE, CORRAL__NOTHING, ##__VA_ARGS__)))) { \
-            static void (*const checks_[])(corral_call *, int) = {                               \
-                CORRAL__EACH(CORRAL__P_CHECK_FN, CORRAL__NOTHING, ##__VA_ARGS__) NULL};            \
-            return corral__typed_bad_args(env, arity_, argv, self_, checks_);                     \
-        }                                                                                        \
+        CORRAL__EACH(CORRAL__P_DECODE_CALL, CORRAL__NOTHING, ##__VA_ARGS__)                      \
         corral_pure pure_;                                                                       \
         pure_.exception = NULL;                                                                  \
         ERL_NIF_TERM out_ = CORRAL__R_MAKE_PURE(ret)(                                            \
-            env, name##__corral_pure(&pure_ CORRAL__EACH(CORRAL__P_PASS, CORRAL__NOTHING, ##__VA_ARGS__)), &pure_); \
+            c->env, name##__corral_pure(&pure_ CORRAL__EACH(CORRAL__P_PASS_NAME, CORRAL__NOTHING, ##__VA_ARGS__)), \
+            &pure_);                                                                             \
+        if (CORRAL__UNLIKELY(pure_.exception != NULL)) corral__pure_report(c, &pure_, CORRAL__R_IS_OK(ret)); \
+        return out_;                                                                             \
+    }                                                                                            \
+    ERL_NIF_TERM name(ErlNifEnv *corral_env_, int corral_argc_, const ERL_NIF_TERM corral_argv_[]) \
+    {                                                                                            \
+        /* The arity is a constant here, so the failure paths need not keep  \
+         * argc in a register. */                                                                \
+        enum { arity_ = CORRAL__NARGS(__VA_ARGS__) };                                            \
+        (void)corral_argc_;                                                                      \
+        CORRAL__EACH(CORRAL__P_DECLARE_PURE, CORRAL__NOTHING, ##__VA_ARGS__)                     \
+        if (CORRAL__UNLIKELY(!(1 CORRAL__EACH(CORRAL__P_TRY_PURE, CORRAL__NOTHING, ##__VA_ARGS__)))) \
+            return corral__typed_careful(corral_env_, arity_, corral_argv_, name, name##__corral_careful); \
+        corral_pure pure_;                                                                       \
+        pure_.exception = NULL;                                                                  \
+        ERL_NIF_TERM out_ = CORRAL__R_MAKE_PURE(ret)(                                            \
+            corral_env_, name##__corral_pure(&pure_ CORRAL__EACH(CORRAL__P_PASS_NAME, CORRAL__NOTHING, ##__VA_ARGS__)), \
+            &pure_);                                                                             \
         if (CORRAL__UNLIKELY(pure_.exception != NULL))                                           \
-            return corral__pure_failed(env, arity_, argv, name, &pure_, CORRAL__R_IS_OK(ret));    \
+            return corral__pure_failed(corral_env_, arity_, corral_argv_, name, &pure_, CORRAL__R_IS_OK(ret)); \
         return out_;                                                                             \
     }                                                                                            \
     static inline CORRAL__R_CTYPE(ret) name##__corral_pure(                                      \
@@ -3508,9 +3539,12 @@ static inline void corral__end(corral_call *c)
     corral__finish(c);
 }
 
-/* Locks m outside a call: in resource callbacks (down, stop, destructor)
- * and in threads of your own, which have no call to release it. Unlock with
- * corral_mutex_unlock.
+/* Locks m outside a call's cleanups: in resource callbacks (down, stop,
+ * destructor), in threads of your own, which have no call to release it,
+ * and in CORRAL_PURE bodies, which cannot raise, so nothing can leave
+ * between the lock and the unlock (no frame, no cleanup entry: the fastest
+ * way to guard a small read or write). Never in a body that can raise: use
+ * corral_lock there. Unlock with corral_mutex_unlock.
  * Checks: nothing. Raises: never. Owns: the caller unlocks m. */
 static inline void corral_mutex_lock(corral_mutex *m) { corral__mutex_lock(m); }
 
@@ -3519,12 +3553,14 @@ static inline void corral_mutex_lock(corral_mutex *m) { corral__mutex_lock(m); }
  * as with any mutex). Raises: never. Owns: nothing. */
 static inline void corral_mutex_unlock(corral_mutex *m) { corral__mutex_release(m); }
 
-/* Takes l for reading outside a call (see corral_mutex_lock). Unlock with
- * corral_rwlock_unlock.
+/* Takes l for reading outside a call's cleanups: callbacks, threads of
+ * your own, CORRAL_PURE bodies (see corral_mutex_lock; in a body that can
+ * raise use corral_read_lock). Unlock with corral_rwlock_unlock.
  * Checks: nothing. Raises: never. Owns: the caller unlocks l. */
 static inline void corral_rwlock_read(corral_rwlock *l) { corral__read_lock(l); }
 
-/* Takes l for writing outside a call (see corral_mutex_lock). Unlock with
+/* Takes l for writing outside a call's cleanups, as corral_rwlock_read
+ * (in a body that can raise use corral_write_lock). Unlock with
  * corral_rwlock_unlock.
  * Checks: nothing. Raises: never. Owns: the caller unlocks l. */
 static inline void corral_rwlock_write(corral_rwlock *l) { corral__write_lock(l); }

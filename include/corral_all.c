@@ -3594,32 +3594,33 @@ static __attribute__((noinline)) void run_check(corral_call *c, int i, void (*ch
                  i + 1);
 }
 
-/* The first check that fails raises; none failing is a bug in Corral. */
-static __attribute__((noinline)) void run_checks(corral_call *c, void (*const checks[])(corral_call *c, int i))
-{
-    for (int i = 0; checks[i]; i++) checks[i](c, i);
-    corral_raise(c, "the typed decoder refused an argument that Corral's getters accept (a Corral bug)");
-}
-
 void corral__typed_raise_bad(corral_call *c, int i, void (*check)(corral_call *c, int i))
 {
     run_check(c, i, check);
     __builtin_unreachable(); /* run_check always raises */
 }
 
-ERL_NIF_TERM corral__typed_bad_args(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[], corral_nif_fn self,
-                                    void (*const checks[])(corral_call *c, int i))
+/* The careful path's body and end of call, kept out of the function that
+ * holds the setjmp (as CORRAL_NIF does). */
+static __attribute__((noinline)) ERL_NIF_TERM run_careful(corral_call *c, ERL_NIF_TERM (*run)(corral_call *c))
+{
+    ERL_NIF_TERM result = run(c);
+    corral__end(c);
+    return result;
+}
+
+ERL_NIF_TERM corral__typed_careful(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[], corral_nif_fn self,
+                                   ERL_NIF_TERM (*run)(corral_call *c))
 {
     corral_call call;
     corral__call_init(&call, env, argc, argv, self, 0);
     if (CORRAL__SETJMP(call.jmp)) return corral__unwound(&call);
-    run_checks(&call, checks);
-    return corral__unwound(&call); /* not reached: run_checks always raises */
+    return run_careful(&call, run);
 }
 
 /* Raises what the body reported, or leaves with the error result it asked
  * for (checked here, where a message can be raised). */
-static __attribute__((noinline)) void report(corral_call *c, const corral_pure *st, bool ok_result)
+void corral__pure_report(corral_call *c, const corral_pure *st, bool ok_result)
 {
     if (st->exception != corral__error_result) corral_raise_exception(c, st->exception, "%s", st->message);
     if (!ok_result)
@@ -3634,6 +3635,6 @@ ERL_NIF_TERM corral__pure_failed(ErlNifEnv *env, int argc, const ERL_NIF_TERM ar
     corral_call call;
     corral__call_init(&call, env, argc, argv, self, 0);
     if (CORRAL__SETJMP(call.jmp)) return corral__unwound(&call);
-    report(&call, st, ok_result);
+    corral__pure_report(&call, st, ok_result);
     return corral__unwound(&call); /* not reached */
 }

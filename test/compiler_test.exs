@@ -663,8 +663,8 @@ defmodule CorralTest.CompilerTest do
   test "typed declarations: what a pure body cannot take or return, and a result pair that is no word, fail the C build with a name that says why",
        %{dir: dir} do
     for {decl, why} <- [
-          {"typedef struct { int n; } R; CORRAL_RESOURCE(R, NULL); CORRAL_PURE(get, i64, (res, R, r)) { return r->n; }",
-           "corral_resource_parameters_need_CORRAL_DEF_not_CORRAL_PURE"},
+          {"CORRAL_PURE(get, i64, (string, s)) { (void)s; return 0; }",
+           "corral_string_parameters_need_CORRAL_DEF_not_CORRAL_PURE"},
           {"CORRAL_PURE(get, binary, (binary, b)) { return b; }", "corral_binary_results_need_CORRAL_DEF_not_CORRAL_PURE"},
           {"CORRAL_PURE(get, term, (term, t)) { return t; }", "corral_term_results_need_CORRAL_DEF_not_CORRAL_PURE"},
           {"typedef struct { double x; } P; CORRAL_STRUCT(p_shape, P, CORRAL_AS_MAP(), CORRAL_FIELD(P, x, CORRAL_DOUBLE)); " <>

@@ -203,6 +203,57 @@ defmodule CorralTest.TypedTest do
     assert message_of(fn -> T.tally_add(t, 1) end) == expected
   end
 
+  test "resources and indexes in pure bodies: the same checks and messages as with a context" do
+    cells = T.cells_new(4)
+    assert T.cells_put(cells, 1, 10) == 10
+    assert T.cells_put(cells, 3, 5) == 15
+    assert T.cells_get(cells, 1) == 10
+    assert T.cells_get(cells, 0) == 0
+
+    # Every way an argument can be wrong, against CORRAL_DEF's message.
+    ref = make_ref()
+
+    for {args, what} <- [
+          {[ref, 0], "a reference"},
+          {[:nope, 0], "an atom"},
+          {[T.tally_new(1), 0], "a resource of another type"},
+          {[cells, 4], "an index at the size"},
+          {[cells, -1], "a negative index"},
+          {[cells, 1.0], "a float index"},
+          {[cells, 2 ** 64], "an index past 64 bits"}
+        ] do
+      expected = message_of(fn -> apply(T, :def_cells_get, args) end)
+      assert {ArgumentError, _} = expected
+      assert message_of(fn -> apply(T, :cells_get, args) end) == expected, what
+    end
+
+    # The index's bound is the size of the object passed before it.
+    small = T.cells_new(1)
+    assert T.cells_get(small, 0) == 0
+    assert {ArgumentError, message} = message_of(fn -> T.cells_get(small, 1) end)
+    assert message == elem(message_of(fn -> T.def_cells_get(small, 1) end), 1)
+    assert message =~ "argument 2"
+
+    # A later bad argument after a good resource; a report after the unlock.
+    assert {ArgumentError, "argument 3: " <> _} = message_of(fn -> T.cells_put(cells, 0, :x) end)
+    assert T.cells_put(cells, 0, 9_223_372_036_854_775_800) == 9_223_372_036_854_775_800
+    assert_raise ArithmeticError, ~r/cells_put\/3: integer overflow/, fn -> T.cells_put(cells, 2, 100) end
+    # The lock was released: a write takes it again.
+    assert T.cells_put(cells, 0, 1) == 1
+  end
+
+  test "a closable resource in a pure body: the same checks and messages as with a context" do
+    t = T.tally_new(5)
+    assert T.tally_peek(t) == 5
+    ref = make_ref()
+    expected = message_of(fn -> T.hand_tally_get(ref) end)
+    assert message_of(fn -> T.tally_peek(ref) end) == expected
+    assert T.tally_close(t) == :ok
+    expected = message_of(fn -> T.hand_tally_get(t) end)
+    assert {ArgumentError, "argument 1: expected an open Tally resource, got: a closed one " <> _} = expected
+    assert message_of(fn -> T.tally_peek(t) end) == expected
+  end
+
   test "string, iodata, atoms of a table and lists of scalars, with the getters' messages" do
     assert T.string_bytes("héllo") == 6
     assert T.iodata_bytes(["ab", ?c, ["de"]]) == "abcde"
@@ -413,6 +464,7 @@ defmodule CorralTest.TypedTest do
       {:pure_term_ignored, 1} => "pure_term_ignored(t :: term()) :: :ok",
       {:def_binary, 1} => "def_binary(b :: binary()) :: binary()",
       {:tally_add, 2} => "tally_add(t :: tally(), by :: integer()) :: integer()",
+      {:cells_get, 2} => "cells_get(cells :: cells(), i :: non_neg_integer()) :: integer()",
       {:tally_make, 2} => "tally_make(start :: integer(), null :: boolean()) :: tally()",
       {:answer, 0} => "answer() :: byte()",
       {:string_bytes, 1} => "string_bytes(s :: String.t()) :: non_neg_integer()",

@@ -126,6 +126,49 @@ CORRAL_DEF(tally_add, i64, (res, Tally, t), (i64, by))
 }
 CORRAL_DEF(tally_close, void, (res, Tally, t)) { corral_resource_close(c, Tally, t); }
 CORRAL_NIF(hand_tally_get) { return corral_make_i64(c, corral_arg_resource(c, 0, Tally)->n); }
+/* A pure body over a closable type: every call takes the careful path. */
+CORRAL_PURE(tally_peek, i64, (res, Tally, t)) { return t->n; }
+
+/* Resources and indexes in pure bodies: a body that cannot raise may take
+ * the lock itself, as nothing can leave between the lock and the unlock. */
+typedef struct {
+    corral_rwlock lock;
+    size_t size;
+    int64_t v[];
+} Cells;
+CORRAL_RESOURCE(Cells, NULL);
+
+CORRAL_DEF(cells_new, (res, Cells), (size, size))
+{
+    if (size > 1000000) corral_raise(c, "at most 1000000 cells");
+    Cells *cells = corral_resource_new(c, Cells, size * sizeof(int64_t));
+    cells->size = size;
+    return cells;
+}
+CORRAL_PURE(cells_get, i64, (res, Cells, cells), (index, cells->size, i))
+{
+    corral_rwlock_read(&cells->lock);
+    int64_t v = cells->v[i];
+    corral_rwlock_unlock(&cells->lock);
+    return v;
+}
+/* Stores v at i and returns the sum of the cells up to i (a pure body
+ * reporting an overflow after it released the lock). */
+CORRAL_PURE(cells_put, i64, (res, Cells, cells), (index, cells->size, i), (i64, v))
+{
+    int64_t sum = 0;
+    corral_rwlock_write(&cells->lock);
+    cells->v[i] = v;
+    for (size_t k = 0; k <= i; k++) sum = corral_add_i64(c, sum, cells->v[k]);
+    corral_rwlock_unlock(&cells->lock);
+    return sum;
+}
+/* The same checks with a call context, for the messages. */
+CORRAL_DEF(def_cells_get, i64, (res, Cells, cells), (index, cells->size, i))
+{
+    corral_read_lock(c, &cells->lock);
+    return cells->v[i];
+}
 
 /* Strings, iodata, atoms of a table, lists of scalars (CORRAL_DEF only). */
 CORRAL_ATOMS(colors, "red", "green", "blue");
@@ -399,7 +442,8 @@ CORRAL_MODULE(CorralTest.Typed,
               CORRAL_EXPORT(safe_div), CORRAL_EXPORT(custom_failure), CORRAL_EXPORT(divide),
               CORRAL_EXPORT(mix), CORRAL_EXPORT(answer), CORRAL_EXPORT(def_answer),
               CORRAL_EXPORT(tally_new), CORRAL_EXPORT(tally_add), CORRAL_EXPORT(tally_close), CORRAL_EXPORT(tally_make),
-              CORRAL_FN("hand_tally_get", hand_tally_get, 1),
+              CORRAL_FN("hand_tally_get", hand_tally_get, 1), CORRAL_EXPORT(tally_peek),
+              CORRAL_EXPORT(cells_new), CORRAL_EXPORT(cells_get), CORRAL_EXPORT(cells_put), CORRAL_EXPORT(def_cells_get),
               CORRAL_EXPORT(string_bytes), CORRAL_FN("hand_string", hand_string, 1),
               CORRAL_EXPORT(iodata_bytes), CORRAL_FN("hand_iodata", hand_iodata, 1),
               CORRAL_EXPORT(color_index), CORRAL_FN("hand_color", hand_color, 1),
