@@ -56,6 +56,19 @@ defmodule Bench.LoopGen do
   mutable container, a new one for a functional one). Returns the last one.
   """
   defmacro defset(name, {:fn, _, [{:->, _, [[s, i, b], body]}]}) do
+    defset_loop(name, s, i, b, body)
+  end
+
+  @doc """
+  `defset_in_place name, fn s, i, b -> expr end`: `defset` for a mutable
+  container: `expr` is evaluated for its effect, and the same container
+  goes to the next iteration.
+  """
+  defmacro defset_in_place(name, {:fn, _, [{:->, _, [[s, i, b], body]}]}) do
+    defset_loop(name, s, i, b, quote(do: (unquote(body); unquote(s))))
+  end
+
+  defp defset_loop(name, s, i, b, body) do
     go = :"#{name}__loop"
 
     quote do

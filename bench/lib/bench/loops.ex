@@ -60,47 +60,16 @@ defmodule Bench.Loops do
 
   ## set(buffer, index, byte)
 
-  defset :set_handwritten, fn buf, i, b ->
-    Bench.Handwritten.buffer_set(buf, i, b)
-    buf
-  end
-
-  defset :set_corral, fn buf, i, b ->
-    Buffer.Native.set(buf, i, b)
-    buf
-  end
-
-  defset :set_handwritten_o2, fn buf, i, b ->
-    Bench.HandwrittenO2.buffer_set(buf, i, b)
-    buf
-  end
-
-  defset :set_handwritten_16k, fn buf, i, b ->
-    Bench.Handwritten.buffer_set(buf, Bitwise.band(i, 16383), b)
-    buf
-  end
-
-  defset :set_handwritten_o2_16k, fn buf, i, b ->
-    Bench.HandwrittenO2.buffer_set(buf, Bitwise.band(i, 16383), b)
-    buf
-  end
-
-  defset :set_corral_16k, fn buf, i, b ->
-    Buffer.Native.set(buf, Bitwise.band(i, 16383), b)
-    buf
-  end
-
-  defset :set_atomics, fn ref, i, b ->
-    :atomics.put(ref, i + 1, b)
-    ref
-  end
-
+  defset_in_place :set_handwritten, fn buf, i, b -> Bench.Handwritten.buffer_set(buf, i, b) end
+  defset_in_place :set_handwritten_o2, fn buf, i, b -> Bench.HandwrittenO2.buffer_set(buf, i, b) end
+  defset_in_place :set_corral, fn buf, i, b -> Buffer.Native.set(buf, i, b) end
+  defset_in_place :set_atomics, fn ref, i, b -> :atomics.put(ref, i + 1, b) end
+  defset_in_place :set_handwritten_16k, fn buf, i, b -> Bench.Handwritten.buffer_set(buf, Bitwise.band(i, 16383), b) end
+  defset_in_place :set_handwritten_o2_16k, fn buf, i, b -> Bench.HandwrittenO2.buffer_set(buf, Bitwise.band(i, 16383), b) end
+  defset_in_place :set_corral_16k, fn buf, i, b -> Buffer.Native.set(buf, Bitwise.band(i, 16383), b) end
   defset :set_array, fn arr, i, b -> :array.set(i, b, arr) end
 
-  defset :set_ets, fn tab, i, b ->
-    :ets.insert(tab, {i, b})
-    tab
-  end
+  defset_in_place :set_ets, fn tab, i, b -> :ets.insert(tab, {i, b}) end
 
   # A binary is immutable: setting one byte builds a new 1 MiB binary.
   defset :set_binary, fn bin, i, b ->
@@ -108,10 +77,7 @@ defmodule Bench.Loops do
     <<pre::binary, b, post::binary>>
   end
 
-  defset :set_loop_only, fn s, i, b ->
-    Bench.Loops.Nothing.set(s, i, b)
-    s
-  end
+  defset_in_place :set_loop_only, fn s, i, b -> Bench.Loops.Nothing.set(s, i, b) end
 end
 
 defmodule Bench.Loops.Nothing do
