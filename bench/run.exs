@@ -111,7 +111,7 @@ cases = [
   {"buffer get",
    for k <- kinds do
      v.(label[k], :"get_#{k}", n_buf, [buf[k]], reference: k == :handwritten)
-   end},
+   end ++ [v.("Corral, bare NIF", :get_corral_bare, n_buf, [buf.corral], [])]},
   {"buffer set",
    for k <- kinds do
      count =
@@ -122,7 +122,7 @@ cases = [
        end
 
      v.(label[k], :"set_#{k}", count, [buf[k]], reference: k == :handwritten)
-   end},
+   end ++ [v.("Corral, bare NIF", :set_corral_bare, n_buf, [buf.corral], [])]},
   {"buffer get 16K",
    for k <- [:handwritten, :handwritten_o2, :corral] do
      v.(label[k], :"get_#{k}_16k", n_buf, [small_buf[k]], reference: k == :handwritten)

@@ -2829,7 +2829,9 @@ CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
     })
 #define CORRAL__K_BINARY_MAKE_PURE(env, e, st) corral_binary_results_need_CORRAL_DEF_not_CORRAL_PURE(e)
 #define CORRAL__K_TERM_MAKE_PURE(env, e, st) corral_term_results_need_CORRAL_DEF_not_CORRAL_PURE(e)
-#define CORRAL__K_INDEX_TRY(p, env, t, out) corral__try_index(env, t, (CORRAL__P_QUAL(p)), out)
+/* The bound is read after the integer, so it need not be kept across
+ * erl_nif's call. */
+#define CORRAL__K_INDEX_TRY(p, env, t, out) (corral__try_size(env, t, out) && *(out) < (CORRAL__P_QUAL(p)))
 #define CORRAL__K_INDEX_GET(p, c, i) corral__typed_index(c, i, CORRAL__P_QUAL(p))
 #define CORRAL__K_STRING_GET(p, c, i) corral_get_string(c, corral__typed_arg(c, i))
 #define CORRAL__K_STRING_TRY(p, env, t, out) corral_string_parameters_need_CORRAL_DEF_not_CORRAL_PURE(t)
@@ -3098,14 +3100,6 @@ static inline bool corral__try_resource(ErlNifEnv *env, ERL_NIF_TERM t, corral_r
     return true;
 }
 
-/* A pure NIF's index parameter: an integer below bound. */
-static inline bool corral__try_index(ErlNifEnv *env, ERL_NIF_TERM t, size_t bound, size_t *out)
-{
-    ErlNifUInt64 v;
-    if (CORRAL__UNLIKELY(!enif_get_uint64(env, t, &v) || v >= bound)) return false;
-    *out = (size_t)v;
-    return true;
-}
 
 static inline bool corral__try_double(ErlNifEnv *env, ERL_NIF_TERM t, double *out)
 {

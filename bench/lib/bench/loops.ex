@@ -50,6 +50,8 @@ defmodule Bench.Loops do
   defget :get_array, fn arr, i -> :array.get(i, arr) end
   defget :get_ets, fn tab, i -> :ets.lookup_element(tab, i, 2) end
   defget :get_binary, fn bin, i -> :binary.at(bin, i) end
+  # The pure NIF itself, without the generated Elixir function (as for add).
+  defget :get_corral_bare, fn buf, i -> Buffer.Native.__nif_get(buf, i) end
   defget :get_loop_only, fn s, i -> Bench.Loops.Nothing.get(s, i) end
 
   # A 16 KiB buffer, which stays in the caches: the index is cut to 14 bits
@@ -63,6 +65,7 @@ defmodule Bench.Loops do
   defset_in_place :set_handwritten, fn buf, i, b -> Bench.Handwritten.buffer_set(buf, i, b) end
   defset_in_place :set_handwritten_o2, fn buf, i, b -> Bench.HandwrittenO2.buffer_set(buf, i, b) end
   defset_in_place :set_corral, fn buf, i, b -> Buffer.Native.set(buf, i, b) end
+  defset_in_place :set_corral_bare, fn buf, i, b -> Buffer.Native.__nif_set(buf, i, b) end
   defset_in_place :set_atomics, fn ref, i, b -> :atomics.put(ref, i + 1, b) end
   defset_in_place :set_handwritten_16k, fn buf, i, b -> Bench.Handwritten.buffer_set(buf, Bitwise.band(i, 16383), b) end
   defset_in_place :set_handwritten_o2_16k, fn buf, i, b -> Bench.HandwrittenO2.buffer_set(buf, Bitwise.band(i, 16383), b) end
