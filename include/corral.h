@@ -2629,6 +2629,14 @@ typedef struct corral_pure {
  * Owns: nothing; the message is copied (up to 199 bytes). */
 CORRAL__COLD CORRAL__PRINTF(3, 4) void corral_fail(corral_pure *c, const char *exception, const char *fmt, ...);
 
+/* Whether the pure body has reported a failure so far (corral_fail, the
+ * checked arithmetic, corral_return_error). A body that changes an object
+ * tests it before storing what it computed, as the call will raise:
+ *     int64_t v = corral_add_i64(c, cell->v, by);
+ *     if (!corral_failed(c)) cell->v = v;
+ * Checks: nothing. Raises: never. Owns: nothing. */
+static inline bool corral_failed(const corral_pure *c) { return c->exception != NULL; }
+
 /* Results {:ok, value} | {:error, reason}: declare the result as (ok, word),
  * for example CORRAL_DEF(open, (ok, u64), (string, path)), and the NIF
  * returns {:ok, <the word's term>} (just :ok for (ok, void)), or

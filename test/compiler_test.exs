@@ -640,7 +640,8 @@ defmodule CorralTest.CompilerTest do
     write_typed(dir, m, "CORRAL_PURE(sub, i64, (i64, a), (i64, b)) { return corral_sub_i64(c, a, b); }", "CORRAL_EXPORT(add)")
     error = assert_raise Mix.Error, fn -> build(m, dir) end
     assert error.message ==
-             "sub/2 is declared in #{rel} but the export table of #{inspect(m)} does not list it: add CORRAL_EXPORT(sub) to CORRAL_MODULE"
+             "sub/2 is declared in #{rel} but the export table of #{inspect(m)} does not list it: add CORRAL_EXPORT(sub) to CORRAL_MODULE " <>
+               "(from another C file of the library, CORRAL_FN(\"sub\", sub, 2) after CORRAL_NIF_EXTERN(sub))"
 
     m = unique_module()
     write_typed(dir, m, ~s|CORRAL_DOC("add", 2, "add(integer(), integer()) :: float()", "Adds.");|, "CORRAL_EXPORT(add)")

@@ -240,6 +240,15 @@ defmodule CorralTest.TypedTest do
     assert_raise ArithmeticError, ~r/cells_put\/3: integer overflow/, fn -> T.cells_put(cells, 2, 100) end
     # The lock was released: a write takes it again.
     assert T.cells_put(cells, 0, 1) == 1
+
+    # corral_failed: a body that would store an overflowed sum does not.
+    assert T.cells_add(cells, 3, 2) == 7
+    assert_raise ArithmeticError, ~r/cells_add\/3: integer overflow: 7 \+ 9223372036854775807/, fn ->
+      T.cells_add(cells, 3, 9_223_372_036_854_775_807)
+    end
+
+    assert T.cells_get(cells, 3) == 7
+    assert T.cells_add(cells, 3, -7) == 0
   end
 
   test "a closable resource in a pure body: the same checks and messages as with a context" do

@@ -117,7 +117,8 @@ defmodule Corral.Messages do
 
   def message({:typed_not_exported, {name, arity}, config}) do
     "#{name}/#{arity} is declared in #{rel(config.src, config)} but the export table of " <>
-      "#{inspect(config.module)} does not list it: add CORRAL_EXPORT(#{name}) to CORRAL_MODULE"
+      "#{inspect(config.module)} does not list it: add CORRAL_EXPORT(#{name}) to CORRAL_MODULE " <>
+      "(from another C file of the library, CORRAL_FN(\"#{name}\", #{name}, #{arity}) after CORRAL_NIF_EXTERN(#{name}))"
   end
 
   def message({:doc_of_without_typed, name, config}) do

@@ -133,6 +133,7 @@ CORRAL_PURE(tally_peek, i64, (res, Tally, t)) { return t->n; }
  * the lock itself, as nothing can leave between the lock and the unlock. */
 typedef struct {
     corral_rwlock lock;
+    corral_mutex count_lock; /* cells_add's, to use a mutex too */
     size_t size;
     int64_t v[];
 } Cells;
@@ -162,6 +163,15 @@ CORRAL_PURE(cells_put, i64, (res, Cells, cells), (index, cells->size, i), (i64, 
     for (size_t k = 0; k <= i; k++) sum = corral_add_i64(c, sum, cells->v[k]);
     corral_rwlock_unlock(&cells->lock);
     return sum;
+}
+/* Adds by to the cell at i, storing the sum only if it fits. */
+CORRAL_PURE(cells_add, i64, (res, Cells, cells), (index, cells->size, i), (i64, by))
+{
+    corral_mutex_lock(&cells->count_lock);
+    int64_t v = corral_add_i64(c, cells->v[i], by);
+    if (!corral_failed(c)) cells->v[i] = v;
+    corral_mutex_unlock(&cells->count_lock);
+    return v;
 }
 /* The same checks with a call context, for the messages. */
 CORRAL_DEF(def_cells_get, i64, (res, Cells, cells), (index, cells->size, i))
@@ -443,7 +453,8 @@ CORRAL_MODULE(CorralTest.Typed,
               CORRAL_EXPORT(mix), CORRAL_EXPORT(answer), CORRAL_EXPORT(def_answer),
               CORRAL_EXPORT(tally_new), CORRAL_EXPORT(tally_add), CORRAL_EXPORT(tally_close), CORRAL_EXPORT(tally_make),
               CORRAL_FN("hand_tally_get", hand_tally_get, 1), CORRAL_EXPORT(tally_peek),
-              CORRAL_EXPORT(cells_new), CORRAL_EXPORT(cells_get), CORRAL_EXPORT(cells_put), CORRAL_EXPORT(def_cells_get),
+              CORRAL_EXPORT(cells_new), CORRAL_EXPORT(cells_get), CORRAL_EXPORT(cells_put), CORRAL_EXPORT(cells_add),
+              CORRAL_EXPORT(def_cells_get),
               CORRAL_EXPORT(string_bytes), CORRAL_FN("hand_string", hand_string, 1),
               CORRAL_EXPORT(iodata_bytes), CORRAL_FN("hand_iodata", hand_iodata, 1),
               CORRAL_EXPORT(color_index), CORRAL_FN("hand_color", hand_color, 1),
