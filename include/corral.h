@@ -2774,10 +2774,10 @@ CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
 #define CORRAL__P_PARAM(i, p) , CORRAL__P_CTYPE(p) CORRAL__P_NAME(p)
 #define CORRAL__P_SPEC(i, p) CORRAL__STR(CORRAL__P_NAME(p)) " :: " CORRAL__P_IN(p)
 /* A pure NIF tests every argument in one condition, so the hot path has a
- * single way out to the failure; the cold path runs the getters' checks in
- * order, and the first bad argument raises its exact message. */
-/* The locals are named as the parameters, so that an index's bound can use
- * an earlier parameter there too. */
+ * single way out: the careful path, where CORRAL_DEF's getters decode them
+ * in order and the first bad argument raises its exact message. The locals
+ * are named as the parameters, so that an index's bound can use an earlier
+ * parameter in both. */
 #define CORRAL__P_DECLARE_PURE(i, p) CORRAL__P_CTYPE(p) CORRAL__P_NAME(p);
 #define CORRAL__P_TRY_PURE(i, p) &&CORRAL__KINDED(p, _TRY)(p, corral_env_, corral_argv_[i], &CORRAL__P_NAME(p))
 /* With a call context the values are decoded in order into locals named as
@@ -3108,7 +3108,6 @@ static inline bool corral__try_resource(ErlNifEnv *env, ERL_NIF_TERM t, corral_r
     return true;
 }
 
-
 static inline bool corral__try_double(ErlNifEnv *env, ERL_NIF_TERM t, double *out)
 {
     ErlNifSInt64 v;
@@ -3317,17 +3316,19 @@ ERL_NIF_TERM corral__pure_failed(ErlNifEnv *env, int argc, const ERL_NIF_TERM ar
         /* The arity is a constant here, so the failure paths need not keep  \
          * argc in a register. */                                                                \
         enum { arity_ = CORRAL__NARGS(__VA_ARGS__) };                                            \
+        /* Taken before the locals, one of which may have the NIF's name. */                    \
+        corral_nif_fn const self_ = name;                                                        \
         (void)corral_argc_;                                                                      \
         CORRAL__EACH(CORRAL__P_DECLARE_PURE, CORRAL__NOTHING, ##__VA_ARGS__)                     \
         if (CORRAL__UNLIKELY(!(1 CORRAL__EACH(CORRAL__P_TRY_PURE, CORRAL__NOTHING, ##__VA_ARGS__)))) \
-            return corral__typed_careful(corral_env_, arity_, corral_argv_, name, name##__corral_careful); \
+            return corral__typed_careful(corral_env_, arity_, corral_argv_, self_, name##__corral_careful); \
         corral_pure pure_;                                                                       \
         pure_.exception = NULL;                                                                  \
         ERL_NIF_TERM out_ = CORRAL__R_MAKE_PURE(ret)(                                            \
             corral_env_, name##__corral_pure(&pure_ CORRAL__EACH(CORRAL__P_PASS_NAME, CORRAL__NOTHING, ##__VA_ARGS__)), \
             &pure_);                                                                             \
         if (CORRAL__UNLIKELY(pure_.exception != NULL))                                           \
-            return corral__pure_failed(corral_env_, arity_, corral_argv_, name, &pure_, CORRAL__R_IS_OK(ret)); \
+            return corral__pure_failed(corral_env_, arity_, corral_argv_, self_, &pure_, CORRAL__R_IS_OK(ret)); \
         return out_;                                                                             \
     }                                                                                            \
     static inline CORRAL__R_CTYPE(ret) name##__corral_pure(                                      \

@@ -251,6 +251,12 @@ defmodule CorralTest.TypedTest do
     assert T.cells_add(cells, 3, -7) == 0
   end
 
+  test "a pure parameter may have its function's name" do
+    assert T.twice(21) == 42
+    assert {ArgumentError, "argument 1: expected an integer" <> _} = message_of(fn -> T.twice(:x) end)
+    assert_raise ArithmeticError, ~r/^CorralTest.Typed.twice\/1: integer overflow/, fn -> T.twice(2 ** 62) end
+  end
+
   test "a closable resource in a pure body: the same checks and messages as with a context" do
     t = T.tally_new(5)
     assert T.tally_peek(t) == 5

@@ -126,6 +126,10 @@ CORRAL_DEF(tally_add, i64, (res, Tally, t), (i64, by))
 }
 CORRAL_DEF(tally_close, void, (res, Tally, t)) { corral_resource_close(c, Tally, t); }
 CORRAL_NIF(hand_tally_get) { return corral_make_i64(c, corral_arg_resource(c, 0, Tally)->n); }
+/* A parameter named as its function (the pure NIF's locals are named as
+ * the parameters). */
+CORRAL_PURE(twice, i64, (i64, twice)) { return corral_mul_i64(c, twice, 2); }
+
 /* A pure body over a closable type: every call takes the careful path. */
 CORRAL_PURE(tally_peek, i64, (res, Tally, t)) { return t->n; }
 
@@ -452,7 +456,7 @@ CORRAL_MODULE(CorralTest.Typed,
               CORRAL_EXPORT(safe_div), CORRAL_EXPORT(custom_failure), CORRAL_EXPORT(divide),
               CORRAL_EXPORT(mix), CORRAL_EXPORT(answer), CORRAL_EXPORT(def_answer),
               CORRAL_EXPORT(tally_new), CORRAL_EXPORT(tally_add), CORRAL_EXPORT(tally_close), CORRAL_EXPORT(tally_make),
-              CORRAL_FN("hand_tally_get", hand_tally_get, 1), CORRAL_EXPORT(tally_peek),
+              CORRAL_FN("hand_tally_get", hand_tally_get, 1), CORRAL_EXPORT(tally_peek), CORRAL_EXPORT(twice),
               CORRAL_EXPORT(cells_new), CORRAL_EXPORT(cells_get), CORRAL_EXPORT(cells_put), CORRAL_EXPORT(cells_add),
               CORRAL_EXPORT(def_cells_get),
               CORRAL_EXPORT(string_bytes), CORRAL_FN("hand_string", hand_string, 1),
