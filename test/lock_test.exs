@@ -66,7 +66,7 @@ defmodule CorralTest.LockTest do
       for (int64_t i = 0; i < n; i++) {
           corral_rwlock_write(&x->rw);
           bump(&x->a, &x->b);
-          corral_rwlock_unlock(&x->rw);
+          corral_rwlock_write_unlock(&x->rw);
           corral_mutex_lock(&x->mx);
           bump(&x->m1, &x->m2);
           corral_mutex_unlock(&x->mx);
@@ -87,7 +87,7 @@ defmodule CorralTest.LockTest do
           corral_run_now(c, held);
           corral_rwlock_read(&x->rw);
           if (x->a != x->b) torn++;
-          corral_rwlock_unlock(&x->rw);
+          corral_rwlock_read_unlock(&x->rw);
       }
       return corral_make_i64(c, torn);
   }

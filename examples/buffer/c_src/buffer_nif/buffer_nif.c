@@ -39,7 +39,7 @@ CORRAL_PURE(get, u8, (res, Buffer, buffer), (index, buffer->size, index))
 {
     corral_rwlock_read(&buffer->lock);
     uint8_t byte = buffer->bytes[index];
-    corral_rwlock_unlock(&buffer->lock);
+    corral_rwlock_read_unlock(&buffer->lock);
     return byte;
 }
 
@@ -48,7 +48,7 @@ CORRAL_PURE(set, void, (res, Buffer, buffer), (index, buffer->size, index), (u8,
 {
     corral_rwlock_write(&buffer->lock);
     buffer->bytes[index] = byte;
-    corral_rwlock_unlock(&buffer->lock);
+    corral_rwlock_write_unlock(&buffer->lock);
 }
 
 /* The size never changes, so no lock. */

@@ -154,7 +154,7 @@ CORRAL_PURE(cells_get, i64, (res, Cells, cells), (index, cells->size, i))
 {
     corral_rwlock_read(&cells->lock);
     int64_t v = cells->v[i];
-    corral_rwlock_unlock(&cells->lock);
+    corral_rwlock_read_unlock(&cells->lock);
     return v;
 }
 /* Stores v at i and returns the sum of the cells up to i (a pure body
@@ -165,7 +165,7 @@ CORRAL_PURE(cells_put, i64, (res, Cells, cells), (index, cells->size, i), (i64, 
     corral_rwlock_write(&cells->lock);
     cells->v[i] = v;
     for (size_t k = 0; k <= i; k++) sum = corral_add_i64(c, sum, cells->v[k]);
-    corral_rwlock_unlock(&cells->lock);
+    corral_rwlock_write_unlock(&cells->lock);
     return sum;
 }
 /* Adds by to the cell at i, storing the sum only if it fits. */
