@@ -32,13 +32,13 @@ defmodule Bench.Handwritten.Build do
   wants it).
   """
   def library(module \\ Bench.Handwritten) do
-    {_, name, _} = List.keyfind(@builds, module, 0) || raise ArgumentError, "no hand-written build for #{inspect(module)}"
+    {_, name, _} = build_of!(module)
     Path.join(@out_dir, name)
   end
 
   @doc "Builds `module`'s library if it is missing or stale; returns `library(module)`."
   def ensure_built!(module \\ Bench.Handwritten) do
-    {_, _, flags} = List.keyfind(@builds, module, 0)
+    {_, _, flags} = build_of!(module)
     so = library(module) <> ".so"
 
     if stale?(so) do
@@ -67,6 +67,10 @@ defmodule Bench.Handwritten.Build do
     end
 
     :ok
+  end
+
+  defp build_of!(module) do
+    List.keyfind(@builds, module, 0) || raise ArgumentError, "no hand-written build for #{inspect(module)}"
   end
 
   defp nif_loaded?(module) do
