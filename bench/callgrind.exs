@@ -19,6 +19,8 @@ defmodule Bench.CallgrindLoop do
       "add_handwritten" -> add_handwritten(count)
       "add_typed_pure" -> add_typed_pure(count)
       "add_typed_def" -> add_typed_def(count)
+      "new_corral" -> new_corral(count)
+      "new_handwritten" -> new_handwritten(count)
       "get_corral" -> get_corral(Buffer.Native.new(16384), count)
       "get_handwritten" -> get_handwritten(Bench.Handwritten.buffer_new(16384), count)
       "set_corral" -> set_corral(Buffer.Native.new(16384), count)
@@ -52,6 +54,10 @@ defmodule Bench.CallgrindLoop do
   def add_typed_def(n), do: (Bench.CorralTypedDef.add(n, 1); add_typed_def(n - 1))
   def add_handwritten(0), do: :ok
   def add_handwritten(n), do: (Bench.Handwritten.add(n, 1); add_handwritten(n - 1))
+  def new_corral(0), do: :ok
+  def new_corral(n), do: (Bench.CorralNative.object_new(n); new_corral(n - 1))
+  def new_handwritten(0), do: :ok
+  def new_handwritten(n), do: (Bench.Handwritten.object_new(n); new_handwritten(n - 1))
   def get_corral(_b, 0), do: :ok
   def get_corral(b, n), do: (Buffer.Native.get(b, 7); get_corral(b, n - 1))
   def get_handwritten(_b, 0), do: :ok

@@ -39,6 +39,7 @@ fn_of() {
     list_checked_corral_ptr) echo list_sum_checked_ptr ;;
     list_checked_*) echo list_sum_checked ;;
     bytes_*) echo binary_sum ;;
+    new_*) echo object_new ;;
     *) echo "$1" ;;
   esac
 }
@@ -47,7 +48,7 @@ fn_of() {
 # and hand-written; the routed list sum with corral_raise_at given the
 # element itself and a pointer to it.
 printf "%-11s %-12s %14s %7s\n" case variant instructions "vs C"
-for c in ${CALLGRIND_CASES:-add get set list_sum list_checked list_build bytes points_in points_out}; do
+for c in ${CALLGRIND_CASES:-add new get set list_sum list_checked list_build bytes points_in points_out}; do
   case "$c" in
     add) variants="handwritten corral typed_pure typed_def" ;;
     list_checked) variants="handwritten corral corral_ptr" ;;

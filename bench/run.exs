@@ -19,6 +19,7 @@ small = 16_384
 
 # Batch sizes: operations per timed batch.
 n_add = n.(2_000_000)
+n_new = n.(200_000)
 n_buf = n.(1_000_000)
 # Slow sets get smaller batches, to keep the whole run short: an :array set
 # rebuilds a path of tuples (microseconds), and setting a byte of a binary
@@ -103,6 +104,7 @@ cases = [
      v.("handwritten C", :add_handwritten, n_add, [], reference: true),
      v.("handwritten C -O2", :add_handwritten_o2, n_add, [], []),
      v.("Corral", :add_corral, n_add, [], []),
+     v.("Corral, bare NIF", :add_corral_bare, n_add, [], []),
      v.("Corral typed pure", :add_typed_pure, n_add, [], []),
      v.("Corral typed pure, bare NIF", :add_typed_pure_bare, n_add, [], []),
      v.("Corral typed def", :add_typed_def, n_add, [], []),
@@ -123,6 +125,13 @@ cases = [
 
      v.(label[k], :"set_#{k}", count, [buf[k]], reference: k == :handwritten)
    end ++ [v.("Corral, bare NIF", :set_corral_bare, n_buf, [buf.corral], [])]},
+  {"object new",
+   [
+     v.("handwritten C", :new_handwritten, n_new, [], reference: true),
+     v.("handwritten C -O2", :new_handwritten_o2, n_new, [], []),
+     v.("Corral", :new_corral, n_new, [], []),
+     v.("Corral, bare NIF", :new_corral_bare, n_new, [], [])
+   ]},
   {"buffer get 16K",
    for k <- [:handwritten, :handwritten_o2, :corral] do
      v.(label[k], :"get_#{k}_16k", n_buf, [small_buf[k]], reference: k == :handwritten)

@@ -2298,7 +2298,19 @@ void corral__resource_leave(corral_resource_type *type, void *obj);
  * user object as aligned as the VM's allocation. */
 #define CORRAL__RESOURCE_HEADER 16
 
-void *corral__resource_new(corral_call *c, corral_resource_type *type, size_t extra);
+/* The parts of corral_resource_new: the checks, the allocation and the
+ * header, out of line; zeroing the object (inline, so a small fixed-size
+ * object is a few stores) and the cleanup entry that drops the creator's
+ * reference when the call ends (corral__end releases it inline). */
+void *corral__resource_alloc(corral_call *c, corral_resource_type *type, size_t extra);
+__attribute__((visibility("hidden"))) void corral__release_created(void *obj);
+static inline void *corral__resource_new(corral_call *c, corral_resource_type *type, size_t size, size_t extra)
+{
+    void *obj = corral__resource_alloc(c, type, extra);
+    __builtin_memset(obj, 0, size + extra);
+    corral__defer(c, corral__release_created, obj);
+    return obj;
+}
 
 /* A new, zeroed object of resource type Type with `extra` bytes after it
  * (for a flexible array member).
@@ -2308,7 +2320,8 @@ void *corral__resource_new(corral_call *c, corral_resource_type *type, size_t ex
  * Owns: the call holds the only reference until corral_make_resource hands
  * the object to a term; if the call raises or returns without that, the
  * object is freed without running the destructor. */
-#define corral_resource_new(c, Type, extra) ((Type *)corral__resource_new((c), &Type##__corral_type, (extra)))
+#define corral_resource_new(c, Type, extra) \
+    ((Type *)corral__resource_new((c), &Type##__corral_type, sizeof(Type), (extra)))
 
 /* The term for a resource object made by corral_resource_new (in this call
  * or kept with corral_resource_keep). The object counts as fully built from
@@ -3500,8 +3513,9 @@ __attribute__((visibility("hidden"))) void corral__unlock_read(void *l);
 __attribute__((visibility("hidden"))) void corral__unlock_write(void *l);
 
 /* The end of a call that returned: its cleanups, newest first. The common
- * cases are inline: nothing to release, or one lock Corral handed out
- * (released here rather than through its function). Anything else (more
+ * cases are inline: nothing to release, one lock Corral handed out, or the
+ * reference of an object the call created (released here rather than
+ * through their functions). Anything else (more
  * entries, other cleanups, scratch memory) goes to corral__finish, out of
  * line so that this path needs few registers. */
 static inline void corral__end(corral_call *c)
@@ -3525,6 +3539,11 @@ static inline void corral__end(corral_call *c)
             if (fn == corral__unlock_mutex) {
                 c->ncleanup = 0;
                 corral__mutex_release((corral_mutex *)arg);
+                return;
+            }
+            if (fn == corral__release_created) {
+                c->ncleanup = 0;
+                enif_release_resource((char *)arg - CORRAL__RESOURCE_HEADER);
                 return;
             }
         }

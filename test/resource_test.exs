@@ -41,6 +41,17 @@ defmodule CorralTest.ResourceTest do
     assert N.counters_destroyed() == destroyed
   end
 
+  test "an object the call returns without making a term of is freed without its destructor" do
+    gc_all()
+    destroyed = N.counters_destroyed()
+    live = Corral.live_resources(N)["Counter"]
+
+    for i <- 1..1000, do: assert(N.counter_new_dropped(i) == i)
+
+    assert eventually(fn -> Corral.live_resources(N)["Counter"] <= live end)
+    assert N.counters_destroyed() == destroyed
+  end
+
   test "the destructor runs exactly once per object handed to Erlang" do
     gc_all()
     assert eventually(fn -> Corral.live_resources(N)["Counter"] == 0 end)

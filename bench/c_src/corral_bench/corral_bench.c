@@ -11,6 +11,20 @@ CORRAL_NIF(add)
     return corral_make_i64(c, corral_arg_i64(c, 0) + corral_arg_i64(c, 1));
 }
 
+/* A small native object holding an integer: object_new in handwritten.c. */
+typedef struct {
+    int64_t value;
+    int64_t spare;
+} Object;
+CORRAL_RESOURCE(Object, NULL);
+
+CORRAL_DEF(object_new, (res, Object), (i64, v))
+{
+    Object *o = corral_resource_new(c, Object, 0);
+    o->value = v;
+    return o;
+}
+
 /* The bulk term conversions, each the Corral way of writing the function
  * of the same name in c_src/handwritten/handwritten.c. */
 
@@ -95,6 +109,7 @@ CORRAL_NIF(points_out)
 
 CORRAL_MODULE(Bench.CorralNative,
     CORRAL_FN("add", add, 2),
+    CORRAL_EXPORT(object_new),
     CORRAL_FN("list_sum", list_sum, 1),
     CORRAL_FN("list_sum_checked", list_sum_checked, 1),
     CORRAL_FN("list_sum_checked_ptr", list_sum_checked_ptr, 1),

@@ -7,6 +7,7 @@
  *
  *   add(a, b)               a + b for two 64-bit integers
  *   buffer_new(size)        a zeroed byte buffer in a resource
+ *   object_new(v)           a small resource holding the integer v
  *   buffer_get(buf, index)  the byte at index, under the read lock
  *   buffer_set(buf, index, byte)  stores byte (0..255), under the write lock
  *
@@ -45,6 +46,14 @@ static void buffer_dtor(ErlNifEnv *env, void *obj)
     if (b->lock != NULL) enif_rwlock_destroy(b->lock);
 }
 
+/* The small object of object_new: an integer and a second word. */
+typedef struct {
+    ErlNifSInt64 value;
+    ErlNifSInt64 spare;
+} object;
+
+static ErlNifResourceType *object_type;
+
 static ERL_NIF_TERM atom_struct, atom_x, atom_y, atom_point;
 
 static int open_resources(ErlNifEnv *env)
@@ -52,6 +61,8 @@ static int open_resources(ErlNifEnv *env)
     buffer_type = enif_open_resource_type(env, NULL, "bench_buffer", buffer_dtor,
                                           ERL_NIF_RT_CREATE | ERL_NIF_RT_TAKEOVER, NULL);
     if (buffer_type == NULL) return 1;
+    object_type = enif_open_resource_type(env, NULL, "bench_object", NULL, ERL_NIF_RT_CREATE | ERL_NIF_RT_TAKEOVER, NULL);
+    if (object_type == NULL) return 1;
     atom_ok = enif_make_atom(env, "ok");
     atom_struct = enif_make_atom(env, "__struct__");
     atom_x = enif_make_atom(env, "x");
@@ -107,6 +118,23 @@ static ERL_NIF_TERM buffer_new(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv
 
     term = enif_make_resource(env, b);
     enif_release_resource(b);
+    return term;
+}
+
+static ERL_NIF_TERM object_new(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[])
+{
+    ErlNifSInt64 v;
+    object *o;
+    ERL_NIF_TERM term;
+    (void)argc;
+
+    if (!enif_get_int64(env, argv[0], &v)) return enif_make_badarg(env);
+    o = enif_alloc_resource(object_type, sizeof *o);
+    if (o == NULL) return enif_raise_exception(env, enif_make_atom(env, "enomem"));
+    o->value = v;
+    o->spare = 0;
+    term = enif_make_resource(env, o);
+    enif_release_resource(o);
     return term;
 }
 
@@ -285,6 +313,7 @@ static ErlNifFunc funcs[] = {
     {"thread_clock", 0, thread_clock, 0},
     {"add", 2, add, 0},
     {"buffer_new", 1, buffer_new, 0},
+    {"object_new", 1, object_new, 0},
     {"buffer_get", 2, buffer_get, 0},
     {"buffer_set", 3, buffer_set, 0},
     {"list_sum", 1, list_sum, 0},

@@ -46,6 +46,9 @@ defmodule Bench.Handwritten.Stubs do
       @doc "A buffer of `size` zero bytes."
       def buffer_new(_size), do: not_loaded()
 
+      @doc "A small native object holding the integer `v`."
+      def object_new(_v), do: not_loaded()
+
       @doc "The byte at `index` (0-based)."
       def buffer_get(_buf, _index), do: not_loaded()
 

@@ -29,6 +29,22 @@ defmodule Bench.LoopGen do
   end
 
   @doc """
+  `defnew name, Mod, fun`: `name(n)` calls `Mod.fun(k)` for k = n..1 and
+  returns the last result (the objects made before it are garbage, collected
+  as the loop runs, on the same thread).
+  """
+  defmacro defnew(name, mod, fun) do
+    go = :"#{name}__loop"
+
+    quote do
+      def unquote(name)(n) when is_integer(n) and n > 0, do: unquote(go)(n, nil)
+
+      defp unquote(go)(0, last), do: last
+      defp unquote(go)(k, _last), do: unquote(go)(k - 1, unquote(mod).unquote(fun)(k))
+    end
+  end
+
+  @doc """
   `defget name, fn s, i -> expr end`: `name(n, s)` evaluates `expr` n times
   with `s` the container and `i` a pseudo-random index; returns the last
   value of `expr`.

@@ -25,15 +25,23 @@ defmodule Bench.Loops do
 
   defp used(_result), do: :ok
 
+  ## object_new(v)
+
+  defnew :new_handwritten, Bench.Handwritten, :object_new
+  defnew :new_handwritten_o2, Bench.HandwrittenO2, :object_new
+  defnew :new_corral, Bench.CorralNative, :object_new
+  defnew :new_corral_bare, Bench.CorralNative, :__nif_object_new
+
   ## add(a, b)
 
   defadd :add_handwritten, Bench.Handwritten
   defadd :add_handwritten_o2, Bench.HandwrittenO2
   defadd :add_corral, Bench.CorralNative
-  defadd :add_typed_pure, Bench.CorralTypedPure
-  # The pure NIF itself, as if bound to add/2 with no Elixir function in
+  # The NIFs themselves, as if bound to add/2 with no Elixir function in
   # front (what the generated function's try and call cost; not a way to
   # call Corral NIFs: a failure would escape as a raw error reason).
+  defadd :add_corral_bare, Bench.CorralNative, :__nif_add
+  defadd :add_typed_pure, Bench.CorralTypedPure
   defadd :add_typed_pure_bare, Bench.CorralTypedPure, :__nif_add
   defadd :add_typed_def, Bench.CorralTypedDef
   defadd :add_erlang, :bench_erlang

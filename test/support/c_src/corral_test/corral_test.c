@@ -314,6 +314,16 @@ CORRAL_NIF(counter_new_raise)
     corral_raise(c, "gave up building the counter");
 }
 
+/* Creates a resource and returns without handing it to Erlang: the end of
+ * the call drops the only reference (inline, not through corral__finish),
+ * and the destructor does not run. */
+CORRAL_NIF(counter_new_dropped)
+{
+    Counter *k = corral_resource_new(c, Counter, 0);
+    k->value = corral_arg_i64(c, 0);
+    return corral_make_i64(c, k->value);
+}
+
 CORRAL_NIF(counters_destroyed_count) { return corral_make_i64(c, __atomic_load_n(&counters_destroyed, __ATOMIC_RELAXED)); }
 
 CORRAL_NIF(other_new) { return corral_make_resource(c, corral_resource_new(c, Other, 0)); }
@@ -466,6 +476,7 @@ CORRAL_MODULE(CorralTest.Native,
     CORRAL_FN("calloc_zero", calloc_zero, 2),
     CORRAL_FN("counter_new", counter_new, 2),
     CORRAL_FN("counter_new_raise", counter_new_raise, 1),
+    CORRAL_FN("counter_new_dropped", counter_new_dropped, 1),
     CORRAL_FN("counters_destroyed", counters_destroyed_count, 0),
     CORRAL_FN("other_new", other_new, 0),
     CORRAL_FN("counter_get", counter_get, 1),
