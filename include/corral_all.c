@@ -23,6 +23,7 @@
 #include "corral.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 
 /* Whether erl_nif.h is of NIF version major.minor or later: the one version
  * check of Corral's C (OTP 25 has 2.16, OTP 26 to 28 2.17, OTP 29 2.18). */
@@ -53,8 +54,14 @@ extern ERL_NIF_TERM corral__atom_struct,
 void corral__image_bound_object(void);
 
 /* True when the allocation about to be made must fail (see
- * corral_fail_allocations_after; call.c). */
-bool corral__alloc_fails(void);
+ * corral_fail_allocations_after; call.c). Inline: outside the tests that
+ * arm it, one load of a counter that is zero. */
+extern atomic_long corral__fail_countdown;
+bool corral__alloc_fails_counted(void);
+static inline bool corral__alloc_fails(void)
+{
+    return atomic_load_explicit(&corral__fail_countdown, memory_order_relaxed) > 0 && corral__alloc_fails_counted();
+}
 
 /* Keeps this library's image mapped after the VM unloads it (one more
  * reference on itself), for code that still runs in it (call.c). */
@@ -94,7 +101,12 @@ CORRAL__NORETURN CORRAL__PRINTF(3, 4) void corral__raisef(corral_call *c, ERL_NI
  * ArgumentError above what it could ever have (the machine, its cgroup's
  * memory.max, ulimit -v), RuntimeError above what is free now. `what`
  * names the allocation in the message. */
-void corral__check_vm_size(corral_call *c, size_t size, const char *what);
+void corral__check_vm_size_large(corral_call *c, size_t size, const char *what);
+#define CORRAL__CHECK_VM_FROM (64u << 20) /* smaller requests are not checked */
+static inline void corral__check_vm_size(corral_call *c, size_t size, const char *what)
+{
+    if (CORRAL__UNLIKELY(size >= CORRAL__CHECK_VM_FROM)) corral__check_vm_size_large(c, size, what);
+}
 
 /* Routes (path.c): writes "argument 1, index 3, key :name" for `at`. */
 size_t corral__route(corral_call *c, const corral__where *at, char *buf, size_t cap);
@@ -298,15 +310,15 @@ void corral__prepare(const corral_module_info *info, corral_export *exports, Erl
  * relaxed load on paths that are about to call the allocator anyway.
  * ======================================================================= */
 
-static atomic_long fail_countdown;
+atomic_long corral__fail_countdown;
 
-void corral_fail_allocations_after(long n) { atomic_store(&fail_countdown, n > 0 ? n : 0); }
+void corral_fail_allocations_after(long n) { atomic_store(&corral__fail_countdown, n > 0 ? n : 0); }
 
-bool corral__alloc_fails(void)
+bool corral__alloc_fails_counted(void)
 {
-    long left = atomic_load_explicit(&fail_countdown, memory_order_relaxed);
+    long left = atomic_load_explicit(&corral__fail_countdown, memory_order_relaxed);
     while (left > 0)
-        if (atomic_compare_exchange_weak(&fail_countdown, &left, left - 1)) return left == 1;
+        if (atomic_compare_exchange_weak(&corral__fail_countdown, &left, left - 1)) return left == 1;
     return false;
 }
 
@@ -1194,7 +1206,7 @@ ERL_NIF_TERM corral_map_remove(corral_call *c, ERL_NIF_TERM map, ERL_NIF_TERM ke
  * is in use):
  *   - a request above some limit is the caller's mistake: ArgumentError;
  *   - a request above what is free now: RuntimeError (out of memory).
- * Small requests (below CHECK_FROM) are not checked: reading the limits costs
+ * Small requests (below CORRAL__CHECK_VM_FROM) are not checked: reading the limits costs
  * a few system calls, and a small allocation that fails is rare enough.
  * Where a limit cannot be read (another OS, no /proc), it is left out.
  */
@@ -1205,8 +1217,6 @@ ERL_NIF_TERM corral_map_remove(corral_call *c, ERL_NIF_TERM map, ERL_NIF_TERM ke
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
-
-#define CHECK_FROM (64u << 20)
 
 typedef struct {
     size_t ever, now; /* bytes */
@@ -1334,9 +1344,8 @@ static void cgroup_limit(limit *l)
     fclose(f);
 }
 
-void corral__check_vm_size(corral_call *c, size_t size, const char *what)
+void corral__check_vm_size_large(corral_call *c, size_t size, const char *what)
 {
-    if (CORRAL__LIKELY(size < CHECK_FROM)) return;
     limit l = {SIZE_MAX, SIZE_MAX, NULL};
     machine_limit(&l);
     address_space_limit(&l);
@@ -1348,7 +1357,6 @@ void corral__check_vm_size(corral_call *c, size_t size, const char *what)
         corral_raise(c, "cannot allocate %s of %zu bytes: out of memory (about %zu bytes are free)", what, size,
                      l.now);
 }
-#undef CHECK_FROM
 
 #line 1 "c_src/corral/lock.c"
 /*

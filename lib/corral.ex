@@ -91,7 +91,10 @@ defmodule Corral do
   @doc """
   The number of live objects of each resource type of a Corral module, as a
   map from the C type name to the count. Useful in leak tests: run
-  `:erlang.garbage_collect/0` in the processes that held terms first.
+  `:erlang.garbage_collect/0` in the processes that held terms first. The
+  map also counts Corral's own objects of the library: `"corral_job"` (thread
+  jobs) and `"corral_yield_state"` (the states of yielding NIFs), which
+  leak like any other when a call never finishes.
   For an isolated module (`isolate: true`) the objects are counted in its
   native process, which holds them while handles to them live here.
   """

@@ -52,6 +52,15 @@ defmodule CorralTest.ResourceTest do
     assert N.counters_destroyed() == destroyed
   end
 
+  test "live_resources counts each type of the library, Corral's own included" do
+    live = Corral.live_resources(N)
+    for type <- ["Counter", "Other", "corral_job", "corral_yield_state"], do: assert(is_integer(live[type]))
+    before = live["Other"]
+    other = N.other_new()
+    assert Corral.live_resources(N)["Other"] == before + 1
+    assert is_reference(other)
+  end
+
   test "the destructor runs exactly once per object handed to Erlang" do
     gc_all()
     assert eventually(fn -> Corral.live_resources(N)["Counter"] == 0 end)

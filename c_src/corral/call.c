@@ -177,15 +177,15 @@ void corral__prepare(const corral_module_info *info, corral_export *exports, Erl
  * relaxed load on paths that are about to call the allocator anyway.
  * ======================================================================= */
 
-static atomic_long fail_countdown;
+atomic_long corral__fail_countdown;
 
-void corral_fail_allocations_after(long n) { atomic_store(&fail_countdown, n > 0 ? n : 0); }
+void corral_fail_allocations_after(long n) { atomic_store(&corral__fail_countdown, n > 0 ? n : 0); }
 
-bool corral__alloc_fails(void)
+bool corral__alloc_fails_counted(void)
 {
-    long left = atomic_load_explicit(&fail_countdown, memory_order_relaxed);
+    long left = atomic_load_explicit(&corral__fail_countdown, memory_order_relaxed);
     while (left > 0)
-        if (atomic_compare_exchange_weak(&fail_countdown, &left, left - 1)) return left == 1;
+        if (atomic_compare_exchange_weak(&corral__fail_countdown, &left, left - 1)) return left == 1;
     return false;
 }
 

@@ -10,6 +10,7 @@
 #include "corral.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 
 /* Whether erl_nif.h is of NIF version major.minor or later: the one version
  * check of Corral's C (OTP 25 has 2.16, OTP 26 to 28 2.17, OTP 29 2.18). */
@@ -40,8 +41,14 @@ extern ERL_NIF_TERM corral__atom_struct,
 void corral__image_bound_object(void);
 
 /* True when the allocation about to be made must fail (see
- * corral_fail_allocations_after; call.c). */
-bool corral__alloc_fails(void);
+ * corral_fail_allocations_after; call.c). Inline: outside the tests that
+ * arm it, one load of a counter that is zero. */
+extern atomic_long corral__fail_countdown;
+bool corral__alloc_fails_counted(void);
+static inline bool corral__alloc_fails(void)
+{
+    return atomic_load_explicit(&corral__fail_countdown, memory_order_relaxed) > 0 && corral__alloc_fails_counted();
+}
 
 /* Keeps this library's image mapped after the VM unloads it (one more
  * reference on itself), for code that still runs in it (call.c). */
@@ -81,7 +88,12 @@ CORRAL__NORETURN CORRAL__PRINTF(3, 4) void corral__raisef(corral_call *c, ERL_NI
  * ArgumentError above what it could ever have (the machine, its cgroup's
  * memory.max, ulimit -v), RuntimeError above what is free now. `what`
  * names the allocation in the message. */
-void corral__check_vm_size(corral_call *c, size_t size, const char *what);
+void corral__check_vm_size_large(corral_call *c, size_t size, const char *what);
+#define CORRAL__CHECK_VM_FROM (64u << 20) /* smaller requests are not checked */
+static inline void corral__check_vm_size(corral_call *c, size_t size, const char *what)
+{
+    if (CORRAL__UNLIKELY(size >= CORRAL__CHECK_VM_FROM)) corral__check_vm_size_large(c, size, what);
+}
 
 /* Routes (path.c): writes "argument 1, index 3, key :name" for `at`. */
 size_t corral__route(corral_call *c, const corral__where *at, char *buf, size_t cap);

@@ -11,7 +11,7 @@
  * is in use):
  *   - a request above some limit is the caller's mistake: ArgumentError;
  *   - a request above what is free now: RuntimeError (out of memory).
- * Small requests (below CHECK_FROM) are not checked: reading the limits costs
+ * Small requests (below CORRAL__CHECK_VM_FROM) are not checked: reading the limits costs
  * a few system calls, and a small allocation that fails is rare enough.
  * Where a limit cannot be read (another OS, no /proc), it is left out.
  */
@@ -22,8 +22,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
-
-#define CHECK_FROM (64u << 20)
 
 typedef struct {
     size_t ever, now; /* bytes */
@@ -151,9 +149,8 @@ static void cgroup_limit(limit *l)
     fclose(f);
 }
 
-void corral__check_vm_size(corral_call *c, size_t size, const char *what)
+void corral__check_vm_size_large(corral_call *c, size_t size, const char *what)
 {
-    if (CORRAL__LIKELY(size < CHECK_FROM)) return;
     limit l = {SIZE_MAX, SIZE_MAX, NULL};
     machine_limit(&l);
     address_space_limit(&l);
