@@ -2313,7 +2313,8 @@ static inline void *corral__resource_new(corral_call *c, corral_resource_type *t
 }
 
 /* A new, zeroed object of resource type Type with `extra` bytes after it
- * (for a flexible array member).
+ * (for a flexible array member). Type must be complete here (its size is
+ * what lets a small object be zeroed with a few stores).
  * Checks: the size does not overflow and is within the machine's memory
  * (the VM aborts instead of failing on an impossible allocation).
  * Raises: RuntimeError otherwise, or on out of memory.
