@@ -127,10 +127,10 @@ cases = [
    end ++ [v.("Corral, bare NIF", :set_corral_bare, n_buf, [buf.corral], [])]},
   {"object new",
    [
-     v.("handwritten C", :new_handwritten, n_new, [], reference: true),
-     v.("handwritten C -O2", :new_handwritten_o2, n_new, [], []),
-     v.("Corral", :new_corral, n_new, [], []),
-     v.("Corral, bare NIF", :new_corral_bare, n_new, [], [])
+     v.("handwritten C", :new_handwritten, n_new, [], reference: true, fresh_process: true),
+     v.("handwritten C -O2", :new_handwritten_o2, n_new, [], fresh_process: true),
+     v.("Corral", :new_corral, n_new, [], fresh_process: true),
+     v.("Corral, bare NIF", :new_corral_bare, n_new, [], fresh_process: true)
    ]},
   {"buffer get 16K",
    for k <- [:handwritten, :handwritten_o2, :corral] do

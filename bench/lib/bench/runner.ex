@@ -29,15 +29,27 @@ defmodule Bench.Runner do
 
   defmodule Variant do
     @moduledoc false
-    defstruct [:label, :fun, :args, :n, reference?: false]
+    defstruct [:label, :fun, :args, :n, reference?: false, fresh_process?: false]
   end
 
   @doc """
   A variant: `label`, the loop `fun` of `Bench.Loops` called as
-  `fun(n, extra_args...)`, and `n` operations per batch.
+  `fun(n, extra_args...)`, and `n` operations per batch. Options:
+  `reference: true` for the case's hand-written C; `fresh_process: true` to
+  run each batch in a new process, for loops whose garbage collections are
+  part of the operation (a process that ran many batches before collects
+  at other moments than a new one, which spread the ratios of object
+  creation from 0.7 to 1.5).
   """
   def variant(label, fun, n, extra_args \\ [], opts \\ []) do
-    %Variant{label: label, fun: fun, args: extra_args, n: n, reference?: Keyword.get(opts, :reference, false)}
+    %Variant{
+      label: label,
+      fun: fun,
+      args: extra_args,
+      n: n,
+      reference?: Keyword.get(opts, :reference, false),
+      fresh_process?: Keyword.get(opts, :fresh_process, false)
+    }
   end
 
   @doc """
@@ -109,6 +121,14 @@ defmodule Bench.Runner do
   end
 
   # One timed batch of n operations: {wall ns, thread CPU ns or nil}.
+  defp batch(%Variant{fresh_process?: true} = v, n) do
+    {pid, ref} = spawn_monitor(fn -> exit({:batch, batch(%{v | fresh_process?: false}, n)}) end)
+    receive do
+      {:DOWN, ^ref, :process, ^pid, {:batch, timed}} -> timed
+      {:DOWN, ^ref, :process, ^pid, other} -> raise "batch #{v.label} failed: #{inspect(other)}"
+    end
+  end
+
   defp batch(%Variant{fun: fun, args: args}, n) do
     :erlang.garbage_collect()
     {thread0, cpu0} = Bench.Handwritten.thread_clock()
