@@ -95,6 +95,11 @@ end
 ^b1 = Bench.Loops.get_array(1, Bench.Loops.set_array(1, buf.array))
 ^b1 = Bench.Loops.get_binary(1, binary)
 
+# Every object variant makes a resource term.
+for k <- [:handwritten, :handwritten_o2, :corral, :corral_bare] do
+  true = is_reference(apply(Bench.Loops, :"new_#{k}", [1]))
+end
+
 v = &Runner.variant/5
 label = %{handwritten: "handwritten C", handwritten_o2: "handwritten C -O2", corral: "Corral", atomics: ":atomics", array: ":array", ets: "ETS", binary: "binary"}
 
