@@ -545,6 +545,32 @@ ERL_NIF_TERM corral__job_submit(ErlNifEnv *env, int argc, const ERL_NIF_TERM arg
     static const corral__thread_desc name##__corral_tdesc = {name##__corral_body, name##__corral_job}; \
     static ERL_NIF_TERM name##__corral_body(corral_call *c)
 
+/* Sets how to interrupt what the body is about to block in, when the job
+ * is cancelled (its caller timed out, called Corral.Job.cancel/2, or
+ * died): `interrupt(arg)` is then called once, from the thread that
+ * cancels (a scheduler), while the body goes on running; it should make
+ * the blocked call return early (sqlite3_interrupt, a write to a wake-up
+ * pipe, an atomic flag the library polls). If the job is already cancelled,
+ * it is called at once, here. It stays set until corral_on_cancel_clear or
+ * the end of the body (whichever way the body ends); clearing it waits for
+ * an interrupt already running, so after the clear it never runs, and what
+ * it uses may be freed. A new corral_on_cancel replaces the previous one.
+ * `interrupt` must be quick, must not block or raise, and must be safe to
+ * call from another thread while the body runs.
+ *     corral_on_cancel(c, interrupt_db, db->handle);
+ *     rc = sqlite3_step(stmt);              // returns SQLITE_INTERRUPT
+ *     corral_on_cancel_clear(c);
+ * Checks: the call is a thread job (CORRAL_THREAD_NIF, CORRAL_DEF_THREAD).
+ * Raises: RuntimeError if not: nothing can cancel another kind of call.
+ * Owns: arg stays the body's; Corral only passes it to interrupt. */
+void corral_on_cancel(corral_call *c, void (*interrupt)(void *arg), void *arg);
+
+/* Ends what corral_on_cancel set: from here on a cancel does not call the
+ * interrupt (one running now is waited for). Does nothing outside thread
+ * jobs or when none is set.
+ * Checks: nothing. Raises: never. Owns: nothing remains. */
+void corral_on_cancel_clear(corral_call *c);
+
 /* Whether the job should stop: its caller died, or stopped waiting (a
  * timeout or Corral.Job.cancel/1). Always false outside thread jobs.
  * Checks: nothing. Raises: never. Owns: a plain value. */
@@ -2201,7 +2227,11 @@ ERL_NIF_TERM corral_make_struct_array(corral_call *c, const corral_struct *shape
  * thread drops it: a scheduler thread after a garbage collection (normal or
  * dirty), the thread that calls corral_resource_release, or, for a closable
  * type, the thread of corral_resource_close or of the last call still using
- * the object when it was closed. It must not block for long and cannot raise.
+ * the object when it was closed. It must not block for long and cannot raise;
+ * a destructor that may block is declared with
+ * CORRAL_RESOURCE_BLOCKING_DESTRUCTOR, and Corral runs it off the normal
+ * schedulers. Handles that own handles (a database and its statements) are
+ * declared with CORRAL_RESOURCE_PARENT.
  * ======================================================================= */
 
 typedef struct corral_resource_type {
@@ -2217,6 +2247,10 @@ typedef struct corral_resource_type {
     void (*leave)(void *obj);   /* ends one use of a closable object */
     void (*down)(ErlNifEnv *env, void *base, ErlNifPid *pid, ErlNifMonitor *mon);
     void (*stop)(ErlNifEnv *env, void *base, ErlNifEvent event, int is_direct_call);
+    /* Added with parents and blocking destructors. */
+    struct corral_resource_type *parent; /* CORRAL_RESOURCE_PARENT: the type objects belong to */
+    bool has_children;                   /* some type names this one as its parent */
+    bool blocking_destructor;            /* CORRAL_RESOURCE_BLOCKING_DESTRUCTOR */
 } corral_resource_type;
 
 void corral__register_resource(corral_resource_type *type);
@@ -2224,6 +2258,7 @@ void corral__resource_vm_dtor(corral_resource_type *type, void *base);
 void corral__resource_leave(corral_resource_type *type, void *obj);
 
 #define CORRAL__RESOURCE(Type, destructor, is_closable)                                    \
+    enum { Type##__corral_closable = (is_closable) };                                      \
     static void (*const Type##__corral_user_dtor)(Type *) = destructor;                    \
     static void Type##__corral_destroy(void *obj)                                          \
     {                                                                                      \
@@ -2233,7 +2268,8 @@ void corral__resource_leave(corral_resource_type *type, void *obj);
     static void Type##__corral_leave(void *obj);                                           \
     corral_resource_type Type##__corral_type = {#Type, sizeof(Type), Type##__corral_destroy, \
                                                 Type##__corral_vm_dtor, NULL, 0, NULL,      \
-                                                is_closable, Type##__corral_leave, NULL, NULL}; \
+                                                is_closable, Type##__corral_leave, NULL, NULL, \
+                                                NULL, false, false};                        \
     static void Type##__corral_vm_dtor(ErlNifEnv *env, void *base)                         \
     {                                                                                      \
         (void)env;                                                                         \
@@ -2290,6 +2326,59 @@ void corral__resource_leave(corral_resource_type *type, void *obj);
     CORRAL__CONSTRUCTOR(Type##__corral_set_stop) { Type##__corral_type.stop = Type##__corral_stop; } \
     typedef int Type##__corral_stop_semicolon
 
+void corral__set_parent(corral_resource_type *child, corral_resource_type *parent);
+
+/* Declares that every object of Child belongs to an object of Parent (a
+ * statement to its database, a stream to its context): objects of Child
+ * are made with corral_resource_new_child, and then
+ *   - a child keeps its parent alive: the parent's memory stays while the
+ *     child's does, and the parent's destructor runs only after the
+ *     destructor of every child made from it has run;
+ *   - corral_resource_parent(Child, obj) gives the parent, usable wherever
+ *     the child is (a call that took the child as an argument, or that
+ *     holds a use of it): the parent's destructor waits for that use;
+ *   - closing the parent closes its children first (and theirs, to any
+ *     depth): each child's destructor runs at once if no call is using it,
+ *     or when the last call using it ends; the parent's destructor runs
+ *     after all of theirs. Later calls on any of them raise "closed".
+ * Child must be declared with CORRAL_CLOSABLE_RESOURCE (so a call using it
+ * is counted); Parent with either macro (a parent that is never closed
+ * ends when its last child and term are gone). Write it in Child's file,
+ * after both declarations (CORRAL_RESOURCE_EXTERN for a Parent declared in
+ * another file). A child's destructor runs while its parent is still
+ * alive, so it may use the parent (sqlite3_finalize before sqlite3_close).
+ * A destructor must not create or close objects of the same parent.
+ * Checks: at compile time, that Child is closable. Raises: never.
+ * Owns: static. */
+#define CORRAL_RESOURCE_PARENT(Child, Parent)                                              \
+    _Static_assert(Child##__corral_closable,                                               \
+                   "CORRAL_RESOURCE_PARENT: declare " #Child " with CORRAL_CLOSABLE_RESOURCE"); \
+    typedef Parent Child##__corral_parent_t;                                               \
+    CORRAL__CONSTRUCTOR(Child##__corral_set_parent)                                        \
+    {                                                                                      \
+        corral__set_parent(&Child##__corral_type, &Parent##__corral_type);                 \
+    }                                                                                      \
+    typedef int Child##__corral_parent_semicolon
+
+/* Declares that Type's destructor may block (it waits for a lock another
+ * thread holds for seconds, flushes to disk, joins a thread): Corral then
+ * never runs it on a normal scheduler thread. Where it would (a garbage
+ * collection, a corral_resource_close or the end of a call on a normal
+ * scheduler), the destructor runs on Corral's thread pool instead, after
+ * the VM has let go of the object: it gets a copy of the object's bytes at
+ * another address, so it must use the values of the fields (the handles
+ * the object owns), not the object's address (no pointers into the object
+ * itself, no lock inside it that another thread waits on). On a dirty
+ * scheduler or a thread of Corral's pool it runs in place, as any
+ * destructor does. A close from a normal scheduler therefore returns before
+ * the destructor has run; make the closing function dirty
+ * (CORRAL_DIRTY_IO) when the caller must see the teardown finished. Write
+ * it after the type's declaration, in the same file.
+ * Checks: nothing. Raises: never. Owns: static. */
+#define CORRAL_RESOURCE_BLOCKING_DESTRUCTOR(Type)                                          \
+    CORRAL__CONSTRUCTOR(Type##__corral_set_blocking) { Type##__corral_type.blocking_destructor = true; } \
+    typedef int Type##__corral_blocking_semicolon
+
 /* Makes a resource type declared in another .c file of the same library
  * visible here. Checks: nothing. Raises: never. Owns: static. */
 #define CORRAL_RESOURCE_EXTERN(Type) extern corral_resource_type Type##__corral_type
@@ -2323,6 +2412,34 @@ static inline void *corral__resource_new(corral_call *c, corral_resource_type *t
  * object is freed without running the destructor. */
 #define corral_resource_new(c, Type, extra) \
     ((Type *)corral__resource_new((c), &Type##__corral_type, sizeof(Type), (extra)))
+
+void *corral__resource_new_child(corral_call *c, corral_resource_type *type, size_t size, size_t extra,
+                                 void *parent);
+
+/* corral_resource_new for a type declared with CORRAL_RESOURCE_PARENT: a
+ * new, zeroed Type object that belongs to `parent` (a Parent *, typically
+ * an argument of this call) until the child's destructor has run.
+ * Checks: parent is not closed (it may have been closed by another process
+ * since this call read it); as corral_resource_new.
+ * Raises: ArgumentError "cannot make a <Type>: its <Parent> is closed";
+ * as corral_resource_new.
+ * Owns: as corral_resource_new; the child holds a reference to parent (and
+ * a use of it) from here on, given back when the child is destroyed. The
+ * call counts as using the child until it ends. */
+#define corral_resource_new_child(c, Type, parent, extra)                                      \
+    ((Type *)corral__resource_new_child((c), &Type##__corral_type, sizeof(Type), (extra),      \
+                                        (void *)(1 ? (parent) : (Type##__corral_parent_t *)0)))
+
+void *corral__resource_parent(const void *obj);
+
+/* The parent of obj, an object of a type declared with
+ * CORRAL_RESOURCE_PARENT, as a Parent *. It stays valid while obj is in
+ * use (an argument of the running call); it may be closed meanwhile (test
+ * with corral_resource_closed when that matters), but its destructor waits
+ * until obj's has run.
+ * Checks: nothing. Raises: never. Owns: borrowed from obj. */
+#define corral_resource_parent(Type, obj) \
+    ((Type##__corral_parent_t *)corral__resource_parent((const void *)(1 ? (obj) : (Type *)0)))
 
 /* The term for a resource object made by corral_resource_new (in this call
  * or kept with corral_resource_keep). The object counts as fully built from

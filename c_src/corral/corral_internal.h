@@ -57,6 +57,11 @@ void corral__keep_image_mapped(void);
 /* Thread jobs (thread.c): stops the pool when the library unloads, and the
  * built-in __corral_cancel__/1. */
 void corral__pool_stop(void);
+
+/* Runs fn(arg) on a thread of the pool, soon; false if no thread could
+ * take it (fn is then not called). For work that must not run on a
+ * scheduler: destructors that may block (resource.c). */
+bool corral__pool_task(void (*fn)(void *arg), void *arg);
 ERL_NIF_TERM corral__cancel_nif(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]);
 
 /* Interns every registered table and Corral's own atoms; false on failure. */

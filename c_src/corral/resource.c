@@ -41,6 +41,65 @@ static resource_header *header_of(const void *obj)
 
 static void *base_of(void *obj) { return (char *)obj - CORRAL__RESOURCE_HEADER; }
 
+/* {======================================================================
+ * Families: parents and children
+ *
+ * An object of a type that is a parent or a child (CORRAL_RESOURCE_PARENT)
+ * carries a family record after its bytes (at the object's size rounded up
+ * to 16; the header's size stays the user's, so resource binaries cannot
+ * reach it). A parent lists its living children under its family lock; a
+ * child holds one reference to its parent (the parent's memory, given back
+ * when the child's memory goes) and one use (which makes a close of the
+ * parent wait for the child's destructor, given back once it has run).
+ *
+ * The list is weak: a child in it may be on its way to the VM's
+ * destructor. Its memory stays valid as long as it is listed, because the
+ * VM's destructor takes the parent's lock to unlink it first; so a close
+ * of the parent closes its children while it holds that lock.
+ * ======================================================================= */
+
+typedef struct family {
+    corral_mutex lock;          /* as a parent: guards `first` and the children's links */
+    corral_resource_type *type; /* of the object that carries this record */
+    void *obj;
+    struct family *first;       /* as a parent: the first child */
+    struct family *prev, *next; /* as a child: siblings */
+    void *parent;               /* as a child: the parent object, once linked */
+} family;
+
+#define FAMILY_ALIGN 16u
+
+static bool in_family(const corral_resource_type *type) { return type->parent || type->has_children; }
+
+static size_t family_offset(size_t size) { return (size + FAMILY_ALIGN - 1) & ~(size_t)(FAMILY_ALIGN - 1); }
+
+static family *family_of(const void *obj)
+{
+    return (family *)((char *)obj + family_offset(((const resource_header *)((const char *)obj - CORRAL__RESOURCE_HEADER))->size));
+}
+
+void corral__set_parent(corral_resource_type *child, corral_resource_type *parent)
+{
+    child->parent = parent;
+    parent->has_children = true;
+}
+
+void *corral__resource_parent(const void *obj) { return family_of(obj)->parent; }
+
+/* Takes f (a linked child) out of its parent's list; the parent's lock is
+ * held by the caller when `locked`. */
+static void unlink_child(family *f, bool locked)
+{
+    family *pf = family_of(f->parent);
+    if (!locked) corral_mutex_lock(&pf->lock);
+    if (f->prev) f->prev->next = f->next; else pf->first = f->next;
+    if (f->next) f->next->prev = f->prev;
+    f->prev = f->next = NULL;
+    if (!locked) corral_mutex_unlock(&pf->lock);
+}
+
+/* }====================================================================== */
+
 void corral__register_resource(corral_resource_type *type)
 {
     type->next = corral__lib.resources;
@@ -63,11 +122,69 @@ bool corral__open_resource_types(ErlNifEnv *env)
     return true;
 }
 
-/* Runs the user destructor unless it already ran (or is running). */
-static void destroy_once(corral_resource_type *type, void *obj)
+/* A destructor that may block, run on the pool from a copy of the object;
+ * `parent` (with a reference of its own) gets the child's use back after. */
+typedef struct deferred_destroy {
+    corral_resource_type *type;
+    void *parent;
+    max_align_t bytes[];
+} deferred_destroy;
+
+static void run_deferred_destroy(void *arg)
+{
+    deferred_destroy *d = arg;
+    d->type->destroy(d->bytes);
+    if (d->parent) {
+        corral__resource_leave(d->type->parent, d->parent);
+        corral_resource_release(d->parent);
+    }
+    enif_free(d);
+}
+
+/* Hands the destructor of obj to the pool; false if it must run here (not
+ * on a normal scheduler, or no memory or thread for it). */
+static bool defer_blocking_destroy(corral_resource_type *type, void *obj, void *parent)
+{
+    if (!type->blocking_destructor || enif_thread_type() != ERL_NIF_THR_NORMAL_SCHEDULER) return false;
+    size_t size = header_of(obj)->size;
+    deferred_destroy *d = enif_alloc(sizeof *d + size);
+    if (d == NULL) return false;
+    d->type = type;
+    d->parent = parent;
+    memcpy(d->bytes, obj, size);
+    if (parent) corral_resource_keep(parent);
+    if (corral__pool_task(run_deferred_destroy, d)) return true;
+    if (parent) corral_resource_release(parent);
+    enif_free(d);
+    return false;
+}
+
+/* The end of an object's life, once: its user destructor if it was built,
+ * then, for a child, leaving its parent (unlinked first, so a close of the
+ * parent does not find it; the parent's lock is already held when
+ * `parent_locked`). The caller has claimed it (DESTROYED, or the VM's
+ * destructor). */
+static void run_destroy(corral_resource_type *type, void *obj, bool constructed, bool parent_locked)
+{
+    family *f = type->parent ? family_of(obj) : NULL;
+    void *parent = f ? f->parent : NULL;
+    if (parent) unlink_child(f, parent_locked);
+    if (constructed) {
+        if (defer_blocking_destroy(type, obj, parent)) return;
+        type->destroy(obj);
+    }
+    if (parent) corral__resource_leave(type->parent, parent);
+}
+
+/* Runs the end of obj's life unless it already ran (or is running). */
+static void destroy_once(corral_resource_type *type, void *obj, bool parent_locked)
 {
     unsigned prev = atomic_fetch_or_explicit(&header_of(obj)->state, DESTROYED, memory_order_acq_rel);
-    if ((prev & (CONSTRUCTED | DESTROYED)) == CONSTRUCTED) type->destroy(obj);
+    if (prev & DESTROYED) return;
+    if (CORRAL__UNLIKELY(type->parent || type->blocking_destructor))
+        run_destroy(type, obj, (prev & CONSTRUCTED) != 0, parent_locked);
+    else if (prev & CONSTRUCTED)
+        type->destroy(obj);
 }
 
 void corral__resource_vm_dtor(corral_resource_type *type, void *base)
@@ -77,7 +194,16 @@ void corral__resource_vm_dtor(corral_resource_type *type, void *base)
      * is read, not claimed (one atomic operation fewer per object). */
     void *obj = (char *)base + CORRAL__RESOURCE_HEADER;
     unsigned state = atomic_load_explicit(&header_of(obj)->state, memory_order_acquire);
-    if ((state & (CONSTRUCTED | DESTROYED)) == CONSTRUCTED) type->destroy(obj);
+    if (CORRAL__UNLIKELY(type->parent || type->blocking_destructor)) {
+        /* A child not yet destroyed (also one never built: a call that made
+         * it raised) leaves its parent here; its memory gives back the
+         * parent's memory in any case. */
+        void *parent = type->parent ? family_of(obj)->parent : NULL;
+        if (!(state & DESTROYED)) run_destroy(type, obj, (state & CONSTRUCTED) != 0, false);
+        if (parent) corral_resource_release(parent);
+    } else if ((state & (CONSTRUCTED | DESTROYED)) == CONSTRUCTED) {
+        type->destroy(obj);
+    }
     __atomic_fetch_sub(&type->live, 1, __ATOMIC_RELAXED);
 }
 
@@ -86,16 +212,24 @@ void corral__release_created(void *obj) { enif_release_resource(base_of(obj)); }
 void *corral__resource_alloc(corral_call *c, corral_resource_type *type, size_t extra)
 {
     size_t size = type->size;
-    if (extra > SIZE_MAX - size - CORRAL__RESOURCE_HEADER)
+    size_t tail = in_family(type) ? FAMILY_ALIGN + sizeof(family) : 0;
+    if (extra > SIZE_MAX - size - CORRAL__RESOURCE_HEADER - tail)
         corral_raise(c, "cannot allocate a %s with %zu extra bytes: the size overflows", type->name, extra);
     size += extra;
-    corral__check_vm_size(c, CORRAL__RESOURCE_HEADER + size, type->name);
-    void *base = corral__alloc_fails() ? NULL : enif_alloc_resource(type->rt, CORRAL__RESOURCE_HEADER + size);
-    if (base == NULL) corral_raise_oom(c, CORRAL__RESOURCE_HEADER + size);
+    size_t bytes = CORRAL__RESOURCE_HEADER + (tail ? family_offset(size) + sizeof(family) : size);
+    corral__check_vm_size(c, bytes, type->name);
+    void *base = corral__alloc_fails() ? NULL : enif_alloc_resource(type->rt, bytes);
+    if (base == NULL) corral_raise_oom(c, bytes);
     resource_header *h = base;
     atomic_init(&h->state, 0);
     h->unused = 0;
     h->size = size;
+    if (tail) {
+        family *f = family_of((char *)base + CORRAL__RESOURCE_HEADER);
+        memset(f, 0, sizeof *f);
+        f->type = type;
+        f->obj = (char *)base + CORRAL__RESOURCE_HEADER;
+    }
     __atomic_fetch_add(&type->live, 1, __ATOMIC_RELAXED);
     /* The caller zeroes the object and registers the release of the
      * creator's reference for the end of the call, whichever way it ends (a
@@ -178,7 +312,7 @@ void corral__resource_leave(corral_resource_type *type, void *obj)
 {
     unsigned now = atomic_fetch_sub_explicit(&header_of(obj)->state, USER, memory_order_acq_rel) - USER;
     /* The last use of a closed object runs the destructor a close had to leave to it. */
-    if ((now & CLOSED) && now / USER == 0) destroy_once(type, obj);
+    if ((now & CLOSED) && now / USER == 0) destroy_once(type, obj, false);
 }
 
 void *corral__enter_resource(corral_call *c, int i, corral_resource_type *type, void *base)
@@ -205,18 +339,73 @@ static unsigned own_uses(corral_call *c, corral_resource_type *type, void *obj)
     return n;
 }
 
+/* Closes obj: its children first (each closed the same way), then its own
+ * destructor, now if only `own` uses remain, else at the last use's end.
+ * `parent_locked`: the caller holds the lock of obj's parent (a close of
+ * the parent walking its children). */
+static bool close_object(corral_resource_type *type, void *obj, unsigned own, bool parent_locked)
+{
+    resource_header *h = header_of(obj);
+    unsigned prev = atomic_fetch_or_explicit(&h->state, CLOSED, memory_order_acq_rel);
+    if (prev & CLOSED) return false;
+    unsigned now = prev | CLOSED;
+    if (type->has_children) {
+        /* One use of our own while the children go, so that the last of
+         * them leaving does not destroy obj from inside this walk. New
+         * children cannot join: they check CLOSED under the same lock. */
+        atomic_fetch_add_explicit(&h->state, USER, memory_order_acq_rel);
+        family *f = family_of(obj);
+        corral_mutex_lock(&f->lock);
+        for (family *child = f->first, *next; child; child = next) {
+            next = child->next;
+            close_object(child->type, child->obj, 0, true);
+        }
+        corral_mutex_unlock(&f->lock);
+        now = atomic_fetch_sub_explicit(&h->state, USER, memory_order_acq_rel) - USER;
+    }
+    /* Uses by this very call cannot be running elsewhere: only other calls
+     * and threads make the destructor wait. */
+    if (now / USER == own) destroy_once(type, obj, parent_locked);
+    return true;
+}
+
 bool corral__resource_close(corral_call *c, corral_resource_type *type, void *obj)
 {
     if (!type->closable)
         corral_raise(c, "corral_resource_close: %s is not closable (declare it with CORRAL_CLOSABLE_RESOURCE)",
                      type->name);
-    resource_header *h = header_of(obj);
-    unsigned prev = atomic_fetch_or_explicit(&h->state, CLOSED, memory_order_acq_rel);
-    if (prev & CLOSED) return false;
-    /* Uses by this very call cannot be running elsewhere: only other calls
-     * and threads make the destructor wait. */
-    if (prev / USER == own_uses(c, type, obj)) destroy_once(type, obj);
-    return true;
+    return close_object(type, obj, own_uses(c, type, obj), false);
+}
+
+void *corral__resource_new_child(corral_call *c, corral_resource_type *type, size_t size, size_t extra, void *parent)
+{
+    void *obj = corral__resource_new(c, type, size, extra);
+    /* The creating call uses the child until it ends: a close of the
+     * parent meanwhile leaves the child's destructor to that end, when the
+     * body has filled the object (or raised, and nothing needs destroying). */
+    atomic_fetch_add_explicit(&header_of(obj)->state, USER, memory_order_relaxed);
+    corral__defer(c, type->leave, obj);
+    corral_resource_type *ptype = type->parent;
+    if (!corral__resource_try_enter(ptype, parent)) goto closed;
+    family *f = family_of(obj), *pf = family_of(parent);
+    corral_mutex_lock(&pf->lock);
+    /* Checked again under the lock a close walks the children with: the
+     * child is either found by that walk, or sees the parent closed. */
+    if (corral_resource_closed(parent)) {
+        corral_mutex_unlock(&pf->lock);
+        corral__resource_leave(ptype, parent);
+        goto closed;
+    }
+    corral_resource_keep(parent);
+    f->parent = parent;
+    f->next = pf->first;
+    if (pf->first) pf->first->prev = f;
+    pf->first = f;
+    corral_mutex_unlock(&pf->lock);
+    return obj;
+closed:
+    corral__raisef(c, corral__atom_argument_error, "cannot make %s %s: its %s is closed",
+                   strchr("AEIOU", type->name[0]) ? "an" : "a", type->name, ptype->name);
 }
 
 /* }====================================================================== */

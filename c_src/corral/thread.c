@@ -19,6 +19,11 @@ typedef struct corral_job {
     ErlNifPid caller;
     atomic_int cancelled;
     struct corral_job *next; /* queue link */
+    /* corral_on_cancel: how to interrupt the body, while it is set. The
+     * lock makes clearing it wait for an interrupt already running. */
+    corral_mutex interrupt_lock;
+    void (*interrupt)(void *arg);
+    void *interrupt_arg;
     ERL_NIF_TERM argv[];
 } corral_job;
 
@@ -31,12 +36,23 @@ CORRAL_RESOURCE(corral_job, job_free);
 
 static void pool_job_cancelled(void);
 
+/* The job's caller gave up: the flag, then the body's interrupt if it has
+ * one set (on the thread that cancels: a scheduler). */
+static bool cancel_job(corral_job *job)
+{
+    if (atomic_exchange(&job->cancelled, 1)) return false;
+    corral_mutex_lock(&job->interrupt_lock);
+    if (job->interrupt) job->interrupt(job->interrupt_arg);
+    corral_mutex_unlock(&job->interrupt_lock);
+    pool_job_cancelled();
+    return true;
+}
+
 static void job_down(corral_job *job, ErlNifEnv *env, const ErlNifPid *pid)
 {
     (void)env;
     (void)pid;
-    atomic_store(&job->cancelled, 1);
-    pool_job_cancelled();
+    cancel_job(job);
 }
 CORRAL_RESOURCE_ON_DOWN(corral_job, job_down);
 
@@ -57,17 +73,25 @@ CORRAL_RESOURCE_ON_DOWN(corral_job, job_down);
 
 #define MAX_THREADS 256
 
+/* Work other than jobs: a function and its argument (corral__pool_task). */
+typedef struct pool_task {
+    void (*fn)(void *arg);
+    void *arg;
+    struct pool_task *next;
+} pool_task;
+
 static struct {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     corral_job *head, *tail;
+    pool_task *tasks; /* run before jobs, in any order */
     bool stopping;
     int size;                         /* threads wanted; 0 until the first job */
     int nthreads;                     /* alive */
     int idle;                         /* waiting for work */
     bool used[MAX_THREADS];           /* slots of alive threads */
     corral_job *running[MAX_THREADS]; /* the job each slot runs, or NULL */
-} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, false, 0, 0, 0, {0}, {0}};
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, NULL, false, 0, 0, 0, {0}, {0}};
 
 static bool run_body(corral_call *c, const corral__thread_desc *d, ERL_NIF_TERM *out)
 {
@@ -83,7 +107,10 @@ static void run_job(corral_job *job)
     corral__call_init(&call, job->env, job->argc, job->argv, job->desc->entry, CORRAL__CALL_THREAD);
     call.job = job;
     ERL_NIF_TERM result, reply;
-    if (run_body(&call, job->desc, &result)) {
+    bool returned = run_body(&call, job->desc, &result);
+    /* Whatever the body interrupts may be gone once its cleanups ran. */
+    corral_on_cancel_clear(&call);
+    if (returned) {
         corral__end(&call);
         reply = enif_make_tuple2(job->env, corral__atom_ok, result);
     } else {
@@ -105,10 +132,19 @@ static void *worker(void *arg)
     int slot = (int)(intptr_t)arg;
     pthread_mutex_lock(&pool.lock);
     for (;;) {
-        while (pool.head == NULL && !pool.stopping) {
+        while (pool.head == NULL && pool.tasks == NULL && !pool.stopping) {
             pool.idle++;
             pthread_cond_wait(&pool.wake, &pool.lock);
             pool.idle--;
+        }
+        if (pool.tasks) {
+            pool_task *t = pool.tasks;
+            pool.tasks = t->next;
+            pthread_mutex_unlock(&pool.lock);
+            t->fn(t->arg);
+            enif_free(t);
+            pthread_mutex_lock(&pool.lock);
+            continue;
         }
         if (pool.head == NULL) break; /* stopping, and nothing left to run */
         corral_job *job = pool.head;
@@ -126,7 +162,7 @@ static void *worker(void *arg)
         corral_resource_release(job);
         pthread_mutex_lock(&pool.lock);
         /* A thread started beside one held by a cancelled job leaves when idle. */
-        if (pool.head == NULL && pool.nthreads > pool.size) break;
+        if (pool.head == NULL && pool.tasks == NULL && pool.nthreads > pool.size) break;
     }
     pool.used[slot] = false;
     pool.nthreads--;
@@ -161,7 +197,7 @@ static int useful_threads(void)
 static bool pool_grow(void)
 {
     if (pool.size == 0) pool.size = pool_size();
-    while (pool.head && pool.idle == 0 && pool.nthreads < MAX_THREADS && useful_threads() < pool.size) {
+    while ((pool.head || pool.tasks) && pool.idle == 0 && pool.nthreads < MAX_THREADS && useful_threads() < pool.size) {
         int slot = 0;
         while (pool.used[slot]) slot++;
         pthread_attr_t attr;
@@ -184,6 +220,29 @@ static void pool_job_cancelled(void)
     pthread_mutex_lock(&pool.lock);
     if (pool.head) pool_grow();
     pthread_mutex_unlock(&pool.lock);
+}
+
+bool corral__pool_task(void (*fn)(void *arg), void *arg)
+{
+    pool_task *t = enif_alloc(sizeof *t);
+    if (t == NULL) return false;
+    t->fn = fn;
+    t->arg = arg;
+    pthread_mutex_lock(&pool.lock);
+    t->next = pool.tasks;
+    pool.tasks = t;
+    if (!pool_grow()) {
+        pool.tasks = t->next;
+        pthread_mutex_unlock(&pool.lock);
+        enif_free(t);
+        return false;
+    }
+    pthread_cond_signal(&pool.wake);
+    bool stopping = pool.stopping;
+    pthread_mutex_unlock(&pool.lock);
+    /* After the unload, the task still runs this image's code. */
+    if (stopping) corral__keep_image_mapped();
+    return true;
 }
 
 void corral__pool_stop(void)
@@ -247,6 +306,30 @@ bool corral_cancelled(corral_call *c)
     return atomic_load(&c->job->cancelled) != 0;
 }
 
+void corral_on_cancel(corral_call *c, void (*interrupt)(void *arg), void *arg)
+{
+    if (!(c->flags & CORRAL__CALL_THREAD))
+        corral_raise(c, "corral_on_cancel: only a thread job can be cancelled (define it with CORRAL_THREAD_NIF)");
+    corral_job *job = c->job;
+    corral_mutex_lock(&job->interrupt_lock);
+    job->interrupt = interrupt;
+    job->interrupt_arg = arg;
+    /* Cancelled before the body got here: interrupt at once, so the call
+     * the body is about to make stops early. */
+    if (interrupt && atomic_load(&job->cancelled)) interrupt(arg);
+    corral_mutex_unlock(&job->interrupt_lock);
+}
+
+void corral_on_cancel_clear(corral_call *c)
+{
+    if (!(c->flags & CORRAL__CALL_THREAD)) return;
+    corral_job *job = c->job;
+    corral_mutex_lock(&job->interrupt_lock);
+    job->interrupt = NULL;
+    job->interrupt_arg = NULL;
+    corral_mutex_unlock(&job->interrupt_lock);
+}
+
 /* __corral_cancel__(job): marks a job cancelled; true if it was not yet. */
 ERL_NIF_TERM corral__cancel_nif(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[])
 {
@@ -254,7 +337,5 @@ ERL_NIF_TERM corral__cancel_nif(ErlNifEnv *env, int argc, const ERL_NIF_TERM arg
     void *base;
     if (!enif_get_resource(env, argv[0], corral_job__corral_type.rt, &base)) return enif_make_badarg(env);
     corral_job *job = (corral_job *)((char *)base + CORRAL__RESOURCE_HEADER);
-    if (atomic_exchange(&job->cancelled, 1)) return corral__atom_false;
-    pool_job_cancelled();
-    return corral__atom_true;
+    return cancel_job(job) ? corral__atom_true : corral__atom_false;
 }

@@ -372,6 +372,27 @@ CORRAL_NIF(counter_lock_raise)
     corral_raise(c, "raised with locks held");
 }
 
+/* Defined in lifecycle.c. */
+CORRAL_NIF_EXTERN(lifecycle_events);
+CORRAL_NIF_EXTERN(conn_open);
+CORRAL_NIF_EXTERN(cursor_open);
+CORRAL_NIF_EXTERN(cursor_open_then_raise);
+CORRAL_NIF_EXTERN(cursor_open_after_close);
+CORRAL_NIF_EXTERN(row_open);
+CORRAL_NIF_EXTERN(cursor_read);
+CORRAL_NIF_EXTERN(row_read);
+CORRAL_NIF_EXTERN(cursor_read_slowly);
+CORRAL_NIF_EXTERN(conn_close);
+CORRAL_NIF_EXTERN(cursor_close);
+CORRAL_NIF_EXTERN(row_close);
+CORRAL_NIF_EXTERN(sleeper_new);
+CORRAL_NIF_EXTERN(sleeper_close);
+CORRAL_NIF_EXTERN(slow_open);
+CORRAL_NIF_EXTERN(block_until_interrupted__corral_job);
+CORRAL_NIF_EXTERN(set_then_clear_interrupt__corral_job);
+CORRAL_NIF_EXTERN(stray_interrupts);
+CORRAL_NIF_EXTERN(on_cancel_outside_job);
+
 /* Defined in resources.c. */
 CORRAL_NIF_EXTERN(handle_open);
 CORRAL_NIF_EXTERN(handle_read);
@@ -527,4 +548,24 @@ CORRAL_MODULE(CorralTest.Native,
     CORRAL_FN("jobs_cancelled", jobs_cancelled_count, 0),
     CORRAL_FN("cancelled_plain", cancelled_plain, 0),
     CORRAL_FN_THREAD("counter_add_thread", counter_add_thread, 2),
-    CORRAL_FN_FLAGS("dirty_add", dirty_add, 2, CORRAL_DIRTY_CPU));
+    CORRAL_FN_FLAGS("dirty_add", dirty_add, 2, CORRAL_DIRTY_CPU),
+    CORRAL_FN("lifecycle_events", lifecycle_events, 0),
+    CORRAL_FN("conn_open", conn_open, 1),
+    CORRAL_FN("cursor_open", cursor_open, 2),
+    CORRAL_FN("cursor_open_then_raise", cursor_open_then_raise, 1),
+    CORRAL_FN("cursor_open_after_close", cursor_open_after_close, 1),
+    CORRAL_FN("row_open", row_open, 2),
+    CORRAL_FN("cursor_read", cursor_read, 1),
+    CORRAL_FN("row_read", row_read, 1),
+    CORRAL_FN_FLAGS("cursor_read_slowly", cursor_read_slowly, 2, CORRAL_DIRTY_IO),
+    CORRAL_FN("conn_close", conn_close, 1),
+    CORRAL_FN("cursor_close", cursor_close, 1),
+    CORRAL_FN("row_close", row_close, 1),
+    CORRAL_FN("sleeper_new", sleeper_new, 2),
+    CORRAL_FN("sleeper_close", sleeper_close, 1),
+    CORRAL_FN_FLAGS("sleeper_close_dirty", sleeper_close, 1, CORRAL_DIRTY_IO),
+    CORRAL_FN("slow_open", slow_open, 2),
+    CORRAL_FN_THREAD("block_until_interrupted", block_until_interrupted, 2),
+    CORRAL_FN_THREAD("set_then_clear_interrupt", set_then_clear_interrupt, 1),
+    CORRAL_FN("stray_interrupts", stray_interrupts, 0),
+    CORRAL_FN("on_cancel_outside_job", on_cancel_outside_job, 0));
