@@ -13,12 +13,12 @@ export LANG ?= C.UTF-8
 export LC_ALL ?= C.UTF-8
 export ERL_AFLAGS ?= -kernel shell_history disabled
 
-.PHONY: deps test test-corral test-example test-zlib test-erlang test-rebar3 test-sanitize test-matrix fuzz demo bench bench-icount clean amalgamation
+.PHONY: deps test test-corral test-example test-zlib test-sqlite test-erlang test-rebar3 test-sanitize test-matrix fuzz demo bench bench-icount clean amalgamation
 
 deps:
 	@scripts/ensure-deps.sh
 
-test: deps test-corral test-example test-zlib test-erlang test-rebar3
+test: deps test-corral test-example test-zlib test-sqlite test-erlang test-rebar3
 
 # Warnings are errors: from the Elixir compiler (its type checker included)
 # and, for the test NIFs and Corral's own C, from the C compiler (-Werror).
@@ -30,6 +30,9 @@ test-example: deps
 
 test-zlib: deps
 	cd examples/zlib && MIX_ENV=test mix do compile --warnings-as-errors + test --warnings-as-errors
+
+test-sqlite: deps
+	cd examples/sqlite && MIX_ENV=test mix do compile --warnings-as-errors + test --warnings-as-errors
 
 test-erlang: deps
 	$(MAKE) -C examples/erlang_counter test
@@ -66,7 +69,7 @@ bench-icount: deps
 	bench/callgrind.sh
 
 clean:
-	rm -rf _build examples/buffer/_build examples/zlib/_build examples/rebar3_stats/_build bench/_build
+	rm -rf _build examples/buffer/_build examples/zlib/_build examples/sqlite/_build examples/rebar3_stats/_build bench/_build
 	$(MAKE) -C examples/erlang_counter clean
 
 # The whole Corral suite with its test NIFs built with ASan and UBSan, in a
@@ -81,20 +84,28 @@ test-sanitize: deps
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	MIX_BUILD_PATH=$(CURDIR)/_build/sanitize \
 	LD_PRELOAD=$(ASAN_RUNTIME) MIX_ENV=test mix test
+	cd examples/sqlite && CORRAL_SANITIZE=address,undefined ERL_FLAGS="+Mea min" \
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	MIX_BUILD_PATH=$(CURDIR)/examples/sqlite/_build/sanitize \
+	LD_PRELOAD=$(ASAN_RUNTIME) MIX_ENV=test mix test
 
 # mix corral.fuzz with a fixed seed (reproducible), a few tens of seconds
-# each: the Buffer example, and Corral's own test NIFs (CorralTest.Native,
+# each: the Buffer and SQLite examples (the SQLite one writes its databases
+# in the fuzzer's scratch directory), and Corral's own test NIFs (CorralTest.Native,
 # the term API's CorralTest.Terms, the typed declarations' CorralTest.Typed,
 # without its owned-binary functions, whose sizes are their arguments). The test NIFs that
 # sleep or spin for as long as their argument says are left out; those whose
 # argument is a count (of messages, allocations, cleanups) stay in and are
 # left out after their first call over the time limit.
-FUZZ_TEST_SLOW = spin/1 spin_dirty/1 spin_yielding/2 spin_thread/1 sleep_thread/1 stubborn_thread/1 handle_read_slowly/2
+FUZZ_TEST_SLOW = spin/1 spin_dirty/1 spin_yielding/2 spin_thread/1 sleep_thread/1 stubborn_thread/1 handle_read_slowly/2 \
+  cursor_read_slowly/2 sleeper_new/2 block_until_interrupted/2 set_then_clear_interrupt/1
 fuzz: deps
 	cd examples/buffer && mix corral.fuzz Buffer.Native --count 300000 --seed 1
 	MIX_ENV=test mix corral.fuzz CorralTest.Native --count 200000 --seed 1 --max-failures 1 \
 	  $(foreach f,$(FUZZ_TEST_SLOW),--except $(f)) --except fail_allocations_after/1
 	MIX_ENV=test mix corral.fuzz CorralTest.Terms --count 100000 --seed 1 --max-failures 1 \
 	  --except seq_reversed/1
+	cd examples/sqlite && mix corral.fuzz Sqlite.Native --count 20000 --seed 1 --max-failures 1
 	MIX_ENV=test mix corral.fuzz CorralTest.Typed --count 50000 --seed 1 --max-failures 1 \
 	  --except owned_repeat/2 --except owned_then_raise/1 --except owned_job/1 --except owned_sized/1

@@ -11,6 +11,9 @@ command -v cc >/dev/null 2>&1 || missing+=(gcc)
 command -v make >/dev/null 2>&1 || missing+=(make)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 pkg-config --exists zlib 2>/dev/null || missing+=(zlib1g-dev)
+# examples/sqlite wraps the system's SQLite; its benchmark runs the sqlite3 tool.
+pkg-config --exists sqlite3 2>/dev/null || missing+=(libsqlite3-dev)
+command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
 command -v dialyzer >/dev/null 2>&1 || missing+=(erlang-dialyzer)
 # rebar3 builds the rebar3 example with Corral's plugin.
 command -v rebar3 >/dev/null 2>&1 || missing+=(rebar3)

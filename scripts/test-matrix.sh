@@ -21,7 +21,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cache=${CORRAL_MATRIX_DIR:-/var/cache/corral-matrix}
 mirror=${CORRAL_MATRIX_MIRROR:-http://deb.debian.org/debian}
 target=${CORRAL_MATRIX_TARGET:-test}
-packages=erlang-nox,erlang-dev,elixir,gcc,make,libc6-dev,pkg-config,zlib1g-dev,git,ca-certificates
+packages=erlang-nox,erlang-dev,elixir,gcc,make,libc6-dev,pkg-config,zlib1g-dev,libsqlite3-dev,sqlite3,git,ca-certificates
 suites=("$@")
 [ ${#suites[@]} -gt 0 ] || suites=(trixie forky)
 

@@ -58,6 +58,10 @@ defmodule Mix.Tasks.Corral.Fuzz do
   output. A crash in a destructor or a native thread is reported on the call
   that was running when the VM died.
 
+  The child VMs run in a scratch directory of their own, removed when the
+  run ends: files the calls create with relative paths (a database named by
+  a generated string) never land in the project.
+
   The child VM inherits the environment: run the task with the sanitizer
   settings of the README (`CORRAL_SANITIZE`, `LD_PRELOAD` of the ASan
   runtime, `allocator_may_return_null=1` in `ASAN_OPTIONS`, and a
@@ -130,8 +134,14 @@ defmodule Mix.Tasks.Corral.Fuzz do
       max_failures: Keyword.get(opts, :max_failures, 3),
       except: Keyword.get(opts, :except, []),
       only: Keyword.get(opts, :only, []),
-      stop_at: if(d = Keyword.get(opts, :duration), do: now() + d * 1000)
+      stop_at: if(d = Keyword.get(opts, :duration), do: now() + d * 1000),
+      # The child VMs' working directory: what the calls write with relative
+      # paths (a database file named by a generated string) stays out of
+      # the project, and goes with the run.
+      scratch: Path.join(System.tmp_dir!(), "corral-fuzz-#{System.unique_integer([:positive])}")
     }
+
+    File.mkdir_p!(cfg.scratch)
 
     {:ok, listen} = :gen_tcp.listen(0, [:binary, packet: 4, active: false, ip: {127, 0, 0, 1}])
 
@@ -164,6 +174,7 @@ defmodule Mix.Tasks.Corral.Fuzz do
       {status, summary(cfg, st)}
     after
       :gen_tcp.close(listen)
+      File.rm_rf(cfg.scratch)
     end
   end
 
@@ -197,7 +208,7 @@ defmodule Mix.Tasks.Corral.Fuzz do
     }
 
     encoded = child |> :erlang.term_to_binary() |> Base.encode64()
-    paths = Enum.flat_map(:code.get_path(), &["-pa", List.to_string(&1)])
+    paths = Enum.flat_map(:code.get_path(), &["-pa", Path.expand(List.to_string(&1))])
     elixir = System.find_executable("elixir") || Mix.raise("mix corral.fuzz needs the elixir executable in PATH")
 
     port =
@@ -206,6 +217,7 @@ defmodule Mix.Tasks.Corral.Fuzz do
         :exit_status,
         :stderr_to_stdout,
         args: paths ++ ["-e", ~s|Corral.Fuzz.Child.main("#{encoded}")|],
+        cd: cfg.scratch,
         env: [{~c"ERL_CRASH_DUMP_SECONDS", ~c"0"}]
       ])
 

@@ -1,0 +1,297 @@
+/*
+ * SQLite through Corral: a C library with the lifecycle most libraries have.
+ *
+ *   - a connection (Db) owns its prepared statements (Stmt): the statement
+ *     type names Db as its parent, so a statement keeps its connection
+ *     alive, and closing the connection finalizes its statements first;
+ *   - teardown may block (sqlite3_finalize and sqlite3_close_v2 take the
+ *     connection's mutex, which a long query on another thread holds), so
+ *     both destructors are declared blocking: Corral runs them off the
+ *     normal schedulers, also when a handle is garbage collected;
+ *   - long calls (exec, fetch_all) are thread jobs that register
+ *     sqlite3_interrupt, so a caller that times out or dies stops the query;
+ *   - calls that take the connection's mutex run on a dirty IO scheduler.
+ *
+ * SQLite's own failures return {:error, {code, message}}; caller mistakes
+ * raise ArgumentError through Corral's getters.
+ */
+#include <corral.h>
+
+#include <math.h>
+#include <sqlite3.h>
+#include <string.h>
+
+typedef struct {
+    sqlite3 *handle;
+} Db;
+
+typedef struct {
+    sqlite3_stmt *handle;
+} Stmt;
+
+/* Both may wait for the connection's mutex: declared blocking below. */
+static void db_destroy(Db *db) { sqlite3_close_v2(db->handle); }
+static void stmt_destroy(Stmt *stmt) { sqlite3_finalize(stmt->handle); }
+
+CORRAL_CLOSABLE_RESOURCE(Db, db_destroy);
+CORRAL_CLOSABLE_RESOURCE(Stmt, stmt_destroy);
+CORRAL_RESOURCE_PARENT(Stmt, Db);
+CORRAL_RESOURCE_BLOCKING_DESTRUCTOR(Db);
+CORRAL_RESOURCE_BLOCKING_DESTRUCTOR(Stmt);
+
+CORRAL_ATOMS(atoms, "row", "done", "blob", "inf", "-inf");
+enum { ROW, DONE, BLOB, INF, NEG_INF };
+
+/* {== errors ==} */
+
+/* Holds the connection's mutex until the call ends, so that the message
+ * read after a failed call is that call's, not another thread's. */
+static void unlock_db(void *mutex) { sqlite3_mutex_leave(mutex); }
+
+static void lock_db(corral_call *c, sqlite3 *db)
+{
+    sqlite3_mutex *m = sqlite3_db_mutex(db);
+    if (m == NULL) return; /* a build without mutexes: one thread per connection */
+    sqlite3_mutex_enter(m);
+    corral_defer(c, unlock_db, m);
+}
+
+/* Leaves the call with {:error, {code, message}}. */
+static _Noreturn void return_sqlite_error(corral_call *c, sqlite3 *db, int rc)
+{
+    const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    ERL_NIF_TERM reason[2] = {corral_make_int(c, db ? sqlite3_extended_errcode(db) : rc), corral_make_string(c, msg)};
+    corral_return_error_term(c, corral_make_tuple(c, reason, 2));
+}
+
+/* {== connections ==} */
+
+/* open(path) -> {:ok, db} | {:error, {code, message}} */
+CORRAL_NIF(db_open)
+{
+    const char *path = corral_arg_cstring(c, 0);
+    Db *db = corral_resource_new(c, Db, 0);
+    int rc = sqlite3_open_v2(path, &db->handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        /* The object was never handed out, so its destructor will not run:
+         * the handle (made even on failure) is closed here. */
+        ERL_NIF_TERM reason[2] = {corral_make_int(c, rc),
+                                  corral_make_string(c, db->handle ? sqlite3_errmsg(db->handle) : sqlite3_errstr(rc))};
+        sqlite3_close_v2(db->handle);
+        db->handle = NULL;
+        return corral_make_error(c, corral_make_tuple(c, reason, 2));
+    }
+    sqlite3_extended_result_codes(db->handle, 1);
+    return corral_make_ok_tuple(c, corral_make_resource(c, db));
+}
+
+/* close(db) -> :ok; finalizes the statements of db first. Raises if it
+ * was closed already. */
+CORRAL_NIF(db_close)
+{
+    corral_resource_close(c, Db, corral_arg_resource(c, 0, Db));
+    return corral_make_ok(c);
+}
+
+static void interrupt_db(void *db) { sqlite3_interrupt(db); }
+
+/* exec(db, sql) -> :ok | {:error, {code, message}}: runs one or more
+ * statements, discarding rows. A thread job: the caller's timeout
+ * interrupts it. */
+CORRAL_THREAD_NIF(db_exec)
+{
+    Db *db = corral_arg_resource(c, 0, Db);
+    const char *sql = corral_arg_cstring(c, 1);
+    corral_on_cancel(c, interrupt_db, db->handle);
+    lock_db(c, db->handle);
+    int rc = sqlite3_exec(db->handle, sql, NULL, NULL, NULL);
+    if (rc != SQLITE_OK) return_sqlite_error(c, db->handle, rc);
+    return corral_make_ok(c);
+}
+
+/* changes(db) -> rows changed by the last INSERT, UPDATE or DELETE. */
+CORRAL_NIF(db_changes)
+{
+    Db *db = corral_arg_resource(c, 0, Db);
+    return corral_make_i64(c, sqlite3_changes64(db->handle));
+}
+
+/* {== statements ==} */
+
+/* prepare(db, sql) -> {:ok, stmt} | {:error, {code, message}} */
+CORRAL_NIF(stmt_prepare)
+{
+    Db *db = corral_arg_resource(c, 0, Db);
+    corral_binary sql = corral_arg_string(c, 1);
+    if (sql.size > INT_MAX) corral_raise_arg(c, 1, "expected SQL of at most %d bytes", INT_MAX);
+    Stmt *stmt = corral_resource_new_child(c, Stmt, db, 0);
+    lock_db(c, db->handle);
+    int rc = sqlite3_prepare_v2(db->handle, (const char *)sql.data, (int)sql.size, &stmt->handle, NULL);
+    if (rc != SQLITE_OK) return_sqlite_error(c, db->handle, rc);
+    if (stmt->handle == NULL) corral_raise_arg(c, 1, "expected an SQL statement, got only comments or spaces");
+    return corral_make_ok_tuple(c, corral_make_resource(c, stmt));
+}
+
+/* finalize(stmt) -> :ok */
+CORRAL_NIF(stmt_finalize)
+{
+    corral_resource_close(c, Stmt, corral_arg_resource(c, 0, Stmt));
+    return corral_make_ok(c);
+}
+
+static void bind_one(corral_call *c, sqlite3_stmt *s, int k, corral_term x)
+{
+    int rc;
+    switch (corral_kind_of(c, x.term)) {
+    case CORRAL_KIND_INTEGER:
+        rc = sqlite3_bind_int64(s, k, corral_get_i64(c, x));
+        break;
+    case CORRAL_KIND_FLOAT:
+        rc = sqlite3_bind_double(s, k, corral_get_double(c, x));
+        break;
+    case CORRAL_KIND_BITSTRING: {
+        corral_binary text = corral_get_binary(c, x);
+        rc = sqlite3_bind_text64(s, k, (const char *)text.data, text.size, SQLITE_TRANSIENT, SQLITE_UTF8);
+        break;
+    }
+    case CORRAL_KIND_ATOM:
+        if (corral_is_nil(x.term)) {
+            rc = sqlite3_bind_null(s, k);
+            break;
+        }
+        corral_raise_at(c, x, "expected an integer, a float, a binary, nil or {:blob, binary}");
+    case CORRAL_KIND_TUPLE: {
+        corral_tuple t = corral_get_tuple(c, x, 2);
+        corral_term tag = corral_tuple_get(c, &t, 0);
+        if (tag.term != corral_atom(&atoms, BLOB))
+            corral_raise_at(c, x, "expected an integer, a float, a binary, nil or {:blob, binary}");
+        corral_binary blob = corral_get_binary(c, corral_tuple_get(c, &t, 1));
+        rc = sqlite3_bind_blob64(s, k, blob.data, blob.size, SQLITE_TRANSIENT);
+        break;
+    }
+    default:
+        corral_raise_at(c, x, "expected an integer, a float, a binary, nil or {:blob, binary}");
+    }
+    if (rc != SQLITE_OK) corral_raise_at(c, x, "a value SQLite can bind (%s)", sqlite3_errstr(rc));
+}
+
+/* bind(stmt, values) -> :ok: resets stmt and binds values (a list, one per
+ * parameter, in order). */
+CORRAL_NIF(stmt_bind)
+{
+    Stmt *stmt = corral_arg_resource(c, 0, Stmt);
+    corral_list l = corral_arg_list(c, 1);
+    int want = sqlite3_bind_parameter_count(stmt->handle);
+    size_t got = corral_list_length(c, &l);
+    if (got != (size_t)want)
+        corral_raise_arg(c, 1, "expected a list of %d value%s (the statement's parameters)", want, want == 1 ? "" : "s");
+    lock_db(c, sqlite3_db_handle(stmt->handle));
+    sqlite3_reset(stmt->handle);
+    sqlite3_clear_bindings(stmt->handle);
+    corral_term x;
+    for (int k = 1; corral_list_next(c, &l, &x); k++) bind_one(c, stmt->handle, k, x);
+    return corral_make_ok(c);
+}
+
+static ERL_NIF_TERM column(corral_call *c, sqlite3_stmt *s, int k)
+{
+    switch (sqlite3_column_type(s, k)) {
+    case SQLITE_INTEGER:
+        return corral_make_i64(c, sqlite3_column_int64(s, k));
+    case SQLITE_FLOAT: {
+        double d = sqlite3_column_double(s, k);
+        if (isinf(d)) return corral_atom(&atoms, d > 0 ? INF : NEG_INF);
+        return corral_make_double(c, d);
+    }
+    case SQLITE_TEXT:
+        return corral_make_binary(c, sqlite3_column_text(s, k), (size_t)sqlite3_column_bytes(s, k));
+    case SQLITE_BLOB:
+        return corral_make_binary(c, sqlite3_column_blob(s, k), (size_t)sqlite3_column_bytes(s, k));
+    default:
+        return corral_make_nil(c);
+    }
+}
+
+static ERL_NIF_TERM row(corral_call *c, sqlite3_stmt *s, ERL_NIF_TERM *cells, int n)
+{
+    for (int k = 0; k < n; k++) cells[k] = column(c, s, k);
+    return corral_make_list(c, cells, (size_t)n);
+}
+
+/* step(stmt) -> {:row, [value]} | :done | {:error, {code, message}} */
+CORRAL_NIF(stmt_step)
+{
+    Stmt *stmt = corral_arg_resource(c, 0, Stmt);
+    sqlite3 *db = sqlite3_db_handle(stmt->handle);
+    lock_db(c, db);
+    int rc = sqlite3_step(stmt->handle);
+    if (rc == SQLITE_DONE) return corral_atom(&atoms, DONE);
+    if (rc != SQLITE_ROW) return_sqlite_error(c, db, rc);
+    int n = sqlite3_column_count(stmt->handle);
+    ERL_NIF_TERM *cells = corral_alloc(c, (size_t)n * sizeof *cells);
+    return enif_make_tuple2(c->env, corral_atom(&atoms, ROW), row(c, stmt->handle, cells, n));
+}
+
+/* fetch_all(stmt) -> {:ok, [[value]]} | {:error, {code, message}}: steps
+ * to the end and resets. A thread job: the caller's timeout interrupts it. */
+CORRAL_THREAD_NIF(stmt_fetch_all)
+{
+    Stmt *stmt = corral_arg_resource(c, 0, Stmt);
+    sqlite3 *db = sqlite3_db_handle(stmt->handle);
+    corral_on_cancel(c, interrupt_db, db);
+    lock_db(c, db);
+    int n = sqlite3_column_count(stmt->handle);
+    ERL_NIF_TERM *cells = corral_alloc(c, ((size_t)n + 1) * sizeof *cells);
+    ERL_NIF_TERM rows = corral_make_empty_list(c);
+    int rc;
+    while ((rc = sqlite3_step(stmt->handle)) == SQLITE_ROW)
+        rows = corral_make_list_cell(c, row(c, stmt->handle, cells, n), rows);
+    sqlite3_reset(stmt->handle);
+    if (rc != SQLITE_DONE) return_sqlite_error(c, db, rc);
+    return corral_make_ok_tuple(c, corral_make_reverse_list(c, rows));
+}
+
+/* columns(stmt) -> [name] */
+CORRAL_NIF(stmt_columns)
+{
+    Stmt *stmt = corral_arg_resource(c, 0, Stmt);
+    int n = sqlite3_column_count(stmt->handle);
+    ERL_NIF_TERM *names = corral_alloc(c, ((size_t)n + 1) * sizeof *names);
+    for (int k = 0; k < n; k++) {
+        const char *name = sqlite3_column_name(stmt->handle, k);
+        if (name == NULL) corral_raise_oom(c, 0);
+        names[k] = corral_make_string(c, name);
+    }
+    return corral_make_list(c, names, (size_t)n);
+}
+
+CORRAL_DOC("open", 1, "open(path :: String.t()) :: {:ok, reference()} | {:error, {integer(), String.t()}}",
+           "Opens (or creates) the database at `path` (`\":memory:\"` for one in memory).");
+CORRAL_DOC("close", 1, "close(db :: reference()) :: :ok",
+           "Closes `db`, finalizing its statements first. Later uses of either raise.");
+CORRAL_DOC("exec", 2, "exec(db :: reference(), sql :: String.t()) :: :ok | {:error, {integer(), String.t()}}",
+           "Runs one or more SQL statements, discarding rows; interrupted when the caller gives up.");
+CORRAL_DOC("changes", 1, "changes(db :: reference()) :: non_neg_integer()",
+           "Rows changed by the last INSERT, UPDATE or DELETE on `db`.");
+CORRAL_DOC("prepare", 2, "prepare(db :: reference(), sql :: String.t()) :: {:ok, reference()} | {:error, {integer(), String.t()}}",
+           "Prepares one SQL statement of `db`.");
+CORRAL_DOC("finalize", 1, "finalize(stmt :: reference()) :: :ok", "Finalizes `stmt` now; later uses raise.");
+CORRAL_DOC("bind", 2, "bind(stmt :: reference(), values :: [integer() | float() | binary() | nil | {:blob, binary()}]) :: :ok",
+           "Resets `stmt` and binds one value per parameter.");
+CORRAL_DOC("step", 1, "step(stmt :: reference()) :: {:row, [term()]} | :done | {:error, {integer(), String.t()}}",
+           "Runs `stmt` to its next row.");
+CORRAL_DOC("fetch_all", 1, "fetch_all(stmt :: reference()) :: {:ok, [[term()]]} | {:error, {integer(), String.t()}}",
+           "Every remaining row of `stmt`, then resets it; interrupted when the caller gives up.");
+CORRAL_DOC("columns", 1, "columns(stmt :: reference()) :: [String.t()]", "The column names of `stmt`.");
+
+CORRAL_MODULE(Sqlite.Native,
+    CORRAL_FN_FLAGS("open", db_open, 1, CORRAL_DIRTY_IO),
+    CORRAL_FN_FLAGS("close", db_close, 1, CORRAL_DIRTY_IO),
+    CORRAL_FN_THREAD("exec", db_exec, 2),
+    CORRAL_FN("changes", db_changes, 1),
+    CORRAL_FN_FLAGS("prepare", stmt_prepare, 2, CORRAL_DIRTY_IO),
+    CORRAL_FN_FLAGS("finalize", stmt_finalize, 1, CORRAL_DIRTY_IO),
+    CORRAL_FN_FLAGS("bind", stmt_bind, 2, CORRAL_DIRTY_IO),
+    CORRAL_FN_FLAGS("step", stmt_step, 1, CORRAL_DIRTY_IO),
+    CORRAL_FN_THREAD("fetch_all", stmt_fetch_all, 1),
+    CORRAL_FN_FLAGS("columns", stmt_columns, 1, CORRAL_DIRTY_IO));

@@ -1,0 +1,18 @@
+defmodule Sqlite.Native do
+  @moduledoc """
+  SQLite through Corral: the system library (`libs: ["sqlite3"]`, found
+  through pkg-config; on Debian: `apt-get install libsqlite3-dev`).
+
+  A `Db` is a connection, a `Stmt` a prepared statement that belongs to its
+  `Db`: a statement keeps its connection alive, and `close/1` of the
+  connection finalizes its statements first. Calls that wait on SQLite run
+  on a dirty IO scheduler; `exec/2` and `fetch_all/1` are thread jobs that
+  the caller's timeout (`exec_async/2` with `Corral.Job.await/3`, or the
+  module's `:job_timeout`) interrupts with `sqlite3_interrupt`.
+
+  Errors that SQLite reports are `{:error, {code, message}}` (the extended
+  result code and SQLite's message); mistakes of the caller (a term SQLite
+  cannot bind, a closed handle) raise `ArgumentError`.
+  """
+  use Corral, otp_app: :sqlite_example, lib: "sqlite_nif", libs: ["sqlite3"], job_timeout: 60_000
+end

@@ -1,0 +1,174 @@
+defmodule SqliteTest do
+  use ExUnit.Case, async: true
+  import Corral.Test
+  alias Sqlite.Native, as: S
+
+  defp open_memory do
+    {:ok, db} = S.open(":memory:")
+    db
+  end
+
+  defp table(db, rows) do
+    :ok = S.exec(db, "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, score REAL, data BLOB)")
+    {:ok, ins} = S.prepare(db, "INSERT INTO t (id, name, score, data) VALUES (?, ?, ?, ?)")
+    :ok = S.exec(db, "BEGIN")
+    for k <- 1..rows, do: (:ok = S.bind(ins, [k, "name #{k}", k / 2, {:blob, <<k::32>>}]); :done = S.step(ins))
+    :ok = S.exec(db, "COMMIT")
+    :ok = S.finalize(ins)
+  end
+
+  test "open, exec, prepare, bind, step and fetch_all" do
+    db = open_memory()
+    table(db, 3)
+    {:ok, q} = S.prepare(db, "SELECT id, name, score, data, NULL FROM t WHERE id >= ? ORDER BY id")
+    assert S.columns(q) == ["id", "name", "score", "data", "NULL"]
+    :ok = S.bind(q, [2])
+    assert S.step(q) == {:row, [2, "name 2", 1.0, <<2::32>>, nil]}
+    assert S.step(q) == {:row, [3, "name 3", 1.5, <<3::32>>, nil]}
+    assert S.step(q) == :done
+    :ok = S.bind(q, [1])
+    assert {:ok, [[1 | _], [2 | _], [3 | _]]} = S.fetch_all(q)
+    # fetch_all resets: the same rows again.
+    assert {:ok, rows} = S.fetch_all(q)
+    assert length(rows) == 3
+    :ok = S.exec(db, "UPDATE t SET score = 0")
+    assert S.changes(db) == 3
+  end
+
+  test "what SQLite refuses is {:error, {code, message}}" do
+    db = open_memory()
+    assert S.prepare(db, "SELEC 1") == {:error, {1, "near \"SELEC\": syntax error"}}
+    assert S.exec(db, "SELECT * FROM missing") == {:error, {1, "no such table: missing"}}
+    :ok = S.exec(db, "CREATE TABLE u (k INTEGER PRIMARY KEY)")
+    {:ok, ins} = S.prepare(db, "INSERT INTO u VALUES (?)")
+    :ok = S.bind(ins, [1])
+    assert S.step(ins) == :done
+    :ok = S.bind(ins, [1])
+    # SQLITE_CONSTRAINT_PRIMARYKEY
+    assert S.step(ins) == {:error, {1555, "UNIQUE constraint failed: u.k"}}
+    assert {:error, {14, _}} = S.open("/nonexistent-dir/x.db")
+  end
+
+  test "caller mistakes raise ArgumentError naming the function and argument" do
+    db = open_memory()
+    {:ok, q} = S.prepare(db, "SELECT ?, ?")
+
+    assert_raise ArgumentError,
+                 "Sqlite.Native.bind/2: argument 2, index 1: expected an integer, a float, a binary, nil or {:blob, binary}, got: :x",
+                 fn -> S.bind(q, [1, :x]) end
+
+    assert_raise ArgumentError,
+                 "Sqlite.Native.bind/2: argument 2: expected a list of 2 values (the statement's parameters), got: [1]",
+                 fn -> S.bind(q, [1]) end
+
+    assert_raise ArgumentError, ~r/^Sqlite.Native.step\/1: argument 1: expected a Stmt resource, got: a Db resource/, fn ->
+      S.step(db)
+    end
+
+    assert_raise ArgumentError, "Sqlite.Native.open/1: argument 1: expected a string without NUL bytes (byte 1 is NUL), got: #{inspect("a\0b")}", fn ->
+      S.open("a\0b")
+    end
+  end
+
+  test "closing the database finalizes its statements first; both then raise" do
+    db = open_memory()
+    table(db, 2)
+    {:ok, q} = S.prepare(db, "SELECT count(*) FROM t")
+    assert S.close(db) == :ok
+
+    assert_raise ArgumentError,
+                 "Sqlite.Native.step/1: argument 1: expected an open Stmt resource, got: a closed one #{inspect(q)}",
+                 fn -> S.step(q) end
+
+    assert_raise ArgumentError, ~r/expected an open Db resource, got: a closed one/, fn -> S.prepare(db, "SELECT 1") end
+  end
+
+  test "a statement keeps its database alive after the last term of the database is gone" do
+    q =
+      Task.async(fn ->
+        db = open_memory()
+        table(db, 5)
+        {:ok, q} = S.prepare(db, "SELECT count(*) FROM t")
+        q
+      end)
+      |> Task.await()
+
+    :erlang.garbage_collect()
+    assert S.fetch_all(q) == {:ok, [[5]]}
+  end
+
+  test "a long query is interrupted when its caller times out, and the connection is free again" do
+    db = open_memory()
+    # Counts for ever: only sqlite3_interrupt ends it.
+    {:ok, forever} = S.prepare(db, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c")
+    job = S.fetch_all_async(forever)
+    assert_raise Corral.TimeoutError, fn -> Corral.Job.await(S, job, 200) end
+    # The query held the connection's mutex; this returns only once the
+    # interrupt has stopped it.
+    {:ok, one} = S.prepare(db, "SELECT 1")
+    assert S.fetch_all(one) == {:ok, [[1]]}
+
+    # exec too, when the caller dies.
+    caller = spawn(fn -> S.exec(db, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c") end)
+    Process.sleep(100)
+    Process.exit(caller, :kill)
+    assert S.fetch_all(one) == {:ok, [[1]]}
+  end
+
+  test "100 processes on one database" do
+    db = open_memory()
+    :ok = S.exec(db, "CREATE TABLE n (p INTEGER, k INTEGER)")
+
+    1..100
+    |> Enum.map(fn p ->
+      Task.async(fn ->
+        {:ok, ins} = S.prepare(db, "INSERT INTO n VALUES (?, ?)")
+        for k <- 1..20, do: (:ok = S.bind(ins, [p, k]); :done = S.step(ins))
+        {:ok, q} = S.prepare(db, "SELECT count(*) FROM n WHERE p = ?")
+        :ok = S.bind(q, [p])
+        S.fetch_all(q)
+      end)
+    end)
+    |> Enum.each(fn t -> assert Task.await(t, 60_000) == {:ok, [[20]]} end)
+
+    {:ok, all} = S.prepare(db, "SELECT count(*) FROM n")
+    assert S.fetch_all(all) == {:ok, [[2000]]}
+  end
+
+  test "racing a close of the database against 50 processes using statements: no wrong result" do
+    db = open_memory()
+    table(db, 10)
+
+    tasks =
+      for _ <- 1..50 do
+        Task.async(fn ->
+          for _ <- 1..20 do
+            try do
+              {:ok, q} = S.prepare(db, "SELECT count(*) FROM t")
+              {:ok, [[10]]} = S.fetch_all(q)
+              :ok
+            rescue
+              e in ArgumentError -> if e.message =~ "closed", do: :closed, else: reraise(e, __STACKTRACE__)
+            end
+          end
+        end)
+      end
+
+    Process.sleep(5)
+    assert S.close(db) == :ok
+    outcomes = Enum.flat_map(tasks, &Task.await(&1, 60_000))
+    assert Enum.all?(outcomes, &(&1 in [:ok, :closed]))
+  end
+
+  test "no handle outlives its terms" do
+    assert_no_leaks(S, fn ->
+      for _ <- 1..20 do
+        db = open_memory()
+        table(db, 3)
+        {:ok, q} = S.prepare(db, "SELECT * FROM t")
+        {:ok, _} = S.fetch_all(q)
+        if rem(:erlang.unique_integer([:positive]), 2) == 0, do: S.close(db)
+      end
+    end)
+  end
+end
