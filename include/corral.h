@@ -415,6 +415,9 @@ void corral__on_unload(ErlNifEnv *env, void *priv);
  *     runs on a dirty scheduler; simplest, for calls you cannot split.
  *   - CORRAL_YIELDING_NIF: the work is split into steps of about 1 ms;
  *     between steps other processes run. For loops you can pause.
+ *   - corral_schedule_dirty: the body itself decides, once it has seen its
+ *     input, to go on on a dirty scheduler (small inputs stay where a call
+ *     is cheapest).
  *
  *     typedef struct { int64_t i, n; uint64_t sum; } Sum;
  *     CORRAL_YIELDING_NIF(slow_sum, Sum, NULL)
@@ -494,6 +497,27 @@ static inline bool corral_should_yield(corral_call *c)
     if (CORRAL__LIKELY(--c->yield_countdown > 0)) return false;
     return corral__yield_check(c);
 }
+
+/* Whether the call runs on a dirty scheduler (CPU or IO) right now.
+ * Checks: nothing. Raises: never. Owns: a plain value. */
+bool corral_on_dirty_scheduler(corral_call *c);
+
+/* Moves the rest of the call to a dirty scheduler, deciding at run time:
+ * return its result from the body, and the body runs again, from the top
+ * with the same arguments, on a dirty CPU (CORRAL_DIRTY_CPU) or IO
+ * (CORRAL_DIRTY_IO) scheduler. Small work stays on the normal scheduler,
+ * where a call costs least; big work moves before it starts:
+ *     corral_binary in = corral_arg_binary(c, 0);
+ *     if (in.size > 64 * 1024 && !corral_on_dirty_scheduler(c))
+ *         return corral_schedule_dirty(c, CORRAL_DIRTY_CPU);
+ * What the body registered before it (locks, scratch memory, new objects)
+ * is released when it returns, as at any return.
+ * Checks: flags is one of the two; the call is a plain or typed NIF (not a
+ * yielding NIF or thread job) and not already on a dirty scheduler (which
+ * would reschedule it for ever).
+ * Raises: RuntimeError if a check fails (a bug in the NIF).
+ * Owns: the arguments stay the VM's; nothing else carries over. */
+ERL_NIF_TERM corral_schedule_dirty(corral_call *c, int flags);
 
 /* Ends this step and asks for another: return its result from the body.
  * The next step runs the body again with the same arguments and state.

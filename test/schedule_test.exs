@@ -93,4 +93,38 @@ defmodule CorralTest.ScheduleTest do
     assert_raise_exact RuntimeError, "CorralTest.Native.continue_plain/0: corral_continue: #{msg}", fn -> N.continue_plain() end
     assert_raise_exact RuntimeError, "CorralTest.Native.first_step_plain/0: corral_first_step: #{msg}", fn -> N.first_step_plain() end
   end
+
+  describe "corral_schedule_dirty" do
+    test "small input stays on the normal scheduler, big input moves to the dirty one asked for" do
+      small = :binary.copy(<<1>>, 100)
+      big = :binary.copy(<<2>>, 100_000)
+      assert N.adaptive_sum(small, 1000, false) == {100, :normal}
+      assert N.adaptive_sum(big, 1000, false) == {200_000, :dirty_cpu}
+      assert N.adaptive_sum(big, 1000, true) == {200_000, :dirty_io}
+    end
+
+    test "what the body raises on the dirty scheduler reaches the caller as from any NIF" do
+      assert_raise_exact ArgumentError,
+                         "CorralTest.Native.adaptive_then_raise/1: argument 1: expected a value that is not 7 on a dirty scheduler, got: 7",
+                         fn -> N.adaptive_then_raise(7) end
+    end
+
+    test "bad flags, a call already dirty and a thread job raise RuntimeError" do
+      assert_raise_exact RuntimeError,
+                         "CorralTest.Native.schedule_dirty_with/1: corral_schedule_dirty: flags must be CORRAL_DIRTY_CPU or CORRAL_DIRTY_IO, got 0",
+                         fn -> N.schedule_dirty_with(0) end
+
+      assert_raise_exact RuntimeError,
+                         "CorralTest.Native.schedule_dirty_from_dirty/1: corral_schedule_dirty: the call is on a dirty scheduler already",
+                         fn -> N.schedule_dirty_from_dirty(1) end
+
+      assert_raise_exact RuntimeError,
+                         "CorralTest.Native.schedule_dirty_thread/0: corral_schedule_dirty: a thread job cannot move to a dirty scheduler",
+                         fn -> N.schedule_dirty_thread() end
+
+      assert_raise_exact RuntimeError,
+                         "CorralTest.Native.schedule_dirty_yielding/0: corral_schedule_dirty: a yielding NIF cannot move to a dirty scheduler",
+                         fn -> N.schedule_dirty_yielding() end
+    end
+  end
 end

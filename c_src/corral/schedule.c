@@ -49,6 +49,26 @@ static const char *export_name(corral_nif_fn fn)
     return "corral_yielding_nif";
 }
 
+bool corral_on_dirty_scheduler(corral_call *c)
+{
+    (void)c;
+    int type = enif_thread_type();
+    return type == ERL_NIF_THR_DIRTY_CPU_SCHEDULER || type == ERL_NIF_THR_DIRTY_IO_SCHEDULER;
+}
+
+ERL_NIF_TERM corral_schedule_dirty(corral_call *c, int flags)
+{
+    if (flags != CORRAL_DIRTY_CPU && flags != CORRAL_DIRTY_IO)
+        corral_raise(c, "corral_schedule_dirty: flags must be CORRAL_DIRTY_CPU or CORRAL_DIRTY_IO, got %d", flags);
+    if (c->flags & (CORRAL__CALL_YIELDING | CORRAL__CALL_THREAD))
+        corral_raise(c, "corral_schedule_dirty: a %s cannot move to a dirty scheduler",
+                     (c->flags & CORRAL__CALL_THREAD) ? "thread job" : "yielding NIF");
+    if (corral_on_dirty_scheduler(c)) corral_raise(c, "corral_schedule_dirty: the call is on a dirty scheduler already");
+    /* The same entry point again: it decodes the arguments anew and the
+     * body finds itself on a dirty scheduler. */
+    return enif_schedule_nif(c->env, export_name(c->nif), flags, c->nif, c->argc, c->argv);
+}
+
 ERL_NIF_TERM corral__yield_run(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[], const corral__yield_desc *d,
                                bool first)
 {

@@ -372,6 +372,14 @@ CORRAL_NIF(counter_lock_raise)
     corral_raise(c, "raised with locks held");
 }
 
+/* Defined in schedule.c: run-time choice of a dirty scheduler. */
+CORRAL_NIF_EXTERN(adaptive_sum);
+CORRAL_NIF_EXTERN(adaptive_then_raise);
+CORRAL_NIF_EXTERN(schedule_dirty_with);
+CORRAL_NIF_EXTERN(schedule_dirty_from_dirty);
+CORRAL_NIF_EXTERN(schedule_dirty_yielding);
+CORRAL_NIF_EXTERN(schedule_dirty_thread__corral_job);
+
 /* Defined in lifecycle.c. */
 CORRAL_NIF_EXTERN(lifecycle_events);
 CORRAL_NIF_EXTERN(conn_open);
@@ -549,6 +557,12 @@ CORRAL_MODULE(CorralTest.Native,
     CORRAL_FN("cancelled_plain", cancelled_plain, 0),
     CORRAL_FN_THREAD("counter_add_thread", counter_add_thread, 2),
     CORRAL_FN_FLAGS("dirty_add", dirty_add, 2, CORRAL_DIRTY_CPU),
+    CORRAL_FN("adaptive_sum", adaptive_sum, 3),
+    CORRAL_FN("adaptive_then_raise", adaptive_then_raise, 1),
+    CORRAL_FN("schedule_dirty_with", schedule_dirty_with, 1),
+    CORRAL_FN_FLAGS("schedule_dirty_from_dirty", schedule_dirty_from_dirty, 1, CORRAL_DIRTY_CPU),
+    CORRAL_FN_THREAD("schedule_dirty_thread", schedule_dirty_thread, 0),
+    CORRAL_FN("schedule_dirty_yielding", schedule_dirty_yielding, 0),
     CORRAL_FN("lifecycle_events", lifecycle_events, 0),
     CORRAL_FN("conn_open", conn_open, 1),
     CORRAL_FN("cursor_open", cursor_open, 2),

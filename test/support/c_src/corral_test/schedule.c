@@ -165,3 +165,67 @@ CORRAL_THREAD_NIF(counter_add_thread)
     }
     return corral_make_ok(c);
 }
+
+/* {== run-time choice of a dirty scheduler ==} */
+
+static ERL_NIF_TERM where_am_i(corral_call *c)
+{
+    switch (enif_thread_type()) {
+    case ERL_NIF_THR_NORMAL_SCHEDULER: return corral_make_atom(c, "normal");
+    case ERL_NIF_THR_DIRTY_CPU_SCHEDULER: return corral_make_atom(c, "dirty_cpu");
+    case ERL_NIF_THR_DIRTY_IO_SCHEDULER: return corral_make_atom(c, "dirty_io");
+    default: return corral_make_atom(c, "other");
+    }
+}
+
+/* adaptive_sum(bytes, threshold, io?): the sum of the bytes, on a dirty
+ * scheduler (IO if io?, else CPU) when there are more than threshold of
+ * them; {sum, where it ran}. A lock taken before the move must be released
+ * (the counter's, checked by the test taking it afterwards). */
+CORRAL_NIF(adaptive_sum)
+{
+    corral_binary in = corral_arg_binary(c, 0);
+    size_t threshold = corral_arg_size(c, 1);
+    bool io = corral_arg_bool(c, 2);
+    corral_alloc(c, 64); /* scratch memory, freed at the move too */
+    if (in.size > threshold && !corral_on_dirty_scheduler(c))
+        return corral_schedule_dirty(c, io ? CORRAL_DIRTY_IO : CORRAL_DIRTY_CPU);
+    uint64_t sum = 0;
+    for (size_t k = 0; k < in.size; k++) sum += in.data[k];
+    return enif_make_tuple2(c->env, corral_make_u64(c, sum), where_am_i(c));
+}
+
+/* adaptive_then_raise(x): moves to a dirty CPU scheduler, then raises there. */
+CORRAL_NIF(adaptive_then_raise)
+{
+    int64_t x = corral_arg_i64(c, 0);
+    if (!corral_on_dirty_scheduler(c)) return corral_schedule_dirty(c, CORRAL_DIRTY_CPU);
+    return corral_raise_arg(c, 0, "expected a value that is not %lld on a dirty scheduler", (long long)x);
+}
+
+/* schedule_dirty_with(flags): corral_schedule_dirty with any flags; listed
+ * once as a normal and once as a dirty function. */
+CORRAL_NIF(schedule_dirty_with)
+{
+    return corral_schedule_dirty(c, (int)corral_arg_i64(c, 0));
+}
+
+CORRAL_NIF(schedule_dirty_from_dirty)
+{
+    return corral_schedule_dirty(c, (int)corral_arg_i64(c, 0));
+}
+
+typedef struct {
+    int unused;
+} NoState;
+
+CORRAL_YIELDING_NIF(schedule_dirty_yielding, NoState, NULL)
+{
+    (void)state;
+    return corral_schedule_dirty(c, CORRAL_DIRTY_CPU);
+}
+
+CORRAL_THREAD_NIF(schedule_dirty_thread)
+{
+    return corral_schedule_dirty(c, CORRAL_DIRTY_CPU);
+}
