@@ -62,6 +62,7 @@ bench: deps
 	cd bench && MIX_ENV=prod mix run terms.exs
 	cd bench && MIX_ENV=prod elixir --erl "+S 1" -S mix run latency.exs
 	cd bench && MIX_ENV=prod mix run isolated.exs
+	cd bench && MIX_ENV=prod mix run lifecycle.exs
 
 # Instructions per call (per element) of each case and its hand-written
 # twin, counted with callgrind: repeatable where times are not.

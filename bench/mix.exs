@@ -13,7 +13,7 @@ defmodule CorralBench.MixProject do
       deps_path: Path.expand("deps", __DIR__),
       lockfile: Path.expand("mix.lock", __DIR__),
       start_permanent: false,
-      deps: [{:corral, path: ".."}, {:buffer, path: "../examples/buffer"}]
+      deps: [{:corral, path: ".."}, {:buffer, path: "../examples/buffer"}, {:sqlite_example, path: "../examples/sqlite"}]
     ]
   end
 

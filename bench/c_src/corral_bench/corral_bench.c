@@ -11,6 +11,26 @@ CORRAL_NIF(add)
     return corral_make_i64(c, corral_arg_i64(c, 0) + corral_arg_i64(c, 1));
 }
 
+/* add on each way of running a call, for what each costs (make bench's
+ * lifecycle.exs): listed dirty in the table, a thread job, and a normal
+ * call that moves itself to a dirty CPU scheduler. */
+CORRAL_NIF(add_dirty)
+{
+    return corral_make_i64(c, corral_arg_i64(c, 0) + corral_arg_i64(c, 1));
+}
+
+CORRAL_THREAD_NIF(add_thread)
+{
+    return corral_make_i64(c, corral_arg_i64(c, 0) + corral_arg_i64(c, 1));
+}
+
+CORRAL_NIF(add_moved)
+{
+    int64_t a = corral_arg_i64(c, 0), b = corral_arg_i64(c, 1);
+    if (!corral_on_dirty_scheduler(c)) return corral_schedule_dirty(c, CORRAL_DIRTY_CPU);
+    return corral_make_i64(c, a + b);
+}
+
 /* A small native object holding an integer: object_new in handwritten.c. */
 typedef struct {
     int64_t value;
@@ -109,6 +129,10 @@ CORRAL_NIF(points_out)
 
 CORRAL_MODULE(Bench.CorralNative,
     CORRAL_FN("add", add, 2),
+    CORRAL_FN_FLAGS("add_dirty_cpu", add_dirty, 2, CORRAL_DIRTY_CPU),
+    CORRAL_FN_FLAGS("add_dirty_io", add_dirty, 2, CORRAL_DIRTY_IO),
+    CORRAL_FN_THREAD("add_thread", add_thread, 2),
+    CORRAL_FN("add_moved", add_moved, 2),
     CORRAL_EXPORT(object_new),
     CORRAL_FN("list_sum", list_sum, 1),
     CORRAL_FN("list_sum_checked", list_sum_checked, 1),

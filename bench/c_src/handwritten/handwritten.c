@@ -312,6 +312,8 @@ static ERL_NIF_TERM thread_clock(ErlNifEnv *env, int argc, const ERL_NIF_TERM ar
 static ErlNifFunc funcs[] = {
     {"thread_clock", 0, thread_clock, 0},
     {"add", 2, add, 0},
+    {"add_dirty_cpu", 2, add, ERL_NIF_DIRTY_JOB_CPU_BOUND},
+    {"add_dirty_io", 2, add, ERL_NIF_DIRTY_JOB_IO_BOUND},
     {"buffer_new", 1, buffer_new, 0},
     {"object_new", 1, object_new, 0},
     {"buffer_get", 2, buffer_get, 0},

@@ -43,6 +43,12 @@ defmodule Bench.Handwritten.Stubs do
       @doc "a + b for two 64-bit integers."
       def add(_a, _b), do: not_loaded()
 
+      @doc "add/2 on a dirty CPU scheduler."
+      def add_dirty_cpu(_a, _b), do: not_loaded()
+
+      @doc "add/2 on a dirty IO scheduler."
+      def add_dirty_io(_a, _b), do: not_loaded()
+
       @doc "A buffer of `size` zero bytes."
       def buffer_new(_size), do: not_loaded()
 

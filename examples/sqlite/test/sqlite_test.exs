@@ -35,6 +35,26 @@ defmodule SqliteTest do
     assert S.changes(db) == 3
   end
 
+  test "execute_many runs a statement for each row in one call" do
+    db = open_memory()
+    :ok = S.exec(db, "CREATE TABLE m (k INTEGER PRIMARY KEY, v TEXT)")
+    {:ok, ins} = S.prepare(db, "INSERT INTO m VALUES (?, ?)")
+    assert S.execute_many(ins, for(k <- 1..1000, do: [k, "v#{k}"])) == :ok
+    {:ok, q} = S.prepare(db, "SELECT count(*), max(v) FROM m")
+    assert S.fetch_all(q) == {:ok, [[1000, "v999"]]}
+    # A failing row stops the batch with SQLite's error; the rows before it stay.
+    assert S.execute_many(ins, [[1001, "a"], [1, "dup"], [1002, "b"]]) == {:error, {1555, "UNIQUE constraint failed: m.k"}}
+    assert S.fetch_all(q) == {:ok, [[1001, "v999"]]}
+
+    assert_raise ArgumentError,
+                 "Sqlite.Native.execute_many/2: argument 2, index 1: expected a list of 2 values (the statement's parameters), got: [3]",
+                 fn -> S.execute_many(ins, [[2000, "x"], [3]]) end
+
+    assert_raise ArgumentError,
+                 "Sqlite.Native.execute_many/2: argument 2, index 0, index 1: expected an integer, a float, a binary, nil or {:blob, binary}, got: %{}",
+                 fn -> S.execute_many(ins, [[3000, %{}]]) end
+  end
+
   test "what SQLite refuses is {:error, {code, message}}" do
     db = open_memory()
     assert S.prepare(db, "SELEC 1") == {:error, {1, "near \"SELEC\": syntax error"}}

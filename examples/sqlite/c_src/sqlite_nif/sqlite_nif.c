@@ -193,6 +193,36 @@ CORRAL_NIF(stmt_bind)
     return corral_make_ok(c);
 }
 
+/* execute_many(stmt, rows) -> :ok | {:error, {code, message}}: for each
+ * row (a list of values, one per parameter), binds it and runs stmt to
+ * its end: many inserts for the cost of one call. Stops at the first
+ * failure; the rows before it stay done (wrap it in a transaction). */
+CORRAL_NIF(stmt_execute_many)
+{
+    Stmt *stmt = corral_arg_resource(c, 0, Stmt);
+    corral_list rows = corral_arg_list(c, 1);
+    int want = sqlite3_bind_parameter_count(stmt->handle);
+    sqlite3 *db = sqlite3_db_handle(stmt->handle);
+    lock_db(c, db);
+    corral_term r;
+    while (corral_list_next(c, &rows, &r)) {
+        corral_list values = corral_get_list(c, r);
+        if (corral_list_length(c, &values) != (size_t)want)
+            corral_raise_at(c, r, "expected a list of %d value%s (the statement's parameters)", want, want == 1 ? "" : "s");
+        sqlite3_reset(stmt->handle);
+        corral_term x;
+        for (int k = 1; corral_list_next(c, &values, &x); k++) bind_one(c, stmt->handle, k, x);
+        int rc;
+        while ((rc = sqlite3_step(stmt->handle)) == SQLITE_ROW) continue;
+        if (rc != SQLITE_DONE) {
+            sqlite3_reset(stmt->handle);
+            return_sqlite_error(c, db, rc);
+        }
+    }
+    sqlite3_reset(stmt->handle);
+    return corral_make_ok(c);
+}
+
 static ERL_NIF_TERM column(corral_call *c, sqlite3_stmt *s, int k)
 {
     switch (sqlite3_column_type(s, k)) {
@@ -278,6 +308,8 @@ CORRAL_DOC("prepare", 2, "prepare(db :: reference(), sql :: String.t()) :: {:ok,
 CORRAL_DOC("finalize", 1, "finalize(stmt :: reference()) :: :ok", "Finalizes `stmt` now; later uses raise.");
 CORRAL_DOC("bind", 2, "bind(stmt :: reference(), values :: [integer() | float() | binary() | nil | {:blob, binary()}]) :: :ok",
            "Resets `stmt` and binds one value per parameter.");
+CORRAL_DOC("execute_many", 2, "execute_many(stmt :: reference(), rows :: [[term()]]) :: :ok | {:error, {integer(), String.t()}}",
+           "Binds each row of values in turn and runs `stmt` for it, in one call.");
 CORRAL_DOC("step", 1, "step(stmt :: reference()) :: {:row, [term()]} | :done | {:error, {integer(), String.t()}}",
            "Runs `stmt` to its next row.");
 CORRAL_DOC("fetch_all", 1, "fetch_all(stmt :: reference()) :: {:ok, [[term()]]} | {:error, {integer(), String.t()}}",
@@ -293,5 +325,6 @@ CORRAL_MODULE(Sqlite.Native,
     CORRAL_FN_FLAGS("finalize", stmt_finalize, 1, CORRAL_DIRTY_IO),
     CORRAL_FN_FLAGS("bind", stmt_bind, 2, CORRAL_DIRTY_IO),
     CORRAL_FN_FLAGS("step", stmt_step, 1, CORRAL_DIRTY_IO),
+    CORRAL_FN_FLAGS("execute_many", stmt_execute_many, 2, CORRAL_DIRTY_IO),
     CORRAL_FN_THREAD("fetch_all", stmt_fetch_all, 1),
     CORRAL_FN_FLAGS("columns", stmt_columns, 1, CORRAL_DIRTY_IO));
