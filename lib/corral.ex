@@ -98,7 +98,14 @@ defmodule Corral do
   For an isolated module (`isolate: true`) the objects are counted in its
   native process, which holds them while handles to them live here.
   """
-  def live_resources(module) when is_atom(module), do: module.__corral_live__()
+  def live_resources(module) do
+    if is_atom(module) and Code.ensure_loaded?(module) and function_exported?(module, :__corral_live__, 0) do
+      module.__corral_live__()
+    else
+      raise ArgumentError,
+            "Corral.live_resources/1: argument 1: expected a module that uses Corral (or Corral.Functions), got: #{inspect(module, limit: 20, printable_limit: 100)}"
+    end
+  end
 
   # @doc and @spec from a CORRAL_DOC record; built-ins are hidden.
   defp doc_attributes(nil, name, _arity, _config) do

@@ -87,10 +87,18 @@ defmodule CorralTest.ResourceTest do
     assert N.counter_get(k) == 77
   end
 
-  test "corral_resource_new refuses an impossible size" do
-    assert_raise_exact RuntimeError,
-      "CorralTest.Native.counter_new/2: cannot allocate a Counter with 18446744073709551615 extra bytes: the size overflows",
+  test "corral_resource_new refuses an impossible size as it refuses a too big one: ArgumentError" do
+    assert_raise_exact ArgumentError,
+      "CorralTest.Native.counter_new/2: cannot allocate a Counter with 18446744073709551615 extra bytes: more than this VM can ever have (the size overflows)",
       fn -> N.counter_new(0, 18_446_744_073_709_551_615) end
+  end
+
+  test "Corral.live_resources/1 refuses what is not a Corral module" do
+    for bad <- [String, :no_such_module, "CorralTest.Native"] do
+      assert_raise_exact ArgumentError,
+        "Corral.live_resources/1: argument 1: expected a module that uses Corral (or Corral.Functions), got: #{inspect(bad)}",
+        fn -> Corral.live_resources(bad) end
+    end
   end
 
   test "a size beyond what the VM can ever have raises ArgumentError instead of letting the VM abort" do

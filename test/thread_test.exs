@@ -52,6 +52,29 @@ defmodule CorralTest.ThreadTest do
     refute_received {:corral_reply, _, _}
   end
 
+  test "Corral.Job refuses what is not a job, and a bad timeout, at once" do
+    assert_raise_exact ArgumentError,
+      "Corral.Job.await/3: argument 2: expected a job returned by a name_async function, got: :bogus",
+      fn -> Corral.Job.await(N, :bogus, 60_000) end
+
+    job = N.sleep_thread_async(10)
+
+    assert_raise_exact ArgumentError,
+      "Corral.Job.await/3: argument 3: expected a timeout (a non-negative integer of ms, or :infinity), got: -5",
+      fn -> Corral.Job.await(N, job, -5) end
+
+    assert Corral.Job.await(N, job, 5000) == 10
+    ref = make_ref()
+
+    assert_raise_exact ArgumentError,
+      "Corral.Job.cancel/2: argument 2: expected a job returned by a name_async function of CorralTest.Native, got: #{inspect(ref)}",
+      fn -> Corral.Job.cancel(N, ref) end
+
+    assert_raise_exact ArgumentError,
+      "Corral.Job.cancel/2: argument 2: expected a job returned by a name_async function, got: 1",
+      fn -> Corral.Job.cancel(N, 1) end
+  end
+
   test "Corral.Job.cancel stops a running job" do
     before = N.jobs_cancelled()
     job = N.sleep_thread_async(10_000)

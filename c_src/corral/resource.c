@@ -214,7 +214,8 @@ void *corral__resource_alloc(corral_call *c, corral_resource_type *type, size_t 
     size_t size = type->size;
     size_t tail = in_family(type) ? FAMILY_ALIGN + sizeof(family) : 0;
     if (extra > SIZE_MAX - size - CORRAL__RESOURCE_HEADER - tail)
-        corral_raise(c, "cannot allocate a %s with %zu extra bytes: the size overflows", type->name, extra);
+        corral_raise_argument(c, "cannot allocate %s %s with %zu extra bytes: more than this VM can ever have (the size overflows)",
+                              strchr("AEIOU", type->name[0]) ? "an" : "a", type->name, extra);
     size += extra;
     size_t bytes = CORRAL__RESOURCE_HEADER + (tail ? family_offset(size) + sizeof(family) : size);
     corral__check_vm_size(c, bytes, type->name);

@@ -30,6 +30,13 @@ defmodule Corral.Job do
   @doc false
   # `called_as`: see Corral.Error.reraise/3 (functions of Corral.Functions).
   def await(module, job, timeout, called_as) do
+    check_job!("await/3", job)
+
+    unless timeout == :infinity or (is_integer(timeout) and timeout >= 0) do
+      raise ArgumentError,
+            "Corral.Job.await/3: argument 3: expected a timeout (a non-negative integer of ms, or :infinity), got: #{shown(timeout)}"
+    end
+
     receive do
       {:corral_reply, ^job, {:ok, value}} ->
         value
@@ -58,7 +65,29 @@ defmodule Corral.Job do
   Marks `job` cancelled: its C code sees `corral_cancelled(c)` return true,
   and its reply is dropped. Returns `true` if the job was not cancelled yet.
   """
-  def cancel(module, job), do: module.__corral_cancel__(job)
+  def cancel(module, job) do
+    check_job!("cancel/2", job)
+
+    try do
+      module.__corral_cancel__(job)
+    rescue
+      # Not a job of this module's library (or not a Corral module at all).
+      _ in [ArgumentError, UndefinedFunctionError] ->
+        raise ArgumentError,
+              "Corral.Job.cancel/2: argument 2: expected a job returned by a name_async function of #{inspect(module)}, got: #{shown(job)}"
+    end
+  end
+
+  # A job is a reference (a resource of the library); anything else cannot
+  # be one, and is refused before waiting for a reply that never comes.
+  defp check_job!(fun, job) do
+    unless is_reference(job) do
+      raise ArgumentError,
+            "Corral.Job.#{fun}: argument 2: expected a job returned by a name_async function, got: #{shown(job)}"
+    end
+  end
+
+  defp shown(term), do: inspect(term, limit: 20, printable_limit: 100)
 end
 
 defmodule Corral.TimeoutError do
