@@ -2732,8 +2732,27 @@ void corral_msg_free(corral_msg *m);
  *   void       (return only)                                      :ok
  *   (res, Type) (return only, CORRAL_DEF)  Type *: a new object, made into its term
  *              as corral_make_resource makes it                  the type of Type, as for a parameter
- *   (ok, word) (return only: see corral_return_error)   {:ok, <word's>} | {:error, term()}
- *                                                       ((ok, void): :ok | {:error, term()})
+ *   cstring    const char *      (parameter: CORRAL_DEF only,     a binary of the bytes before
+ *                                see below)                       the NUL (NULL: RuntimeError)
+ *                                                                 String.t()
+ *   (ok, value) (return only: see corral_return_error)  {:ok, <value's>} | {:error, term()}
+ *              value: a word, (res, Type) or a tuple    ((ok, void): :ok | {:error, term()})
+ *   (tuple, element, ...) (return only; 1 to 8 elements, each written as a
+ *              parameter: (word, name) or (res, Type, name); the words:
+ *              the integer words, double, bool, binary, term, cstring)
+ *              <name>_result: a struct declared with the NIF, one member
+ *              per element, named as the element; the body returns one:
+ *                  CORRAL_PURE(divmod, (tuple, (u64, q), (u64, r)), (u64, a), (u64, b))
+ *                  { return (divmod_result){a / b, a % b}; }
+ *              the tuple of the elements' terms, made left to right (so the
+ *              leftmost bad one raises)                {<element's spec>, ...}
+ *              (res, Type) elements and (ok, tuple) as for a whole result;
+ *              CORRAL_PURE takes tuples of the words its results take
+ *   (spec, "text", result) (return only) the result as declared, with the
+ *              result spec written by hand instead of the one made from the
+ *              types (the arguments' stay made): "{:ok, resource(Tally)} |
+ *              {:error, :busy}" for a term, "0..9" for a u8; resource(Type)
+ *              names the module's type of a resource, as the made specs do
  *   (as parameters with a qualifier before the name; both kinds of body):
  *   (res, Type, name)     Type *   a resource of Type, as corral_arg_resource
  *                                  checks it (the module's type named after
@@ -2744,18 +2763,24 @@ void corral_msg_free(corral_msg *m);
  *                                  corral_arg_index checks it (non_neg_integer())
  *   (CORRAL_DEF only):
  *   string                corral_binary  UTF-8, as corral_get_string (String.t())
+ *   cstring               const char *   UTF-8 without NUL bytes, copied into
+ *                                  scratch memory and NUL-terminated, as
+ *                                  corral_get_cstring (String.t())
  *   iodata                corral_binary  flattened, as corral_get_iodata (iodata())
  *   (enum, table, name)   unsigned the position of an atom of a CORRAL_ATOMS
  *                                  table, as corral_get_enum (atom())
  *   (list, word, name)    corral_array_<word>  {data, count}: a list of
  *                                  i8..u64, int, uint, long, ulong, size, ssize,
- *                                  double, bool, string or binary, converted as
+ *                                  double, bool, string, cstring or binary,
+ *                                  converted as
  *                                  corral_get_array does ([<word's spec>])
  *   (opt, word, name)     corral_opt_<word>  {present, value}: nil (present
  *                                  false) or a value of the word: i8..u64, int,
  *                                  uint, long, ulong, size, ssize, double, bool,
  *                                  binary, and string (<word's spec> | nil);
- *                                  CORRAL_PURE takes all but string
+ *                                  CORRAL_PURE takes all but string;
+ *                                  (opt, cstring, name) is a `const char *`,
+ *                                  NULL for nil
  *   (struct, shape, Type, name)  Type  a term of a CORRAL_STRUCT or
  *                                  CORRAL_UNION shape, as corral_get_struct
  *                                  decodes it (the CORRAL_STRUCT's own type:
@@ -2998,6 +3023,11 @@ CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
 #define CORRAL__K_INDEX_GET(p, c, i) corral__typed_index(c, i, CORRAL__P_QUAL(p))
 #define CORRAL__K_STRING_GET(p, c, i) corral_get_string(c, corral__typed_arg(c, i))
 #define CORRAL__K_STRING_TRY(p, env, t, out) corral_string_parameters_need_CORRAL_DEF_not_CORRAL_PURE(t)
+/* A C string is copied into scratch memory, which needs a call context. */
+#define CORRAL__K_CSTRING_GET(p, c, i) corral_get_cstring(c, corral__typed_arg(c, i))
+#define CORRAL__K_CSTRING_TRY(p, env, t, out) corral_cstring_parameters_need_CORRAL_DEF_not_CORRAL_PURE(t)
+#define CORRAL__K_CSTRING_MAKE(c, e) corral__make_cstring_result(c, (e))
+#define CORRAL__K_CSTRING_MAKE_PURE(env, e, st) corral__make_cstring_pure(env, (e), st)
 #define CORRAL__K_IODATA_GET(p, c, i) corral_get_iodata(c, corral__typed_arg(c, i))
 #define CORRAL__K_IODATA_TRY(p, env, t, out) corral_iodata_parameters_need_CORRAL_DEF_not_CORRAL_PURE(t)
 #define CORRAL__K_ENUM_GET(p, c, i) corral_get_enum(c, corral__typed_arg(c, i), &CORRAL__P_QUAL(p))
@@ -3122,6 +3152,10 @@ CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
 #define CORRAL__T_string_CTYPE(...) corral_binary
 #define CORRAL__T_string_KIND CORRAL__K_STRING
 #define CORRAL__T_string_IN(...) "String.t()"
+#define CORRAL__T_cstring_CTYPE(...) const char *
+#define CORRAL__T_cstring_KIND CORRAL__K_CSTRING
+#define CORRAL__T_cstring_IN(...) "String.t()"
+#define CORRAL__T_cstring_OUT "String.t()"
 #define CORRAL__T_iodata_CTYPE(...) corral_binary
 #define CORRAL__T_iodata_KIND CORRAL__K_IODATA
 #define CORRAL__T_iodata_IN(...) "iodata()"
@@ -3146,67 +3180,165 @@ CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
 #define CORRAL__T_index_KIND CORRAL__K_INDEX
 #define CORRAL__T_index_IN(...) "non_neg_integer()"
 
-/* A result is a type word (i64) or (ok, word). CORRAL__R makes both a
- * parenthesized list, (i64) or (ok, i64), so the pieces below can take it
- * apart: its length says which, the last item is the word of the value. */
+/* Results, in three layers, so that no macro expands inside itself:
+ *   ret    a value, (ok, value), or (spec, "text", r) with r one of those two;
+ *   value  a type word (i64), (res, Type) or (tuple, (word, name), ...).
+ * Every piece dispatches on the form of its list: PLAIN for a bare word,
+ * else the list's first item (ok, res, tuple, spec). The pieces take the
+ * declaration's name: a tuple's C type and makers are named after it. */
 #define CORRAL__IS_PAREN(x) CORRAL__IS_PAREN_(CORRAL__IS_PAREN_PROBE x)
 #define CORRAL__IS_PAREN_PROBE(...) ~, 1
 #define CORRAL__IS_PAREN_(...) CORRAL__IS_PAREN_SECOND(__VA_ARGS__, 0, ~)
 #define CORRAL__IS_PAREN_SECOND(a, b, ...) b
-#define CORRAL__R(ret) CORRAL__CAT(CORRAL__R_WRAP_, CORRAL__IS_PAREN(ret))(ret)
-#define CORRAL__R_WRAP_0(w) (w)
-#define CORRAL__R_WRAP_1(p) p
-#define CORRAL__R_N(ret) CORRAL__APPLY(CORRAL__NARGS, CORRAL__R(ret))
-#define CORRAL__R_HEAD(ret) CORRAL__APPLY(CORRAL__R_HEAD_, CORRAL__R(ret))
-#define CORRAL__R_HEAD_(h, ...) h
-#define CORRAL__R_WORD(ret) CORRAL__APPLY(CORRAL__R_WORD_, CORRAL__R(ret))
-#define CORRAL__R_WORD_(...) CORRAL__CAT(CORRAL__LAST_, CORRAL__NARGS(__VA_ARGS__))(__VA_ARGS__)
+#define CORRAL__FORM(x) CORRAL__CAT(CORRAL__FORM_, CORRAL__IS_PAREN(x))(x)
+#define CORRAL__FORM_0(w) PLAIN
+#define CORRAL__FORM_1(p) CORRAL__HEAD_ p
+#define CORRAL__HEAD_(h, ...) h
+#define CORRAL__SECOND_(a, b, ...) b
+#define CORRAL__THIRD_(a, b, x, ...) x
+#define CORRAL__REST_(h, ...) __VA_ARGS__
+
+/* A form other than these does not compile; the compiler names the
+ * undeclared identifier below, which says why. */
+#define CORRAL__R_CHECK(ret) CORRAL__R_CHECK_(CORRAL__FORM(ret))
+#define CORRAL__R_CHECK_(f) CORRAL__R_CHECK__(f)
+#define CORRAL__R_CHECK__(f) _Static_assert(corral_result_forms_are_ok_res_tuple_or_spec_not_##f, "")
+#define corral_result_forms_are_ok_res_tuple_or_spec_not_PLAIN 1
+#define corral_result_forms_are_ok_res_tuple_or_spec_not_ok 1
+#define corral_result_forms_are_ok_res_tuple_or_spec_not_res 1
+#define corral_result_forms_are_ok_res_tuple_or_spec_not_tuple 1
+#define corral_result_forms_are_ok_res_tuple_or_spec_not_spec 1
+
+/* The top layer: (spec, "text", r) is r with its spec replaced. */
+#define CORRAL__S_INNER(ret) CORRAL__CAT(CORRAL__S_INNER_, CORRAL__FORM(ret))(ret)
+#define CORRAL__S_INNER_PLAIN(x) x
+#define CORRAL__S_INNER_ok(x) x
+#define CORRAL__S_INNER_res(x) x
+#define CORRAL__S_INNER_tuple(x) x
+#define CORRAL__S_INNER_spec(x) CORRAL__THIRD_ x
+/* The value inside (ok, value). */
+#define CORRAL__O_VALUE(r) CORRAL__CAT(CORRAL__O_VALUE_, CORRAL__FORM(r))(r)
+#define CORRAL__O_VALUE_PLAIN(x) x
+#define CORRAL__O_VALUE_ok(x) CORRAL__SECOND_ x
+#define CORRAL__O_VALUE_res(x) x
+#define CORRAL__O_VALUE_tuple(x) x
+#define CORRAL__O_IS_OK(r) CORRAL__CAT(CORRAL__O_IS_OK_, CORRAL__FORM(r))
+#define CORRAL__O_IS_OK_PLAIN 0
+#define CORRAL__O_IS_OK_ok 1
+#define CORRAL__O_IS_OK_res 0
+#define CORRAL__O_IS_OK_tuple 0
+#define CORRAL__R_VALUE(ret) CORRAL__O_VALUE(CORRAL__S_INNER(ret))
+
+/* The body's C type: the word's, Type * for (res, Type), <name>_result for
+ * a tuple. */
+#define CORRAL__R_CTYPE(name, ret) CORRAL__V_CTYPE(name, CORRAL__R_VALUE(ret))
+#define CORRAL__V_CTYPE(name, v) CORRAL__CAT(CORRAL__V_CTYPE_, CORRAL__FORM(v))(name, v)
+#define CORRAL__V_CTYPE_PLAIN(name, w) CORRAL__T_##w##_CTYPE()
+#define CORRAL__V_CTYPE_res(name, v) CORRAL__SECOND_ v *
+#define CORRAL__V_CTYPE_tuple(name, v) name##_result
+/* Whether the result is (ok, value): 1 or 0. */
+#define CORRAL__R_IS_OK(ret) CORRAL__O_IS_OK(CORRAL__S_INNER(ret))
+/* The maker of the NIF's result with a call context: an expression of c
+ * and the body's value e. */
+#define CORRAL__R_MAKE(name, ret, c, e)                                                           \
+    CORRAL__CAT(CORRAL__R_MAKE_, CORRAL__R_IS_OK(ret))(name, CORRAL__R_VALUE(ret), c, e)
+#define CORRAL__R_MAKE_0(name, v, c, e) CORRAL__CAT(CORRAL__V_MAKE_, CORRAL__FORM(v))(name, v, c, e)
+#define CORRAL__R_MAKE_1(name, v, c, e) CORRAL__CAT(CORRAL__V_OK_MAKE_, CORRAL__FORM(v))(name, v, c, e)
+#define CORRAL__V_MAKE_PLAIN(name, w, c, e) CORRAL__R_KINDOP(w, _MAKE)(c, e)
+#define CORRAL__V_MAKE_res(name, v, c, e) corral__make_resource_result(c, (e))
+#define CORRAL__V_MAKE_tuple(name, v, c, e) name##__corral_make_result(c, (e))
+#define CORRAL__V_OK_MAKE_PLAIN(name, w, c, e) CORRAL__R_KINDOP(w, _OK_MAKE)(c, e)
+#define CORRAL__V_OK_MAKE_res(name, v, c, e)                                                      \
+    corral_make_ok_tuple(c, corral__make_resource_result(c, (e)))
+#define CORRAL__V_OK_MAKE_tuple(name, v, c, e)                                                    \
+    corral_make_ok_tuple(c, name##__corral_make_result(c, (e)))
+/* The maker in a pure NIF: an expression of env, e and the corral_pure st. */
+#define CORRAL__R_MAKE_PURE(name, ret, env, e, st)                                                \
+    CORRAL__CAT(CORRAL__R_MAKE_PURE_, CORRAL__R_IS_OK(ret))(name, CORRAL__R_VALUE(ret), env, e, st)
+#define CORRAL__R_MAKE_PURE_0(name, v, env, e, st)                                               \
+    CORRAL__CAT(CORRAL__V_MAKE_PURE_, CORRAL__FORM(v))(name, v, env, e, st)
+#define CORRAL__R_MAKE_PURE_1(name, v, env, e, st)                                               \
+    CORRAL__CAT(CORRAL__V_OK_MAKE_PURE_, CORRAL__FORM(v))(name, v, env, e, st)
+#define CORRAL__V_MAKE_PURE_PLAIN(name, w, env, e, st) CORRAL__R_KINDOP(w, _MAKE_PURE)(env, e, st)
+#define CORRAL__V_MAKE_PURE_res(name, v, env, e, st) corral_resource_results_need_CORRAL_DEF_not_CORRAL_PURE(e)
+#define CORRAL__V_MAKE_PURE_tuple(name, v, env, e, st) name##__corral_make_result_pure(env, (e), st)
+#define CORRAL__V_OK_MAKE_PURE_PLAIN(name, w, env, e, st) CORRAL__R_KINDOP(w, _OK_MAKE_PURE)(env, e, st)
+#define CORRAL__V_OK_MAKE_PURE_res CORRAL__V_MAKE_PURE_res
+#define CORRAL__V_OK_MAKE_PURE_tuple(name, v, env, e, st)                                        \
+    enif_make_tuple2(env, corral__atom_ok, name##__corral_make_result_pure(env, (e), st))
 #define CORRAL__R_KINDOP(w, op) CORRAL__R_KINDOP_(w, op)
 #define CORRAL__R_KINDOP_(w, op) CORRAL__CAT(CORRAL__T_##w##_KIND, op)
-/* The body's C type: the word's. */
-/* A pair is (ok, word) or (res, Type): the pieces of a pair go by its head. */
-#define CORRAL__R_PICK(ret, what) CORRAL__CAT(CORRAL__R_##what##_, CORRAL__R_N(ret))(CORRAL__R_HEAD(ret), CORRAL__R_WORD(ret))
-/* The body's C type: the word's, or Type * for (res, Type). */
-#define CORRAL__R_CTYPE(ret) CORRAL__R_PICK(ret, CTYPE)
-#define CORRAL__R_CTYPE_1(h, w) CORRAL__R_CTYPE__(w)
-#define CORRAL__R_CTYPE_2(h, w) CORRAL__CAT(CORRAL__R2_CTYPE_, h)(w)
-#define CORRAL__R2_CTYPE_ok(w) CORRAL__R_CTYPE__(w)
-#define CORRAL__R2_CTYPE_res(T) T *
-#define CORRAL__R_CTYPE__(w) CORRAL__R_CTYPE___(w)
-#define CORRAL__R_CTYPE___(w) CORRAL__T_##w##_CTYPE()
-/* The maker of the NIF's result, pure and with a call context. */
-#define CORRAL__R_MAKE_PURE(ret) CORRAL__R_PICK(ret, MAKE_PURE)
-#define CORRAL__R_MAKE_PURE_1(h, w) CORRAL__R_KINDOP(w, _MAKE_PURE)
-#define CORRAL__R_MAKE_PURE_2(h, w) CORRAL__CAT(CORRAL__R2_MAKE_PURE_, h)(w)
-#define CORRAL__R2_MAKE_PURE_ok(w) CORRAL__R_KINDOP(w, _OK_MAKE_PURE)
-#define CORRAL__R2_MAKE_PURE_res(T) CORRAL__RES_MAKE_PURE
-#define CORRAL__RES_MAKE_PURE(env, e, st) corral_resource_results_need_CORRAL_DEF_not_CORRAL_PURE(e)
-#define CORRAL__R_MAKE(ret) CORRAL__R_PICK(ret, MAKE)
-#define CORRAL__R_MAKE_1(h, w) CORRAL__R_KINDOP(w, _MAKE)
-#define CORRAL__R_MAKE_2(h, w) CORRAL__CAT(CORRAL__R2_MAKE_, h)(w)
-#define CORRAL__R2_MAKE_ok(w) CORRAL__R_KINDOP(w, _OK_MAKE)
-#define CORRAL__R2_MAKE_res(T) corral__make_resource_result
-#define CORRAL__R_IS_OK(ret) CORRAL__R_PICK(ret, IS_OK)
-#define CORRAL__R_IS_OK_1(h, w) false
-#define CORRAL__R_IS_OK_2(h, w) CORRAL__CAT(CORRAL__R2_IS_OK_, h)
-#define CORRAL__R2_IS_OK_ok true
-#define CORRAL__R2_IS_OK_res false
-/* The result's spec. */
-#define CORRAL__R_OUT(ret) CORRAL__R_PICK(ret, OUT)
-#define CORRAL__R_OUT_1(h, w) CORRAL__R_OUT_1_(w)
-#define CORRAL__R_OUT_1_(w) CORRAL__T_##w##_OUT
-#define CORRAL__R_OUT_2(h, w) CORRAL__CAT(CORRAL__R2_OUT_, h)(w)
-#define CORRAL__R2_OUT_ok(w) CORRAL__R2_OUT_ok_(w)
-#define CORRAL__R2_OUT_ok_(w) CORRAL__R_KINDOP(w, _OK_OUT)(CORRAL__T_##w##_OUT)
-#define CORRAL__R2_OUT_res(T) "resource(" #T ")"
-/* A pair other than (ok, word) or (res, Type) does not compile; the
- * compiler names the undeclared identifier below, which says why. */
-#define CORRAL__R_CHECK(ret) CORRAL__CAT(CORRAL__R_CHECK_, CORRAL__R_N(ret))(CORRAL__R_HEAD(ret))
-#define CORRAL__R_CHECK_1(h) _Static_assert(1, "")
-#define CORRAL__R_CHECK_2(h) CORRAL__R_CHECK_2_(h)
-#define CORRAL__R_CHECK_2_(h) _Static_assert(corral_result_pairs_are_ok_or_res_not_##h, "")
-#define corral_result_pairs_are_ok_or_res_not_ok 1
-#define corral_result_pairs_are_ok_or_res_not_res 1
+
+/* The result's spec: the text of (spec, "text", r), else made from the
+ * types. */
+#define CORRAL__R_OUT(name, ret) CORRAL__CAT(CORRAL__S_OUT_, CORRAL__FORM(ret))(name, ret)
+#define CORRAL__S_OUT_PLAIN(name, r) CORRAL__O_OUT(name, r)
+#define CORRAL__S_OUT_ok(name, r) CORRAL__O_OUT(name, r)
+#define CORRAL__S_OUT_res(name, r) CORRAL__O_OUT(name, r)
+#define CORRAL__S_OUT_tuple(name, r) CORRAL__O_OUT(name, r)
+#define CORRAL__S_OUT_spec(name, r) CORRAL__SECOND_ r
+#define CORRAL__O_OUT(name, r) CORRAL__CAT(CORRAL__O_OUT_, CORRAL__O_IS_OK(r))(name, CORRAL__O_VALUE(r))
+#define CORRAL__O_OUT_0(name, v) CORRAL__CAT(CORRAL__V_OUT_, CORRAL__FORM(v))(name, v)
+#define CORRAL__O_OUT_1(name, v) CORRAL__CAT(CORRAL__V_OK_OUT_, CORRAL__FORM(v))(name, v)
+#define CORRAL__V_OUT_PLAIN(name, w) CORRAL__T_##w##_OUT
+#define CORRAL__V_OUT_res(name, v) "resource(" CORRAL__STR(CORRAL__SECOND_ v) ")"
+#define CORRAL__V_OUT_tuple(name, v) "{" CORRAL__TUPLE_EACH(CORRAL__E_OUT, CORRAL__SPEC_SEP, v) "}"
+#define CORRAL__V_OK_OUT_PLAIN(name, w) CORRAL__R_KINDOP(w, _OK_OUT)(CORRAL__T_##w##_OUT)
+#define CORRAL__V_OK_OUT_res(name, v) CORRAL__OK_OUT_OF(CORRAL__V_OUT_res(name, v))
+#define CORRAL__V_OK_OUT_tuple(name, v) CORRAL__OK_OUT_OF(CORRAL__V_OUT_tuple(name, v))
+
+/* What a result needs declared before the body: for a tuple, its struct
+ * <name>_result (one member per element, named as the element) and its
+ * maker, the call context's or the pure one (each only where it is used,
+ * as the pure one refuses the words that need a call context). */
+#define CORRAL__R_PREPARE(name, ret, kind) CORRAL__V_PREPARE(name, CORRAL__R_VALUE(ret), kind)
+#define CORRAL__V_PREPARE(name, v, kind) CORRAL__CAT(CORRAL__V_PREPARE_, CORRAL__FORM(v))(name, v, kind)
+#define CORRAL__V_PREPARE_PLAIN(name, v, kind)
+#define CORRAL__V_PREPARE_res(name, v, kind)
+#define CORRAL__V_PREPARE_tuple(name, v, kind)                                                    \
+    typedef struct {                                                                             \
+        CORRAL__TUPLE_EACH(CORRAL__E_FIELD, CORRAL__NOTHING, v)                                  \
+    } name##_result;                                                                             \
+    CORRAL__CAT(CORRAL__TUPLE_MAKER_, kind)(name, v)
+#define CORRAL__TUPLE_MAKER_CALL(name, v)                                                         \
+    static inline ERL_NIF_TERM name##__corral_make_result(corral_call *c, name##_result v_)      \
+    {                                                                                            \
+        ERL_NIF_TERM t_[CORRAL__TUPLE_N(v)];                                                     \
+        CORRAL__TUPLE_EACH(CORRAL__E_MAKE, CORRAL__NOTHING, v)                                   \
+        return enif_make_tuple_from_array(c->env, t_, CORRAL__TUPLE_N(v));                       \
+    }
+#define CORRAL__TUPLE_MAKER_PURE(name, v)                                                         \
+    static inline ERL_NIF_TERM name##__corral_make_result_pure(ErlNifEnv *env_, name##_result v_, \
+                                                                corral_pure *st_)                \
+    {                                                                                            \
+        ERL_NIF_TERM t_[CORRAL__TUPLE_N(v)];                                                     \
+        CORRAL__TUPLE_EACH(CORRAL__E_MAKE_PURE, CORRAL__NOTHING, v)                              \
+        (void)st_;                                                                               \
+        return enif_make_tuple_from_array(env_, t_, CORRAL__TUPLE_N(v));                         \
+    }
+/* A tuple's elements, written as parameters are: (word, name) or
+ * (res, Type, name). Made in order, so the first that raises is the
+ * leftmost. */
+#define CORRAL__TUPLE_N(v) CORRAL__TUPLE_N_(CORRAL__REST_ v)
+#define CORRAL__TUPLE_N_(...) CORRAL__NARGS(__VA_ARGS__)
+#define CORRAL__TUPLE_EACH(m, sep, v) CORRAL__TUPLE_EACH_(m, sep, CORRAL__REST_ v)
+#define CORRAL__TUPLE_EACH_(m, sep, ...) CORRAL__EACH(m, sep, __VA_ARGS__)
+#define CORRAL__E_FIELD(i, p) CORRAL__P_CTYPE(p) CORRAL__P_NAME(p);
+#define CORRAL__E_MAKE(i, p) t_[i] = CORRAL__KINDED(p, _MAKE)(c, v_.CORRAL__P_NAME(p));
+#define CORRAL__E_MAKE_PURE(i, p) t_[i] = CORRAL__KINDED(p, _MAKE_PURE)(env_, v_.CORRAL__P_NAME(p), st_);
+#define CORRAL__E_OUT(i, p) CORRAL__KINDED(p, _E_OUT)(p)
+#define CORRAL__P_OUT(p) CORRAL__APPLY(CORRAL__P_OUT_, p)
+#define CORRAL__P_OUT_(w, ...) CORRAL__T_##w##_OUT
+#define CORRAL__K_SINT_E_OUT CORRAL__P_OUT
+#define CORRAL__K_UINT_E_OUT CORRAL__P_OUT
+#define CORRAL__K_DOUBLE_E_OUT CORRAL__P_OUT
+#define CORRAL__K_BOOL_E_OUT CORRAL__P_OUT
+#define CORRAL__K_BINARY_E_OUT CORRAL__P_OUT
+#define CORRAL__K_TERM_E_OUT CORRAL__P_OUT
+#define CORRAL__K_CSTRING_E_OUT CORRAL__P_OUT
+#define CORRAL__K_RES_E_OUT(p) "resource(" CORRAL__STR(CORRAL__P_QUAL(p)) ")"
+#define CORRAL__K_RES_MAKE(c, e) corral__make_resource_result(c, (e))
+#define CORRAL__K_RES_MAKE_PURE(env, e, st) corral_resource_results_need_CORRAL_DEF_not_CORRAL_PURE(e)
 
 /* The (ok, word) makers of each kind, and their specs. */
 #define CORRAL__OK_OUT_OF(s) "{:ok, " s "} | {:error, term()}"
@@ -3216,6 +3348,7 @@ CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
 #define CORRAL__K_BOOL_OK_OUT CORRAL__OK_OUT_OF
 #define CORRAL__K_BINARY_OK_OUT CORRAL__OK_OUT_OF
 #define CORRAL__K_TERM_OK_OUT CORRAL__OK_OUT_OF
+#define CORRAL__K_CSTRING_OK_OUT CORRAL__OK_OUT_OF
 #define CORRAL__K_VOID_OK_OUT(s) ":ok | {:error, term()}"
 #define CORRAL__K_SINT_OK_MAKE_PURE(env, e, st) enif_make_tuple2(env, corral__atom_ok, CORRAL__K_SINT_MAKE_PURE(env, e, st))
 #define CORRAL__K_UINT_OK_MAKE_PURE(env, e, st) enif_make_tuple2(env, corral__atom_ok, CORRAL__K_UINT_MAKE_PURE(env, e, st))
@@ -3225,12 +3358,15 @@ CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
 #define CORRAL__K_BINARY_OK_MAKE_PURE CORRAL__K_BINARY_MAKE_PURE
 #define CORRAL__K_TERM_OK_MAKE_PURE CORRAL__K_TERM_MAKE_PURE
 #define CORRAL__K_VOID_OK_MAKE_PURE CORRAL__K_VOID_MAKE_PURE
+#define CORRAL__K_CSTRING_OK_MAKE_PURE(env, e, st)                                                \
+    enif_make_tuple2(env, corral__atom_ok, CORRAL__K_CSTRING_MAKE_PURE(env, e, st))
 #define CORRAL__K_SINT_OK_MAKE(c, e) corral_make_ok_tuple(c, CORRAL__K_SINT_MAKE(c, e))
 #define CORRAL__K_UINT_OK_MAKE(c, e) corral_make_ok_tuple(c, CORRAL__K_UINT_MAKE(c, e))
 #define CORRAL__K_DOUBLE_OK_MAKE(c, e) corral_make_ok_tuple(c, CORRAL__K_DOUBLE_MAKE(c, e))
 #define CORRAL__K_BOOL_OK_MAKE(c, e) corral_make_ok_tuple(c, CORRAL__K_BOOL_MAKE(c, e))
 #define CORRAL__K_BINARY_OK_MAKE(c, e) corral_make_ok_tuple(c, CORRAL__K_BINARY_MAKE(c, e))
 #define CORRAL__K_TERM_OK_MAKE(c, e) corral_make_ok_tuple(c, CORRAL__K_TERM_MAKE(c, e))
+#define CORRAL__K_CSTRING_OK_MAKE(c, e) corral_make_ok_tuple(c, CORRAL__K_CSTRING_MAKE(c, e))
 #define CORRAL__K_VOID_OK_MAKE CORRAL__K_VOID_MAKE
 
 /* Helpers of the kinds above. */
@@ -3298,6 +3434,11 @@ static inline ERL_NIF_TERM corral__make_binary_of(corral_call *c, corral_binary 
 
 ERL_NIF_TERM corral__make_double_pure(ErlNifEnv *env, double d, corral_pure *st);
 
+/* A cstring result: a binary holding a copy of the bytes before the NUL;
+ * NULL is a RuntimeError (raised, or reported by a pure body). */
+ERL_NIF_TERM corral__make_cstring_result(corral_call *c, const char *s);
+ERL_NIF_TERM corral__make_cstring_pure(ErlNifEnv *env, const char *s, corral_pure *st);
+
 /* A list parameter (list, <word>, name) arrives as corral_array_<word>: the
  * elements converted into scratch memory of the call, as corral_get_array
  * converts them (data is NULL for an empty list). */
@@ -3336,6 +3477,8 @@ static inline corral_array_bool corral__get_array__Bool(corral_call *c, corral_t
 }
 CORRAL__ARRAY_WORD(string, corral_binary, CORRAL_STRING)
 CORRAL__ARRAY_WORD(binary, corral_binary, CORRAL_BINARY)
+typedef const char *corral__cstring;
+CORRAL__ARRAY_WORD(cstring, corral__cstring, CORRAL_CSTRING)
 
 /* An optional parameter (opt, word, name) arrives as corral_opt_<word>:
  * `present` is false for nil, else `value` holds the value, checked as the
@@ -3403,6 +3546,19 @@ CORRAL__OPT_TRY(ssize)
 CORRAL__OPT_TRY(double)
 CORRAL__OPT_TRY(bool)
 CORRAL__OPT_TRY(binary)
+/* An optional C string (opt, cstring, name) is a plain `const char *`,
+ * NULL for nil, as C libraries take one. */
+typedef const char *corral_opt_cstring;
+static inline const char *corral__get_opt_cstring(corral_call *c, corral_term t)
+{
+    const char *s = NULL;
+    if (t.term != corral__atom_nil) {
+        c->flags |= CORRAL__CALL_OPTIONAL;
+        s = corral_get_cstring(c, t);
+        c->flags &= ~CORRAL__CALL_OPTIONAL;
+    }
+    return s;
+}
 /* bool arrives as _Bool. */
 typedef corral_opt_bool corral_opt__Bool;
 static inline corral_opt_bool corral__get_opt__Bool(corral_call *c, corral_term t) { return corral__get_opt_bool(c, t); }
@@ -3428,22 +3584,24 @@ ERL_NIF_TERM corral__pure_failed(ErlNifEnv *env, int argc, const ERL_NIF_TERM ar
  * (reserved = 1 marks it as generated). */
 #define CORRAL__TYPED_RECORD(name, ret, ...)                                                     \
     _Static_assert(sizeof(#name "(" CORRAL__EACH(CORRAL__P_SPEC, CORRAL__SPEC_SEP, ##__VA_ARGS__) \
-                          ") :: " CORRAL__R_OUT(ret)) <= 512,                                  \
+                          ") :: " CORRAL__R_OUT(name, ret)) <= 512,                            \
                    "typed declaration of " #name ": the generated spec is over 512 bytes");       \
     static const corral_doc_record name##__corral_spec CORRAL__SECTION("corral_docs") = {        \
         "CORRDOC", CORRAL__NARGS(__VA_ARGS__), 1, #name,                                          \
-        #name "(" CORRAL__EACH(CORRAL__P_SPEC, CORRAL__SPEC_SEP, ##__VA_ARGS__) ") :: " CORRAL__R_OUT(ret), ""}
+        #name "(" CORRAL__EACH(CORRAL__P_SPEC, CORRAL__SPEC_SEP, ##__VA_ARGS__) ") :: " CORRAL__R_OUT(name, ret), ""}
 
 /* Declares the NIF `name` with a pure body: see the section's comment.
- * `ret` is a type word or void; each further argument is a parameter
+ * `ret` is a result of the table (a type word, void, (ok, value), a tuple,
+ * (spec, "text", result)); each further argument is a parameter
  * (word, name). The body that follows is the C function
  *     <ret C type> body(corral_pure *c, <C type> name, ...)
  * List it in CORRAL_MODULE with CORRAL_EXPORT(name).
  * Checks: each argument as the corral_arg_* of its word (same messages and
  * routes), before the body runs; the result as the word's maker (a NaN or
  * infinite double raises ArithmeticError). A word that needs a call context
- * (string, iodata, enum, list, struct and structs parameters; res, term or
- * binary as the result) does not compile here: use CORRAL_DEF.
+ * (string, cstring, iodata, enum, list, struct and structs parameters; res,
+ * term or binary as the result or in a tuple) does not compile here: use
+ * CORRAL_DEF.
  * Raises: ArgumentError for a bad argument; what the body reported with
  * corral_fail or the checked arithmetic, after it returns.
  * Owns: binaries are views valid until the body returns; nothing else. */
@@ -3451,7 +3609,8 @@ ERL_NIF_TERM corral__pure_failed(ErlNifEnv *env, int argc, const ERL_NIF_TERM ar
     enum { name##__corral_arity = CORRAL__NARGS(__VA_ARGS__) };                                  \
     CORRAL__R_CHECK(ret);                                                                        \
     CORRAL__TYPED_RECORD(name, ret, ##__VA_ARGS__);                                              \
-    static inline CORRAL__R_CTYPE(ret) name##__corral_pure(                                      \
+    CORRAL__R_PREPARE(name, ret, PURE)                                                           \
+    static inline CORRAL__R_CTYPE(name, ret) name##__corral_pure(                                \
         corral_pure *c CORRAL__EACH(CORRAL__P_PARAM, CORRAL__NOTHING, ##__VA_ARGS__));          \
     CORRAL_NIF_EXTERN(name);                                                                     \
     /* The careful path, out of line: CORRAL_DEF's decoding, then the body. */                  \
@@ -3460,8 +3619,9 @@ ERL_NIF_TERM corral__pure_failed(ErlNifEnv *env, int argc, const ERL_NIF_TERM ar
         CORRAL__EACH(CORRAL__P_DECODE_CALL, CORRAL__NOTHING, ##__VA_ARGS__)                      \
         corral_pure pure_;                                                                       \
         pure_.exception = NULL;                                                                  \
-        ERL_NIF_TERM out_ = CORRAL__R_MAKE_PURE(ret)(                                            \
-            c->env, name##__corral_pure(&pure_ CORRAL__EACH(CORRAL__P_PASS_NAME, CORRAL__NOTHING, ##__VA_ARGS__)), \
+        ERL_NIF_TERM out_ = CORRAL__R_MAKE_PURE(                                                 \
+            name, ret, c->env,                                                                   \
+            name##__corral_pure(&pure_ CORRAL__EACH(CORRAL__P_PASS_NAME, CORRAL__NOTHING, ##__VA_ARGS__)), \
             &pure_);                                                                             \
         if (CORRAL__UNLIKELY(pure_.exception != NULL)) corral__pure_report(c, &pure_, CORRAL__R_IS_OK(ret)); \
         return out_;                                                                             \
@@ -3479,14 +3639,15 @@ ERL_NIF_TERM corral__pure_failed(ErlNifEnv *env, int argc, const ERL_NIF_TERM ar
             return corral__typed_careful(corral_env_, arity_, corral_argv_, self_, name##__corral_careful); \
         corral_pure pure_;                                                                       \
         pure_.exception = NULL;                                                                  \
-        ERL_NIF_TERM out_ = CORRAL__R_MAKE_PURE(ret)(                                            \
-            corral_env_, name##__corral_pure(&pure_ CORRAL__EACH(CORRAL__P_PASS_NAME, CORRAL__NOTHING, ##__VA_ARGS__)), \
+        ERL_NIF_TERM out_ = CORRAL__R_MAKE_PURE(                                                 \
+            name, ret, corral_env_,                                                              \
+            name##__corral_pure(&pure_ CORRAL__EACH(CORRAL__P_PASS_NAME, CORRAL__NOTHING, ##__VA_ARGS__)), \
             &pure_);                                                                             \
         if (CORRAL__UNLIKELY(pure_.exception != NULL))                                           \
             return corral__pure_failed(corral_env_, arity_, corral_argv_, self_, &pure_, CORRAL__R_IS_OK(ret)); \
         return out_;                                                                             \
     }                                                                                            \
-    static inline CORRAL__R_CTYPE(ret) name##__corral_pure(                                      \
+    static inline CORRAL__R_CTYPE(name, ret) name##__corral_pure(                                \
         corral_pure *c __attribute__((unused)) CORRAL__EACH(CORRAL__P_PARAM, CORRAL__NOTHING, ##__VA_ARGS__))
 
 /* Declares the NIF `name` with a body that has the call context: as
@@ -3508,15 +3669,17 @@ ERL_NIF_TERM corral__pure_failed(ErlNifEnv *env, int argc, const ERL_NIF_TERM ar
     enum { name##__corral_arity = CORRAL__NARGS(__VA_ARGS__) };                                  \
     CORRAL__R_CHECK(ret);                                                                        \
     CORRAL__TYPED_RECORD(name, ret, ##__VA_ARGS__);                                              \
-    static CORRAL__R_CTYPE(ret) name##__corral_typed(                                            \
+    CORRAL__R_PREPARE(name, ret, CALL)                                                           \
+    static CORRAL__R_CTYPE(name, ret) name##__corral_typed(                                      \
         corral_call *c CORRAL__EACH(CORRAL__P_PARAM, CORRAL__NOTHING, ##__VA_ARGS__));          \
     nif(name)                                                                                    \
     {                                                                                            \
         CORRAL__EACH(CORRAL__P_DECODE_CALL, CORRAL__NOTHING, ##__VA_ARGS__)                      \
-        return CORRAL__R_MAKE(ret)(                                                              \
-            c, name##__corral_typed(c CORRAL__EACH(CORRAL__P_PASS_NAME, CORRAL__NOTHING, ##__VA_ARGS__))); \
+        return CORRAL__R_MAKE(                                                                   \
+            name, ret, c,                                                                        \
+            name##__corral_typed(c CORRAL__EACH(CORRAL__P_PASS_NAME, CORRAL__NOTHING, ##__VA_ARGS__))); \
     }                                                                                            \
-    static CORRAL__R_CTYPE(ret) name##__corral_typed(                                            \
+    static CORRAL__R_CTYPE(name, ret) name##__corral_typed(                                      \
         corral_call *c CORRAL__EACH(CORRAL__P_PARAM, CORRAL__NOTHING, ##__VA_ARGS__))
 
 /* Declares a thread job `name` (see CORRAL_THREAD_NIF) with a typed body:

@@ -661,7 +661,7 @@ defmodule CorralTest.CompilerTest do
              "CORRAL_DOC_OF(plus, ...) in #{rel} documents plus, but no NIF of #{inspect(m)} is declared with that name by CORRAL_PURE or CORRAL_DEF"
   end
 
-  test "typed declarations: what a pure body cannot take or return, and a result pair that is no word, fail the C build with a name that says why",
+  test "typed declarations: what a pure body cannot take or return, and a result form that is none of the table's, fail the C build with a name that says why",
        %{dir: dir} do
     for {decl, why} <- [
           {"CORRAL_PURE(get, i64, (string, s)) { (void)s; return 0; }",
@@ -673,9 +673,14 @@ defmodule CorralTest.CompilerTest do
            "corral_structs_parameters_need_CORRAL_DEF_not_CORRAL_PURE"},
           {"typedef struct { int n; } R; CORRAL_RESOURCE(R, NULL); CORRAL_PURE(get, (res, R), (i64, n)) { (void)n; return 0; }",
            "corral_resource_results_need_CORRAL_DEF_not_CORRAL_PURE"},
-          # A result pair other than (ok, word) or (res, Type), in either kind of body.
-          {"CORRAL_PURE(get, (err, i64), (i64, n)) { return n; }", "corral_result_pairs_are_ok_or_res_not_err"},
-          {"CORRAL_DEF(get, (maybe, i64), (i64, n)) { (void)c; return n; }", "corral_result_pairs_are_ok_or_res_not_maybe"}
+          {"CORRAL_PURE(get, i64, (cstring, s)) { (void)s; return 0; }", "corral_cstring_parameters_need_CORRAL_DEF_not_CORRAL_PURE"},
+          {"typedef struct { int n; } R; CORRAL_RESOURCE(R, NULL); CORRAL_PURE(get, (ok, (res, R)), (i64, n)) { (void)n; return 0; }",
+           "corral_resource_results_need_CORRAL_DEF_not_CORRAL_PURE"},
+          {"CORRAL_PURE(get, (tuple, (i64, n), (binary, b)), (binary, b)) { return (get_result){0, b}; }",
+           "corral_binary_results_need_CORRAL_DEF_not_CORRAL_PURE"},
+          # A result form other than (ok, ...), (res, Type), (tuple, ...) or (spec, ...), in either kind of body.
+          {"CORRAL_PURE(get, (err, i64), (i64, n)) { return n; }", "corral_result_forms_are_ok_res_tuple_or_spec_not_err"},
+          {"CORRAL_DEF(get, (maybe, i64), (i64, n)) { (void)c; return n; }", "corral_result_forms_are_ok_res_tuple_or_spec_not_maybe"}
         ] do
       m = unique_module()
       write_typed(dir, m, decl, "CORRAL_EXPORT(add), CORRAL_EXPORT(get)")

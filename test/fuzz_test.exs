@@ -178,6 +178,39 @@ defmodule CorralTest.FuzzTest do
     refute report =~ "no spec could be read"
   end
 
+  test "objects inside {:ok, ...} and tuples of typed results are reused: a crash behind two of them", %{dir: dir} do
+    mod =
+      build(dir, CorralTest.FuzzTyped, "fuzz_typed", """
+      #include <corral.h>
+      typedef struct { size_t size; } Box;
+      CORRAL_RESOURCE(Box, NULL);
+      typedef struct { int n; } Lid;
+      CORRAL_RESOURCE(Lid, NULL);
+      CORRAL_DEF(box_open, (ok, (res, Box)), (u8, size)) {
+          if (size > 200) corral_return_error(c, "too_big");
+          Box *b = corral_resource_new(c, Box, 0);
+          b->size = size;
+          return b;
+      }
+      /* {:ok, {n, [lid]}}: the object three levels down. */
+      CORRAL_DEF(lid_list, (ok, (tuple, (u8, n), (term, lids))), (u8, n)) {
+          ERL_NIF_TERM lid = corral_make_resource(c, corral_resource_new(c, Lid, 0));
+          return (lid_list_result){n, enif_make_list1(corral_env(c), lid)};
+      }
+      /* The bug: only a Box, a Lid and an index of 7 reach the NULL store. */
+      CORRAL_DEF(poke, void, (res, Box, b), (res, Lid, l), (u64, i)) {
+          (void)c;
+          if (i == 7) { volatile int *p = NULL; *p = (int)b->size + l->n; }
+      }
+      CORRAL_MODULE(CorralTest.FuzzTyped, CORRAL_EXPORT(box_open), CORRAL_EXPORT(lid_list), CORRAL_EXPORT(poke));
+      """)
+
+    assert {:crash, report} = Fuzz.fuzz(mod, count: 5000, seed: 8)
+
+    assert report =~
+             ~r/on the call\n  CorralTest\.FuzzTyped\.poke\(elem\(CorralTest\.FuzzTyped\.box_open\(.*\), 1\), Enum\.at\(elem\(elem\(CorralTest\.FuzzTyped\.lid_list\(.*\), 1\), 1\), 0\), 7\)\n/
+  end
+
   test "a module compiled without debug info has no readable specs: arguments are untyped, and the summary says so", %{dir: dir} do
     mod =
       build(
@@ -241,6 +274,18 @@ defmodule CorralTest.FuzzTest do
 
       {_, descs} = hd(from_new)
       assert Generator.render(Buffer.Native, :get, [hd(descs), {:lit, 7}]) == "Buffer.Native.get(Buffer.Native.new(8), 7)"
+    end
+    test "references inside {:ok, ...}, tuples and lists of a result are reused, written as where they came from" do
+      :rand.seed(:exsss, 9)
+      a = make_ref()
+      b = make_ref()
+      gen = Generator.returned(Generator.new(), {:open, 1}, [8], [{:lit, 8}], {:ok, {a, [b]}})
+      types = spec_args("get(reference()) :: byte()", 1)
+      samples = for _ <- 1..1000, do: Generator.args(gen, {:get, 1}, types)
+      assert {_, [from_a]} = Enum.find(samples, &match?({[^a], _}, &1))
+      assert {_, [from_b]} = Enum.find(samples, &match?({[^b], _}, &1))
+      assert Generator.render(M, :get, [from_a]) == "M.get(elem(elem(M.open(8), 1), 0))"
+      assert Generator.render(M, :get, [from_b]) == "M.get(Enum.at(elem(elem(M.open(8), 1), 1), 0))"
     end
   end
 

@@ -458,6 +458,128 @@ defmodule CorralTest.TypedTest do
     end
   end
 
+  describe "C strings" do
+    test "a cstring parameter is the string's bytes, NUL-terminated; an embedded NUL is refused as corral_arg_cstring refuses it" do
+      assert T.cstring_len("héllo") == 6
+      assert T.cstring_len("") == 0
+
+      assert_raise_exact ArgumentError,
+                         "CorralTest.Typed.cstring_len/1: argument 1: expected a string without NUL bytes (byte 1 is NUL), got: " <>
+                           inspect("a\0b"),
+                         fn -> T.cstring_len("a\0b") end
+
+      for x <- ["a\0b", <<0>>, "ok\0", <<0xFF>>, "ok" <> <<0xC0, 0x80>>, :a, 1, ~c"abc"] do
+        expected = message_of(fn -> T.hand_cstring(x) end)
+        assert {ArgumentError, _} = expected
+        assert message_of(fn -> T.cstring_len(x) end) == expected, inspect(x)
+      end
+    end
+
+    test "(opt, cstring) is NULL for nil, and says nil is allowed when it refuses" do
+      assert T.opt_cstring_len(nil) == -1
+      assert T.opt_cstring_len("abc") == 3
+      assert T.opt_cstring_len("") == 0
+
+      for x <- ["a\0", <<0xFF>>, :x] do
+        {kind, text} = message_of(fn -> T.hand_cstring(x) end)
+        assert message_of(fn -> T.opt_cstring_len(x) end) == {kind, String.replace(text, "expected ", "expected nil or ")}, inspect(x)
+      end
+    end
+
+    test "lists of cstrings, with the route of the bad element" do
+      assert T.cstrings_joined(["a", "bc", ""]) == "a+bc+"
+      assert T.cstrings_joined([]) == ""
+
+      assert_raise_exact ArgumentError,
+                         "CorralTest.Typed.cstrings_joined/1: argument 1, index 1: expected a string without NUL bytes (byte 0 is NUL), got: " <>
+                           inspect(<<0, ?x>>),
+                         fn -> T.cstrings_joined(["a", <<0, ?x>>]) end
+    end
+
+    test "a cstring result is a binary of the bytes before the NUL; NULL is a RuntimeError" do
+      assert T.cstring_or_null("héllo", false) == "héllo"
+
+      assert_raise_exact RuntimeError, "CorralTest.Typed.cstring_or_null/2: the body returned NULL for its cstring result", fn ->
+        T.cstring_or_null("x", true)
+      end
+
+      # In a pure body too, reported after the body returns.
+      assert T.pure_version(false) == "1.2.3"
+
+      assert_raise_exact RuntimeError, "CorralTest.Typed.pure_version/1: the body returned NULL for its cstring result", fn ->
+        T.pure_version(true)
+      end
+
+      assert T.cstring_checked("x") == {:ok, "x"}
+      assert T.cstring_checked("") == {:error, :empty}
+    end
+  end
+
+  test "(ok, (res, Type)): {:ok, object} or {:error, reason}; NULL is a RuntimeError" do
+    assert {:ok, t} = T.tally_open(3)
+    assert is_reference(t)
+    assert T.tally_add(t, 1) == 4
+    assert T.tally_open(-1) == {:error, :negative}
+
+    assert_raise_exact RuntimeError,
+                       "CorralTest.Typed.tally_open/1: the body returned NULL for its (res, Type) result: return an object made with corral_resource_new",
+                       fn -> T.tally_open(0) end
+
+    assert_raise_exact ArgumentError,
+                       "CorralTest.Typed.tally_open/1: argument 1: expected an integer in -9223372036854775808..9223372036854775807, got: " <>
+                         inspect(:x),
+                       fn -> T.tally_open(:x) end
+  end
+
+  describe "tuple results" do
+    test "a pure body returns the struct <name>_result; the NIF returns the tuple of its members" do
+      assert T.divmod(7, 2) == {3, 1}
+      assert T.divmod(18_446_744_073_709_551_615, 1) == {18_446_744_073_709_551_615, 0}
+      assert_raise_exact ArithmeticError, "CorralTest.Typed.divmod/2: division by zero", fn -> T.divmod(1, 0) end
+
+      hand = message_of(fn -> T.hand_u64(-1) end)
+      assert {ArgumentError, "argument 1: " <> _} = hand
+      assert message_of(fn -> T.divmod(-1, 1) end) == hand
+
+      assert T.ok_divmod(7, 2) == {:ok, {3, 1}}
+      assert T.ok_divmod(7, 0) == {:error, :division_by_zero}
+    end
+
+    test "with a call context: resources, doubles and C strings as elements, made left to right" do
+      assert {l, r, 0.5, "split"} = T.tally_split(5, 0)
+      assert T.hand_tally_get(l) == 2
+      assert T.hand_tally_get(r) == 3
+
+      assert_raise_exact RuntimeError,
+                         "CorralTest.Typed.tally_split/2: the body returned NULL for its (res, Type) result: return an object made with corral_resource_new",
+                         fn -> T.tally_split(5, 1) end
+
+      assert_raise_exact ArithmeticError, "CorralTest.Typed.tally_split/2: the result is NaN, which Erlang floats cannot hold", fn ->
+        T.tally_split(5, 2)
+      end
+
+      assert {:ok, {t, "label", true}} = T.tally_labelled("label")
+      assert T.tally_add(t, 1) == 1
+      assert T.tally_labelled("") == {:error, :no_label}
+    end
+
+    test "on the pool" do
+      assert T.pool_divmod(7, -2) == {-3, 1}
+      job = T.pool_divmod_async(9, 3)
+      assert_receive {:corral_reply, ^job, {:ok, {3, 0}}}, 5000
+      assert_raise_exact RuntimeError, "CorralTest.Typed.pool_divmod/2: cannot divide 1 by 0", fn -> T.pool_divmod(1, 0) end
+    end
+  end
+
+  test "a result spec written by hand leaves the result as declared" do
+    assert {:ok, t} = T.tally_or_busy(false)
+    assert T.tally_add(t, 2) == 2
+    assert T.tally_or_busy(true) == {:error, :busy}
+    assert T.last_digit(1234) == 4
+    assert T.spec_ok(2) == :ok
+    assert T.spec_ok(3) == {:error, :odd}
+  end
+
   test "CORRAL_EXPORT_FLAGS runs the NIF on a dirty scheduler" do
     assert T.on_dirty() == true
   end
@@ -506,6 +628,21 @@ defmodule CorralTest.TypedTest do
       {:ok_reports, 1} => "ok_reports(mode :: integer()) :: {:ok, float()} | {:error, term()}",
       {:def_lookup, 1} => "def_lookup(key :: String.t()) :: {:ok, binary()} | {:error, term()}",
       {:pool_checked, 1} => "pool_checked(a :: non_neg_integer()) :: {:ok, non_neg_integer()} | {:error, term()}",
+      {:cstring_len, 1} => "cstring_len(s :: String.t()) :: non_neg_integer()",
+      {:opt_cstring_len, 1} => "opt_cstring_len(s :: String.t() | nil) :: integer()",
+      {:cstrings_joined, 1} => "cstrings_joined(parts :: [String.t()]) :: String.t()",
+      {:pure_version, 1} => "pure_version(null :: boolean()) :: String.t()",
+      {:cstring_checked, 1} => "cstring_checked(s :: String.t()) :: {:ok, String.t()} | {:error, term()}",
+      {:tally_open, 1} => "tally_open(start :: integer()) :: {:ok, tally()} | {:error, term()}",
+      {:divmod, 2} => "divmod(a :: non_neg_integer(), b :: non_neg_integer()) :: {non_neg_integer(), non_neg_integer()}",
+      {:ok_divmod, 2} =>
+        "ok_divmod(a :: non_neg_integer(), b :: non_neg_integer()) :: {:ok, {non_neg_integer(), non_neg_integer()}} | {:error, term()}",
+      {:tally_split, 2} => "tally_split(n :: integer(), mode :: integer()) :: {tally(), tally(), float(), String.t()}",
+      {:tally_labelled, 1} => "tally_labelled(label :: String.t()) :: {:ok, {tally(), binary(), boolean()}} | {:error, term()}",
+      {:pool_divmod, 2} => "pool_divmod(a :: integer(), b :: integer()) :: {integer(), integer()}",
+      {:tally_or_busy, 1} => "tally_or_busy(busy :: boolean()) :: {:ok, tally()} | {:error, :busy}",
+      {:last_digit, 1} => "last_digit(x :: non_neg_integer()) :: 0..9",
+      {:spec_ok, 1} => "spec_ok(x :: integer()) :: :ok | {:error, :odd}",
       {:mix, 8} =>
         "mix(a :: -128..127, b :: 0..65535, x :: number(), neg :: boolean(), bytes :: binary(), " <>
           "n :: non_neg_integer(), d :: -2147483648..2147483647, e :: non_neg_integer()) :: float()"

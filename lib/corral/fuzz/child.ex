@@ -106,6 +106,9 @@ defmodule Corral.Fuzz.Child do
   end
 
   defp expand({:type, l, name, args}, local, depth) when is_list(args), do: {:type, l, name, Enum.map(args, &expand(&1, local, depth))}
+  # A typed declaration names its arguments: t :: tally().
+  defp expand({:ann_type, l, [var, type]}, local, depth), do: {:ann_type, l, [var, expand(type, local, depth)]}
+  defp expand({:paren_type, l, [type]}, local, depth), do: {:paren_type, l, [expand(type, local, depth)]}
   defp expand(type, _local, _depth), do: type
 
   defp loop(_ctx, 0, _gen), do: :ok

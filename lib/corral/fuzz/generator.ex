@@ -151,7 +151,8 @@ defmodule Corral.Fuzz.Generator do
   @doc """
   Remembers a call that returned: its arguments were accepted, and the
   references, pids and ports it returned (also inside tuples and short
-  lists) and small values are kept for later calls to reuse.
+  lists, three levels deep: `{:ok, {object, [object]}}`) and small values
+  are kept for later calls to reuse.
   """
   def returned(gen, {name, _} = fun, args, descs, value) do
     gen = accept(gen, fun, args, descs, length(args))
@@ -166,7 +167,7 @@ defmodule Corral.Fuzz.Generator do
         expr
       end
 
-    Enum.reduce(harvest(value, expr, 2, []), gen, fn {kind, v, e}, gen -> remember(gen, kind, {v, e}) end)
+    Enum.reduce(harvest(value, expr, 3, []), gen, fn {kind, v, e}, gen -> remember(gen, kind, {v, e}) end)
   end
 
   @doc """

@@ -441,6 +441,102 @@ CORRAL_DEF_THREAD(pool_checked, (ok, u64), (u64, a))
     return a * 2;
 }
 
+/* C strings: NUL-terminated copies for C libraries, NULL for nil. */
+CORRAL_DEF(cstring_len, size, (cstring, s))
+{
+    (void)c;
+    return strlen(s);
+}
+CORRAL_NIF(hand_cstring) { return corral_make_size(c, strlen(corral_arg_cstring(c, 0))); }
+CORRAL_DEF(opt_cstring_len, i64, (opt, cstring, s))
+{
+    (void)c;
+    return s == NULL ? -1 : (int64_t)strlen(s);
+}
+/* The parts joined with "+", as a C string result. */
+CORRAL_DEF(cstrings_joined, cstring, (list, cstring, parts))
+{
+    size_t n = 1;
+    for (size_t k = 0; k < parts.count; k++) n += strlen(parts.data[k]) + 1;
+    char *out = corral_alloc(c, n), *at = out;
+    for (size_t k = 0; k < parts.count; k++) {
+        if (k > 0) *at++ = '+';
+        size_t len = strlen(parts.data[k]);
+        memcpy(at, parts.data[k], len);
+        at += len;
+    }
+    *at = '\0';
+    return out;
+}
+CORRAL_DEF(cstring_or_null, cstring, (cstring, s), (bool, null))
+{
+    (void)c;
+    return null ? NULL : s;
+}
+CORRAL_PURE(pure_version, cstring, (bool, null)) { return null ? NULL : "1.2.3"; }
+CORRAL_DEF(cstring_checked, (ok, cstring), (cstring, s))
+{
+    if (*s == '\0') corral_return_error(c, "empty");
+    return s;
+}
+
+/* (ok, (res, Type)): {:ok, object} or {:error, reason}. */
+CORRAL_DEF(tally_open, (ok, (res, Tally)), (i64, start))
+{
+    if (start < 0) corral_return_error(c, "negative");
+    if (start == 0) return NULL; /* RuntimeError */
+    Tally *t = corral_resource_new(c, Tally, 0);
+    t->n = start;
+    return t;
+}
+
+/* Tuples of typed values: the body returns <name>_result. */
+CORRAL_PURE(divmod, (tuple, (u64, q), (u64, r)), (u64, a), (u64, b))
+{
+    if (b == 0) {
+        corral_fail(c, "Elixir.ArithmeticError", "division by zero");
+        return (divmod_result){0, 0};
+    }
+    return (divmod_result){.q = a / b, .r = a % b};
+}
+CORRAL_PURE(ok_divmod, (ok, (tuple, (u64, q), (u64, r))), (u64, a), (u64, b))
+{
+    if (b == 0) corral_return_error(c, "division_by_zero");
+    return (ok_divmod_result){.q = b ? a / b : 0, .r = b ? a % b : 0};
+}
+/* mode 1: the second object is NULL; mode 2: the ratio is NaN. */
+CORRAL_DEF(tally_split, (tuple, (res, Tally, left), (res, Tally, right), (double, ratio), (cstring, label)), (i64, n),
+           (int, mode))
+{
+    Tally *l = corral_resource_new(c, Tally, 0), *r = mode == 1 ? NULL : corral_resource_new(c, Tally, 0);
+    l->n = n / 2;
+    if (r) r->n = n - n / 2;
+    return (tally_split_result){l, r, mode == 2 ? NAN : 0.5, "split"};
+}
+CORRAL_DEF(tally_labelled, (ok, (tuple, (res, Tally, t), (binary, label), (bool, fresh))), (string, label))
+{
+    if (label.size == 0) corral_return_error(c, "no_label");
+    Tally *t = corral_resource_new(c, Tally, 0);
+    return (tally_labelled_result){.t = t, .label = label, .fresh = true};
+}
+CORRAL_DEF_THREAD(pool_divmod, (tuple, (i64, q), (i64, r)), (i64, a), (i64, b))
+{
+    if (b == 0 || (a == INT64_MIN && b == -1)) corral_raise(c, "cannot divide %lld by %lld", (long long)a, (long long)b);
+    return (pool_divmod_result){a / b, a % b};
+}
+
+/* Result specs written by hand. */
+CORRAL_DEF(tally_or_busy, (spec, "{:ok, resource(Tally)} | {:error, :busy}", term), (bool, busy))
+{
+    if (busy) return corral_make_error(c, corral_make_atom(c, "busy"));
+    return corral_make_ok_tuple(c, corral_make_resource(c, corral_resource_new(c, Tally, 0)));
+}
+CORRAL_PURE(last_digit, (spec, "0..9", u8), (u64, x)) { return (uint8_t)(x % 10); }
+CORRAL_DEF(spec_ok, (spec, ":ok | {:error, :odd}", (ok, void)), (i64, x))
+{
+    if (x % 2) corral_return_error(c, "odd");
+}
+
 /* Runs on a dirty CPU scheduler when exported with CORRAL_EXPORT_FLAGS. */
 CORRAL_PURE(on_dirty, bool) { return enif_thread_type() == ERL_NIF_THR_DIRTY_CPU_SCHEDULER; }
 
@@ -476,4 +572,9 @@ CORRAL_MODULE(CorralTest.Typed,
               CORRAL_EXPORT(ok_bad_name), CORRAL_EXPORT(not_ok_result), CORRAL_EXPORT(def_lookup),
               CORRAL_EXPORT(def_releases), CORRAL_EXPORT(def_ok_void), CORRAL_FN("hand_error_result", hand_error_result, 1),
               CORRAL_EXPORT_THREAD(pool_checked),
+              CORRAL_EXPORT(cstring_len), CORRAL_FN("hand_cstring", hand_cstring, 1), CORRAL_EXPORT(opt_cstring_len),
+              CORRAL_EXPORT(cstrings_joined), CORRAL_EXPORT(cstring_or_null), CORRAL_EXPORT(pure_version),
+              CORRAL_EXPORT(cstring_checked), CORRAL_EXPORT(tally_open), CORRAL_EXPORT(divmod), CORRAL_EXPORT(ok_divmod),
+              CORRAL_EXPORT(tally_split), CORRAL_EXPORT(tally_labelled), CORRAL_EXPORT_THREAD(pool_divmod),
+              CORRAL_EXPORT(tally_or_busy), CORRAL_EXPORT(last_digit), CORRAL_EXPORT(spec_ok),
               CORRAL_EXPORT_FLAGS(on_dirty, CORRAL_DIRTY_CPU));
