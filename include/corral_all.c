@@ -3953,3 +3953,22 @@ ERL_NIF_TERM corral__pure_failed(ErlNifEnv *env, int argc, const ERL_NIF_TERM ar
     corral__pure_report(&call, st, ok_result);
     return corral__unwound(&call); /* not reached */
 }
+
+ERL_NIF_TERM corral__make_cstring_result(corral_call *c, const char *s)
+{
+    if (CORRAL__UNLIKELY(s == NULL)) corral_raise(c, "the body returned NULL for its cstring result");
+    return corral_make_string(c, s);
+}
+
+ERL_NIF_TERM corral__make_cstring_pure(ErlNifEnv *env, const char *s, corral_pure *st)
+{
+    if (CORRAL__UNLIKELY(s == NULL)) {
+        corral_fail(st, "Elixir.RuntimeError", "the body returned NULL for its cstring result");
+        return corral__atom_nil;
+    }
+    size_t n = strlen(s);
+    ERL_NIF_TERM t;
+    unsigned char *d = enif_make_new_binary(env, n, &t);
+    if (n) memcpy(d, s, n);
+    return t;
+}
