@@ -107,6 +107,6 @@ fuzz: deps
 	  $(foreach f,$(FUZZ_TEST_SLOW),--except $(f)) --except fail_allocations_after/1
 	MIX_ENV=test mix corral.fuzz CorralTest.Terms --count 100000 --seed 1 --max-failures 1 \
 	  --except seq_reversed/1
-	cd examples/sqlite && mix corral.fuzz Sqlite.Native --count 20000 --seed 1 --max-failures 1
+	cd examples/sqlite && mix corral.fuzz Sqlite.Native --count 20000 --seed 1 --max-failures 1 --dict fuzz.dict
 	MIX_ENV=test mix corral.fuzz CorralTest.Typed --count 50000 --seed 1 --max-failures 1 \
 	  --except owned_repeat/2 --except owned_then_raise/1 --except owned_job/1 --except owned_sized/1

@@ -263,6 +263,27 @@ defmodule CorralTest.FuzzTest do
       assert -6 in ranged and 6 in ranged
     end
 
+    test "strings and binaries come from the dictionary half of the time, when there is one" do
+      :rand.seed(:exsss, 10)
+      types = spec_args("f(String.t(), binary()) :: :ok", 2)
+      gen = Generator.new()
+      Generator.use_dictionary(["SELECT 1", "BEGIN"])
+
+      try do
+        samples = for _ <- 1..1000, do: elem(Generator.args(gen, {:f, 2}, types), 0)
+
+        for k <- 0..1 do
+          words = Enum.count(samples, &(Enum.at(&1, k) in ["SELECT 1", "BEGIN"]))
+          assert words > 300 and words < 800
+        end
+      after
+        Generator.use_dictionary([])
+      end
+
+      samples = for _ <- 1..300, do: elem(Generator.args(gen, {:f, 2}, types), 0)
+      refute Enum.any?(samples, fn [a, b] -> a == "SELECT 1" or b == "SELECT 1" end)
+    end
+
     test "reference() arguments reuse what earlier calls returned, and reports write them as those calls" do
       :rand.seed(:exsss, 6)
       ref = make_ref()
@@ -286,6 +307,32 @@ defmodule CorralTest.FuzzTest do
       assert {_, [from_b]} = Enum.find(samples, &match?({[^b], _}, &1))
       assert Generator.render(M, :get, [from_a]) == "M.get(elem(elem(M.open(8), 1), 0))"
       assert Generator.render(M, :get, [from_b]) == "M.get(Enum.at(elem(elem(M.open(8), 1), 1), 0))"
+    end
+  end
+
+  test "a dictionary's words reach a crash that random strings do not", %{dir: dir} do
+    mod =
+      build(dir, CorralTest.FuzzDict, "fuzz_dict", """
+      #include <corral.h>
+      #include <string.h>
+      /* The bug: only the exact words reach the NULL store. */
+      CORRAL_NIF(parse) {
+          corral_binary s = corral_arg_binary(c, 0);
+          if (s.size == 10 && memcmp(s.data, "magic word", 10) == 0) { volatile int *p = NULL; *p = 1; }
+          return corral_make_ok(c);
+      }
+      CORRAL_DOC("parse", 1, "parse(String.t()) :: :ok", "");
+      CORRAL_MODULE(CorralTest.FuzzDict, CORRAL_FN("parse", parse, 1));
+      """)
+
+    assert {:ok, _} = Fuzz.fuzz(mod, count: 500, seed: 5)
+    assert {:crash, report} = Fuzz.fuzz(mod, count: 500, seed: 5, dictionary: ["SELECT 1", "magic word"])
+    assert report =~ ~s|CorralTest.FuzzDict.parse("magic word")|
+  end
+
+  test "the task reads a dictionary file and refuses a missing one", %{dir: dir} do
+    assert_raise Mix.Error, ~r/cannot read the dictionary .*missing\.dict: no such file or directory/, fn ->
+      Fuzz.run(["Some.Module", "--dict", Path.join(dir, "missing.dict")])
     end
   end
 

@@ -29,6 +29,7 @@ defmodule Corral.Fuzz.Child do
         report(sock, {:hello, System.pid(), for({n, a} <- funs, do: {n, a, Map.has_key?(specs, {n, a})}), read != nil})
         # One stream per VM of the run. (Seeding with the tuple {seed, vm, c}
         # would give {s, 2, c} and {s + 1, 1, c} the same stream.)
+        Generator.use_dictionary(Map.get(config, :dictionary, []))
         <<stream::64, _::binary>> = :crypto.hash(:sha256, :erlang.term_to_binary({config.seed, config.vm}))
         :rand.seed(:exsss, stream)
 

@@ -508,7 +508,22 @@ defmodule Corral.Fuzz.Generator do
 
   defp float, do: if(:rand.uniform(3) == 1, do: Enum.random(@floats), else: (:rand.uniform() - 0.5) * 2000)
 
-  defp binary do
+  @doc """
+  Strings to draw half of the generated strings and binaries from (the
+  task's `--dict`), for this process; `[]` for none.
+  """
+  def use_dictionary(words), do: Process.put({__MODULE__, :dictionary}, List.to_tuple(words))
+
+  defp from_dictionary do
+    case Process.get({__MODULE__, :dictionary}, {}) do
+      {} -> nil
+      words -> if :rand.uniform(2) == 1, do: elem(words, :rand.uniform(tuple_size(words)) - 1)
+    end
+  end
+
+  defp binary, do: from_dictionary() || any_binary()
+
+  defp any_binary do
     case :rand.uniform(100) do
       n when n <= 40 -> text()
       n when n <= 80 -> :rand.bytes(:rand.uniform(65) - 1)
@@ -518,7 +533,7 @@ defmodule Corral.Fuzz.Generator do
     end
   end
 
-  defp text, do: Enum.random(["", "a", "hello", "héllo", "with\nnewline", String.duplicate("x", :rand.uniform(300))])
+  defp text, do: from_dictionary() || Enum.random(["", "a", "hello", "héllo", "with\nnewline", String.duplicate("x", :rand.uniform(300))])
 
   defp bits(n), do: <<:rand.uniform(1 <<< n) - 1::size(n)>>
 

@@ -47,6 +47,12 @@ defmodule Mix.Tasks.Corral.Fuzz do
     * `--except name/arity` (repeatable) - leave a function out, e.g. one
       that sleeps or loops for as long as its argument says.
     * `--only name/arity` (repeatable) - call only these functions.
+    * `--dict FILE` - strings the inputs of your library are made of (SQL
+      statements, JSON snippets, format names), one per line (lines
+      starting with `#` are comments): half of the strings and binaries
+      generated are taken from it, so a parser's deeper paths are reached
+      (`examples/sqlite/fuzz.dict` gets SQLite statements prepared, bound
+      and stepped).
 
   Each call either returns or raises (raising is fine: bad input should
   raise an `ArgumentError`). The summary gives, per function, the calls,
@@ -85,7 +91,8 @@ defmodule Mix.Tasks.Corral.Fuzz do
     max_failures: :integer,
     duration: :integer,
     except: :keep,
-    only: :keep
+    only: :keep,
+    dict: :string
   ]
 
   @impl true
@@ -103,7 +110,7 @@ defmodule Mix.Tasks.Corral.Fuzz do
 
     fuzz_opts =
       [except: Keyword.get_values(opts, :except), only: Keyword.get_values(opts, :only)] ++
-        Keyword.drop(opts, [:except, :only])
+        dictionary_opt(opts[:dict]) ++ Keyword.drop(opts, [:except, :only, :dict])
 
     case fuzz(Module.concat([module_name]), fuzz_opts) do
       {:ok, summary} ->
@@ -115,13 +122,28 @@ defmodule Mix.Tasks.Corral.Fuzz do
     end
   end
 
+  # --dict FILE: one string per line; blank lines and lines starting with
+  # "#" are skipped.
+  defp dictionary_opt(nil), do: []
+
+  defp dictionary_opt(path) do
+    case File.read(path) do
+      {:ok, text} ->
+        words = for line <- String.split(text, "\n"), line != "", not String.starts_with?(line, "#"), do: line
+        [dictionary: words]
+
+      {:error, reason} ->
+        Mix.raise("mix corral.fuzz: cannot read the dictionary #{path}: #{:file.format_error(reason)}")
+    end
+  end
+
   @doc """
   Runs the fuzzer against `module` and returns `{status, summary}`, where
   status is `:ok`, `:crash` (the VM died at least once) or `:hang` (a call
   hung and `fail_on_hang: true`). Options are those of the task, as a
   keyword list: `count`, `seed`, `timeout`, `fail_on_hang`, `keep_going`,
   `max_failures`, `duration` (seconds), `except` and `only` (lists of
-  `"name/arity"`). The child VM gets the code paths of the current VM.
+  `"name/arity"`), `dictionary` (a list of strings). The child VM gets the code paths of the current VM.
   """
   def fuzz(module, opts \\ []) do
     cfg = %{
@@ -134,6 +156,7 @@ defmodule Mix.Tasks.Corral.Fuzz do
       max_failures: Keyword.get(opts, :max_failures, 3),
       except: Keyword.get(opts, :except, []),
       only: Keyword.get(opts, :only, []),
+      dictionary: Keyword.get(opts, :dictionary, []),
       stop_at: if(d = Keyword.get(opts, :duration), do: now() + d * 1000),
       # The child VMs' working directory: what the calls write with relative
       # paths (a database file named by a generated string) stays out of
@@ -204,7 +227,8 @@ defmodule Mix.Tasks.Corral.Fuzz do
       seed: cfg.seed,
       vm: vm_index,
       skip: cfg.except ++ st.left_out,
-      only: cfg.only
+      only: cfg.only,
+      dictionary: cfg.dictionary
     }
 
     encoded = child |> :erlang.term_to_binary() |> Base.encode64()
