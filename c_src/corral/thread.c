@@ -130,7 +130,9 @@ static void *worker(void *arg)
     }
     pool.used[slot] = false;
     pool.nthreads--;
+    bool drained = pool.stopping && pool.nthreads == 0;
     pthread_mutex_unlock(&pool.lock);
+    if (drained) corral__pool_drained();
     return NULL;
 }
 
@@ -186,7 +188,7 @@ static void pool_job_cancelled(void)
     pthread_mutex_unlock(&pool.lock);
 }
 
-void corral__pool_stop(void)
+bool corral__pool_stop(void)
 {
     pthread_mutex_lock(&pool.lock);
     pool.stopping = true;
@@ -195,6 +197,7 @@ void corral__pool_stop(void)
     pthread_mutex_unlock(&pool.lock);
     /* The threads finish the submitted jobs in this image, after the unload. */
     if (running) corral__keep_image_mapped();
+    return running;
 }
 
 /* }====================================================================== */
