@@ -25,9 +25,14 @@ CORRAL_LDFLAGS ?= $(if $(filter Darwin,$(shell uname -s)),-dynamiclib -undefined
 # compiled from Corral's src/ into $(CORRAL_EBIN) once.
 #   src/my_nif.erl: priv/my_nif.so $(CORRAL_STUBS_BEAMS)
 #   	$(CORRAL_STUBS) $< $@                  (options: app=App timeout=Ms)
+# CORRAL_LOAD_DATA, an Erlang term without the final dot ({pool, 4}), is
+# the data the library's load hook (CORRAL_ON_LOAD) receives; set it before
+# the rule runs (it defaults to the atom undefined).
 CORRAL_EBIN ?= _corral/ebin
 CORRAL_STUBS_BEAMS := $(CORRAL_EBIN)/corral_stubs.beam $(CORRAL_EBIN)/corral_object.beam
-CORRAL_STUBS = erl -noshell -pa $(CORRAL_EBIN) -run corral_stubs main
+CORRAL_LOAD_DATA ?=
+CORRAL_STUBS = erl -noshell -pa $(CORRAL_EBIN) -run corral_stubs main \
+  $(if $(strip $(CORRAL_LOAD_DATA)),'load_data=$(subst ','\'',$(CORRAL_LOAD_DATA))')
 
 $(CORRAL_EBIN)/%.beam: $(CORRAL_DIR)/src/%.erl $(CORRAL_DIR)/include/corral.hrl
 	@mkdir -p $(CORRAL_EBIN)

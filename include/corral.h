@@ -61,7 +61,7 @@
 #define CORRAL_VERSION "0.1.0"
 /* Bumped whenever the layout of the export table or the load protocol
  * changes; the Elixir side refuses a library built with another value. */
-#define CORRAL_ABI 3
+#define CORRAL_ABI 4
 
 /* }====================================================================== */
 
@@ -403,6 +403,119 @@ void corral__on_unload(ErlNifEnv *env, void *priv);
         corral__prepare(&corral__module_info, corral__exports, corral__funcs);                \
     }                                                                                         \
     ERL_NIF_INIT(token, corral__funcs, corral__on_load, NULL, corral__on_upgrade, corral__on_unload)
+
+/* {----------------------------------------------------------------------
+ * Library hooks: load, upgrade, unload
+ *
+ * A wrapped C library has global set-up and teardown (sqlite3_initialize,
+ * curl_global_init); these hooks give them a home. At most one of each per
+ * library, in any of its files:
+ *
+ *     static bool load(corral_load *l)
+ *     {
+ *         if (sqlite3_initialize() != SQLITE_OK) return corral_load_fail(l, "sqlite3_initialize failed");
+ *         return true;
+ *     }
+ *     static void unload(const corral_unload *u) { if (!u->replaced) sqlite3_shutdown(); }
+ *     CORRAL_ON_LOAD(load);
+ *     CORRAL_ON_UNLOAD(unload);
+ *
+ * The load hook runs when the VM loads the library: the first load
+ * (l->upgrade false) and a new version replacing a loaded one
+ * (l->upgrade true: the old version's code may still run, and its unload
+ * hook runs later, when the old code is purged). It runs after Corral's
+ * own set-up (its ABI check, atoms, CORRAL_STRUCT tables, resource types),
+ * on the process that loads the module. Returning false fails the load:
+ * the library is not loaded, the unload hook does not run (undo in the
+ * hook what it did before it failed), and the module's functions raise
+ * Corral.LoadError (Elixir) or error:{not_loaded, Sentence} (Erlang) with
+ * the sentence given to corral_load_fail.
+ *
+ * l->data is the load data: `use Corral, load_data: term` in Elixir; the
+ * rebar3 plugin's {load_data, Term} or corral.mk's CORRAL_LOAD_DATA for an
+ * Erlang module; nil (Elixir) or undefined (Erlang) when none is given; the
+ * whole load info when the library is loaded by hand with
+ * erlang:load_nif/2 and a term that is not a tuple tagged `corral`.
+ * Decode it with plain enif calls on l->env, or with Corral's getters on
+ * l->c: `corral_get_i64(l->c, corral_term_of(l->data))`. In the hook, l->c
+ * is a call context with no arguments: the getters, corral_try_*,
+ * corral_make_*, atom tables, corral_alloc and corral_defer (released when
+ * the hook returns) and corral_raise* work; a raise fails the load with
+ * its message, as corral_load_fail does. Not for the hook: corral_arg_*
+ * (there are no arguments), yielding, thread jobs, corral_return_error*,
+ * monitors. Terms made on l->env die with the hook: keep what you need
+ * as C values (or copy it into an environment of your own).
+ *
+ * The unload hook runs once, when the VM unloads the library (its module
+ * was purged or deleted; the VM waits until no object of the library's
+ * resource types is left, unless a new version took the types over), and
+ * after the last thread job of the library finished: thread jobs queued or
+ * running at the unload still run, and the hook then runs on the pool
+ * thread that ran the last one. Without such jobs it runs during the
+ * VM's unload, on the thread that unloads. It never runs while a thread
+ * job of this library runs. u->replaced is true when a new version of the
+ * library was loaded over this one: a dependency both versions share (a
+ * system libsqlite3.so, which the dynamic loader maps once) is still in use
+ * by the new version and must not be shut down. Objects that outlive the
+ * library's module in the new version (the state of a yielding call that was
+ * in flight at the upgrade) may be freed after the hook ran.
+ * ---------------------------------------------------------------------- */
+
+/* What the load hook receives. Public fields only grow at the end. */
+typedef struct corral_load {
+    corral_call *c;    /* a call context for Corral's getters; a raise fails the load */
+    ErlNifEnv *env;    /* the load's environment (the same as l->c->env) */
+    ERL_NIF_TERM data; /* the load data (see above) */
+    bool upgrade;      /* true: a new version replaces a loaded one */
+    char *message_;    /* internal: where corral_load_fail writes */
+    size_t message_cap_;
+} corral_load;
+
+/* What the unload hook receives. Public fields only grow at the end. */
+typedef struct corral_unload {
+    bool replaced; /* true: a new version of the library was loaded over this one */
+} corral_unload;
+
+typedef bool (*corral_load_hook)(corral_load *l);
+typedef void (*corral_unload_hook)(const corral_unload *u);
+
+void corral__set_load_hook(corral_load_hook fn);
+void corral__set_unload_hook(corral_unload_hook fn);
+
+/* Fails the load with a sentence (a printf format): the text of the
+ * Corral.LoadError (Elixir) or of error:{not_loaded, Sentence} (Erlang) that
+ * the module's functions then raise, and of the warning printed at the
+ * load. Returns false, so the hook can `return corral_load_fail(l, ...)`.
+ * Checks: nothing. Raises: never. Owns: the text is copied (up to 1023
+ * bytes; longer text is cut). */
+CORRAL__PRINTF(2, 3) bool corral_load_fail(corral_load *l, const char *fmt, ...);
+
+/* Declares `bool fn(corral_load *l)` as the library's load hook (see the
+ * section's comment for when it runs and what it may call). At file scope,
+ * once per library: a second CORRAL_ON_LOAD fails to compile in the same
+ * file, and to link in another one ("multiple definition of
+ * corral__CORRAL_ON_LOAD_appears_twice").
+ * Checks: at compile time, fn's type. Raises: never (a raise inside the hook
+ * fails the load). Owns: static. */
+#define CORRAL_ON_LOAD(fn)                                                                   \
+    __attribute__((visibility("hidden"))) extern const char corral__CORRAL_ON_LOAD_appears_twice; \
+    __attribute__((visibility("hidden"))) const char corral__CORRAL_ON_LOAD_appears_twice = 1;    \
+    CORRAL__CONSTRUCTOR(corral__register_load_hook) { corral__set_load_hook(fn); }              \
+    _Static_assert(1, "CORRAL_ON_LOAD")
+
+/* Declares `void fn(const corral_unload *u)` as the library's unload hook
+ * (see the section's comment for exactly when, and on which thread, it
+ * runs).
+ * At file scope, once per library, as CORRAL_ON_LOAD. The hook must not
+ * call Corral functions that take a call context, nor wait for the VM.
+ * Checks: at compile time, fn's type. Raises: never. Owns: static. */
+#define CORRAL_ON_UNLOAD(fn)                                                                     \
+    __attribute__((visibility("hidden"))) extern const char corral__CORRAL_ON_UNLOAD_appears_twice; \
+    __attribute__((visibility("hidden"))) const char corral__CORRAL_ON_UNLOAD_appears_twice = 1;    \
+    CORRAL__CONSTRUCTOR(corral__register_unload_hook) { corral__set_unload_hook(fn); }              \
+    _Static_assert(1, "CORRAL_ON_UNLOAD")
+
+/* }---------------------------------------------------------------------- */
 
 /* }====================================================================== */
 

@@ -43,6 +43,10 @@ defmodule Corral do
       folder's `checksums.txt`; with none, the library is built from source.
       `CORRAL_FORCE_BUILD=1` always builds.
     * `:version` - the version in prebuilt file names (default: the app's).
+    * `:load_data` - a term given to the library's load hook
+      (`CORRAL_ON_LOAD` in C) when the library loads; `nil` by default. It
+      is stored in the module, so it must be a term that can be written in
+      code (no pids, references, ports or functions).
     * `:job_timeout` - how long (ms, or `:infinity`) the function of a thread
       job (`CORRAL_FN_THREAD`) waits for its reply; default 5000.
     * `:isolate` - `true` to run the library in a separate OS process that
@@ -208,6 +212,22 @@ defmodule Corral do
     end
   end
 
+  # The load data, quoted: a term the module's code can hold.
+  defp load_data!(data) do
+    if writable?(data) do
+      Macro.escape(data)
+    else
+      raise ArgumentError,
+            "use Corral: :load_data must be a term that can be written in code (no pids, references, ports or functions), got: #{inspect(data)}"
+    end
+  end
+
+  defp writable?(t) when is_pid(t) or is_reference(t) or is_port(t) or is_function(t), do: false
+  defp writable?(t) when is_tuple(t), do: t |> Tuple.to_list() |> writable?()
+  defp writable?(t) when is_map(t), do: Enum.all?(t, fn {k, v} -> writable?(k) and writable?(v) end)
+  defp writable?([h | t]), do: writable?(h) and writable?(t)
+  defp writable?(_), do: true
+
   # `isolate: true | false | [timeout: ms]`: nil, or what the stubs need.
   defp isolate_options!(false), do: nil
   defp isolate_options!(nil), do: nil
@@ -284,6 +304,7 @@ defmodule Corral do
   defmacro __before_compile__(env) do
     opts = Module.get_attribute(env.module, :corral_opts)
     isolate = isolate_options!(Keyword.get(opts, :isolate, false))
+    load_data = load_data!(Keyword.get(opts, :load_data))
     info = Corral.Compiler.build!(env.module, opts)
     config = info.config
 
@@ -409,12 +430,14 @@ defmodule Corral do
     so_base = String.replace_suffix(info.so, ".so", "")
     load_from = Keyword.get(opts, :load_from, {config.otp_app, "priv/native/lib#{config.lib}"})
 
+    # The load info (c_src/corral/call.c): {:corral, abi, {pid, ref}, data};
+    # a failed load hook sends its sentence to {pid, ref}.
     load_nif =
       quote do
         path = Corral.Loader.library_path(unquote(Macro.escape(load_from)), unquote(so_base))
 
-        Corral.Loader.load(__MODULE__, path, fn load_path ->
-          :erlang.load_nif(String.to_charlist(load_path), {:corral, unquote(Corral.abi())})
+        Corral.Loader.load(__MODULE__, path, fn load_path, reply ->
+          :erlang.load_nif(String.to_charlist(load_path), {:corral, unquote(Corral.abi()), reply, unquote(load_data)})
         end)
       end
 

@@ -7,7 +7,8 @@
 %%   {provider_hooks, [{pre, [{compile, {corral, compile}}]}]}.
 %%   {corral, [{counter_nif, [{sources, ["c_src/*.c"]},   % the default
 %%                            {cflags, []}, {ldflags, []},
-%%                            {timeout, 5000}]}]}.         % a thread job's wait, ms
+%%                            {timeout, 5000},            % a thread job's wait, ms
+%%                            {load_data, {pool, 4}}]}]}. % the load hook's data (CORRAL_ON_LOAD)
 %%
 %% For each module listed: its C sources and Corral's runtime (one file,
 %% include/corral_all.c) are compiled into priv/<module>.so when any of
@@ -66,7 +67,9 @@ build_lib(Dir, AppName, {Module, Opts}) when is_atom(Module), is_list(Opts) ->
         false -> ok
     end,
     Out = filename:join([Dir, "src", atom_to_list(Module) ++ ".erl"]),
-    case corral_stubs:generate(So, #{out => Out, app => AppName, timeout => option(timeout, Opts, 5000)}) of
+    Stubs = #{out => Out, app => AppName, timeout => option(timeout, Opts, 5000),
+              load_data => option(load_data, Opts, undefined)},
+    case corral_stubs:generate(So, Stubs) of
         ok -> ok;
         {error, Sentence} -> fail("~ts", [Sentence])
     end;

@@ -14,9 +14,11 @@
 %%   - '__corral_live__'/0 (live objects per resource type) and
 %%     '__corral_cancel__'/1 (cancels a job), and format_error/2 for the
 %%     shell's error printing;
-%%   - an on_load that loads priv/<lib>.so with Corral's ABI check. A
-%%     library that does not load leaves the module loaded, the reason
-%%     logged, and every function raising error:{not_loaded, Sentence}.
+%%   - an on_load that loads priv/<lib>.so with Corral's ABI check and the
+%%     load data (option load_data; undefined by default) for the library's
+%%     CORRAL_ON_LOAD hook. A library that does not load leaves the module
+%%     loaded, the reason logged (a failed load hook's own sentence), and
+%%     every function raising error:{not_loaded, Sentence}.
 %%
 %% What the functions raise:
 %%   - error:badarg for argument errors, error:badarith for overflow and
@@ -34,7 +36,8 @@
 %%           called as counter_nif:add(#Ref<0.1.2.3>,many)
 %%           *** argument 2: expected an integer in -1000000..1000000, got: many
 %%
-%% Run as: erl -noshell -pa EBIN -run corral_stubs main Library.so Out.erl [app=App] [timeout=Ms]
+%% Run as: erl -noshell -pa EBIN -run corral_stubs main Library.so Out.erl [app=App] [timeout=Ms] [load_data=Term]
+%% (the options may come first too; Term is written as in Erlang, without the final dot)
 %% (corral.mk's rule), or through the rebar3 plugin (the corral module).
 -module(corral_stubs).
 -export([main/1, generate/2, read/1, load_details/0, spec_to_erlang/3, resource_type/1, spec_resources/1,
@@ -60,10 +63,21 @@ main(Args) ->
             halt(2)
     end.
 
-parse_args([So, Out | Rest], Opts) -> parse_opts(Rest, So, Out, Opts);
-parse_args(_, _) -> {error, "usage: corral_stubs Library.so Out.erl [app=App] [timeout=Ms]"}.
+%% Options are recognized by their names, wherever they are (corral.mk's
+%% CORRAL_STUBS puts CORRAL_LOAD_DATA before the paths).
+parse_args(Args, Opts) ->
+    {Named, Paths} = lists:partition(fun(A) -> lists:any(fun(P) -> lists:prefix(P, A) end, ["app=", "timeout=", "load_data="]) end, Args),
+    case Paths of
+        [So, Out] -> parse_opts(Named, So, Out, Opts);
+        _ -> {error, "usage: corral_stubs Library.so Out.erl [app=App] [timeout=Ms] [load_data=Term]"}
+    end.
 
 parse_opts([], So, Out, Opts) -> {ok, So, Out, Opts};
+parse_opts(["load_data=" ++ Text | Rest], So, Out, Opts) ->
+    case parse_term(Text) of
+        {ok, Term} -> parse_opts(Rest, So, Out, Opts#{load_data => Term});
+        error -> {error, "load_data= takes an Erlang term (without the final dot), got: " ++ Text}
+    end;
 parse_opts(["app=" ++ App | Rest], So, Out, Opts) -> parse_opts(Rest, So, Out, Opts#{app => list_to_atom(App)});
 parse_opts(["timeout=infinity" | Rest], So, Out, Opts) -> parse_opts(Rest, So, Out, Opts#{timeout => infinity});
 parse_opts(["timeout=" ++ Ms | Rest], So, Out, Opts) ->
@@ -71,14 +85,34 @@ parse_opts(["timeout=" ++ Ms | Rest], So, Out, Opts) ->
         {N, ""} when N >= 0 -> parse_opts(Rest, So, Out, Opts#{timeout => N});
         _ -> {error, "timeout= takes a number of milliseconds or infinity, got: " ++ Ms}
     end;
-parse_opts([Other | _], _So, _Out, _Opts) -> {error, "unknown option " ++ Other ++ " (known: app=, timeout=)"}.
+parse_opts([Other | _], _So, _Out, _Opts) -> {error, "unknown option " ++ Other ++ " (known: app=, timeout=, load_data=)"}.
+
+parse_term(Text) ->
+    case erl_scan:string(Text ++ " .") of
+        {ok, Tokens, _} ->
+            case erl_parse:parse_term(Tokens) of
+                {ok, Term} -> {ok, Term};
+                {error, _} -> error
+            end;
+        _ -> error
+    end.
+
+%% The load data as code text, or an error for a term code cannot hold.
+load_data_text(Term) ->
+    Text = lists:flatten(io_lib:format("~tw", [Term])),
+    case parse_term(Text) of
+        {ok, Back} when Back =:= Term -> {ok, Text};
+        _ -> {error, io_lib:format("load_data must be a term that can be written in code (no pids, references, "
+                                   "ports or functions), got: ~tp", [Term])}
+    end.
 
 %% {generation}
 
 %% Writes the module for library So to maps:get(out, Opts) (a path ending
 %% in <module>.erl, which must be the library's module). Options: app (whose
 %% priv dir holds the library; default: priv/ next to the module's ebin),
-%% timeout (ms a thread job's function waits; default 5000). The file is
+%% timeout (ms a thread job's function waits; default 5000), load_data (the
+%% term the library's load hook receives; default undefined). The file is
 %% rewritten only when its text changes, so make and rebar3 see no change
 %% when there is none.
 generate(So, Opts) ->
@@ -94,16 +128,22 @@ generate(So, Opts) ->
             {error, io_lib:format("~ts declares CORRAL_ERLANG_MODULE(~ts, ...) but is generated as ~ts (~ts): "
                                   "the two names must match", [So, M, Expected, Out])};
         {ok, Lib} ->
-            case check_names(Lib) == ok andalso check_arg_reads(So) of
-                ok ->
-                    Text = unicode:characters_to_binary(module_text(So, Lib, Opts)),
-                    case file:read_file(Out) of
-                        {ok, Text} -> ok;
-                        _ -> write(Out, Text)
-                    end;
-                false -> check_names(Lib);
+            case load_data_text(maps:get(load_data, Opts, undefined)) of
+                {ok, _} -> generate_checked(So, Out, Lib, Opts);
                 Error -> Error
             end
+    end.
+
+generate_checked(So, Out, Lib, Opts) ->
+    case check_names(Lib) == ok andalso check_arg_reads(So) of
+        ok ->
+            Text = unicode:characters_to_binary(module_text(So, Lib, Opts)),
+            case file:read_file(Out) of
+                {ok, Text} -> ok;
+                _ -> write(Out, Text)
+            end;
+        false -> check_names(Lib);
+        Error -> Error
     end.
 
 %% A body that reads, at a constant index, an argument its row does not
@@ -382,7 +422,7 @@ module_text(So, #{module := M, exports := Exports, docs := Docs} = Info, Opts) -
      resource_types_text(Docs),
      "-on_load(corral_load/0).\n\n",
      [function_text(M, E, maps:get({N, A}, Docs, none), Timeout, Shapes) || {N, A, _} = E <- Exports],
-     support_text(App, Lib)].
+     support_text(App, Lib, element(2, load_data_text(maps:get(load_data, Opts, undefined))))].
 
 async_name(N) -> list_to_atom(atom_to_list(N) ++ "_async").
 
@@ -647,9 +687,10 @@ load_details() ->
      {103, <<"the VM refused to register one of its resource types">>},
      {104, <<"it has dirty NIFs (CORRAL_DIRTY_CPU/IO) but this VM has no dirty schedulers">>},
      {105, <<"one of its CORRAL_STRUCT / CORRAL_UNION tables is invalid: a name is not ASCII or longer than 255 "
-             "characters, or a nested shape describes a type of another size than its member">>}].
+             "characters, or a nested shape describes a type of another size than its member">>},
+     {106, <<"its load hook (CORRAL_ON_LOAD) returned false without a reason (corral_load_fail gives one)">>}].
 
-support_text(App, Lib) ->
+support_text(App, Lib, LoadData) ->
     %% During on_load the module is not yet known to code:which/1: the
     %% beam is found on the code path.
     Beside = "    case code:where_is_file(atom_to_list(?MODULE) ++ \".beam\") of\n"
@@ -670,12 +711,17 @@ support_text(App, Lib) ->
      doc_attribute("false"),
      "'__corral_cancel__'(_) -> erlang:nif_error(corral_not_loaded()).\n\n",
      Priv,
+     %% The load info (c_src/corral/call.c): a failed load hook sends its
+     %% reason to {self(), Ref} before the load returns.
      io_lib:format("corral_load() ->\n"
                    "    Path = filename:join(corral_priv_dir(), ~tp),\n"
-                   "    case erlang:load_nif(Path, {corral, ~w}) of\n"
+                   "    Ref = make_ref(),\n"
+                   "    case erlang:load_nif(Path, {corral, ~w, {self(), Ref}, ~ts}) of\n"
                    "        ok -> persistent_term:erase({?MODULE, corral_load_error}), ok;\n"
                    "        {error, {Reason, Text}} ->\n"
+                   "            Hook = receive {'$corral_load_failed', Ref, Why} -> corral_hook_text(Why) after 0 -> none end,\n"
                    "            Detail = case re:run(Text, \"\\\\(([0-9]+)\\\\)\", [{capture, all_but_first, list}]) of\n"
+                   "                         _ when Hook =/= none -> [\"its load hook failed: \", Hook];\n"
                    "                         {match, [Code]} when Reason =:= load; Reason =:= load_failed ->\n"
                    "                             proplists:get_value(list_to_integer(Code), ~tp, io_lib:format(\"~~w: ~~ts\", [Reason, Text]));\n"
                    "                         _ -> io_lib:format(\"~~w: ~~ts\", [Reason, Text])\n"
@@ -684,7 +730,11 @@ support_text(App, Lib) ->
                    "            persistent_term:put({?MODULE, corral_load_error}, Sentence),\n"
                    "            logger:error(\"~~ts\", [Sentence]),\n"
                    "            ok\n"
-                   "    end.\n\n", [Lib, ?CORRAL_ABI, load_details()]),
+                   "    end.\n\n", [Lib, ?CORRAL_ABI, LoadData, load_details()]),
+     "%% What a failed load hook said: its text, or the message of what it raised.\n"
+     "corral_hook_text(Text) when is_binary(Text) -> Text;\n"
+     "corral_hook_text({'$corral_error', _, Message}) when is_binary(Message) -> Message;\n"
+     "corral_hook_text(Other) -> io_lib:format(\"~tp\", [Other]).\n\n",
      "corral_not_loaded() ->\n"
      "    {not_loaded, persistent_term:get({?MODULE, corral_load_error}, <<\"the native library of \", (atom_to_binary(?MODULE))/binary, \" is not loaded\">>)}.\n\n",
      "corral_reason({_, badarg, _}) -> badarg;\n"

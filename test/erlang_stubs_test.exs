@@ -149,7 +149,7 @@ defmodule CorralTest.ErlangStubsTest do
     so = counter_lib(dir, :stubs_abi)
     erl = Path.join([dir, "src", "stubs_abi.erl"])
     :ok = generate(so, erl)
-    File.write!(erl, String.replace(File.read!(erl), "{corral, #{Corral.abi()}}", "{corral, 999}"))
+    File.write!(erl, String.replace(File.read!(erl), "{corral, #{Corral.abi()},", "{corral, 999,"))
     m = ExUnit.CaptureLog.with_log(fn -> load(dir, so, erl) end) |> elem(0)
     assert {:error, {:not_loaded, sentence}, _} = raised(fn -> m.new(1) end)
     assert sentence =~ "stubs_abi could not load its native library"

@@ -46,12 +46,15 @@ defmodule CorralTest.Rebar3PluginTest do
   """
 
   test "builds the library, generates the module, and rebuilds only what changed", %{proj: proj} do
-    project(proj, "[{proj_nif, []}]", @good)
+    project(proj, "[{proj_nif, [{load_data, {answer, 42}}]}]", @good)
     {out, status} = rebar3(proj, ["compile"])
     assert status == 0, out
     assert out =~ "Corral: building"
     assert File.exists?(Path.join([proj, "priv", "proj_nif.so"]))
-    assert File.read!(Path.join([proj, "src", "proj_nif.erl"])) =~ "-spec twice(X :: integer()) -> integer()."
+    generated = File.read!(Path.join([proj, "src", "proj_nif.erl"]))
+    assert generated =~ "-spec twice(X :: integer()) -> integer()."
+    # The load data of the plugin's options, in the module's load info.
+    assert generated =~ "{corral, #{Corral.abi()}, {self(), Ref}, {answer,42}}"
 
     {out, 0} = rebar3(proj, ["compile"])
     refute out =~ "Corral: building"

@@ -28,6 +28,7 @@ enum {
     CORRAL__LOAD_STRUCTS = 105,
     CORRAL__LOAD_RESOURCES = 103,
     CORRAL__LOAD_NO_DIRTY = 104,
+    CORRAL__LOAD_HOOK = 106,
 };
 
 static ERL_NIF_TERM live_nif(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[])
@@ -37,24 +38,135 @@ static ERL_NIF_TERM live_nif(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]
     return corral__live_map(env);
 }
 
-/* load_info from the Elixir side is {corral, Abi}; other callers (Erlang
- * users loading by hand) may pass anything, and are not checked. */
-static int check_load_info(ErlNifEnv *env, ERL_NIF_TERM info)
+/* {----------------------------------------------------------------------
+ * The load info, and the library hooks
+ *
+ * Corral's loaders (the function `use Corral` generates, the on_load of a
+ * module corral_stubs generates) pass {corral, Abi, Reply, Data}: Data is
+ * the user's load data, Reply is {Pid, Ref} of the loading process. A
+ * failed load hook sends its sentence there as
+ * {'$corral_load_failed', Ref, Reason} before the load returns its code
+ * (erl_nif keeps only the number); the loader reads it at once. Reason is
+ * the text of corral_load_fail (a binary), or what a raise in the hook
+ * would have raised from a NIF ({'$corral_error', ...}, which the loader
+ * turns into text as the module's functions would).
+ * ---------------------------------------------------------------------- */
+
+typedef struct {
+    ERL_NIF_TERM data;
+    bool reply;
+    ErlNifPid pid;
+    ERL_NIF_TERM ref;
+} load_info;
+
+/* Any tuple tagged `corral` is Corral's load info, and must be this
+ * version's; other terms (an Erlang user loading by hand) are the load
+ * data as they are, and are not checked. */
+static int read_load_info(ErlNifEnv *env, ERL_NIF_TERM info, load_info *out)
 {
-    int arity;
-    const ERL_NIF_TERM *elems;
+    int arity, n;
+    const ERL_NIF_TERM *elems, *reply;
     char tag[8];
     int abi;
-    if (!enif_get_tuple(env, info, &arity, &elems) || arity != 2) return 0;
+    out->data = info;
+    out->reply = false;
+    if (!enif_get_tuple(env, info, &arity, &elems) || arity < 1) return 0;
     if (!enif_get_atom(env, elems[0], tag, sizeof tag, ERL_NIF_LATIN1) || strcmp(tag, "corral") != 0) return 0;
-    if (!enif_get_int(env, elems[1], &abi) || abi != CORRAL_ABI) return CORRAL__LOAD_ABI_MISMATCH;
+    if (arity != 4 || !enif_get_int(env, elems[1], &abi) || abi != CORRAL_ABI) return CORRAL__LOAD_ABI_MISMATCH;
+    out->data = elems[3];
+    if (enif_get_tuple(env, elems[2], &n, &reply) && n == 2 && enif_get_local_pid(env, reply[0], &out->pid)) {
+        out->reply = true;
+        out->ref = reply[1];
+    }
     return 0;
 }
 
-static int setup(ErlNifEnv *env, ERL_NIF_TERM info)
+static corral_load_hook user_load;
+static corral_unload_hook user_unload;
+
+void corral__set_load_hook(corral_load_hook fn) { user_load = fn; }
+void corral__set_unload_hook(corral_unload_hook fn) { user_unload = fn; }
+
+#define LOAD_MESSAGE_MAX 1024
+
+static ERL_NIF_TERM binary_of(ErlNifEnv *env, const char *text)
 {
-    int rc = check_load_info(env, info);
-    if (rc) return rc;
+    ERL_NIF_TERM bin;
+    size_t len = strlen(text);
+    unsigned char *bytes = enif_make_new_binary(env, len, &bin);
+    if (bytes) memcpy(bytes, text, len);
+    return bin;
+}
+
+bool corral_load_fail(corral_load *l, const char *fmt, ...)
+{
+    if (l == NULL || l->message_ == NULL || l->message_cap_ == 0) return false;
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(l->message_, l->message_cap_, fmt, ap);
+    va_end(ap);
+    /* An empty sentence still says the hook gave one. */
+    if (w <= 0) snprintf(l->message_, l->message_cap_, "(no reason given)");
+    return false;
+}
+
+/* What identifies the load hook's call context in messages
+ * (corral__function_name): never called. */
+static ERL_NIF_TERM load_hook_nif(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[])
+{
+    (void)argc;
+    (void)argv;
+    return enif_make_badarg(env);
+}
+
+static bool call_load_hook(corral_call *c, corral_load *l, bool *ok)
+{
+    if (CORRAL__SETJMP(c->jmp)) return false;
+    *ok = user_load(l);
+    return true;
+}
+
+/* Sends the reason of a failed load hook to the loading process. */
+static void report_load_failure(ErlNifEnv *env, const load_info *li, ERL_NIF_TERM reason)
+{
+    if (!li->reply) return;
+    ErlNifEnv *msg_env = enif_alloc_env();
+    if (msg_env == NULL) return;
+    ERL_NIF_TERM msg = enif_make_tuple3(msg_env, enif_make_atom(msg_env, "$corral_load_failed"),
+                                        enif_make_copy(msg_env, li->ref), enif_make_copy(msg_env, reason));
+    enif_send(env, &li->pid, msg_env, msg);
+    enif_free_env(msg_env);
+}
+
+/* Runs the user's load hook, if there is one: 0, or the load's code. */
+static int run_load_hook(ErlNifEnv *env, const load_info *li, bool upgrade)
+{
+    if (user_load == NULL) return 0;
+    char message[LOAD_MESSAGE_MAX];
+    message[0] = '\0';
+    corral_call call;
+    corral__call_init(&call, env, 0, NULL, load_hook_nif, 0);
+    corral_load l = {&call, env, li->data, upgrade, message, sizeof message};
+    bool ok = false;
+    if (!call_load_hook(&call, &l, &ok)) {
+        /* Raised (or corral_return_error*, whose result is no reason to
+         * load): the reason, as a NIF would have raised it. */
+        ERL_NIF_TERM reason = call.exception;
+        report_load_failure(env, li, reason);
+        corral__finish(&call);
+        return CORRAL__LOAD_HOOK;
+    }
+    corral__finish(&call);
+    if (ok) return 0;
+    if (message[0] != '\0') report_load_failure(env, li, binary_of(env, message));
+    return CORRAL__LOAD_HOOK;
+}
+
+/* }---------------------------------------------------------------------- */
+
+/* Corral's own set-up of the library: 0, or the load's code. */
+static int setup(ErlNifEnv *env)
+{
     ErlNifSysInfo sys;
     enif_system_info(&sys, sizeof sys);
     for (unsigned k = 0; k < corral__lib.count; k++)
@@ -69,19 +181,37 @@ static int setup(ErlNifEnv *env, ERL_NIF_TERM info)
 int corral__on_load(ErlNifEnv *env, void **priv, ERL_NIF_TERM info)
 {
     *priv = &corral__lib;
-    return setup(env, info);
+    load_info li;
+    int rc = read_load_info(env, info, &li);
+    if (rc == 0) rc = setup(env);
+    return rc ? rc : run_load_hook(env, &li, false);
 }
+
+/* Upgrades that loaded this same image again (a library loaded a second
+ * time from the same path: the dynamic loader hands back the mapped one):
+ * the unload of the older module then leaves the image, its pool and its
+ * hooks to the newer one. */
+static atomic_int same_image_upgrades;
 
 /* A new version of the module loads while the old code still runs: resource
  * types are taken over, so objects made by the old library stay valid. */
 int corral__on_upgrade(ErlNifEnv *env, void **priv, void **old_priv, ERL_NIF_TERM info)
 {
     *priv = &corral__lib;
-    int rc = setup(env, info);
-    /* Objects of the old library now count against this one's types. */
-    const corral__library *old = *old_priv;
-    if (rc == 0 && old && old->abi == CORRAL_ABI) corral__carry_live_counts(old);
-    return rc;
+    load_info li;
+    int rc = read_load_info(env, info, &li);
+    if (rc == 0) rc = setup(env);
+    if (rc == 0) rc = run_load_hook(env, &li, true);
+    if (rc != 0) return rc;
+    corral__library *old = *old_priv;
+    if (old == &corral__lib) {
+        atomic_fetch_add(&same_image_upgrades, 1);
+    } else if (old && old->abi == CORRAL_ABI) {
+        /* Objects of the old library now count against this one's types. */
+        corral__carry_live_counts(old);
+        atomic_store(&old->replaced, true);
+    }
+    return 0;
 }
 
 /* Objects that call into the library that made them (the yield state of
@@ -106,13 +236,30 @@ void corral__keep_image_mapped(void)
     if (dladdr((void *)&corral__lib, &info) && info.dli_fname) (void)dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD);
 }
 
+/* The user's unload hook, once. */
+static atomic_bool unload_hook_ran;
+
+static void run_unload_hook(void)
+{
+    if (atomic_exchange(&unload_hook_ran, true) || user_unload == NULL) return;
+    corral_unload u = {atomic_load(&corral__lib.replaced)};
+    user_unload(&u);
+}
+
+void corral__pool_drained(void) { run_unload_hook(); }
+
 /* The library is going away (its module was purged): stop the threads that
- * run its code first. */
+ * run its code first. They finish the jobs already submitted; the unload
+ * hook runs after the last of them, on its thread, or here when no pool
+ * thread runs. */
 void corral__on_unload(ErlNifEnv *env, void *priv)
 {
     (void)env;
     (void)priv;
-    corral__pool_stop();
+    int shared = atomic_load(&same_image_upgrades);
+    while (shared > 0)
+        if (atomic_compare_exchange_weak(&same_image_upgrades, &shared, shared - 1)) return;
+    if (!corral__pool_stop()) run_unload_hook();
     if (atomic_load(&made_image_bound)) corral__keep_image_mapped();
 }
 
@@ -358,6 +505,10 @@ void corral__function_name(corral_call *c, char *buf, size_t cap)
     char sep;
     size_t n = module_name(buf, cap, &sep);
     if (n >= cap) return;
+    if (c->nif == load_hook_nif) {
+        snprintf(buf + n, cap - n, " load hook");
+        return;
+    }
     for (unsigned k = 0; k < corral__lib.count; k++) {
         if (corral__lib.exports[k].fptr == c->nif) {
             snprintf(buf + n, cap - n, "%c%s/%u", sep, corral__lib.exports[k].name, corral__lib.exports[k].arity);
@@ -531,14 +682,19 @@ int corral__return_error_call(corral_call *c, const char *reason)
 }
 
 
-/* "<fn>: <formatted message>" into msg (MESSAGE_MAX bytes); its length. */
+/* "<fn>: <formatted message>" into msg (MESSAGE_MAX bytes); its length.
+ * The load hook's messages have no prefix: the load error names the module
+ * and says the hook failed. */
 static size_t format_message(corral_call *c, char *msg, const char *fmt, va_list ap)
 {
-    corral__function_name(c, msg, MESSAGE_MAX);
-    size_t n = strlen(msg);
-    if (n + 2 < MESSAGE_MAX) {
+    bool hook = c->nif == load_hook_nif;
+    if (!hook) corral__function_name(c, msg, MESSAGE_MAX);
+    size_t n = hook ? 0 : strlen(msg);
+    if (!hook && n + 2 < MESSAGE_MAX) {
         msg[n++] = ':';
         msg[n++] = ' ';
+    }
+    if (n + 2 < MESSAGE_MAX) {
         int w = vsnprintf(msg + n, MESSAGE_MAX - n, fmt, ap);
         if (w > 0) n += (size_t)w < MESSAGE_MAX - n ? (size_t)w : MESSAGE_MAX - n - 1;
     }

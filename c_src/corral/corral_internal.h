@@ -26,6 +26,9 @@ typedef struct {
     unsigned count;
     corral_resource_type *resources; /* registered by constructors */
     corral_atoms *atoms;             /* registered by constructors */
+    /* Set by the upgrade of a newer version of the library (another image,
+     * the same CORRAL_ABI), read by this one's unload hook. */
+    atomic_bool replaced;
 } corral__library;
 
 extern corral__library corral__lib;
@@ -54,9 +57,14 @@ static inline bool corral__alloc_fails(void)
  * reference on itself), for code that still runs in it (call.c). */
 void corral__keep_image_mapped(void);
 
-/* Thread jobs (thread.c): stops the pool when the library unloads, and the
- * built-in __corral_cancel__/1. */
-void corral__pool_stop(void);
+/* Thread jobs (thread.c): stops the pool when the library unloads (true if
+ * pool threads still run the submitted jobs; the last one to leave calls
+ * corral__pool_drained), and the built-in __corral_cancel__/1. */
+bool corral__pool_stop(void);
+
+/* The pool stopped by corral__pool_stop has no thread left: called once, on
+ * the last pool thread, after its last job (call.c runs the unload hook). */
+void corral__pool_drained(void);
 
 /* Runs fn(arg) on a thread of the pool, soon; false if no thread could
  * take it (fn is then not called). For work that must not run on a

@@ -166,7 +166,9 @@ static void *worker(void *arg)
     }
     pool.used[slot] = false;
     pool.nthreads--;
+    bool drained = pool.stopping && pool.nthreads == 0;
     pthread_mutex_unlock(&pool.lock);
+    if (drained) corral__pool_drained();
     return NULL;
 }
 
@@ -245,7 +247,7 @@ bool corral__pool_task(void (*fn)(void *arg), void *arg)
     return true;
 }
 
-void corral__pool_stop(void)
+bool corral__pool_stop(void)
 {
     pthread_mutex_lock(&pool.lock);
     pool.stopping = true;
@@ -254,6 +256,7 @@ void corral__pool_stop(void)
     pthread_mutex_unlock(&pool.lock);
     /* The threads finish the submitted jobs in this image, after the unload. */
     if (running) corral__keep_image_mapped();
+    return running;
 }
 
 /* }====================================================================== */

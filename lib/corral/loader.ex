@@ -16,7 +16,8 @@ defmodule Corral.Loader do
 
   @doc """
   Loads through `load_fun` (which calls :erlang.load_nif/2 from the module
-  itself). A module loaded again in the same VM (recompiled in IEx, a hot
+  itself, with the given `{pid, ref}` in its load info: a failed load hook
+  sends its reason there). A module loaded again in the same VM (recompiled in IEx, a hot
   upgrade) loads a private copy of the file: the dynamic loader hands back the
   library already mapped for a path it has seen, so a rebuilt library at the
   same path would never be used.
@@ -34,7 +35,16 @@ defmodule Corral.Loader do
         {path, nil}
       end
 
-    result = load_fun.(load_path)
+    ref = make_ref()
+    result = load_fun.(load_path, {self(), ref})
+
+    hook =
+      receive do
+        {:"$corral_load_failed", ^ref, reason} -> hook_text(reason)
+      after
+        0 -> nil
+      end
+
     # The mapping stays valid once loaded; the copy's name is not needed.
     if copy, do: File.rm(copy)
 
@@ -45,7 +55,7 @@ defmodule Corral.Loader do
         :ok
 
       error ->
-        message = Corral.Messages.load_error(module, path, error)
+        message = Corral.Messages.load_error(module, path, error, hook)
         :persistent_term.put({__MODULE__, :error, module}, message)
         IO.warn(message, [])
         # The module stays loaded so that each call raises Corral.LoadError
@@ -53,6 +63,19 @@ defmodule Corral.Loader do
         :ok
     end
   end
+
+  # What a failed load hook said: its corral_load_fail text, or what a raise
+  # in it would have raised from a function.
+  defp hook_text(text) when is_binary(text), do: text
+
+  defp hook_text({:"$corral_error", _, _} = reason) do
+    case Corral.Error.exception(reason) do
+      %{__exception__: true} = e -> Exception.message(e)
+      other -> inspect(other)
+    end
+  end
+
+  defp hook_text(other), do: inspect(other)
 
   @doc "The exception a function raises when the library is not loaded."
   def not_loaded(module, name, arity) do

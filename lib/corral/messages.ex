@@ -160,7 +160,14 @@ defmodule Corral.Messages do
   end
 
   @doc "Turns the error of :erlang.load_nif/2 into a sentence."
-  def load_error(module, path, {:error, {reason, text}}) do
+  def load_error(module, path, error, hook \\ nil)
+
+  # The load hook failed and said why (CORRAL_ON_LOAD, corral_load_fail).
+  def load_error(module, path, {:error, {_, _}}, hook) when is_binary(hook) do
+    "#{inspect(module)} could not load its native library #{path}.so: its load hook failed: #{hook}"
+  end
+
+  def load_error(module, path, {:error, {reason, text}}, nil) do
     text = to_string(text)
 
     # The sentences per load-callback code are shared with the Erlang

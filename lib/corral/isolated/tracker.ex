@@ -43,7 +43,7 @@ defmodule Corral.Isolated.Tracker do
       built = build_opts() |> then(&Corral.Compiler.config(__MODULE__, &1)) |> Map.fetch!(:so) |> String.replace_suffix(".so", "")
       path = Corral.Loader.library_path({:corral, "priv/native/libcorral_isolated"}, built)
 
-      case :erlang.load_nif(String.to_charlist(path), {:corral, Corral.abi()}) do
+      case :erlang.load_nif(String.to_charlist(path), {:corral, Corral.abi(), :none, nil}) do
         :ok ->
           :ok
 
