@@ -14,5 +14,12 @@ defmodule Sqlite.Native do
   result code and SQLite's message); mistakes of the caller (a term SQLite
   cannot bind, a closed handle) raise `ArgumentError`.
   """
-  use Corral, otp_app: :sqlite_example, lib: "sqlite_nif", libs: ["sqlite3"], job_timeout: 60_000
+  use Corral,
+    otp_app: :sqlite_example,
+    lib: "sqlite_nif",
+    libs: ["sqlite3"],
+    job_timeout: 60_000,
+    # Read once, by the library's load hook: every connection waits up to
+    # this long for another connection's lock before SQLITE_BUSY.
+    load_data: %{busy_timeout: 5_000}
 end

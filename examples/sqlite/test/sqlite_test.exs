@@ -55,6 +55,22 @@ defmodule SqliteTest do
                  fn -> S.execute_many(ins, [[3000, %{}]]) end
   end
 
+  @tag :tmp_dir
+  test "a writer waits for another connection's lock (the load data's busy_timeout)", %{tmp_dir: dir} do
+    path = Path.join(dir, "busy.db")
+    {:ok, a} = S.open(path)
+    {:ok, b} = S.open(path)
+    :ok = S.exec(a, "CREATE TABLE w (k INTEGER)")
+    :ok = S.exec(a, "BEGIN IMMEDIATE; INSERT INTO w VALUES (1)")
+    writer = Task.async(fn -> S.exec(b, "INSERT INTO w VALUES (2)") end)
+    Process.sleep(300)
+    :ok = S.exec(a, "COMMIT")
+    # Without a busy timeout, b would get {:error, {5, "database is locked"}} at once.
+    assert Task.await(writer, 10_000) == :ok
+    {:ok, q} = S.prepare(a, "SELECT count(*) FROM w")
+    assert S.fetch_all(q) == {:ok, [[2]]}
+  end
+
   test "what SQLite refuses is {:error, {code, message}}" do
     db = open_memory()
     assert S.prepare(db, "SELEC 1") == {:error, {1, "near \"SELEC\": syntax error"}}

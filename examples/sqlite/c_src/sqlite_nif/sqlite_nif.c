@@ -39,8 +39,34 @@ CORRAL_RESOURCE_PARENT(Stmt, Db);
 CORRAL_RESOURCE_BLOCKING_DESTRUCTOR(Db);
 CORRAL_RESOURCE_BLOCKING_DESTRUCTOR(Stmt);
 
-CORRAL_ATOMS(atoms, "row", "done", "blob", "inf", "-inf");
-enum { ROW, DONE, BLOB, INF, NEG_INF };
+CORRAL_ATOMS(atoms, "row", "done", "blob", "inf", "-inf", "busy_timeout");
+enum { ROW, DONE, BLOB, INF, NEG_INF, BUSY_TIMEOUT };
+
+/* {== load: the library's global state ==} */
+
+/* How long a connection waits for another one's lock before SQLITE_BUSY:
+ * the load data's busy_timeout (use Corral, load_data: %{busy_timeout: ms}). */
+static int busy_timeout_ms;
+
+static bool load(corral_load *l)
+{
+    /* Connections are shared by processes, so calls reach one connection
+     * from several threads: only a thread-safe build of SQLite will do. */
+    if (!sqlite3_threadsafe())
+        return corral_load_fail(l, "this SQLite (%s) was built with SQLITE_THREADSAFE=0; Sqlite.Native needs a thread-safe build",
+                                sqlite3_libversion());
+    int rc = sqlite3_initialize();
+    if (rc != SQLITE_OK) return corral_load_fail(l, "sqlite3_initialize failed: %s", sqlite3_errstr(rc));
+    corral_map options = corral_get_map(l->c, corral_term_of(l->data));
+    corral_term timeout = corral_map_get(l->c, &options, corral_atom(&atoms, BUSY_TIMEOUT));
+    busy_timeout_ms = corral_get_int(l->c, timeout);
+    if (busy_timeout_ms < 0) corral_raise_at(l->c, timeout, "expected a number of milliseconds (0 or more)");
+    return true;
+}
+/* No unload hook: sqlite3_shutdown would pull SQLite from under every other
+ * user of the same shared library in this OS process (another NIF library,
+ * or the new version of this one after an upgrade). */
+CORRAL_ON_LOAD(load);
 
 /* {== errors ==} */
 
@@ -82,6 +108,7 @@ CORRAL_NIF(db_open)
         return corral_make_error(c, corral_make_tuple(c, reason, 2));
     }
     sqlite3_extended_result_codes(db->handle, 1);
+    sqlite3_busy_timeout(db->handle, busy_timeout_ms);
     return corral_make_ok_tuple(c, corral_make_resource(c, db));
 }
 
@@ -95,41 +122,37 @@ CORRAL_NIF(db_close)
 
 static void interrupt_db(void *db) { sqlite3_interrupt(db); }
 
-/* exec(db, sql) -> :ok | {:error, {code, message}}: runs one or more
- * statements, discarding rows. A thread job: the caller's timeout
- * interrupts it. */
-CORRAL_THREAD_NIF(db_exec)
+/* exec(db, sql): runs one or more statements, discarding rows. A thread
+ * job: the caller's timeout interrupts it. Typed: the declaration gives
+ * the argument checks, the NUL-terminated SQL and the spec
+ * (db :: db(), sql :: String.t()) :: :ok | {:error, term()}. */
+CORRAL_DEF_THREAD(exec, (ok, void), (res, Db, db), (cstring, sql))
 {
-    Db *db = corral_arg_resource(c, 0, Db);
-    const char *sql = corral_arg_cstring(c, 1);
     corral_on_cancel(c, interrupt_db, db->handle);
     lock_db(c, db->handle);
     int rc = sqlite3_exec(db->handle, sql, NULL, NULL, NULL);
     if (rc != SQLITE_OK) return_sqlite_error(c, db->handle, rc);
-    return corral_make_ok(c);
 }
 
-/* changes(db) -> rows changed by the last INSERT, UPDATE or DELETE. */
-CORRAL_NIF(db_changes)
+/* changes(db): rows changed by the last INSERT, UPDATE or DELETE. */
+CORRAL_DEF(changes, i64, (res, Db, db))
 {
-    Db *db = corral_arg_resource(c, 0, Db);
-    return corral_make_i64(c, sqlite3_changes64(db->handle));
+    (void)c;
+    return sqlite3_changes64(db->handle);
 }
 
 /* {== statements ==} */
 
 /* prepare(db, sql) -> {:ok, stmt} | {:error, {code, message}} */
-CORRAL_NIF(stmt_prepare)
+CORRAL_DEF(prepare, (ok, (res, Stmt)), (res, Db, db), (string, sql))
 {
-    Db *db = corral_arg_resource(c, 0, Db);
-    corral_binary sql = corral_arg_string(c, 1);
     if (sql.size > INT_MAX) corral_raise_arg(c, 1, "expected SQL of at most %d bytes", INT_MAX);
     Stmt *stmt = corral_resource_new_child(c, Stmt, db, 0);
     lock_db(c, db->handle);
     int rc = sqlite3_prepare_v2(db->handle, (const char *)sql.data, (int)sql.size, &stmt->handle, NULL);
     if (rc != SQLITE_OK) return_sqlite_error(c, db->handle, rc);
     if (stmt->handle == NULL) corral_raise_arg(c, 1, "expected an SQL statement, got only comments or spaces");
-    return corral_make_ok_tuple(c, corral_make_resource(c, stmt));
+    return stmt;
 }
 
 /* finalize(stmt) -> :ok */
@@ -299,12 +322,6 @@ CORRAL_DOC("open", 1, "open(path :: String.t()) :: {:ok, reference()} | {:error,
            "Opens (or creates) the database at `path` (`\":memory:\"` for one in memory).");
 CORRAL_DOC("close", 1, "close(db :: reference()) :: :ok",
            "Closes `db`, finalizing its statements first. Later uses of either raise.");
-CORRAL_DOC("exec", 2, "exec(db :: reference(), sql :: String.t()) :: :ok | {:error, {integer(), String.t()}}",
-           "Runs one or more SQL statements, discarding rows; interrupted when the caller gives up.");
-CORRAL_DOC("changes", 1, "changes(db :: reference()) :: non_neg_integer()",
-           "Rows changed by the last INSERT, UPDATE or DELETE on `db`.");
-CORRAL_DOC("prepare", 2, "prepare(db :: reference(), sql :: String.t()) :: {:ok, reference()} | {:error, {integer(), String.t()}}",
-           "Prepares one SQL statement of `db`.");
 CORRAL_DOC("finalize", 1, "finalize(stmt :: reference()) :: :ok", "Finalizes `stmt` now; later uses raise.");
 CORRAL_DOC("bind", 2, "bind(stmt :: reference(), values :: [integer() | float() | binary() | nil | {:blob, binary()}]) :: :ok",
            "Resets `stmt` and binds one value per parameter.");
@@ -319,9 +336,9 @@ CORRAL_DOC("columns", 1, "columns(stmt :: reference()) :: [String.t()]", "The co
 CORRAL_MODULE(Sqlite.Native,
     CORRAL_FN_FLAGS("open", db_open, 1, CORRAL_DIRTY_IO),
     CORRAL_FN_FLAGS("close", db_close, 1, CORRAL_DIRTY_IO),
-    CORRAL_FN_THREAD("exec", db_exec, 2),
-    CORRAL_FN("changes", db_changes, 1),
-    CORRAL_FN_FLAGS("prepare", stmt_prepare, 2, CORRAL_DIRTY_IO),
+    CORRAL_EXPORT_THREAD(exec),
+    CORRAL_EXPORT(changes),
+    CORRAL_EXPORT_FLAGS(prepare, CORRAL_DIRTY_IO),
     CORRAL_FN_FLAGS("finalize", stmt_finalize, 1, CORRAL_DIRTY_IO),
     CORRAL_FN_FLAGS("bind", stmt_bind, 2, CORRAL_DIRTY_IO),
     CORRAL_FN_FLAGS("step", stmt_step, 1, CORRAL_DIRTY_IO),
