@@ -32,6 +32,7 @@ defmodule Bench.CallgrindLoop do
       "points_out_handwritten" -> Bench.Handwritten.points_out(count)
       "list_sum_corral" -> Bench.CorralNative.list_sum(Enum.to_list(1..count))
       "list_sum_handwritten" -> Bench.Handwritten.list_sum(Enum.to_list(1..count))
+      "list_sum_typed" -> Bench.CorralNative.list_sum_typed(Enum.to_list(1..count))
       "list_checked_corral" -> Bench.CorralNative.list_sum_checked(Enum.to_list(1..count))
       "list_checked_corral_ptr" -> Bench.CorralNative.list_sum_checked_ptr(Enum.to_list(1..count))
       "list_checked_handwritten" -> Bench.Handwritten.list_sum_checked(Enum.to_list(1..count))

@@ -37,6 +37,7 @@ fn_of() {
   case "$1_$2" in
     get_handwritten | set_handwritten) echo "buffer_$1" ;;
     list_checked_corral_ptr) echo list_sum_checked_ptr ;;
+    list_sum_typed) echo list_sum_typed ;;
     list_checked_*) echo list_sum_checked ;;
     bytes_*) echo binary_sum ;;
     new_*) echo object_new ;;
@@ -52,6 +53,7 @@ for c in ${CALLGRIND_CASES:-add new get set list_sum list_checked list_build byt
   case "$c" in
     add) variants="handwritten corral typed_pure typed_def" ;;
     list_checked) variants="handwritten corral corral_ptr" ;;
+    list_sum) variants="handwritten corral typed" ;;
     *) variants="handwritten corral" ;;
   esac
   case "$c" in

@@ -20,6 +20,7 @@ expected_bytes = for(<<b <- bin>>, reduce: 0, do: (acc -> acc + b))
 # Sanity: both libraries compute the same results, outside the timing.
 ^expected_sum = H.list_sum(list)
 ^expected_sum = C.list_sum(list)
+^expected_sum = C.list_sum_typed(list)
 ^expected_sum = H.list_sum_checked(list)
 ^expected_sum = C.list_sum_checked(list)
 ^expected_sum = C.list_sum_checked_ptr(list)
@@ -35,6 +36,7 @@ v = fn label, f, arg, count, ref -> Runner.variant(label, :bulk, count, [f, arg]
 cases = [
   {"list sum 1M",
    [v.("handwritten C", &H.list_sum/1, list, n.(20), true), v.("Corral", &C.list_sum/1, list, n.(20), false),
+    v.("Corral (list, i64, xs)", &C.list_sum_typed/1, list, n.(20), false),
     v.("Enum.sum", &Enum.sum/1, list, n.(20), false)]},
   {"checked sum 1M",
    [v.("handwritten C", &H.list_sum_checked/1, list, n.(20), true),

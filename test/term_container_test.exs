@@ -93,6 +93,17 @@ defmodule CorralTest.TermContainerTest do
     assert_raise_exact ArgumentError, "CorralTest.Terms.array/2: argument 2, index 2: expected an integer in 0..65535, got: 70000",
       fn -> T.array(:u16, [1, 2, 70_000]) end
 
+    # int64_t and double arrays are read by a loop of their own; its error
+    # path is the routed walk's.
+    assert_raise_exact ArgumentError, "CorralTest.Terms.array/2: argument 2, index 2: expected an integer in -9223372036854775808..9223372036854775807, got: 1.5",
+      fn -> T.array(:i64, [1, 2, 1.5]) end
+
+    assert_raise_exact ArgumentError, "CorralTest.Terms.array/2: argument 2, index 1: expected a number (a float, or an integer in the 64-bit range), got: :x",
+      fn -> T.array(:double, [1.0, :x]) end
+
+    assert_raise_exact ArgumentError, "CorralTest.Terms.array/2: argument 2: expected a proper list, got: [1.0 | 2.0]",
+      fn -> T.array(:double, [1.0 | 2.0]) end
+
     assert_raise_exact ArgumentError, "CorralTest.Terms.array/2: argument 2, index 0: expected a boolean, got: nil",
       fn -> T.array(:bool, [nil]) end
 

