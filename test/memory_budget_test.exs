@@ -30,7 +30,21 @@ defmodule CorralTest.MemoryBudgetTest do
         cd: File.cwd!()
       )
     after
-      File.rmdir(group)
+      remove_group(group, 100)
+    end
+  end
+
+  # The group can be removed once its last process is gone, which may be a
+  # moment after the command returns (a helper process of the VM).
+  defp remove_group(group, tries) do
+    case File.rmdir(group) do
+      :ok -> :ok
+      {:error, :enoent} -> :ok
+      {:error, _} when tries > 0 ->
+        Process.sleep(100)
+        remove_group(group, tries - 1)
+
+      {:error, reason} -> flunk("could not remove #{group}: #{reason}")
     end
   end
 
