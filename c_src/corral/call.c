@@ -342,13 +342,27 @@ bool corral__alloc_fails_counted(void)
  * Cleanup stack and scratch arena
  * ======================================================================= */
 
+/* A chunk of scratch memory. The newest chunk that takes small requests
+ * (c->arena, the head) also keeps the call's budget:
+ *   - total: the bytes of all the call's chunks;
+ *   - checked: the total up to which no check is needed. The first
+ *     CORRAL__CHECK_VM_FROM bytes are free of checks; past them, each
+ *     check approves the new chunk and SCRATCH_AHEAD bytes more;
+ *   - reserved: what the last check reserved (limits.c), given back at the
+ *     next check (the chunks before it are in use by then, so the usage
+ *     counts them) or when the call ends.
+ * A small input can decode into much more scratch memory than itself
+ * (a list shared 10,000 times in a term is stored once), so the budget is
+ * the call's, not the chunk's; its cost is in the path that makes a chunk. */
 typedef struct corral__arena {
     struct corral__arena *prev;
     size_t used, cap;
     unsigned char *data; /* 16-aligned; enif_alloc only promises 8 */
+    size_t total, checked, reserved; /* the head's: the call's budget */
 } corral__arena;
 
 #define ARENA_CHUNK 4096
+#define SCRATCH_AHEAD ((size_t)CORRAL__CHECK_VM_FROM)
 
 static corral__cleanup *cleanup_slot(corral_call *c, unsigned k)
 {
@@ -372,6 +386,7 @@ static void run_cleanups(corral_call *c)
         c->spill_cap = 0;
     }
     corral__arena *a = c->arena;
+    if (a && a->reserved) corral__unreserve(a->reserved);
     while (a) {
         corral__arena *prev = a->prev;
         enif_free(a);
@@ -440,46 +455,131 @@ void corral_run_now(corral_call *c, corral_defer_id id)
     fn(e->arg);
 }
 
-void *corral_alloc(corral_call *c, size_t size)
+/* "<route>: " for messages about scratch memory taken for a decoded
+ * value, or "" for plain corral_alloc. */
+static const char *route_prefix(corral_call *c, const corral__where *at, char *buf, size_t cap)
+{
+    size_t n = at ? corral__route(c, at, buf, cap - 2) : 0;
+    if (n == 0) return "";
+    buf[n] = ':';
+    buf[n + 1] = ' ';
+    buf[n + 2] = '\0';
+    return buf;
+}
+
+static CORRAL__NORETURN CORRAL__COLD void scratch_oom(corral_call *c, size_t size, const corral__where *at)
+{
+    char route[400];
+    const char *prefix = route_prefix(c, at, route, sizeof route);
+    corral__raisef(c, corral__atom_runtime_error, "%sout of memory allocating %zu bytes", prefix, size);
+}
+
+/* The call's scratch memory grows from `held` bytes by a chunk of `bytes`
+ * past what was approved: checks the whole against the limits and reserves
+ * the chunk (and SCRATCH_AHEAD more, if free, so that the next check is
+ * that far off). Returns what it reserved; raises, naming the value being
+ * decoded when there is one, if the call cannot have that much. */
+static CORRAL__COLD size_t check_scratch(corral_call *c, size_t held, size_t bytes, const corral__where *at)
+{
+    corral__limits l;
+    corral__fit fit = corral__reserve(bytes + SCRATCH_AHEAD, held + bytes, &l);
+    if (fit == CORRAL__FITS) return bytes + SCRATCH_AHEAD;
+    if (fit == CORRAL__NOT_NOW && corral__reserve(bytes, held + bytes, &l) == CORRAL__FITS) return bytes;
+    /* The raise ends the call: the message's own small allocations need
+     * no more checks. */
+    if (c->arena) c->arena->checked = SIZE_MAX;
+    char route[400];
+    const char *prefix = route_prefix(c, at, route, sizeof route);
+    if (fit == CORRAL__NEVER_FITS)
+        corral__raisef(c, corral__atom_argument_error,
+                       "%scannot allocate %zu bytes of scratch memory: the call would hold %zu bytes, more than "
+                       "this VM can ever have (%zu bytes, %s)",
+                       prefix, bytes, held + bytes, l.ever, l.name);
+    corral__raisef(c, corral__atom_runtime_error,
+                   "%scannot allocate %zu bytes of scratch memory: the call would hold %zu bytes, out of memory "
+                   "(about %zu bytes are free)",
+                   prefix, bytes, held + bytes, l.now);
+}
+
+/* A new chunk for a request of `size` (`need` rounded up); the slow path
+ * of every scratch allocation. */
+static CORRAL__COLD __attribute__((noinline)) void *arena_grow(corral_call *c, size_t need, size_t size,
+                                                               const corral__where *at)
+{
+    corral__arena *a = c->arena;
+    if (need < size || need > SIZE_MAX / 4) scratch_oom(c, size, at);
+    size_t cap = need > ARENA_CHUNK - sizeof *a ? need : ARENA_CHUNK - sizeof *a;
+    size_t bytes = sizeof *a + 15 + cap;
+    size_t total = a ? a->total : 0, checked = a ? a->checked : CORRAL__CHECK_VM_FROM;
+    size_t reserved = a ? a->reserved : 0;
+    bool checked_now = false;
+    if (CORRAL__UNLIKELY(bytes > checked - total)) {
+        /* The chunks made so far are in use: the usage counts them now. */
+        if (reserved) {
+            corral__unreserve(reserved);
+            a->reserved = 0;
+        }
+        reserved = check_scratch(c, total, bytes, at);
+        checked = total + reserved;
+        checked_now = true;
+    }
+    corral__arena *fresh = corral__alloc_fails() ? NULL : enif_alloc(bytes);
+    if (fresh == NULL) {
+        if (checked_now) corral__unreserve(reserved);
+        scratch_oom(c, size, at);
+    }
+    fresh->data = (unsigned char *)(((uintptr_t)(fresh + 1) + 15) & ~(uintptr_t)15);
+    fresh->cap = cap;
+    fresh->used = 0;
+    /* A dedicated chunk for a big request goes under the current one, so
+     * the current chunk's free space stays usable. */
+    if (a != NULL && need > ARENA_CHUNK / 2) {
+        fresh->prev = a->prev;
+        a->prev = fresh;
+        fresh->used = need;
+        a->total = total + bytes;
+        a->checked = checked;
+        a->reserved = reserved;
+        return fresh->data;
+    }
+    /* The first chunk of a call: what the call showed so far is none. */
+    if (a == NULL) c->shown = NULL;
+    fresh->prev = a;
+    fresh->total = total + bytes;
+    fresh->checked = checked;
+    fresh->reserved = reserved;
+    if (a) a->reserved = 0;
+    c->arena = fresh;
+    fresh->used = need;
+    return fresh->data;
+}
+
+static inline void *arena_take(corral_call *c, size_t size, const corral__where *at)
 {
     size_t need = (size + 15) & ~(size_t)15;
-    if (need < size) corral_raise_oom(c, size);
     corral__arena *a = c->arena;
-    if (a == NULL || a->cap - a->used < need) {
-        size_t cap = need > ARENA_CHUNK - sizeof *a ? need : ARENA_CHUNK - sizeof *a;
-        if (cap > SIZE_MAX - sizeof *a - 15) corral_raise_oom(c, size);
-        if (cap > ARENA_CHUNK) corral__check_vm_size(c, cap, "scratch memory");
-        corral__arena *fresh = corral__alloc_fails() ? NULL : enif_alloc(sizeof *fresh + 15 + cap);
-        if (fresh == NULL) corral_raise_oom(c, size);
-        fresh->data = (unsigned char *)(((uintptr_t)(fresh + 1) + 15) & ~(uintptr_t)15);
-        fresh->cap = cap;
-        fresh->used = 0;
-        /* A dedicated chunk for a big request goes under the current one, so
-         * the current chunk's free space stays usable. */
-        if (a != NULL && need > ARENA_CHUNK / 2) {
-            fresh->prev = a->prev;
-            a->prev = fresh;
-            fresh->used = need;
-            return fresh->data;
-        }
-        /* The first chunk of a call: what the call showed so far is none. */
-        if (a == NULL) c->shown = NULL;
-        fresh->prev = a;
-        c->arena = a = fresh;
+    if (CORRAL__LIKELY(a != NULL && need >= size && a->cap - a->used >= need)) {
+        void *p = a->data + a->used;
+        a->used += need;
+        return p;
     }
-    void *p = a->data + a->used;
-    a->used += need;
+    return arena_grow(c, need, size, at);
+}
+
+void *corral_alloc(corral_call *c, size_t size) { return arena_take(c, size, NULL); }
+
+void *corral__scratch_for(corral_call *c, size_t count, size_t width, bool zero, const corral__where *at)
+{
+    if (width != 0 && count > SIZE_MAX / width)
+        corral_raise(c, "cannot allocate %zu items of %zu bytes: the size overflows", count, width);
+    void *p = arena_take(c, count * width, at);
+    if (zero) memset(p, 0, count * width);
     return p;
 }
 
-
 void *corral_calloc(corral_call *c, size_t count, size_t size)
 {
-    if (size != 0 && count > SIZE_MAX / size)
-        corral_raise(c, "cannot allocate %zu items of %zu bytes: the size overflows", count, size);
-    void *p = corral_alloc(c, count * size);
-    memset(p, 0, count * size);
-    return p;
+    return corral__scratch_for(c, count, size, true, NULL);
 }
 
 /* }====================================================================== */

@@ -174,7 +174,7 @@ void *corral_get_array(corral_call *c, corral_term t, corral_type type, size_t *
     size_t n = corral_list_length(c, &l);
     *count = n;
     if (n == 0) return NULL;
-    unsigned char *out = corral_calloc(c, n, width), *o = out;
+    unsigned char *out = corral__scratch_for(c, n, width, true, &t.at), *o = out;
     corral_term e;
     /* The common numeric cases get their own loops (no switch per element). */
     if (type == CORRAL_I64) {

@@ -99,14 +99,36 @@ CORRAL__NORETURN CORRAL__PRINTF(3, 4) void corral__raisef(corral_call *c, ERL_NI
 /* The VM aborts, rather than failing, when it cannot allocate a resource
  * or a binary; so a size the VM cannot get is refused first (limits.c):
  * ArgumentError above what it could ever have (the machine, its cgroup's
- * memory.max, ulimit -v), RuntimeError above what is free now. `what`
- * names the allocation in the message. */
+ * memory.max, ulimit -v), RuntimeError above what is free now less what
+ * other checks have reserved. A request that passes stays reserved until
+ * the call ends (its memory is in use, and so in the usage the next check
+ * reads, by then). `what` names the allocation in the message. */
 void corral__check_vm_size_large(corral_call *c, size_t size, const char *what);
 #define CORRAL__CHECK_VM_FROM (64u << 20) /* smaller requests are not checked */
 static inline void corral__check_vm_size(corral_call *c, size_t size, const char *what)
 {
     if (CORRAL__UNLIKELY(size >= CORRAL__CHECK_VM_FROM)) corral__check_vm_size_large(c, size, what);
 }
+
+/* Process-wide reservations (limits.c): what checked allocations in flight
+ * are about to take, so that checks made at the same time see each other.
+ * corral__reserve compares `whole` (the request, or all a call will hold)
+ * with what the VM can ever have and `size` with what is free now less the
+ * others' reservations, and reserves `size` when both fit. `l` gets the
+ * limits read, its `now` less the others' reservations. corral__unreserve
+ * gives back a reservation once its memory is in use or freed. */
+typedef struct {
+    size_t ever, now;
+    const char *name; /* the tightest "ever" limit */
+} corral__limits;
+typedef enum { CORRAL__FITS, CORRAL__NEVER_FITS, CORRAL__NOT_NOW } corral__fit;
+corral__fit corral__reserve(size_t size, size_t whole, corral__limits *l);
+void corral__unreserve(size_t size);
+
+/* Scratch memory for `count` items of `width` bytes (zeroed if `zero`), for
+ * the value at route `at` (NULL: none): a failure to get it names the
+ * value, "argument 1, field :points: out of memory ..." (call.c). */
+void *corral__scratch_for(corral_call *c, size_t count, size_t width, bool zero, const corral__where *at);
 
 /* Routes (path.c): writes "argument 1, index 3, key :name" for `at`. */
 size_t corral__route(corral_call *c, const corral__where *at, char *buf, size_t cap);

@@ -10,14 +10,20 @@
  * could ever have (the limit) and what it can have now (the limit less what
  * is in use):
  *   - a request above some limit is the caller's mistake: ArgumentError;
- *   - a request above what is free now: RuntimeError (out of memory).
+ *   - a request above what is free now: RuntimeError (out of memory);
+ *     what other checks have let through and is not yet in use counts as
+ *     taken (Reservations, below).
  * Small requests (below CORRAL__CHECK_VM_FROM) are not checked: reading the limits costs
  * a few system calls, and a small allocation that fails is rare enough.
+ * Scratch memory is checked by what the whole call holds, not chunk by
+ * chunk (call.c, "Cleanup stack and scratch arena"): many small arrays
+ * decoded from one argument add up.
  * Where a limit cannot be read (another OS, no /proc), it is left out.
  */
 #include "corral_internal.h"
 
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -149,16 +155,70 @@ static void cgroup_limit(limit *l)
     fclose(f);
 }
 
-void corral__check_vm_size_large(corral_call *c, size_t size, const char *what)
+/* {======================================================================
+ * Reservations
+ *
+ * Reading the limits is not enough when several calls allocate at once:
+ * each reads the same free memory before any of them has touched its own,
+ * and all pass (four calls of 700 MB in a 2 GB cgroup, OOM-killed). So a
+ * check that passes adds its request to `reserved`, and the request stays
+ * there until its memory is in use (then the usage counts it) or freed.
+ * The order makes it exact: a check adds its own request first and then
+ * reads the usage; every other request is then either still reserved (the
+ * sum returned by the add holds it) or was given back after its memory
+ * showed in the usage just read. A request counted twice (reserved and
+ * already in use) errs on the safe side for a moment.
+ *
+ * One counter per NIF library: Corral is compiled into each library, and
+ * libraries the VM loads do not share symbols.
+ * ======================================================================= */
+
+static atomic_size_t reserved;
+
+static void read_limits(limit *l)
+{
+    machine_limit(l);
+    address_space_limit(l);
+    cgroup_limit(l);
+}
+
+corral__fit corral__reserve(size_t size, size_t whole, corral__limits *out)
 {
     limit l = {SIZE_MAX, SIZE_MAX, NULL};
-    machine_limit(&l);
-    address_space_limit(&l);
-    cgroup_limit(&l);
-    if (size > l.ever)
+    /* A request above the machine's memory never fits: it is refused
+     * without being reserved, so that a bogus size cannot make the checks
+     * running beside it fail. */
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    bool plausible = pages <= 0 || page <= 0 || whole <= (size_t)pages * (size_t)page;
+    size_t others = plausible ? atomic_fetch_add(&reserved, size) : 0;
+    read_limits(&l);
+    out->ever = l.ever;
+    out->now = l.now > others ? l.now - others : 0;
+    out->name = l.name;
+    if (plausible && whole <= l.ever && size <= out->now) return CORRAL__FITS;
+    if (plausible) atomic_fetch_sub(&reserved, size);
+    return whole > l.ever || !plausible ? CORRAL__NEVER_FITS : CORRAL__NOT_NOW;
+}
+
+void corral__unreserve(size_t size) { atomic_fetch_sub(&reserved, size); }
+
+static void unreserve_at_end(void *size) { corral__unreserve((size_t)(uintptr_t)size); }
+
+/* }====================================================================== */
+
+void corral__check_vm_size_large(corral_call *c, size_t size, const char *what)
+{
+    corral__limits l;
+    switch (corral__reserve(size, size, &l)) {
+    case CORRAL__NEVER_FITS:
         corral_raise_argument(c, "cannot allocate %s of %zu bytes: more than this VM can ever have (%zu bytes, %s)",
                               what, size, l.ever, l.name);
-    if (size > l.now)
-        corral_raise(c, "cannot allocate %s of %zu bytes: out of memory (about %zu bytes are free)", what, size,
-                     l.now);
+    case CORRAL__NOT_NOW:
+        corral_raise(c, "cannot allocate %s of %zu bytes: out of memory (about %zu bytes are free)", what, size, l.now);
+    case CORRAL__FITS: break;
+    }
+    /* Given back when the call ends, whichever way: by then the memory is
+     * in use (a resource is zeroed at once, a binary filled by the body) or
+     * freed. If registering fails, the release runs at once. */
+    corral_defer(c, unreserve_at_end, (void *)(uintptr_t)size);
 }

@@ -254,8 +254,7 @@ void *corral_get_struct_array(corral_call *c, corral_term t, const corral_struct
     *count = n;
     if (n == 0) return NULL;
     /* Every byte of a dense shape's element is written by its decoding. */
-    unsigned char *out = shape->dense && n <= SIZE_MAX / shape->size ? corral_alloc(c, n * shape->size)
-                                                                       : corral_calloc(c, n, shape->size);
+    unsigned char *out = corral__scratch_for(c, n, shape->size, !shape->dense, &t.at);
     /* One route node for every element, its index updated as the walk goes. */
     corral__where here = {l.at, 0, CORRAL__AT_INDEX};
     if (shape->flat) {

@@ -360,6 +360,21 @@ CORRAL_DEF(pair_tuple_a, i64, (struct, pair_tuple, Pair, p)) { (void)c; return p
 CORRAL_DEF(pair_own_a, i64, (struct, pair_own, Pair, p)) { (void)c; return p.a + (int64_t)p.b.size; }
 CORRAL_DEF(path_size, size, (struct, path_shape, Path, path)) { (void)c; return path.n * 100 + path.color * 10 + path.nmarks; }
 
+/* Paths in a record, {:scene, [path]}: a small term (one list shared by
+ * every path) can decode into far more scratch memory than itself. */
+typedef struct {
+    Path *paths;
+    size_t n;
+} Scene;
+CORRAL_STRUCT(scene_shape, Scene, CORRAL_AS_RECORD("scene"), CORRAL_FIELD_STRUCT_ARRAY(Scene, paths, n, &path_shape));
+CORRAL_DEF(scene_points, size, (struct, scene_shape, Scene, scene))
+{
+    (void)c;
+    size_t points = 0;
+    for (size_t k = 0; k < scene.n; k++) points += scene.paths[k].n;
+    return points;
+}
+
 /* A plain shape that leaves a member out: decoded arrays still start zeroed. */
 typedef struct {
     double x, y, unlisted;
@@ -567,7 +582,7 @@ CORRAL_MODULE(CorralTest.Typed,
               CORRAL_EXPORT(def_opt_double), CORRAL_EXPORT(def_opt_string), CORRAL_EXPORT(point_norm1), CORRAL_EXPORT(points_norm1),
               CORRAL_FN("hand_point", hand_point, 1), CORRAL_FN("unlisted_sum", unlisted_sum, 1),
               CORRAL_FN("dirty_scratch", dirty_scratch, 1), CORRAL_EXPORT(pair_map_a), CORRAL_EXPORT(pair_record_a),
-              CORRAL_EXPORT(pair_tuple_a), CORRAL_EXPORT(pair_own_a), CORRAL_EXPORT(path_size),
+              CORRAL_EXPORT(pair_tuple_a), CORRAL_EXPORT(pair_own_a), CORRAL_EXPORT(path_size), CORRAL_EXPORT(scene_points),
               CORRAL_EXPORT(checked_div), CORRAL_EXPORT(ok_unless), CORRAL_EXPORT(ok_reports),
               CORRAL_EXPORT(ok_bad_name), CORRAL_EXPORT(not_ok_result), CORRAL_EXPORT(def_lookup),
               CORRAL_EXPORT(def_releases), CORRAL_EXPORT(def_ok_void), CORRAL_FN("hand_error_result", hand_error_result, 1),
