@@ -145,6 +145,50 @@ defmodule CorralTest.ErlangStubsTest do
     assert is_map(m.__corral_live__())
   end
 
+  # The message a tagged error carries for term (made in the calling
+  # process, which the scheduler runs the NIF for).
+  defp tagged_message(m, term) do
+    {:error, {:full, "stubs_bounded:tagged/1: no room for " <> shown}, _} = raised(fn -> m.tagged(term) end)
+    shown
+  end
+
+  test "terms in Erlang messages: printed by the VM when small, bounded when not, on no long schedule", %{dir: dir} do
+    import Bitwise
+    so = counter_lib(dir, :stubs_bounded)
+    erl = Path.join([dir, "src", "stubs_bounded.erl"])
+    assert generate(so, erl) == :ok
+    m = load(dir, so, erl)
+
+    # Small terms: exactly as enif_snprintf's %T writes them.
+    assert tagged_message(m, {:a, String.to_charlist("b"), [1 | 2], %{k: <<1, 2>>}, "s", 1 <<< 100}) ==
+             ~s({a,"b",[1|2],\#{k=><<1,2>>},<<"s">>,1267650600228229401496703205376})
+    assert tagged_message(m, Enum.to_list(1..200)) == "[" <> Enum.map_join(1..200, ",", &Integer.to_string/1) <> "]"
+
+    previous = :erlang.system_monitor(self(), [{:long_schedule, 500}])
+
+    try do
+      # 2^1500000 took 15 s on a normal scheduler; the nested lists print
+      # 312 million leaves; the others are walked no further than shown.
+      assert tagged_message(m, 1 <<< 1_500_000) == "#Integer<1500001 bits>"
+      assert tagged_message(m, {-(1 <<< 5000)}) == "{#Integer<negative, 5001 bits>}"
+      nested = tagged_message(m, Enum.reduce(1..5, 1, fn _, a -> List.duplicate(a, 50) end))
+      assert String.starts_with?(nested, "[[[[[1,1,1,")
+      assert nested =~ "|...]"
+      assert byte_size(nested) < 2048
+      assert tagged_message(m, List.duplicate(?a, 1_000_000)) == ~s(") <> String.duplicate("a", 256) <> ~s("...)
+      assert tagged_message(m, :binary.copy("a", 10_000_000)) =~ ~r/^<<"a+"\.\.\.>>$/
+      assert tagged_message(m, :binary.copy(<<1>>, 10_000_000)) =~ ~r/^<<1,1,.*,\.\.\.>>$/
+      assert tagged_message(m, List.to_tuple(Enum.to_list(1..1_000_000))) =~ ~r/^\{1,2,3,.*,\.\.\.\}$/
+      assert tagged_message(m, Map.new(1..1_000_000, &{&1, &1})) =~ ~r/^\#\{.*=>.*,\.\.\.\}$/
+      refute_receive {:monitor, _, :long_schedule, _}, 100
+    after
+      case previous do
+        :undefined -> :erlang.system_monitor(:undefined)
+        {pid, options} -> :erlang.system_monitor(pid, options)
+      end
+    end
+  end
+
   test "a library built for another ABI: the module loads, says why, and every function raises it", %{dir: dir} do
     so = counter_lib(dir, :stubs_abi)
     erl = Path.join([dir, "src", "stubs_abi.erl"])

@@ -47,4 +47,56 @@ defmodule CorralTest.InspectTest do
       assert shown(t) == expected(t)
     end
   end
+
+  # The message of a term that is slow or huge to inspect, made in another
+  # process: nil if it is not made within the (generous) time. Before the
+  # bound, 2^4000000 took 110 s and the nested lists 10 s (8 MB of text).
+  # The term is made there too: copying a term between processes undoes
+  # its sharing (the nested lists would become 312 million cells).
+  defp shown_within(make, ms \\ 5_000) do
+    task = Task.async(fn -> shown(make.()) end)
+
+    case Task.yield(task, ms) || Task.shutdown(task, :brutal_kill) do
+      {:ok, message} -> message
+      _ -> nil
+    end
+  end
+
+  test "huge and deeply repeated terms are shown in bounded time and size" do
+    import Bitwise
+    nested = fn -> Enum.reduce(1..5, 1, fn _, a -> List.duplicate(a, 50) end) end
+    message = shown_within(nested)
+    assert message
+    assert byte_size(message) < 4096
+    assert message =~ ~r/^CorralTest.Native.show\/1: shown: \[\[\[\[\[1, 1, .*, \.\.\.\]\.$/
+
+    assert shown_within(fn -> 1 <<< 4_000_000 end) == "CorralTest.Native.show/1: shown: #Integer<4000001 bits>."
+    assert shown_within(fn -> {:ok, -(1 <<< 5000)} end) == "CorralTest.Native.show/1: shown: {:ok, #Integer<negative, 5001 bits>}."
+
+    # 160 MB of terms under one list.
+    message = shown_within(fn -> [nested.(), List.duplicate(:binary.copy("é", 10_000), 8_000), Map.new(1..100_000, &{&1, &1})] end)
+    assert message
+    assert byte_size(message) <= 16_384 + 100
+  end
+
+  test "a long collection is cut where inspect/1 cuts it, without walking it to the end" do
+    for term <- [Enum.to_list(1..1_000_000), List.duplicate(?a, 1_000_000), :binary.copy("a", 10_000_000),
+                 :binary.copy(<<1>>, 1_000_000), List.to_tuple(Enum.to_list(1..100_000)),
+                 for(i <- 1..5000, do: {:"k#{i}", i}), Map.new(1..1000, &{&1, &1}),
+                 %ArgumentError{message: Enum.to_list(1..100_000)}] do
+      assert shown_within(fn -> term end) == expected(term)
+    end
+  end
+
+  test "a term too big to keep whole keeps the head of a struct that inspects itself" do
+    message = shown_within(fn -> [MapSet.new(1..100_000)] end)
+    assert message == "CorralTest.Native.show/1: shown: [%MapSet{...}]."
+  end
+
+  test "an Inspect implementation that raises, throws or exits: the ArgumentError, with the struct's head" do
+    for how <- [:raise, :throw, :exit] do
+      term = [1, %CorralTest.BadInspect{how: how, secret: "s3cret"}]
+      assert shown(term) == "CorralTest.Native.show/1: shown: [1, %CorralTest.BadInspect{...}]."
+    end
+  end
 end

@@ -731,23 +731,305 @@ static ERL_NIF_TERM erlang_kind(ErlNifEnv *env, ERL_NIF_TERM module)
     return module;
 }
 
-/* The text of an Erlang module's message: terms printed by the VM in Erlang
- * syntax. */
+/* Terms in an Erlang module's message are printed by the VM (%T), at a
+ * bounded cost: %T computes every digit of a bignum (2^1500000 held a
+ * scheduler for 15 s) and walks what it prints. The terms of one message
+ * share a budget of units (one per list cell, tuple, map entry or small
+ * leaf; bigger integers and binaries cost more):
+ *   - a term that fits in what is left is printed by %T, as it always was;
+ *   - a bigger one is printed here, container by container in %T's syntax,
+ *     its leaves and the parts that fit by %T, and what the budget does not
+ *     reach as "..." ([1,2|...], {a,...}, #{k=>v,...}, <<"abc"...>>, and
+ *     "abc"... for a list of printable characters); an integer of more than
+ *     SHOW_INT_BITS bits is "#Integer<N bits>", its size read from its
+ *     external format (enif_term_to_binary: a copy of its bytes, not a
+ *     conversion to decimal).
+ * Every walk stops with the budget, so no term is walked to its end; only a
+ * bitstring that is not a whole number of bytes, whose size erl_nif does not
+ * tell, is left to %T (SHOW_BITS_COST each). */
+
+#define SHOW_BUDGET 1000
+#define SHOW_DEPTH 64
+#define SHOW_INT_BITS 4096
+#define SHOW_BINARY_MAX 1024 /* bytes of a binary printed whole */
+#define SHOW_BINARY_HEAD 256 /* bytes shown of a longer one */
+#define SHOW_BITS_COST 250
+#define SHOW_STRING_MIN 16 /* printable characters that make a list print as a string */
+
+struct printing {
+    ErlNifEnv *env;
+    char *out;
+    size_t cap, n; /* out holds cap bytes, the last one for the NUL */
+    long budget;
+    int limits; /* 0: ±2^SHOW_INT_BITS not made yet, 1: made, -1: could not */
+    ERL_NIF_TERM int_max, int_min;
+};
+
+/* Whether the text is full, all but the room kept for the "..." and the
+ * brackets that close what is open: then every loop stops. */
+#define SHOW_RESERVE 24
+static bool full(const struct printing *p) { return p->n + SHOW_RESERVE >= p->cap; }
+
+static void put(struct printing *p, const char *text, size_t len)
+{
+    if (p->n + 1 >= p->cap) return;
+    if (len > p->cap - 1 - p->n) len = p->cap - 1 - p->n;
+    memcpy(p->out + p->n, text, len);
+    p->n += len;
+    p->out[p->n] = '\0';
+}
+
+static void put_str(struct printing *p, const char *text) { put(p, text, strlen(text)); }
+
+static void put_term(struct printing *p, ERL_NIF_TERM term)
+{
+    if (full(p)) return;
+    size_t room = p->cap - SHOW_RESERVE - p->n;
+    int w = enif_snprintf(p->out + p->n, room, "%T", term);
+    if (w > 0) p->n += (size_t)w < room ? (size_t)w : room - 1;
+}
+
+/* -2^SHOW_INT_BITS and 2^SHOW_INT_BITS, from their external format
+ * (LARGE_BIG_EXT: 513 little-endian bytes, the last one 1). */
+static bool int_limits(struct printing *p)
+{
+    if (p->limits == 0) {
+        unsigned char ext[2 + 4 + 1 + SHOW_INT_BITS / 8 + 1] = {131, 111, 0, 0, (SHOW_INT_BITS / 8 + 1) >> 8,
+                                                                 (SHOW_INT_BITS / 8 + 1) & 0xff};
+        ext[sizeof ext - 1] = 1;
+        p->limits = enif_binary_to_term(p->env, ext, sizeof ext, &p->int_max, 0) ? 1 : -1;
+        ext[6] = 1;
+        if (p->limits == 1 && !enif_binary_to_term(p->env, ext, sizeof ext, &p->int_min, 0)) p->limits = -1;
+    }
+    return p->limits == 1;
+}
+
+/* The budget left after printing term whole, or -1 if it does not fit. */
+static long fits(struct printing *p, ERL_NIF_TERM term, long budget, int depth)
+{
+    ErlNifEnv *env = p->env;
+    if (budget < 0 || depth > SHOW_DEPTH) return -1;
+    switch (enif_term_type(env, term)) {
+    case ERL_NIF_TERM_TYPE_INTEGER: {
+        ErlNifSInt64 i;
+        ErlNifUInt64 u;
+        if (enif_get_int64(env, term, &i) || enif_get_uint64(env, term, &u)) return budget - 1;
+        if (!int_limits(p) || enif_compare(term, p->int_min) <= 0 || enif_compare(term, p->int_max) >= 0) return -1;
+        return budget - 1 - SHOW_INT_BITS / 256;
+    }
+    case ERL_NIF_TERM_TYPE_BITSTRING: {
+        ErlNifBinary bin;
+        if (!enif_inspect_binary(env, term, &bin)) return budget - SHOW_BITS_COST;
+        return bin.size <= SHOW_BINARY_MAX ? budget - 1 - (long)(bin.size / 16) : -1;
+    }
+    case ERL_NIF_TERM_TYPE_LIST: {
+        ERL_NIF_TERM head;
+        while (budget >= 0 && enif_get_list_cell(env, term, &head, &term)) budget = fits(p, head, budget - 1, depth + 1);
+        return budget < 0 || enif_is_empty_list(env, term) ? budget : fits(p, term, budget, depth + 1);
+    }
+    case ERL_NIF_TERM_TYPE_TUPLE: {
+        int arity;
+        const ERL_NIF_TERM *items;
+        if (!enif_get_tuple(env, term, &arity, &items)) return -1;
+        budget -= 1;
+        for (int k = 0; k < arity && budget >= 0; k++) budget = fits(p, items[k], budget, depth + 1);
+        return budget;
+    }
+    case ERL_NIF_TERM_TYPE_MAP: {
+        size_t size;
+        ErlNifMapIterator it;
+        if (!enif_get_map_size(env, term, &size) || size > (size_t)budget / 2) return -1;
+        if (!enif_map_iterator_create(env, term, &it, ERL_NIF_MAP_ITERATOR_FIRST)) return -1;
+        ERL_NIF_TERM key, value;
+        budget -= 1;
+        while (budget >= 0 && enif_map_iterator_get_pair(env, &it, &key, &value)) {
+            budget = fits(p, value, fits(p, key, budget, depth + 1), depth + 1);
+            enif_map_iterator_next(env, &it);
+        }
+        enif_map_iterator_destroy(env, &it);
+        return budget;
+    }
+    default: return budget - 1;
+    }
+}
+
+/* The size of an integer that does not fit 64 bits, from its external
+ * format: SMALL_BIG_EXT (110, n, sign, digits) or LARGE_BIG_EXT (111, n in
+ * four bytes, sign, digits), digits little-endian. False if unreadable. */
+static bool int_size(ErlNifEnv *env, ERL_NIF_TERM term, unsigned long *bits, bool *negative, size_t *bytes)
+{
+    ErlNifBinary ext;
+    if (!enif_term_to_binary(env, term, &ext)) return false;
+    size_t n = 0, at = 0;
+    if (ext.size > 4 && ext.data[1] == 110) {
+        n = ext.data[2];
+        at = 3;
+    } else if (ext.size > 7 && ext.data[1] == 111) {
+        n = (size_t)ext.data[2] << 24 | (size_t)ext.data[3] << 16 | (size_t)ext.data[4] << 8 | ext.data[5];
+        at = 6;
+    }
+    bool ok = n > 0 && at + n < ext.size;
+    if (ok) {
+        unsigned top = ext.data[at + n], width = 0;
+        while (top >> width) width++;
+        *bits = 8 * (unsigned long)(n - 1) + width;
+        *negative = ext.data[at] != 0;
+        *bytes = n;
+    }
+    enif_release_binary(&ext);
+    return ok;
+}
+
+static void print_term(struct printing *p, ERL_NIF_TERM term, int depth);
+
+/* A list that starts with printable characters: the first ones as %T
+ * prints a string, then "...". False if it does not start so. */
+static bool print_string_head(struct printing *p, ERL_NIF_TERM list)
+{
+    ErlNifEnv *env = p->env;
+    long most = p->budget * 16 < 256 ? p->budget * 16 : 256;
+    int chars[256], n = 0;
+    ERL_NIF_TERM head, rest = list;
+    while (n < most && enif_get_list_cell(env, rest, &head, &rest) && enif_get_int(env, head, &chars[n]) &&
+           chars[n] >= 32 && chars[n] < 127)
+        n++;
+    if (n < SHOW_STRING_MIN) return false;
+    ERL_NIF_TERM string = enif_make_list(env, 0);
+    for (int k = n; k-- > 0;) string = enif_make_list_cell(env, enif_make_int(env, chars[k]), string);
+    put_term(p, string);
+    put_str(p, "...");
+    p->budget -= 1 + n / 16;
+    return true;
+}
+
+static void print_list(struct printing *p, ERL_NIF_TERM list, int depth)
+{
+    ErlNifEnv *env = p->env;
+    if (print_string_head(p, list)) return;
+    ERL_NIF_TERM head;
+    put_str(p, "[");
+    for (int k = 0; enif_get_list_cell(env, list, &head, &list); k++) {
+        if (p->budget <= 0 || full(p)) {
+            put_str(p, k > 0 ? "|..." : "...");
+            list = enif_make_list(env, 0);
+            break;
+        }
+        if (k > 0) put_str(p, ",");
+        p->budget -= 1;
+        print_term(p, head, depth + 1);
+    }
+    if (!enif_is_empty_list(env, list)) {
+        put_str(p, "|");
+        print_term(p, list, depth + 1);
+    }
+    put_str(p, "]");
+}
+
+static void print_tuple(struct printing *p, ERL_NIF_TERM tuple, int depth)
+{
+    int arity;
+    const ERL_NIF_TERM *items;
+    if (!enif_get_tuple(p->env, tuple, &arity, &items)) return put_str(p, "{...}");
+    put_str(p, "{");
+    for (int k = 0; k < arity; k++) {
+        if (k > 0) put_str(p, ",");
+        if (p->budget <= 0 || full(p)) {
+            put_str(p, "...");
+            break;
+        }
+        print_term(p, items[k], depth + 1);
+    }
+    put_str(p, "}");
+}
+
+static void print_map(struct printing *p, ERL_NIF_TERM map, int depth)
+{
+    ErlNifEnv *env = p->env;
+    ErlNifMapIterator it;
+    if (!enif_map_iterator_create(env, map, &it, ERL_NIF_MAP_ITERATOR_FIRST)) return put_str(p, "#{...}");
+    ERL_NIF_TERM key, value;
+    put_str(p, "#{");
+    for (int k = 0; enif_map_iterator_get_pair(env, &it, &key, &value); k++) {
+        if (k > 0) put_str(p, ",");
+        if (p->budget <= 0 || full(p)) {
+            put_str(p, "...");
+            break;
+        }
+        print_term(p, key, depth + 1);
+        put_str(p, "=>");
+        print_term(p, value, depth + 1);
+        enif_map_iterator_next(env, &it);
+    }
+    enif_map_iterator_destroy(env, &it);
+    put_str(p, "}");
+}
+
+/* A binary too long to print whole: its first bytes as %T prints them,
+ * then "..." inside the brackets (<<"abc"...>>, <<1,2,...>>). */
+static void print_binary_head(struct printing *p, ERL_NIF_TERM term, size_t size)
+{
+    long room = p->budget * 16 < SHOW_BINARY_HEAD ? p->budget * 16 : SHOW_BINARY_HEAD;
+    size_t keep = size < (size_t)room ? size : (size_t)room;
+    if (keep == 0) return put_str(p, "<<...>>");
+    size_t start = p->n;
+    put_term(p, enif_make_sub_binary(p->env, term, 0, keep));
+    p->budget -= 1 + (long)(keep / 16);
+    /* Unless the output was cut, it ends with ">>". */
+    if (p->n - start < 2 || memcmp(p->out + p->n - 2, ">>", 2) != 0) return;
+    p->n -= 2;
+    put_str(p, p->n > start && p->out[p->n - 1] == '"' ? "...>>" : ",...>>");
+}
+
+static void print_term(struct printing *p, ERL_NIF_TERM term, int depth)
+{
+    ErlNifEnv *env = p->env;
+    if (full(p)) return;
+    if (p->budget <= 0 || depth > SHOW_DEPTH) return put_str(p, "...");
+    long left = fits(p, term, p->budget, depth);
+    if (left >= 0) {
+        p->budget = left;
+        return put_term(p, term);
+    }
+    p->budget -= 1;
+    switch (enif_term_type(env, term)) {
+    case ERL_NIF_TERM_TYPE_INTEGER: {
+        unsigned long bits;
+        bool negative;
+        size_t bytes;
+        char text[64];
+        if (!int_size(env, term, &bits, &negative, &bytes)) return put_str(p, "#Integer<...>");
+        p->budget -= (long)(bytes / 4096);
+        snprintf(text, sizeof text, "#Integer<%s%lu bits>", negative ? "negative, " : "", bits);
+        return put_str(p, text);
+    }
+    case ERL_NIF_TERM_TYPE_BITSTRING: {
+        ErlNifBinary bin;
+        if (!enif_inspect_binary(env, term, &bin)) return put_str(p, "<<...>>");
+        return print_binary_head(p, term, bin.size);
+    }
+    case ERL_NIF_TERM_TYPE_LIST: return print_list(p, term, depth);
+    case ERL_NIF_TERM_TYPE_TUPLE: return print_tuple(p, term, depth);
+    case ERL_NIF_TERM_TYPE_MAP: return print_map(p, term, depth);
+    default: return put_str(p, "...");
+    }
+}
+
+/* The text of an Erlang module's message: terms printed in Erlang syntax,
+ * at a bounded cost. */
 static ERL_NIF_TERM erlang_text(corral_call *c, const char *msg, size_t len)
 {
     char out[MESSAGE_MAX * 2];
-    size_t n = 0;
+    struct printing p = {.env = c->env, .out = out, .cap = sizeof out, .budget = SHOW_BUDGET};
     ERL_NIF_TERM term;
-    for (size_t k = 0; k < len && n + 1 < sizeof out; k++) {
+    for (size_t k = 0; k < len && p.n + 1 < sizeof out; k++) {
         if (shown_at(c, msg, len, k, &term)) {
-            int w = enif_snprintf(out + n, sizeof out - n, "%T", term);
-            if (w > 0) n += (size_t)w < sizeof out - n ? (size_t)w : sizeof out - n - 1;
+            print_term(&p, term, 0);
             k += 2;
         } else {
-            out[n++] = msg[k];
+            out[p.n++] = msg[k];
         }
     }
-    return text_piece(c->env, out, n);
+    return text_piece(c->env, out, p.n);
 }
 
 /* The reason an Erlang module's generated function turns into the error:

@@ -30,7 +30,7 @@ defmodule Corral.Error do
 
   def exception({:"$corral_error", {module, fields}, pieces})
       when is_atom(module) and is_list(fields) and (is_list(pieces) or pieces == nil) do
-    message = if pieces, do: text(pieces), else: "#{inspect(module)} raised with #{inspect(fields)}"
+    message = if pieces, do: text(pieces), else: "#{inspect(module)} raised with #{Corral.Error.Shown.inspect_bounded(fields)}"
 
     # Names the struct lacks would be dropped with only a warning by
     # defexception's exception/1: a field the C code sets must exist.
@@ -54,10 +54,9 @@ defmodule Corral.Error do
   defp fields_text([name]), do: "the field #{inspect(name)}"
   defp fields_text(names), do: "the fields " <> Enum.map_join(names, ", ", &inspect/1)
 
-  defp text(pieces), do: IO.iodata_to_binary(Enum.map(pieces, &piece/1))
-
-  defp piece({:inspect, term}), do: inspect(term)
-  defp piece(text) when is_binary(text), do: text
+  # Terms are shown by the caller's inspect/1 at a bounded cost and size
+  # (Corral.Error.Shown).
+  defp text(pieces), do: Corral.Error.Shown.text(pieces)
 
   # `module.exception(fields)` gives the exception its other fields'
   # defaults, as `raise module, fields` does. `message` is what the

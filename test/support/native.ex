@@ -29,6 +29,18 @@ defmodule CorralTest.Secret do
   defstruct [:name, :password]
 end
 
+defmodule CorralTest.BadInspect do
+  # A struct whose Inspect implementation fails the way `how` says: a
+  # message that shows it must still be made, and the error still raised.
+  defstruct [:how, :secret]
+
+  defimpl Inspect do
+    def inspect(%{how: :raise}, _opts), do: raise("inspect failed")
+    def inspect(%{how: :throw}, _opts), do: throw(:inspect_failed)
+    def inspect(%{how: :exit}, _opts), do: exit(:inspect_failed)
+  end
+end
+
 defmodule CorralTest.Native do
   @moduledoc false
   use Corral, otp_app: :corral, lib: "corral_test", path: "test/support/c_src/corral_test", cflags: ["-Werror"], job_timeout: 2000

@@ -64,3 +64,45 @@ concurrent_test() ->
 
 live_objects_test() ->
     ?assert(is_map(counter_nif:'__corral_live__'())).
+
+%% The message a call raised, from its error_info (not through the shell's
+%% formatter, which prints the call's arguments in full).
+message(Fun) ->
+    try Fun() of
+        Value -> {no_exception, Value}
+    catch
+        error:_:Stacktrace ->
+            [{_, _, _, Info} | _] = Stacktrace,
+            maps:get(cause, proplists:get_value(error_info, Info))
+    end.
+
+%% Terms in messages are printed at a bounded cost: 2^1500000 held a
+%% scheduler for 15 s while its digits were computed. Run in a process of its
+%% own, with a generous time, and with long schedules reported.
+huge_terms_are_summarized_test_() ->
+    {timeout, 60, fun() ->
+        Previous = erlang:system_monitor(self(), [{long_schedule, 500}]),
+        Self = self(),
+        Pid = spawn(fun() ->
+            K = counter_nif:new(0),
+            Big = message(fun() -> counter_nif:add(K, 1 bsl 1500000) end),
+            Nested = lists:foldl(fun(_, A) -> lists:duplicate(50, A) end, 1, lists:seq(1, 5)),
+            Deep = message(fun() -> counter_nif:get(Nested) end),
+            Self ! {self(), Big, Deep}
+        end),
+        receive
+            {Pid, Big, Deep} ->
+                ?assertEqual(<<"counter_nif:add/2: argument 2: expected an integer in -9223372036854775808..9223372036854775807, "
+                               "got: #Integer<1500001 bits>">>, Big),
+                ?assertMatch(<<"counter_nif:get/1: argument 1: expected a Counter resource, got: [[[[[1,1,1,", _/binary>>, Deep),
+                ?assert(binary:match(Deep, <<"|...]">>) =/= nomatch),
+                ?assert(byte_size(Deep) < 2048)
+        after 5000 -> exit(Pid, kill), ?assert(false)
+        end,
+        Long = receive {monitor, _, long_schedule, Info} -> Info after 100 -> none end,
+        case Previous of
+            undefined -> erlang:system_monitor(undefined);
+            {MonitorPid, Options} -> erlang:system_monitor(MonitorPid, Options)
+        end,
+        ?assertEqual(none, Long)
+    end}.
