@@ -112,14 +112,36 @@ CORRAL__NORETURN CORRAL__PRINTF(3, 4) void corral__raisef(corral_call *c, ERL_NI
 /* The VM aborts, rather than failing, when it cannot allocate a resource
  * or a binary; so a size the VM cannot get is refused first (limits.c):
  * ArgumentError above what it could ever have (the machine, its cgroup's
- * memory.max, ulimit -v), RuntimeError above what is free now. `what`
- * names the allocation in the message. */
+ * memory.max, ulimit -v), RuntimeError above what is free now less what
+ * other checks have reserved. A request that passes stays reserved until
+ * the call ends (its memory is in use, and so in the usage the next check
+ * reads, by then). `what` names the allocation in the message. */
 void corral__check_vm_size_large(corral_call *c, size_t size, const char *what);
 #define CORRAL__CHECK_VM_FROM (64u << 20) /* smaller requests are not checked */
 static inline void corral__check_vm_size(corral_call *c, size_t size, const char *what)
 {
     if (CORRAL__UNLIKELY(size >= CORRAL__CHECK_VM_FROM)) corral__check_vm_size_large(c, size, what);
 }
+
+/* Process-wide reservations (limits.c): what checked allocations in flight
+ * are about to take, so that checks made at the same time see each other.
+ * corral__reserve compares `whole` (the request, or all a call will hold)
+ * with what the VM can ever have and `size` with what is free now less the
+ * others' reservations, and reserves `size` when both fit. `l` gets the
+ * limits read, its `now` less the others' reservations. corral__unreserve
+ * gives back a reservation once its memory is in use or freed. */
+typedef struct {
+    size_t ever, now;
+    const char *name; /* the tightest "ever" limit */
+} corral__limits;
+typedef enum { CORRAL__FITS, CORRAL__NEVER_FITS, CORRAL__NOT_NOW } corral__fit;
+corral__fit corral__reserve(size_t size, size_t whole, corral__limits *l);
+void corral__unreserve(size_t size);
+
+/* Scratch memory for `count` items of `width` bytes (zeroed if `zero`), for
+ * the value at route `at` (NULL: none): a failure to get it names the
+ * value, "argument 1, field :points: out of memory ..." (call.c). */
+void *corral__scratch_for(corral_call *c, size_t count, size_t width, bool zero, const corral__where *at);
 
 /* Routes (path.c): writes "argument 1, index 3, key :name" for `at`. */
 size_t corral__route(corral_call *c, const corral__where *at, char *buf, size_t cap);
@@ -488,13 +510,27 @@ bool corral__alloc_fails_counted(void)
  * Cleanup stack and scratch arena
  * ======================================================================= */
 
+/* A chunk of scratch memory. The newest chunk that takes small requests
+ * (c->arena, the head) also keeps the call's budget:
+ *   - total: the bytes of all the call's chunks;
+ *   - checked: the total up to which no check is needed. The first
+ *     CORRAL__CHECK_VM_FROM bytes are free of checks; past them, each
+ *     check approves the new chunk and SCRATCH_AHEAD bytes more;
+ *   - reserved: what the last check reserved (limits.c), given back at the
+ *     next check (the chunks before it are in use by then, so the usage
+ *     counts them) or when the call ends.
+ * A small input can decode into much more scratch memory than itself
+ * (a list shared 10,000 times in a term is stored once), so the budget is
+ * the call's, not the chunk's; its cost is in the path that makes a chunk. */
 typedef struct corral__arena {
     struct corral__arena *prev;
     size_t used, cap;
     unsigned char *data; /* 16-aligned; enif_alloc only promises 8 */
+    size_t total, checked, reserved; /* the head's: the call's budget */
 } corral__arena;
 
 #define ARENA_CHUNK 4096
+#define SCRATCH_AHEAD ((size_t)CORRAL__CHECK_VM_FROM)
 
 static corral__cleanup *cleanup_slot(corral_call *c, unsigned k)
 {
@@ -518,6 +554,7 @@ static void run_cleanups(corral_call *c)
         c->spill_cap = 0;
     }
     corral__arena *a = c->arena;
+    if (a && a->reserved) corral__unreserve(a->reserved);
     while (a) {
         corral__arena *prev = a->prev;
         enif_free(a);
@@ -586,46 +623,131 @@ void corral_run_now(corral_call *c, corral_defer_id id)
     fn(e->arg);
 }
 
-void *corral_alloc(corral_call *c, size_t size)
+/* "<route>: " for messages about scratch memory taken for a decoded
+ * value, or "" for plain corral_alloc. */
+static const char *route_prefix(corral_call *c, const corral__where *at, char *buf, size_t cap)
+{
+    size_t n = at ? corral__route(c, at, buf, cap - 2) : 0;
+    if (n == 0) return "";
+    buf[n] = ':';
+    buf[n + 1] = ' ';
+    buf[n + 2] = '\0';
+    return buf;
+}
+
+static CORRAL__NORETURN CORRAL__COLD void scratch_oom(corral_call *c, size_t size, const corral__where *at)
+{
+    char route[400];
+    const char *prefix = route_prefix(c, at, route, sizeof route);
+    corral__raisef(c, corral__atom_runtime_error, "%sout of memory allocating %zu bytes", prefix, size);
+}
+
+/* The call's scratch memory grows from `held` bytes by a chunk of `bytes`
+ * past what was approved: checks the whole against the limits and reserves
+ * the chunk (and SCRATCH_AHEAD more, if free, so that the next check is
+ * that far off). Returns what it reserved; raises, naming the value being
+ * decoded when there is one, if the call cannot have that much. */
+static CORRAL__COLD size_t check_scratch(corral_call *c, size_t held, size_t bytes, const corral__where *at)
+{
+    corral__limits l;
+    corral__fit fit = corral__reserve(bytes + SCRATCH_AHEAD, held + bytes, &l);
+    if (fit == CORRAL__FITS) return bytes + SCRATCH_AHEAD;
+    if (fit == CORRAL__NOT_NOW && corral__reserve(bytes, held + bytes, &l) == CORRAL__FITS) return bytes;
+    /* The raise ends the call: the message's own small allocations need
+     * no more checks. */
+    if (c->arena) c->arena->checked = SIZE_MAX;
+    char route[400];
+    const char *prefix = route_prefix(c, at, route, sizeof route);
+    if (fit == CORRAL__NEVER_FITS)
+        corral__raisef(c, corral__atom_argument_error,
+                       "%scannot allocate %zu bytes of scratch memory: the call would hold %zu bytes, more than "
+                       "this VM can ever have (%zu bytes, %s)",
+                       prefix, bytes, held + bytes, l.ever, l.name);
+    corral__raisef(c, corral__atom_runtime_error,
+                   "%scannot allocate %zu bytes of scratch memory: the call would hold %zu bytes, out of memory "
+                   "(about %zu bytes are free)",
+                   prefix, bytes, held + bytes, l.now);
+}
+
+/* A new chunk for a request of `size` (`need` rounded up); the slow path
+ * of every scratch allocation. */
+static CORRAL__COLD __attribute__((noinline)) void *arena_grow(corral_call *c, size_t need, size_t size,
+                                                               const corral__where *at)
+{
+    corral__arena *a = c->arena;
+    if (need < size || need > SIZE_MAX / 4) scratch_oom(c, size, at);
+    size_t cap = need > ARENA_CHUNK - sizeof *a ? need : ARENA_CHUNK - sizeof *a;
+    size_t bytes = sizeof *a + 15 + cap;
+    size_t total = a ? a->total : 0, checked = a ? a->checked : CORRAL__CHECK_VM_FROM;
+    size_t reserved = a ? a->reserved : 0;
+    bool checked_now = false;
+    if (CORRAL__UNLIKELY(bytes > checked - total)) {
+        /* The chunks made so far are in use: the usage counts them now. */
+        if (reserved) {
+            corral__unreserve(reserved);
+            a->reserved = 0;
+        }
+        reserved = check_scratch(c, total, bytes, at);
+        checked = total + reserved;
+        checked_now = true;
+    }
+    corral__arena *fresh = corral__alloc_fails() ? NULL : enif_alloc(bytes);
+    if (fresh == NULL) {
+        if (checked_now) corral__unreserve(reserved);
+        scratch_oom(c, size, at);
+    }
+    fresh->data = (unsigned char *)(((uintptr_t)(fresh + 1) + 15) & ~(uintptr_t)15);
+    fresh->cap = cap;
+    fresh->used = 0;
+    /* A dedicated chunk for a big request goes under the current one, so
+     * the current chunk's free space stays usable. */
+    if (a != NULL && need > ARENA_CHUNK / 2) {
+        fresh->prev = a->prev;
+        a->prev = fresh;
+        fresh->used = need;
+        a->total = total + bytes;
+        a->checked = checked;
+        a->reserved = reserved;
+        return fresh->data;
+    }
+    /* The first chunk of a call: what the call showed so far is none. */
+    if (a == NULL) c->shown = NULL;
+    fresh->prev = a;
+    fresh->total = total + bytes;
+    fresh->checked = checked;
+    fresh->reserved = reserved;
+    if (a) a->reserved = 0;
+    c->arena = fresh;
+    fresh->used = need;
+    return fresh->data;
+}
+
+static inline void *arena_take(corral_call *c, size_t size, const corral__where *at)
 {
     size_t need = (size + 15) & ~(size_t)15;
-    if (need < size) corral_raise_oom(c, size);
     corral__arena *a = c->arena;
-    if (a == NULL || a->cap - a->used < need) {
-        size_t cap = need > ARENA_CHUNK - sizeof *a ? need : ARENA_CHUNK - sizeof *a;
-        if (cap > SIZE_MAX - sizeof *a - 15) corral_raise_oom(c, size);
-        if (cap > ARENA_CHUNK) corral__check_vm_size(c, cap, "scratch memory");
-        corral__arena *fresh = corral__alloc_fails() ? NULL : enif_alloc(sizeof *fresh + 15 + cap);
-        if (fresh == NULL) corral_raise_oom(c, size);
-        fresh->data = (unsigned char *)(((uintptr_t)(fresh + 1) + 15) & ~(uintptr_t)15);
-        fresh->cap = cap;
-        fresh->used = 0;
-        /* A dedicated chunk for a big request goes under the current one, so
-         * the current chunk's free space stays usable. */
-        if (a != NULL && need > ARENA_CHUNK / 2) {
-            fresh->prev = a->prev;
-            a->prev = fresh;
-            fresh->used = need;
-            return fresh->data;
-        }
-        /* The first chunk of a call: what the call showed so far is none. */
-        if (a == NULL) c->shown = NULL;
-        fresh->prev = a;
-        c->arena = a = fresh;
+    if (CORRAL__LIKELY(a != NULL && need >= size && a->cap - a->used >= need)) {
+        void *p = a->data + a->used;
+        a->used += need;
+        return p;
     }
-    void *p = a->data + a->used;
-    a->used += need;
+    return arena_grow(c, need, size, at);
+}
+
+void *corral_alloc(corral_call *c, size_t size) { return arena_take(c, size, NULL); }
+
+void *corral__scratch_for(corral_call *c, size_t count, size_t width, bool zero, const corral__where *at)
+{
+    if (width != 0 && count > SIZE_MAX / width)
+        corral_raise(c, "cannot allocate %zu items of %zu bytes: the size overflows", count, width);
+    void *p = arena_take(c, count * width, at);
+    if (zero) memset(p, 0, count * width);
     return p;
 }
 
-
 void *corral_calloc(corral_call *c, size_t count, size_t size)
 {
-    if (size != 0 && count > SIZE_MAX / size)
-        corral_raise(c, "cannot allocate %zu items of %zu bytes: the size overflows", count, size);
-    void *p = corral_alloc(c, count * size);
-    memset(p, 0, count * size);
-    return p;
+    return corral__scratch_for(c, count, size, true, NULL);
 }
 
 /* }====================================================================== */
@@ -777,23 +899,305 @@ static ERL_NIF_TERM erlang_kind(ErlNifEnv *env, ERL_NIF_TERM module)
     return module;
 }
 
-/* The text of an Erlang module's message: terms printed by the VM in Erlang
- * syntax. */
+/* Terms in an Erlang module's message are printed by the VM (%T), at a
+ * bounded cost: %T computes every digit of a bignum (2^1500000 held a
+ * scheduler for 15 s) and walks what it prints. The terms of one message
+ * share a budget of units (one per list cell, tuple, map entry or small
+ * leaf; bigger integers and binaries cost more):
+ *   - a term that fits in what is left is printed by %T, as it always was;
+ *   - a bigger one is printed here, container by container in %T's syntax,
+ *     its leaves and the parts that fit by %T, and what the budget does not
+ *     reach as "..." ([1,2|...], {a,...}, #{k=>v,...}, <<"abc"...>>, and
+ *     "abc"... for a list of printable characters); an integer of more than
+ *     SHOW_INT_BITS bits is "#Integer<N bits>", its size read from its
+ *     external format (enif_term_to_binary: a copy of its bytes, not a
+ *     conversion to decimal).
+ * Every walk stops with the budget, so no term is walked to its end; only a
+ * bitstring that is not a whole number of bytes, whose size erl_nif does not
+ * tell, is left to %T (SHOW_BITS_COST each). */
+
+#define SHOW_BUDGET 1000
+#define SHOW_DEPTH 64
+#define SHOW_INT_BITS 4096
+#define SHOW_BINARY_MAX 1024 /* bytes of a binary printed whole */
+#define SHOW_BINARY_HEAD 256 /* bytes shown of a longer one */
+#define SHOW_BITS_COST 250
+#define SHOW_STRING_MIN 16 /* printable characters that make a list print as a string */
+
+struct printing {
+    ErlNifEnv *env;
+    char *out;
+    size_t cap, n; /* out holds cap bytes, the last one for the NUL */
+    long budget;
+    int limits; /* 0: ±2^SHOW_INT_BITS not made yet, 1: made, -1: could not */
+    ERL_NIF_TERM int_max, int_min;
+};
+
+/* Whether the text is full, all but the room kept for the "..." and the
+ * brackets that close what is open: then every loop stops. */
+#define SHOW_RESERVE 24
+static bool full(const struct printing *p) { return p->n + SHOW_RESERVE >= p->cap; }
+
+static void put(struct printing *p, const char *text, size_t len)
+{
+    if (p->n + 1 >= p->cap) return;
+    if (len > p->cap - 1 - p->n) len = p->cap - 1 - p->n;
+    memcpy(p->out + p->n, text, len);
+    p->n += len;
+    p->out[p->n] = '\0';
+}
+
+static void put_str(struct printing *p, const char *text) { put(p, text, strlen(text)); }
+
+static void put_term(struct printing *p, ERL_NIF_TERM term)
+{
+    if (full(p)) return;
+    size_t room = p->cap - SHOW_RESERVE - p->n;
+    int w = enif_snprintf(p->out + p->n, room, "%T", term);
+    if (w > 0) p->n += (size_t)w < room ? (size_t)w : room - 1;
+}
+
+/* -2^SHOW_INT_BITS and 2^SHOW_INT_BITS, from their external format
+ * (LARGE_BIG_EXT: 513 little-endian bytes, the last one 1). */
+static bool int_limits(struct printing *p)
+{
+    if (p->limits == 0) {
+        unsigned char ext[2 + 4 + 1 + SHOW_INT_BITS / 8 + 1] = {131, 111, 0, 0, (SHOW_INT_BITS / 8 + 1) >> 8,
+                                                                 (SHOW_INT_BITS / 8 + 1) & 0xff};
+        ext[sizeof ext - 1] = 1;
+        p->limits = enif_binary_to_term(p->env, ext, sizeof ext, &p->int_max, 0) ? 1 : -1;
+        ext[6] = 1;
+        if (p->limits == 1 && !enif_binary_to_term(p->env, ext, sizeof ext, &p->int_min, 0)) p->limits = -1;
+    }
+    return p->limits == 1;
+}
+
+/* The budget left after printing term whole, or -1 if it does not fit. */
+static long fits(struct printing *p, ERL_NIF_TERM term, long budget, int depth)
+{
+    ErlNifEnv *env = p->env;
+    if (budget < 0 || depth > SHOW_DEPTH) return -1;
+    switch (enif_term_type(env, term)) {
+    case ERL_NIF_TERM_TYPE_INTEGER: {
+        ErlNifSInt64 i;
+        ErlNifUInt64 u;
+        if (enif_get_int64(env, term, &i) || enif_get_uint64(env, term, &u)) return budget - 1;
+        if (!int_limits(p) || enif_compare(term, p->int_min) <= 0 || enif_compare(term, p->int_max) >= 0) return -1;
+        return budget - 1 - SHOW_INT_BITS / 256;
+    }
+    case ERL_NIF_TERM_TYPE_BITSTRING: {
+        ErlNifBinary bin;
+        if (!enif_inspect_binary(env, term, &bin)) return budget - SHOW_BITS_COST;
+        return bin.size <= SHOW_BINARY_MAX ? budget - 1 - (long)(bin.size / 16) : -1;
+    }
+    case ERL_NIF_TERM_TYPE_LIST: {
+        ERL_NIF_TERM head;
+        while (budget >= 0 && enif_get_list_cell(env, term, &head, &term)) budget = fits(p, head, budget - 1, depth + 1);
+        return budget < 0 || enif_is_empty_list(env, term) ? budget : fits(p, term, budget, depth + 1);
+    }
+    case ERL_NIF_TERM_TYPE_TUPLE: {
+        int arity;
+        const ERL_NIF_TERM *items;
+        if (!enif_get_tuple(env, term, &arity, &items)) return -1;
+        budget -= 1;
+        for (int k = 0; k < arity && budget >= 0; k++) budget = fits(p, items[k], budget, depth + 1);
+        return budget;
+    }
+    case ERL_NIF_TERM_TYPE_MAP: {
+        size_t size;
+        ErlNifMapIterator it;
+        if (!enif_get_map_size(env, term, &size) || size > (size_t)budget / 2) return -1;
+        if (!enif_map_iterator_create(env, term, &it, ERL_NIF_MAP_ITERATOR_FIRST)) return -1;
+        ERL_NIF_TERM key, value;
+        budget -= 1;
+        while (budget >= 0 && enif_map_iterator_get_pair(env, &it, &key, &value)) {
+            budget = fits(p, value, fits(p, key, budget, depth + 1), depth + 1);
+            enif_map_iterator_next(env, &it);
+        }
+        enif_map_iterator_destroy(env, &it);
+        return budget;
+    }
+    default: return budget - 1;
+    }
+}
+
+/* The size of an integer that does not fit 64 bits, from its external
+ * format: SMALL_BIG_EXT (110, n, sign, digits) or LARGE_BIG_EXT (111, n in
+ * four bytes, sign, digits), digits little-endian. False if unreadable. */
+static bool int_size(ErlNifEnv *env, ERL_NIF_TERM term, unsigned long *bits, bool *negative, size_t *bytes)
+{
+    ErlNifBinary ext;
+    if (!enif_term_to_binary(env, term, &ext)) return false;
+    size_t n = 0, at = 0;
+    if (ext.size > 4 && ext.data[1] == 110) {
+        n = ext.data[2];
+        at = 3;
+    } else if (ext.size > 7 && ext.data[1] == 111) {
+        n = (size_t)ext.data[2] << 24 | (size_t)ext.data[3] << 16 | (size_t)ext.data[4] << 8 | ext.data[5];
+        at = 6;
+    }
+    bool ok = n > 0 && at + n < ext.size;
+    if (ok) {
+        unsigned top = ext.data[at + n], width = 0;
+        while (top >> width) width++;
+        *bits = 8 * (unsigned long)(n - 1) + width;
+        *negative = ext.data[at] != 0;
+        *bytes = n;
+    }
+    enif_release_binary(&ext);
+    return ok;
+}
+
+static void print_term(struct printing *p, ERL_NIF_TERM term, int depth);
+
+/* A list that starts with printable characters: the first ones as %T
+ * prints a string, then "...". False if it does not start so. */
+static bool print_string_head(struct printing *p, ERL_NIF_TERM list)
+{
+    ErlNifEnv *env = p->env;
+    long most = p->budget * 16 < 256 ? p->budget * 16 : 256;
+    int chars[256], n = 0;
+    ERL_NIF_TERM head, rest = list;
+    while (n < most && enif_get_list_cell(env, rest, &head, &rest) && enif_get_int(env, head, &chars[n]) &&
+           chars[n] >= 32 && chars[n] < 127)
+        n++;
+    if (n < SHOW_STRING_MIN) return false;
+    ERL_NIF_TERM string = enif_make_list(env, 0);
+    for (int k = n; k-- > 0;) string = enif_make_list_cell(env, enif_make_int(env, chars[k]), string);
+    put_term(p, string);
+    put_str(p, "...");
+    p->budget -= 1 + n / 16;
+    return true;
+}
+
+static void print_list(struct printing *p, ERL_NIF_TERM list, int depth)
+{
+    ErlNifEnv *env = p->env;
+    if (print_string_head(p, list)) return;
+    ERL_NIF_TERM head;
+    put_str(p, "[");
+    for (int k = 0; enif_get_list_cell(env, list, &head, &list); k++) {
+        if (p->budget <= 0 || full(p)) {
+            put_str(p, k > 0 ? "|..." : "...");
+            list = enif_make_list(env, 0);
+            break;
+        }
+        if (k > 0) put_str(p, ",");
+        p->budget -= 1;
+        print_term(p, head, depth + 1);
+    }
+    if (!enif_is_empty_list(env, list)) {
+        put_str(p, "|");
+        print_term(p, list, depth + 1);
+    }
+    put_str(p, "]");
+}
+
+static void print_tuple(struct printing *p, ERL_NIF_TERM tuple, int depth)
+{
+    int arity;
+    const ERL_NIF_TERM *items;
+    if (!enif_get_tuple(p->env, tuple, &arity, &items)) return put_str(p, "{...}");
+    put_str(p, "{");
+    for (int k = 0; k < arity; k++) {
+        if (k > 0) put_str(p, ",");
+        if (p->budget <= 0 || full(p)) {
+            put_str(p, "...");
+            break;
+        }
+        print_term(p, items[k], depth + 1);
+    }
+    put_str(p, "}");
+}
+
+static void print_map(struct printing *p, ERL_NIF_TERM map, int depth)
+{
+    ErlNifEnv *env = p->env;
+    ErlNifMapIterator it;
+    if (!enif_map_iterator_create(env, map, &it, ERL_NIF_MAP_ITERATOR_FIRST)) return put_str(p, "#{...}");
+    ERL_NIF_TERM key, value;
+    put_str(p, "#{");
+    for (int k = 0; enif_map_iterator_get_pair(env, &it, &key, &value); k++) {
+        if (k > 0) put_str(p, ",");
+        if (p->budget <= 0 || full(p)) {
+            put_str(p, "...");
+            break;
+        }
+        print_term(p, key, depth + 1);
+        put_str(p, "=>");
+        print_term(p, value, depth + 1);
+        enif_map_iterator_next(env, &it);
+    }
+    enif_map_iterator_destroy(env, &it);
+    put_str(p, "}");
+}
+
+/* A binary too long to print whole: its first bytes as %T prints them,
+ * then "..." inside the brackets (<<"abc"...>>, <<1,2,...>>). */
+static void print_binary_head(struct printing *p, ERL_NIF_TERM term, size_t size)
+{
+    long room = p->budget * 16 < SHOW_BINARY_HEAD ? p->budget * 16 : SHOW_BINARY_HEAD;
+    size_t keep = size < (size_t)room ? size : (size_t)room;
+    if (keep == 0) return put_str(p, "<<...>>");
+    size_t start = p->n;
+    put_term(p, enif_make_sub_binary(p->env, term, 0, keep));
+    p->budget -= 1 + (long)(keep / 16);
+    /* Unless the output was cut, it ends with ">>". */
+    if (p->n - start < 2 || memcmp(p->out + p->n - 2, ">>", 2) != 0) return;
+    p->n -= 2;
+    put_str(p, p->n > start && p->out[p->n - 1] == '"' ? "...>>" : ",...>>");
+}
+
+static void print_term(struct printing *p, ERL_NIF_TERM term, int depth)
+{
+    ErlNifEnv *env = p->env;
+    if (full(p)) return;
+    if (p->budget <= 0 || depth > SHOW_DEPTH) return put_str(p, "...");
+    long left = fits(p, term, p->budget, depth);
+    if (left >= 0) {
+        p->budget = left;
+        return put_term(p, term);
+    }
+    p->budget -= 1;
+    switch (enif_term_type(env, term)) {
+    case ERL_NIF_TERM_TYPE_INTEGER: {
+        unsigned long bits;
+        bool negative;
+        size_t bytes;
+        char text[64];
+        if (!int_size(env, term, &bits, &negative, &bytes)) return put_str(p, "#Integer<...>");
+        p->budget -= (long)(bytes / 4096);
+        snprintf(text, sizeof text, "#Integer<%s%lu bits>", negative ? "negative, " : "", bits);
+        return put_str(p, text);
+    }
+    case ERL_NIF_TERM_TYPE_BITSTRING: {
+        ErlNifBinary bin;
+        if (!enif_inspect_binary(env, term, &bin)) return put_str(p, "<<...>>");
+        return print_binary_head(p, term, bin.size);
+    }
+    case ERL_NIF_TERM_TYPE_LIST: return print_list(p, term, depth);
+    case ERL_NIF_TERM_TYPE_TUPLE: return print_tuple(p, term, depth);
+    case ERL_NIF_TERM_TYPE_MAP: return print_map(p, term, depth);
+    default: return put_str(p, "...");
+    }
+}
+
+/* The text of an Erlang module's message: terms printed in Erlang syntax,
+ * at a bounded cost. */
 static ERL_NIF_TERM erlang_text(corral_call *c, const char *msg, size_t len)
 {
     char out[MESSAGE_MAX * 2];
-    size_t n = 0;
+    struct printing p = {.env = c->env, .out = out, .cap = sizeof out, .budget = SHOW_BUDGET};
     ERL_NIF_TERM term;
-    for (size_t k = 0; k < len && n + 1 < sizeof out; k++) {
+    for (size_t k = 0; k < len && p.n + 1 < sizeof out; k++) {
         if (shown_at(c, msg, len, k, &term)) {
-            int w = enif_snprintf(out + n, sizeof out - n, "%T", term);
-            if (w > 0) n += (size_t)w < sizeof out - n ? (size_t)w : sizeof out - n - 1;
+            print_term(&p, term, 0);
             k += 2;
         } else {
-            out[n++] = msg[k];
+            out[p.n++] = msg[k];
         }
     }
-    return text_piece(c->env, out, n);
+    return text_piece(c->env, out, p.n);
 }
 
 /* The reason an Erlang module's generated function turns into the error:
@@ -995,8 +1399,17 @@ void corral__bad_position(corral_call *c, int i)
 #undef ARENA_CHUNK
 #undef LOAD_MESSAGE_MAX
 #undef MESSAGE_MAX
+#undef SCRATCH_AHEAD
+#undef SHOW_BINARY_HEAD
+#undef SHOW_BINARY_MAX
+#undef SHOW_BITS_COST
+#undef SHOW_BUDGET
+#undef SHOW_DEPTH
+#undef SHOW_INT_BITS
 #undef SHOW_MARK
 #undef SHOW_MAX
+#undef SHOW_RESERVE
+#undef SHOW_STRING_MIN
 
 #line 1 "c_src/corral/container.c"
 /*
@@ -1175,7 +1588,7 @@ void *corral_get_array(corral_call *c, corral_term t, corral_type type, size_t *
     size_t n = corral_list_length(c, &l);
     *count = n;
     if (n == 0) return NULL;
-    unsigned char *out = corral_calloc(c, n, width), *o = out;
+    unsigned char *out = corral__scratch_for(c, n, width, true, &t.at), *o = out;
     corral_term e;
     /* The common numeric cases get their own loops (no switch per element). */
     if (type == CORRAL_I64) {
@@ -1417,14 +1830,20 @@ ERL_NIF_TERM corral_map_remove(corral_call *c, ERL_NIF_TERM map, ERL_NIF_TERM ke
  * could ever have (the limit) and what it can have now (the limit less what
  * is in use):
  *   - a request above some limit is the caller's mistake: ArgumentError;
- *   - a request above what is free now: RuntimeError (out of memory).
+ *   - a request above what is free now: RuntimeError (out of memory);
+ *     what other checks have let through and is not yet in use counts as
+ *     taken (Reservations, below).
  * Small requests (below CORRAL__CHECK_VM_FROM) are not checked: reading the limits costs
  * a few system calls, and a small allocation that fails is rare enough.
+ * Scratch memory is checked by what the whole call holds, not chunk by
+ * chunk (call.c, "Cleanup stack and scratch arena"): many small arrays
+ * decoded from one argument add up.
  * Where a limit cannot be read (another OS, no /proc), it is left out.
  */
 
 
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -1556,18 +1975,72 @@ static void cgroup_limit(limit *l)
     fclose(f);
 }
 
-void corral__check_vm_size_large(corral_call *c, size_t size, const char *what)
+/* {======================================================================
+ * Reservations
+ *
+ * Reading the limits is not enough when several calls allocate at once:
+ * each reads the same free memory before any of them has touched its own,
+ * and all pass (four calls of 700 MB in a 2 GB cgroup, OOM-killed). So a
+ * check that passes adds its request to `reserved`, and the request stays
+ * there until its memory is in use (then the usage counts it) or freed.
+ * The order makes it exact: a check adds its own request first and then
+ * reads the usage; every other request is then either still reserved (the
+ * sum returned by the add holds it) or was given back after its memory
+ * showed in the usage just read. A request counted twice (reserved and
+ * already in use) errs on the safe side for a moment.
+ *
+ * One counter per NIF library: Corral is compiled into each library, and
+ * libraries the VM loads do not share symbols.
+ * ======================================================================= */
+
+static atomic_size_t reserved;
+
+static void read_limits(limit *l)
+{
+    machine_limit(l);
+    address_space_limit(l);
+    cgroup_limit(l);
+}
+
+corral__fit corral__reserve(size_t size, size_t whole, corral__limits *out)
 {
     limit l = {SIZE_MAX, SIZE_MAX, NULL};
-    machine_limit(&l);
-    address_space_limit(&l);
-    cgroup_limit(&l);
-    if (size > l.ever)
+    /* A request above the machine's memory never fits: it is refused
+     * without being reserved, so that a bogus size cannot make the checks
+     * running beside it fail. */
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    bool plausible = pages <= 0 || page <= 0 || whole <= (size_t)pages * (size_t)page;
+    size_t others = plausible ? atomic_fetch_add(&reserved, size) : 0;
+    read_limits(&l);
+    out->ever = l.ever;
+    out->now = l.now > others ? l.now - others : 0;
+    out->name = l.name;
+    if (plausible && whole <= l.ever && size <= out->now) return CORRAL__FITS;
+    if (plausible) atomic_fetch_sub(&reserved, size);
+    return whole > l.ever || !plausible ? CORRAL__NEVER_FITS : CORRAL__NOT_NOW;
+}
+
+void corral__unreserve(size_t size) { atomic_fetch_sub(&reserved, size); }
+
+static void unreserve_at_end(void *size) { corral__unreserve((size_t)(uintptr_t)size); }
+
+/* }====================================================================== */
+
+void corral__check_vm_size_large(corral_call *c, size_t size, const char *what)
+{
+    corral__limits l;
+    switch (corral__reserve(size, size, &l)) {
+    case CORRAL__NEVER_FITS:
         corral_raise_argument(c, "cannot allocate %s of %zu bytes: more than this VM can ever have (%zu bytes, %s)",
                               what, size, l.ever, l.name);
-    if (size > l.now)
-        corral_raise(c, "cannot allocate %s of %zu bytes: out of memory (about %zu bytes are free)", what, size,
-                     l.now);
+    case CORRAL__NOT_NOW:
+        corral_raise(c, "cannot allocate %s of %zu bytes: out of memory (about %zu bytes are free)", what, size, l.now);
+    case CORRAL__FITS: break;
+    }
+    /* Given back when the call ends, whichever way: by then the memory is
+     * in use (a resource is zeroed at once, a binary filled by the body) or
+     * freed. If registering fails, the release runs at once. */
+    corral_defer(c, unreserve_at_end, (void *)(uintptr_t)size);
 }
 
 #line 1 "c_src/corral/lock.c"
@@ -3054,8 +3527,7 @@ void *corral_get_struct_array(corral_call *c, corral_term t, const corral_struct
     *count = n;
     if (n == 0) return NULL;
     /* Every byte of a dense shape's element is written by its decoding. */
-    unsigned char *out = shape->dense && n <= SIZE_MAX / shape->size ? corral_alloc(c, n * shape->size)
-                                                                       : corral_calloc(c, n, shape->size);
+    unsigned char *out = corral__scratch_for(c, n, shape->size, !shape->dense, &t.at);
     /* One route node for every element, its index updated as the walk goes. */
     corral__where here = {l.at, 0, CORRAL__AT_INDEX};
     if (shape->flat) {
