@@ -187,6 +187,45 @@ defmodule CorralTest.LifecycleTest do
       refute Enum.any?(events, &(&1 =~ "after its"))
       assert eventually(fn -> live("Conn") == conns and live("Cursor") == cursors end)
     end
+
+    test "children collected while their parent closes are destroyed exactly once" do
+      # (At most 4,096 events wait in the log: 15 rounds of 200 fit.)
+      # The parent's close walks its children without holding references;
+      # the children's own destructors run at the same moment, as the
+      # processes holding them exit.
+      cursors = live("Cursor")
+
+      made =
+        for round <- 1..15, reduce: 0 do
+          made ->
+            conn = N.conn_open(round)
+            parent = self()
+
+            holders =
+              for h <- 1..20 do
+                spawn(fn ->
+                  for k <- 1..10, do: N.cursor_open(conn, round * 1000 + h * 10 + k)
+                  send(parent, :made)
+
+                  receive do
+                    :exit -> :ok
+                  end
+                end)
+              end
+
+            for _ <- holders, do: assert_receive(:made, 10_000)
+            for h <- holders, do: send(h, :exit)
+            assert N.conn_close(conn) == true
+            made + 200
+        end
+
+      events = events_after(made + 15)
+      assert Enum.count(events, &String.starts_with?(&1, "destroy cursor ")) == made
+      assert Enum.count(events, &String.starts_with?(&1, "destroy conn ")) == 15
+      assert length(events) == made + 15
+      refute Enum.any?(events, &(&1 =~ "after its"))
+      assert eventually(fn -> live("Cursor") == cursors end)
+    end
   end
 
   describe "destructors that may block" do

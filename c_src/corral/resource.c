@@ -193,15 +193,23 @@ void corral__resource_vm_dtor(corral_resource_type *type, void *base)
      * a close, and every call and thread it waited for, held one. The state
      * is read, not claimed (one atomic operation fewer per object). */
     void *obj = (char *)base + CORRAL__RESOURCE_HEADER;
-    unsigned state = atomic_load_explicit(&header_of(obj)->state, memory_order_acquire);
     if (CORRAL__UNLIKELY(type->parent || type->blocking_destructor)) {
-        /* A child not yet destroyed (also one never built: a call that made
-         * it raised) leaves its parent here; its memory gives back the
-         * parent's memory in any case. */
+        /* A child is claimed, not read: a close of its parent reaches it
+         * through the parent's list, without a reference, and may be
+         * destroying it right now (this destructor then waits for the
+         * parent's lock to unlink it, and finds it destroyed). A child not
+         * yet destroyed (also one never built: a call that made it raised)
+         * leaves its parent here; its memory gives back the parent's memory
+         * in any case. */
         void *parent = type->parent ? family_of(obj)->parent : NULL;
+        unsigned state = atomic_fetch_or_explicit(&header_of(obj)->state, DESTROYED, memory_order_acq_rel);
         if (!(state & DESTROYED)) run_destroy(type, obj, (state & CONSTRUCTED) != 0, false);
         if (parent) corral_resource_release(parent);
-    } else if ((state & (CONSTRUCTED | DESTROYED)) == CONSTRUCTED) {
+        __atomic_fetch_sub(&type->live, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    unsigned state = atomic_load_explicit(&header_of(obj)->state, memory_order_acquire);
+    if ((state & (CONSTRUCTED | DESTROYED)) == CONSTRUCTED) {
         type->destroy(obj);
     }
     __atomic_fetch_sub(&type->live, 1, __ATOMIC_RELAXED);
