@@ -164,6 +164,19 @@ defmodule CorralTest.ErlangStubsTest do
              ~s({a,"b",[1|2],\#{k=><<1,2>>},<<"s">>,1267650600228229401496703205376})
     assert tagged_message(m, Enum.to_list(1..200)) == "[" <> Enum.map_join(1..200, ",", &Integer.to_string/1) <> "]"
 
+    # Floats as Erlang prints them (~p, float_to_list(F, [short])), not as
+    # %T does (1.500000e+00): alone, inside containers, and in a cut term.
+    for f <- [1.5, 0.1, 1.0e10, 1.0e-7, 100.0, 0.001, -0.0, 2.5e-5, 123_456_789.125, 9_007_199_254_740_992.0, 5.0e-324, 1.7976931348623157e308] do
+      assert tagged_message(m, f) == List.to_string(:io_lib.format(~c"~p", [f]))
+    end
+
+    assert tagged_message(m, {1.5, [0.25, "ab", 3], %{x: 1.0e10}, String.to_charlist("abcdefghijklmnopqrstuvwxyz")}) ==
+             ~s({1.5,[0.25,<<"ab">>,3],\#{x=>1.0e10},"abcdefghijklmnopqrstuvwxyz"})
+
+    cut = tagged_message(m, List.duplicate(1.5, 5000))
+    assert String.starts_with?(cut, "[1.5,1.5,")
+    assert String.ends_with?(cut, ",1.5|...]")
+
     previous = :erlang.system_monitor(self(), [{:long_schedule, 500}])
 
     try do
