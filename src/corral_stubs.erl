@@ -422,7 +422,8 @@ module_text(So, #{module := M, exports := Exports, docs := Docs} = Info, Opts) -
      resource_types_text(Docs),
      "-on_load(corral_load/0).\n\n",
      [function_text(M, E, maps:get({N, A}, Docs, none), Timeout, Shapes) || {N, A, _} = E <- Exports],
-     support_text(App, Lib, element(2, load_data_text(maps:get(load_data, Opts, undefined))))].
+     support_text(App, Lib, element(2, load_data_text(maps:get(load_data, Opts, undefined))),
+                  #{wrappers => Exports =/= [], await => lists:any(fun({_, _, T}) -> T end, Exports)})].
 
 async_name(N) -> list_to_atom(atom_to_list(N) ++ "_async").
 
@@ -690,7 +691,10 @@ load_details() ->
              "characters, or a nested shape describes a type of another size than its member">>},
      {106, <<"its load hook (CORRAL_ON_LOAD) returned false without a reason (corral_load_fail gives one)">>}].
 
-support_text(App, Lib, LoadData) ->
+%% Helpers: only those the module uses (wrappers: it has functions that
+%% raise Corral's errors; await: it has thread jobs), for an unused
+%% function is a warning, an error under warnings_as_errors.
+support_text(App, Lib, LoadData, Uses) ->
     %% During on_load the module is not yet known to code:which/1: the
     %% beam is found on the code path.
     Beside = "    case code:where_is_file(atom_to_list(?MODULE) ++ \".beam\") of\n"
@@ -737,23 +741,8 @@ support_text(App, Lib, LoadData) ->
      "corral_hook_text(Other) -> io_lib:format(\"~tp\", [Other]).\n\n",
      "corral_not_loaded() ->\n"
      "    {not_loaded, persistent_term:get({?MODULE, corral_load_error}, <<\"the native library of \", (atom_to_binary(?MODULE))/binary, \" is not loaded\">>)}.\n\n",
-     "corral_reason({_, badarg, _}) -> badarg;\n"
-     "corral_reason({_, badarith, _}) -> badarith;\n"
-     "corral_reason({_, {Kind, Fields}, undefined}) -> {Kind, Fields};\n"
-     "corral_reason({_, {Kind, Fields}, Message}) -> {Kind, Fields#{message => Message}};\n"
-     "corral_reason({_, Kind, Message}) -> {Kind, Message}.\n\n",
-     "corral_error_info({_, _, Message}) when is_binary(Message) -> [{error_info, #{module => ?MODULE, cause => Message}}];\n"
-     "corral_error_info(_) -> [].\n\n",
-     "corral_await(Job, Timeout, Function) ->\n"
-     "    receive\n"
-     "        {corral_reply, Job, Reply} -> Reply\n"
-     "    after Timeout ->\n"
-     "        '__corral_cancel__'(Job),\n"
-     "        receive {corral_reply, Job, _} -> ok after 0 -> ok end,\n"
-     "        Text = io_lib:format(\"~ts: the thread job did not reply within ~w ms (it is cancelled: corral_cancelled(c) \"\n"
-     "                             \"is now true in its C code, and its reply will be dropped)\", [Function, Timeout]),\n"
-     "        {raise, {'$corral_error', timeout, unicode:characters_to_binary(Text)}}\n"
-     "    end.\n\n",
+     [error_helpers_text() || maps:get(wrappers, Uses)],
+     [await_text() || maps:get(await, Uses)],
      doc_attribute("false"),
      "%% The shell's and erl_error's text for an error raised here: the\n"
      "%% message, under the argument it is about.\n",
@@ -768,3 +757,24 @@ support_text(App, Lib, LoadData) ->
      "        _ -> #{}\n"
      "    end;\n"
      "format_error(_Reason, _Stacktrace) -> #{}.\n"].
+
+error_helpers_text() ->
+    ["corral_reason({_, badarg, _}) -> badarg;\n"
+     "corral_reason({_, badarith, _}) -> badarith;\n"
+     "corral_reason({_, {Kind, Fields}, undefined}) -> {Kind, Fields};\n"
+     "corral_reason({_, {Kind, Fields}, Message}) -> {Kind, Fields#{message => Message}};\n"
+     "corral_reason({_, Kind, Message}) -> {Kind, Message}.\n\n",
+     "corral_error_info({_, _, Message}) when is_binary(Message) -> [{error_info, #{module => ?MODULE, cause => Message}}];\n"
+     "corral_error_info(_) -> [].\n\n"].
+
+await_text() ->
+    ["corral_await(Job, Timeout, Function) ->\n"
+     "    receive\n"
+     "        {corral_reply, Job, Reply} -> Reply\n"
+     "    after Timeout ->\n"
+     "        '__corral_cancel__'(Job),\n"
+     "        receive {corral_reply, Job, _} -> ok after 0 -> ok end,\n"
+     "        Text = io_lib:format(\"~ts: the thread job did not reply within ~w ms (it is cancelled: corral_cancelled(c) \"\n"
+     "                             \"is now true in its C code, and its reply will be dropped)\", [Function, Timeout]),\n"
+     "        {raise, {'$corral_error', timeout, unicode:characters_to_binary(Text)}}\n"
+     "    end.\n\n"].

@@ -17,8 +17,9 @@ defmodule CorralTest.Rebar3PluginTest do
     {:ok, proj: Path.join(@tmp, "proj")}
   end
 
-  defp project(proj, corral_config, c_source) do
+  defp project(proj, corral_config, c_source, erl_opts \\ "[]") do
     File.write!(Path.join(proj, "rebar.config"), """
+    {erl_opts, #{erl_opts}}.
     {plugins, [corral]}.
     {provider_hooks, [{pre, [{compile, {corral, compile}}]}]}.
     {corral, #{corral_config}}.
@@ -87,5 +88,27 @@ defmodule CorralTest.Rebar3PluginTest do
     {out, status} = rebar3(proj, ["compile"])
     assert status != 0
     assert out =~ "declares CORRAL_ERLANG_MODULE(proj_nif, ...) but is generated as other_nif"
+  end
+
+  @threaded """
+  #include <corral.h>
+  CORRAL_PURE(twice, i64, (i64, x)) { return corral_mul_i64(c, x, 2); }
+  CORRAL_THREAD_NIF(later) { return corral_make_i64(c, corral_arg_int_range(c, 0, 0, 100)); }
+  CORRAL_ERLANG_MODULE(proj_nif, CORRAL_EXPORT(twice), CORRAL_FN_THREAD("later", later, 1));
+  """
+
+  test "the generated module compiles under warnings_as_errors, with and without thread jobs", %{proj: proj} do
+    ebin = Path.join([proj, "_build", "default", "lib", "proj", "ebin"])
+
+    for {c_source, call, expected} <- [{@good, "proj_nif:twice(21)", "42"}, {@threaded, "proj_nif:later(7)", "7"}] do
+      # A new library each time (modification times have whole seconds).
+      File.rm_rf!(Path.join(proj, "priv"))
+      project(proj, "[{proj_nif, []}]", c_source, "[debug_info, warnings_as_errors, warn_unused_function]")
+      {out, status} = rebar3(proj, ["compile"])
+      assert status == 0, out
+      refute out =~ "Warning"
+      {out, 0} = System.cmd("erl", ["-noshell", "-pa", ebin, "-eval", "io:format(\"~p\", [#{call}]), halt()."], cd: proj)
+      assert out == expected
+    end
   end
 end
