@@ -904,7 +904,9 @@ static ERL_NIF_TERM erlang_kind(ErlNifEnv *env, ERL_NIF_TERM module)
  * scheduler for 15 s) and walks what it prints. The terms of one message
  * share a budget of units (one per list cell, tuple, map entry or small
  * leaf; bigger integers and binaries cost more):
- *   - a term that fits in what is left is printed by %T, as it always was;
+ *   - a term that fits in what is left is printed by %T, as it always was,
+ *     unless it holds a float (%T writes 1.500000e+00): that one is walked
+ *     as below, its floats printed as Erlang prints them (print_float);
  *   - a bigger one is printed here, container by container in %T's syntax,
  *     its leaves and the parts that fit by %T, and what the budget does not
  *     reach as "..." ([1,2|...], {a,...}, #{k=>v,...}, <<"abc"...>>, and
@@ -930,6 +932,7 @@ struct printing {
     size_t cap, n; /* out holds cap bytes, the last one for the NUL */
     long budget;
     int limits; /* 0: ±2^SHOW_INT_BITS not made yet, 1: made, -1: could not */
+    bool floats; /* whether the last fits() met a float */
     ERL_NIF_TERM int_max, int_min;
 };
 
@@ -1017,6 +1020,7 @@ static long fits(struct printing *p, ERL_NIF_TERM term, long budget, int depth)
         enif_map_iterator_destroy(env, &it);
         return budget;
     }
+    case ERL_NIF_TERM_TYPE_FLOAT: p->floats = true; return budget - 1;
     default: return budget - 1;
     }
 }
@@ -1049,6 +1053,57 @@ static bool int_size(ErlNifEnv *env, ERL_NIF_TERM term, unsigned long *bits, boo
 }
 
 static void print_term(struct printing *p, ERL_NIF_TERM term, int depth);
+static void print_parts(struct printing *p, ERL_NIF_TERM term, int depth, bool whole);
+
+/* A float as Erlang prints it (io_lib:format("~p"), float_to_list(F,
+ * [short])), where %T writes 1.500000e+00: the fewest significant digits
+ * that read back as the same double, in the shorter of the plain and the
+ * scientific notation (the plain one on a tie), always with a dot (1.0e10,
+ * 100.0, 1.0e-7, 0.001); from 2^53 in magnitude always scientific. */
+static void print_float(struct printing *p, double d)
+{
+    char e[40];
+    for (int digits = 1; digits <= 17; digits++) {
+        snprintf(e, sizeof e, "%.*e", digits - 1, d);
+        if (strtod(e, NULL) == d) break;
+    }
+    /* e is [-]D[.DDD]e(+|-)XX: its digits without trailing zeros, and the
+     * exponent of the first one. */
+    const char *at = e;
+    bool negative = *at == '-';
+    if (negative) at++;
+    char s[20];
+    int n = 0;
+    for (; *at != 'e' && *at != '\0'; at++)
+        if (*at >= '0' && *at <= '9' && n < (int)sizeof s - 1) s[n++] = *at;
+    while (n > 1 && s[n - 1] == '0') n--;
+    s[n] = '\0';
+    int exp = *at == 'e' ? atoi(at + 1) : 0;
+
+    char sci[40], plain[400];
+    snprintf(sci, sizeof sci, "%s%c.%se%d", negative ? "-" : "", s[0], n > 1 ? s + 1 : "0", exp);
+    size_t k = 0;
+    if (negative) plain[k++] = '-';
+    if (exp < 0) {
+        plain[k++] = '0';
+        plain[k++] = '.';
+        for (int z = 0; z < -exp - 1; z++) plain[k++] = '0';
+        memcpy(plain + k, s, (size_t)n);
+        k += (size_t)n;
+    } else {
+        for (int j = 0; j < n || j <= exp; j++) {
+            if (j == exp + 1) plain[k++] = '.';
+            plain[k++] = j < n ? s[j] : '0';
+        }
+        if (n <= exp + 1) {
+            plain[k++] = '.';
+            plain[k++] = '0';
+        }
+    }
+    plain[k] = '\0';
+    bool scientific = (d < 0 ? -d : d) >= 9007199254740992.0 || strlen(sci) < k;
+    put_str(p, scientific ? sci : plain);
+}
 
 /* A list that starts with printable characters: the first ones as %T
  * prints a string, then "...". False if it does not start so. */
@@ -1070,10 +1125,11 @@ static bool print_string_head(struct printing *p, ERL_NIF_TERM list)
     return true;
 }
 
-static void print_list(struct printing *p, ERL_NIF_TERM list, int depth)
+/* whole: the list fits the budget (it is walked only for its floats). */
+static void print_list(struct printing *p, ERL_NIF_TERM list, int depth, bool whole)
 {
     ErlNifEnv *env = p->env;
-    if (print_string_head(p, list)) return;
+    if (!whole && print_string_head(p, list)) return;
     ERL_NIF_TERM head;
     put_str(p, "[");
     for (int k = 0; enif_get_list_cell(env, list, &head, &list); k++) {
@@ -1150,15 +1206,33 @@ static void print_binary_head(struct printing *p, ERL_NIF_TERM term, size_t size
 
 static void print_term(struct printing *p, ERL_NIF_TERM term, int depth)
 {
-    ErlNifEnv *env = p->env;
     if (full(p)) return;
     if (p->budget <= 0 || depth > SHOW_DEPTH) return put_str(p, "...");
+    p->floats = false;
     long left = fits(p, term, p->budget, depth);
-    if (left >= 0) {
+    bool whole = left >= 0;
+    if (whole && !p->floats) {
         p->budget = left;
         return put_term(p, term);
     }
+    if (whole) {
+        /* %T writes a float as 1.500000e+00: a term with floats in it is
+         * walked here even when it fits, with all the budget it needs (its
+         * cost is already counted), so nothing of it becomes "...". */
+        p->budget = LONG_MAX / 2;
+        print_parts(p, term, depth, true);
+        p->budget = left;
+        return;
+    }
     p->budget -= 1;
+    print_parts(p, term, depth, false);
+}
+
+/* A term printed part by part: whole, walked only for its floats (see
+ * print_term), or cut where the budget ends. */
+static void print_parts(struct printing *p, ERL_NIF_TERM term, int depth, bool whole)
+{
+    ErlNifEnv *env = p->env;
     switch (enif_term_type(env, term)) {
     case ERL_NIF_TERM_TYPE_INTEGER: {
         unsigned long bits;
@@ -1175,7 +1249,11 @@ static void print_term(struct printing *p, ERL_NIF_TERM term, int depth)
         if (!enif_inspect_binary(env, term, &bin)) return put_str(p, "<<...>>");
         return print_binary_head(p, term, bin.size);
     }
-    case ERL_NIF_TERM_TYPE_LIST: return print_list(p, term, depth);
+    case ERL_NIF_TERM_TYPE_FLOAT: {
+        double d;
+        return enif_get_double(env, term, &d) ? print_float(p, d) : put_term(p, term);
+    }
+    case ERL_NIF_TERM_TYPE_LIST: return print_list(p, term, depth, whole);
     case ERL_NIF_TERM_TYPE_TUPLE: return print_tuple(p, term, depth);
     case ERL_NIF_TERM_TYPE_MAP: return print_map(p, term, depth);
     default: return put_str(p, "...");
