@@ -352,11 +352,17 @@ defmodule Corral.Error.Shown do
     shown = if limit == :infinity, do: 64, else: max(limit, 0)
 
     text =
-      if bit_size(bits) <= 8 * shown do
-        Kernel.inspect(bits, binaries: :as_binaries, limit: :infinity)
-      else
-        <<head::binary-size(shown + 1), _::bitstring>> = bits
-        Kernel.inspect(head, binaries: :as_binaries, limit: shown)
+      cond do
+        bit_size(bits) <= 8 * shown ->
+          Kernel.inspect(bits, binaries: :as_binaries, limit: :infinity)
+
+        # Less than one whole byte over: small enough to hand over whole.
+        bit_size(bits) < 8 * (shown + 1) ->
+          Kernel.inspect(bits, binaries: :as_binaries, limit: shown)
+
+        # The first shown + 1 bytes: inspect then writes the "..." of a cut.
+        true ->
+          Kernel.inspect(binary_part(bits, 0, shown + 1), binaries: :as_binaries, limit: shown)
       end
 
     {%Cut{text: text}, budget - 1 - div(shown, @binary_unit)}
