@@ -2,6 +2,7 @@ defmodule CorralTest.LeakHelperTest do
   # Corral.Test.assert_no_leaks/3, on CorralTest.Typed's closable Tally
   # resources and thread jobs.
   use ExUnit.Case, async: false
+  import CorralTest.Case, only: [eventually: 1]
   alias CorralTest.Typed, as: T
 
   test "passes when everything the function made is destroyed, and returns its result" do
@@ -33,6 +34,9 @@ defmodule CorralTest.LeakHelperTest do
   test "Corral's own objects (thread jobs) count only when asked" do
     job = Corral.Test.assert_no_leaks(T, fn -> T.owned_job_async(10) end)
     assert Corral.Job.await(T, job) == "xxxxxxxxxx"
+    # The pool drops its reference to the job just after the reply: wait for
+    # it, or that release, during the next check, would hide the new job.
+    assert eventually(fn -> Map.get(Corral.live_resources(T), "corral_job", 0) == 0 end)
 
     error =
       assert_raise Corral.LeakError, fn ->

@@ -53,15 +53,19 @@ defmodule CorralTest.ThreadTest do
   end
 
   test "Corral.Job refuses what is not a job, and a bad timeout, at once" do
+    # The bad values come through Enum.random/1: written literally, Elixir's
+    # type checker already warns about them at compile time.
+    [bogus, one, minus_five] = [Enum.random([:bogus]), Enum.random([1]), Enum.random([-5])]
+
     assert_raise_exact ArgumentError,
       "Corral.Job.await/3: argument 2: expected a job returned by a name_async function, got: :bogus",
-      fn -> Corral.Job.await(N, :bogus, 60_000) end
+      fn -> Corral.Job.await(N, bogus, 60_000) end
 
     job = N.sleep_thread_async(10)
 
     assert_raise_exact ArgumentError,
       "Corral.Job.await/3: argument 3: expected a timeout (a non-negative integer of ms, or :infinity), got: -5",
-      fn -> Corral.Job.await(N, job, -5) end
+      fn -> Corral.Job.await(N, job, minus_five) end
 
     assert Corral.Job.await(N, job, 5000) == 10
     ref = make_ref()
@@ -72,7 +76,7 @@ defmodule CorralTest.ThreadTest do
 
     assert_raise_exact ArgumentError,
       "Corral.Job.cancel/2: argument 2: expected a job returned by a name_async function, got: 1",
-      fn -> Corral.Job.cancel(N, 1) end
+      fn -> Corral.Job.cancel(N, one) end
   end
 
   test "Corral.Job.cancel stops a running job" do
