@@ -21,6 +21,9 @@ defmodule CorralTest.MixNewTest do
     System.cmd("mix", args, cd: dir, stderr_to_stdout: true, env: [{"MIX_ENV", "test"}, {"MIX_BUILD_PATH", nil}])
   end
 
+  # Builds and tests a whole new project: in the sanitizer build with both
+  # cores busy this took longer than ExUnit's default 60 s.
+  @tag timeout: 600_000
   test "from mix new to a passing mix test" do
     {_, 0} = System.cmd("mix", ["new", "demo"], cd: @tmp, stderr_to_stdout: true)
     project = Path.join(@tmp, "demo")
