@@ -2,6 +2,10 @@ defmodule CorralTest.CompilerTest do
   # The Mix side: building, incremental rebuilds, export tables read from
   # the built library, error messages, loading and reloading.
   use ExUnit.Case, async: false
+  # Each test runs the C compiler many times (for builds that must fail,
+  # too): with the sanitizers and both cores busy, more than ExUnit's
+  # default 60 s.
+  @moduletag timeout: 600_000
   import ExUnit.CaptureIO
 
   @tmp Path.expand("../_build/test/corral_tmp", __DIR__)
