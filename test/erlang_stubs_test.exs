@@ -4,6 +4,9 @@ defmodule CorralTest.ErlangStubsTest do
   # generates its module, compiles and loads it in this VM, and calls it as
   # an Erlang user would.
   use ExUnit.Case, async: false
+  # Builds libraries and Erlang modules: with the sanitizers and both
+  # cores busy, more than ExUnit's default 60 s.
+  @moduletag timeout: 600_000
 
   @tmp Path.expand("../_build/test/corral_stubs", __DIR__)
 
