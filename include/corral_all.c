@@ -52,9 +52,16 @@ extern ERL_NIF_TERM corral__atom_struct,
     corral__atom_undefined, corral__atom_raise, corral__atom_corral_reply, corral__atom_corral_error,
     corral__atom_inspect;
 
-/* Records that this library made an object that calls into its image
- * (call.c: such a library stays mapped when it is unloaded). */
-void corral__image_bound_object(void);
+/* An object that points into the image of the library that made it (the
+ * yield state of a yielding NIF holds its description and its state's
+ * destructor) takes a hold on that image when it is made, and gives it
+ * back once it is freed, maybe by a newer library after a reload, which
+ * calls corral__image_release through the pointer the hold returned. An
+ * image unloaded with holds left stays mapped until the last one is given
+ * back (call.c). */
+typedef struct corral__image corral__image;
+corral__image *corral__image_hold(void);
+void corral__image_release(corral__image *image);
 
 /* True when the allocation about to be made must fail (see
  * corral_fail_allocations_after; call.c). Inline: outside the tests that
@@ -386,22 +393,54 @@ int corral__on_upgrade(ErlNifEnv *env, void **priv, void **old_priv, ERL_NIF_TER
  * a yielding NIF holds its description and state destructor; a yielding
  * call in flight continues in its code) can outlive the library's module:
  * after a reload, the new library frees them, through pointers into the old
- * one's image. A library that made such objects therefore keeps its image
- * mapped when it is unloaded: it takes one more reference on itself, so the
- * VM's dlclose does not unmap it. Costs the old image's memory, once per
- * reload that had such work, instead of a crash. */
-static atomic_bool made_image_bound;
+ * one's image. Each such object holds the image while it lives. An unload
+ * that finds holds left takes one more reference on the image, so the VM's
+ * dlclose does not unmap it, and the release of the last hold (which runs
+ * in a newer library's code: the VM only unloads a library whose resource
+ * types were all taken over or have no objects left) gives that reference
+ * back. So an old image lives as long as something points into it, and no
+ * longer. One word holds both the count and whether the library is gone,
+ * so that exactly one of the unload and the last release closes. */
+struct corral__image {
+    atomic_uint_fast64_t holds; /* live objects, plus IMAGE_UNLOADED */
+    void *handle;               /* the unload's own reference */
+};
 
-void corral__image_bound_object(void)
+#define IMAGE_UNLOADED ((uint_fast64_t)1 << 63)
+
+static corral__image this_image;
+
+corral__image *corral__image_hold(void)
 {
-    if (!atomic_load_explicit(&made_image_bound, memory_order_relaxed))
-        atomic_store_explicit(&made_image_bound, true, memory_order_relaxed);
+    atomic_fetch_add_explicit(&this_image.holds, 1, memory_order_relaxed);
+    return &this_image;
 }
 
-void corral__keep_image_mapped(void)
+void corral__image_release(corral__image *image)
+{
+    uint_fast64_t before = atomic_fetch_sub_explicit(&image->holds, 1, memory_order_acq_rel);
+    if (before == (IMAGE_UNLOADED | 1)) dlclose(image->handle);
+}
+
+/* Another reference on this image, or NULL. */
+static void *reference_image(void)
 {
     Dl_info info;
-    if (dladdr((void *)&corral__lib, &info) && info.dli_fname) (void)dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD);
+    if (!dladdr((void *)&corral__lib, &info) || info.dli_fname == NULL) return NULL;
+    return dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD);
+}
+
+void corral__keep_image_mapped(void) { (void)reference_image(); }
+
+/* At unload: keeps the image for the objects that still hold it. */
+static void keep_image_for_holds(void)
+{
+    if (atomic_load_explicit(&this_image.holds, memory_order_acquire) == 0) return;
+    this_image.handle = reference_image();
+    if (this_image.handle == NULL) return; /* cannot happen while mapped */
+    uint_fast64_t before = atomic_fetch_or_explicit(&this_image.holds, IMAGE_UNLOADED, memory_order_acq_rel);
+    /* The last hold went between the two reads: nothing needs the image. */
+    if (before == 0) dlclose(this_image.handle);
 }
 
 /* The user's unload hook, once. */
@@ -428,7 +467,7 @@ void corral__on_unload(ErlNifEnv *env, void *priv)
     while (shared > 0)
         if (atomic_compare_exchange_weak(&same_image_upgrades, &shared, shared - 1)) return;
     if (!corral__pool_stop()) run_unload_hook();
-    if (atomic_load(&made_image_bound)) corral__keep_image_mapped();
+    keep_image_for_holds();
 }
 
 /* Appends `suffix` to `prefix` in memory that lives as long as the library;
@@ -1475,6 +1514,7 @@ void corral__bad_position(corral_call *c, int i)
 
 /* }====================================================================== */
 #undef ARENA_CHUNK
+#undef IMAGE_UNLOADED
 #undef LOAD_MESSAGE_MAX
 #undef MESSAGE_MAX
 #undef SCRATCH_AHEAD
@@ -3018,6 +3058,7 @@ void corral__select_stop(corral_call *c, corral_resource_type *type, void *obj, 
  */
 
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -3032,15 +3073,24 @@ void corral__select_stop(corral_call *c, corral_resource_type *type, void *obj, 
 
 typedef struct corral_yield_state {
     const corral__yield_desc *desc;
+    corral__image *image; /* of the library that made it: desc points there */
     long stride;          /* loop iterations between clock reads, learnt */
     uint64_t step_start;  /* ns */
     uint64_t last_check;  /* ns */
     uint64_t steps;
-    uint64_t unused;
     unsigned char state[]; /* the user's State, 16-aligned */
 } corral_yield_state;
 
-static void yield_state_free(corral_yield_state *y) { y->desc->state_dtor(y->state); }
+_Static_assert(offsetof(corral_yield_state, state) % 16 == 0, "the user's state must be 16-aligned");
+
+/* Runs in the code of the library that holds the type: after a reload, a
+ * newer one than the library that made the state (and whose image the
+ * state holds until here). */
+static void yield_state_free(corral_yield_state *y)
+{
+    y->desc->state_dtor(y->state);
+    corral__image_release(y->image);
+}
 CORRAL_RESOURCE(corral_yield_state, yield_state_free);
 
 uint64_t corral__now_ns(void)
@@ -3096,7 +3146,7 @@ ERL_NIF_TERM corral__yield_run(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv
     if (first) {
         y = corral_resource_new(&call, corral_yield_state, d->state_size);
         y->desc = d;
-        corral__image_bound_object();
+        y->image = corral__image_hold();
         y->stride = 1;
         state_term = corral_make_resource(&call, y);
     } else {

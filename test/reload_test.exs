@@ -33,6 +33,44 @@ defmodule CorralTest.ReloadTest do
     assert out =~ "survived"
   end
 
+  @tag timeout: 600_000
+  test "reloads after yielding calls leave no old image mapped once nothing points into it" do
+    # Each reload maps a private copy of the library (Corral.Loader); a yield
+    # state made by an old copy keeps that copy mapped only while it lives.
+    # Every 100th round leaves a call in flight across the reload.
+    script = """
+    n = CorralTest.Native
+    {^n, bin, file} = :code.get_object_code(n)
+    images = fn ->
+      for line <- String.split(File.read!("/proc/self/maps"), "\\n"),
+          [_, name] <- [Regex.run(~r/(libcorral_test\\.reload-[0-9]+\\.so)/, line)],
+          uniq: true, do: name
+    end
+
+    for round <- 1..1000 do
+      {_, _} = n.spin_yielding(3_000_000, 0)
+      pid = if rem(round, 100) == 0, do: spawn(fn -> n.spin_yielding(1_000_000_000_000, 0) end)
+      if pid, do: Process.sleep(10)
+      {:module, ^n} = :code.load_binary(n, file, bin)
+      :code.purge(n)
+      if pid, do: Process.exit(pid, :kill)
+      :erlang.garbage_collect()
+    end
+
+    for pid <- Process.list(), do: :erlang.garbage_collect(pid)
+    left = Enum.reduce_while(1..200, nil, fn _, _ ->
+      left = images.()
+      if length(left) <= 2, do: {:halt, left}, else: (Process.sleep(20); {:cont, left})
+    end)
+    IO.puts("images mapped: \#{length(left)}")
+    """
+
+    {out, status} = run_vm(script, [])
+    assert status == 0, "exit status #{status}: #{out}"
+    [_, count] = Regex.run(~r/images mapped: ([0-9]+)/, out)
+    assert String.to_integer(count) <= 2, out
+  end
+
   defp run_vm(script, env) do
     ebin = Path.join(Mix.Project.app_path(), "ebin")
     System.cmd("elixir", ["-pa", ebin, "-e", script], stderr_to_stdout: true, cd: File.cwd!(), env: env)

@@ -218,22 +218,54 @@ int corral__on_upgrade(ErlNifEnv *env, void **priv, void **old_priv, ERL_NIF_TER
  * a yielding NIF holds its description and state destructor; a yielding
  * call in flight continues in its code) can outlive the library's module:
  * after a reload, the new library frees them, through pointers into the old
- * one's image. A library that made such objects therefore keeps its image
- * mapped when it is unloaded: it takes one more reference on itself, so the
- * VM's dlclose does not unmap it. Costs the old image's memory, once per
- * reload that had such work, instead of a crash. */
-static atomic_bool made_image_bound;
+ * one's image. Each such object holds the image while it lives. An unload
+ * that finds holds left takes one more reference on the image, so the VM's
+ * dlclose does not unmap it, and the release of the last hold (which runs
+ * in a newer library's code: the VM only unloads a library whose resource
+ * types were all taken over or have no objects left) gives that reference
+ * back. So an old image lives as long as something points into it, and no
+ * longer. One word holds both the count and whether the library is gone,
+ * so that exactly one of the unload and the last release closes. */
+struct corral__image {
+    atomic_uint_fast64_t holds; /* live objects, plus IMAGE_UNLOADED */
+    void *handle;               /* the unload's own reference */
+};
 
-void corral__image_bound_object(void)
+#define IMAGE_UNLOADED ((uint_fast64_t)1 << 63)
+
+static corral__image this_image;
+
+corral__image *corral__image_hold(void)
 {
-    if (!atomic_load_explicit(&made_image_bound, memory_order_relaxed))
-        atomic_store_explicit(&made_image_bound, true, memory_order_relaxed);
+    atomic_fetch_add_explicit(&this_image.holds, 1, memory_order_relaxed);
+    return &this_image;
 }
 
-void corral__keep_image_mapped(void)
+void corral__image_release(corral__image *image)
+{
+    uint_fast64_t before = atomic_fetch_sub_explicit(&image->holds, 1, memory_order_acq_rel);
+    if (before == (IMAGE_UNLOADED | 1)) dlclose(image->handle);
+}
+
+/* Another reference on this image, or NULL. */
+static void *reference_image(void)
 {
     Dl_info info;
-    if (dladdr((void *)&corral__lib, &info) && info.dli_fname) (void)dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD);
+    if (!dladdr((void *)&corral__lib, &info) || info.dli_fname == NULL) return NULL;
+    return dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD);
+}
+
+void corral__keep_image_mapped(void) { (void)reference_image(); }
+
+/* At unload: keeps the image for the objects that still hold it. */
+static void keep_image_for_holds(void)
+{
+    if (atomic_load_explicit(&this_image.holds, memory_order_acquire) == 0) return;
+    this_image.handle = reference_image();
+    if (this_image.handle == NULL) return; /* cannot happen while mapped */
+    uint_fast64_t before = atomic_fetch_or_explicit(&this_image.holds, IMAGE_UNLOADED, memory_order_acq_rel);
+    /* The last hold went between the two reads: nothing needs the image. */
+    if (before == 0) dlclose(this_image.handle);
 }
 
 /* The user's unload hook, once. */
@@ -260,7 +292,7 @@ void corral__on_unload(ErlNifEnv *env, void *priv)
     while (shared > 0)
         if (atomic_compare_exchange_weak(&same_image_upgrades, &shared, shared - 1)) return;
     if (!corral__pool_stop()) run_unload_hook();
-    if (atomic_load(&made_image_bound)) corral__keep_image_mapped();
+    keep_image_for_holds();
 }
 
 /* Appends `suffix` to `prefix` in memory that lives as long as the library;

@@ -39,9 +39,16 @@ extern ERL_NIF_TERM corral__atom_struct,
     corral__atom_undefined, corral__atom_raise, corral__atom_corral_reply, corral__atom_corral_error,
     corral__atom_inspect;
 
-/* Records that this library made an object that calls into its image
- * (call.c: such a library stays mapped when it is unloaded). */
-void corral__image_bound_object(void);
+/* An object that points into the image of the library that made it (the
+ * yield state of a yielding NIF holds its description and its state's
+ * destructor) takes a hold on that image when it is made, and gives it
+ * back once it is freed, maybe by a newer library after a reload, which
+ * calls corral__image_release through the pointer the hold returned. An
+ * image unloaded with holds left stays mapped until the last one is given
+ * back (call.c). */
+typedef struct corral__image corral__image;
+corral__image *corral__image_hold(void);
+void corral__image_release(corral__image *image);
 
 /* True when the allocation about to be made must fail (see
  * corral_fail_allocations_after; call.c). Inline: outside the tests that

@@ -10,6 +10,7 @@
  */
 #include "corral_internal.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,15 +25,24 @@
 
 typedef struct corral_yield_state {
     const corral__yield_desc *desc;
+    corral__image *image; /* of the library that made it: desc points there */
     long stride;          /* loop iterations between clock reads, learnt */
     uint64_t step_start;  /* ns */
     uint64_t last_check;  /* ns */
     uint64_t steps;
-    uint64_t unused;
     unsigned char state[]; /* the user's State, 16-aligned */
 } corral_yield_state;
 
-static void yield_state_free(corral_yield_state *y) { y->desc->state_dtor(y->state); }
+_Static_assert(offsetof(corral_yield_state, state) % 16 == 0, "the user's state must be 16-aligned");
+
+/* Runs in the code of the library that holds the type: after a reload, a
+ * newer one than the library that made the state (and whose image the
+ * state holds until here). */
+static void yield_state_free(corral_yield_state *y)
+{
+    y->desc->state_dtor(y->state);
+    corral__image_release(y->image);
+}
 CORRAL_RESOURCE(corral_yield_state, yield_state_free);
 
 uint64_t corral__now_ns(void)
@@ -88,7 +98,7 @@ ERL_NIF_TERM corral__yield_run(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv
     if (first) {
         y = corral_resource_new(&call, corral_yield_state, d->state_size);
         y->desc = d;
-        corral__image_bound_object();
+        y->image = corral__image_hold();
         y->stride = 1;
         state_term = corral_make_resource(&call, y);
     } else {
