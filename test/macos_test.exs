@@ -27,6 +27,10 @@ defmodule CorralTest.MacOSTest do
     {:ok, tools: tools}
   end
 
+  # The host's search paths name Linux folders, which mean nothing to a
+  # macOS link (and one that does not exist is a linker warning).
+  @host_paths [{"LIBRARY_PATH", nil}, {"CPATH", nil}, {"C_INCLUDE_PATH", nil}]
+
   defp cross_build!(tools, config, {arch, target}) do
     dir = Path.join([@tmp, config.lib, arch])
     File.mkdir_p!(dir)
@@ -39,7 +43,7 @@ defmodule CorralTest.MacOSTest do
       |> Task.async_stream(
         fn {src, k} ->
           obj = Path.join(dir, "#{k}-#{Path.basename(src, ".c")}.o")
-          {out, status} = System.cmd(tools.clang, ["-c", src, "-o", obj] ++ cflags, stderr_to_stdout: true)
+          {out, status} = System.cmd(tools.clang, ["-c", src, "-o", obj] ++ cflags, stderr_to_stdout: true, env: @host_paths)
           assert status == 0 and out == "", "#{target}: #{src}:\n#{out}"
           obj
         end,
@@ -50,7 +54,7 @@ defmodule CorralTest.MacOSTest do
     so = Path.join(dir, "lib#{config.lib}.so")
     # No libSystem here: -nostdlib; the flags after it are Corral's own for macOS.
     args = ["-target", target, "-fuse-ld=lld", "-nostdlib"] ++ objects ++ ["-o", so] ++ Corral.Compiler.link_flags(config, :darwin)
-    {out, status} = System.cmd(tools.clang, args, stderr_to_stdout: true)
+    {out, status} = System.cmd(tools.clang, args, stderr_to_stdout: true, env: @host_paths)
     assert status == 0 and out == "", "#{target}: link:\n#{out}"
     so
   end
