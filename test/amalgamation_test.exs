@@ -3,6 +3,10 @@ defmodule CorralTest.AmalgamationTest do
   # build of Corral's C in one file with no warning under every C compiler.
   use ExUnit.Case, async: true
 
+  # Tests the build tools, not Corral's C at run time: left out of the
+  # sanitizer run (make test-sanitize), which checks the latter.
+  @moduletag :toolchain
+
   @root Path.expand("..", __DIR__)
   @tmp Path.expand("../_build/test/corral_amalgamation", __DIR__)
 

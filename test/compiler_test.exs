@@ -2,6 +2,11 @@ defmodule CorralTest.CompilerTest do
   # The Mix side: building, incremental rebuilds, export tables read from
   # the built library, error messages, loading and reloading.
   use ExUnit.Case, async: false
+
+  # Tests the build tools, not Corral's C at run time: left out of the
+  # sanitizer run (make test-sanitize), which checks the latter.
+  @moduletag :toolchain
+
   # Each test runs the C compiler many times (for builds that must fail,
   # too): with the sanitizers and both cores busy, more than ExUnit's
   # default 60 s.

@@ -7,6 +7,10 @@ defmodule CorralTest.DialyzerTest do
   # `use Corral` generates.
   use ExUnit.Case, async: true
 
+  # Tests the build tools, not Corral's C at run time: left out of the
+  # sanitizer run (make test-sanitize), which checks the latter.
+  @moduletag :toolchain
+
   @moduletag :dialyzer
   @moduletag timeout: 300_000
 

@@ -205,6 +205,8 @@ defmodule CorralTest.ErlangStubsTest do
     end
   end
 
+  # The generator alone (see :toolchain in compiler_test.exs).
+  @tag :toolchain
   test "a library built for another ABI: the module loads, says why, and every function raises it", %{dir: dir} do
     so = counter_lib(dir, :stubs_abi)
     erl = Path.join([dir, "src", "stubs_abi.erl"])
@@ -216,6 +218,8 @@ defmodule CorralTest.ErlangStubsTest do
     assert sentence =~ "it was built by a different version of Corral"
   end
 
+  # The generator alone (see :toolchain in compiler_test.exs).
+  @tag :toolchain
   test "the module is rewritten only when its text changes", %{dir: dir} do
     so = counter_lib(dir, :stubs_same)
     erl = Path.join(dir, "stubs_same.erl")
@@ -226,6 +230,8 @@ defmodule CorralTest.ErlangStubsTest do
     assert File.stat!(erl, time: :posix).mtime == before
   end
 
+  # The generator alone (see :toolchain in compiler_test.exs).
+  @tag :toolchain
   test "what cannot be generated is said in a sentence", %{dir: dir} do
     so = counter_lib(dir, :stubs_named)
     assert {:error, text} = generate(so, Path.join(dir, "other_name.erl"))
@@ -284,6 +290,8 @@ defmodule CorralTest.ErlangStubsTest do
     assert IO.iodata_to_binary(text) =~ "a CORRAL_DOC or typed declaration names nope/1, which is not in the export table"
   end
 
+  # The generator alone (see :toolchain in compiler_test.exs).
+  @tag :toolchain
   test "Elixir specs in Erlang: what translates, and what is said not to" do
     spec = fn text, name, arity ->
       case :corral_stubs.spec_to_erlang(text, name, arity) do

@@ -4,6 +4,10 @@ defmodule CorralTest.FuzzTest do
   # generator on its own.
   use ExUnit.Case, async: false
 
+  # Tests the build tools, not Corral's C at run time: left out of the
+  # sanitizer run (make test-sanitize), which checks the latter.
+  @moduletag :toolchain
+
   alias Corral.Fuzz.Generator
   alias Mix.Tasks.Corral.Fuzz
 

@@ -4,6 +4,10 @@ defmodule CorralTest.HeaderDocTest do
   # "Checks:", "Raises:" and "Owns:".
   use ExUnit.Case, async: true
 
+  # Tests the build tools, not Corral's C at run time: left out of the
+  # sanitizer run (make test-sanitize), which checks the latter.
+  @moduletag :toolchain
+
   @header Path.expand("../include/corral.h", __DIR__)
   # The first Corral name followed by "(" on a line is what the line
   # declares; internal names (corral__x, CORRAL__X) need no documentation.

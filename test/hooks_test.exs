@@ -6,6 +6,9 @@ defmodule CorralTest.HooksTest do
   # the CORRAL_HOOKS_LOG file, in order.
   use ExUnit.Case, async: false
 
+  # Each test builds libraries or starts VMs: minutes on a busy machine.
+  @moduletag timeout: 600_000
+
   @tmp Path.expand("../_build/test/corral_hooks", __DIR__)
   @root Path.expand("..", __DIR__)
 

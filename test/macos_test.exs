@@ -9,6 +9,10 @@ defmodule CorralTest.MacOSTest do
   # with macOS's types and constants.
   use ExUnit.Case, async: true
 
+  # Tests the build tools, not Corral's C at run time: left out of the
+  # sanitizer run (make test-sanitize), which checks the latter.
+  @moduletag :toolchain
+
   @moduletag :macos_cross
   @moduletag timeout: 300_000
 

@@ -4,6 +4,10 @@ defmodule CorralTest.MixNewTest do
   # second run refuses to overwrite.
   use ExUnit.Case, async: false
 
+  # Tests the build tools, not Corral's C at run time: left out of the
+  # sanitizer run (make test-sanitize), which checks the latter.
+  @moduletag :toolchain
+
   @tmp Path.expand("../_build/test/corral_new", __DIR__)
 
   setup do

@@ -4,6 +4,10 @@ defmodule CorralTest.PackageTest do
   # against a copy of them; here an Erlang project built with plain make).
   use ExUnit.Case, async: false
 
+  # Tests the build tools, not Corral's C at run time: left out of the
+  # sanitizer run (make test-sanitize), which checks the latter.
+  @moduletag :toolchain
+
   alias CorralTest.Package
 
   @tmp Path.expand("../_build/test/corral_package", __DIR__)

@@ -4,6 +4,10 @@ defmodule CorralTest.Rebar3PluginTest do
   # sentence. examples/rebar3_stats (make test-rebar3) is the full example.
   use ExUnit.Case, async: false
 
+  # Tests the build tools, not Corral's C at run time: left out of the
+  # sanitizer run (make test-sanitize), which checks the latter.
+  @moduletag :toolchain
+
   @tmp Path.expand("../_build/test/corral_rebar3", __DIR__)
   @corral Path.expand("..", __DIR__)
 
