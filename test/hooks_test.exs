@@ -19,10 +19,7 @@ defmodule CorralTest.HooksTest do
     {:ok, dir: dir}
   end
 
-  defp run_vm(script, env) do
-    ebin = Path.join(Mix.Project.app_path(), "ebin")
-    System.cmd("elixir", ["-pa", ebin, "-e", script], stderr_to_stdout: true, cd: File.cwd!(), env: env)
-  end
+  defp run_vm(script, env), do: CorralTest.Case.run_elixir(script, env)
 
   # The log's lines once `done?` holds for them (the unload hook may run on
   # a pool thread after the VM's unload returned), or after 10 s.

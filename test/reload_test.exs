@@ -6,6 +6,10 @@ defmodule CorralTest.ReloadTest do
   # against is a dead VM.
   use ExUnit.Case, async: false
 
+  # Each test runs a VM of its own, which is killed after 300 s
+  # (CorralTest.Case.run_elixir/3): a hang fails there.
+  @moduletag timeout: 600_000
+
   test "reload and purge with yielding calls in flight, again and again: the VM survives" do
     script = """
     n = CorralTest.Native
@@ -33,7 +37,6 @@ defmodule CorralTest.ReloadTest do
     assert out =~ "survived"
   end
 
-  @tag timeout: 600_000
   test "reloads after yielding calls leave no old image mapped once nothing points into it" do
     # Each reload maps a private copy of the library (Corral.Loader); a yield
     # state made by an old copy keeps that copy mapped only while it lives.
@@ -71,10 +74,7 @@ defmodule CorralTest.ReloadTest do
     assert String.to_integer(count) <= 2, out
   end
 
-  defp run_vm(script, env) do
-    ebin = Path.join(Mix.Project.app_path(), "ebin")
-    System.cmd("elixir", ["-pa", ebin, "-e", script], stderr_to_stdout: true, cd: File.cwd!(), env: env)
-  end
+  defp run_vm(script, env), do: CorralTest.Case.run_elixir(script, env)
 
   test "a purge with thread jobs running and queued waits for none of them, and every caller gets its reply" do
     # One pool thread: a 1.5 s job runs, five wait in the queue, when the

@@ -111,6 +111,18 @@ defmodule CorralTest.Case do
     end
   end
 
+  @doc """
+  Runs `script` in a VM of its own with Corral's test build on its code
+  path: `{output, exit status}`. A VM still running after `limit` seconds
+  is killed (status 124 or 137, with what it printed so far), so a hang
+  fails its test instead of spinning on beside the rest of the suite.
+  """
+  def run_elixir(script, env \\ [], limit \\ 300) do
+    ebin = Path.join(Mix.Project.app_path(), "ebin")
+    args = ["-k", "5", Integer.to_string(limit), "elixir", "-pa", ebin, "-e", script]
+    System.cmd("timeout", args, stderr_to_stdout: true, cd: File.cwd!(), env: env)
+  end
+
   def gc_all do
     for pid <- Process.list(), do: :erlang.garbage_collect(pid)
     :ok
