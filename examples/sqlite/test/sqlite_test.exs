@@ -35,6 +35,35 @@ defmodule SqliteTest do
     assert S.changes(db) == 3
   end
 
+  test "fetch gives the rows in chunks, says when they end, and resets the statement then" do
+    db = open_memory()
+    table(db, 5)
+    {:ok, q} = S.prepare(db, "SELECT id FROM t WHERE id >= ? ORDER BY id")
+    :ok = S.bind(q, [2])
+    assert S.fetch(q, 2) == {:rows, [[2], [3]]}
+    assert S.fetch(q, 2) == {:rows, [[4], [5]]}
+    # The last row was read, but only the next step finds the end.
+    assert S.fetch(q, 2) == {:done, []}
+    # Reset at :done: the same rows again, with the same binding.
+    assert S.fetch(q, 10) == {:done, [[2], [3], [4], [5]]}
+    assert S.fetch(q, 1_000_000) == {:done, [[2], [3], [4], [5]]}
+
+    for bad <- [0, -1, 1_000_001, 1.5, :all] do
+      assert_raise ArgumentError,
+                   "Sqlite.Native.fetch/2: argument 2: expected an integer in 1..1000000, got: #{inspect(bad)}",
+                   fn -> S.fetch(q, bad) end
+    end
+
+    # An error in the middle: the rows before it are lost with the call.
+    {:ok, bad} = S.prepare(db, "SELECT CASE WHEN id < 4 THEN id ELSE abs(-9223372036854775807 - 1) END FROM t ORDER BY id")
+    assert S.fetch(bad, 10) == {:error, {1, "integer overflow"}}
+    :ok = S.close(db)
+
+    assert_raise ArgumentError, ~r/^Sqlite.Native.fetch\/2: argument 1: expected an open Stmt resource, got: a closed one/, fn ->
+      S.fetch(q, 1)
+    end
+  end
+
   test "execute_many runs a statement for each row in one call" do
     db = open_memory()
     :ok = S.exec(db, "CREATE TABLE m (k INTEGER PRIMARY KEY, v TEXT)")
