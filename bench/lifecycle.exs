@@ -156,7 +156,7 @@ fetch_all = fn ->
   ns
 end
 
-# The same rows streamed: fetch/2 in chunks of 10,000 on a dirty IO
+# The same rows streamed: fetch/3 in chunks of 10,000 on a dirty IO
 # scheduler, each chunk counted and dropped (as the tool drops each row
 # once written), so the caller's heap stays small.
 chunk = 10_000
@@ -170,7 +170,7 @@ fetch_chunks = fn ->
     Stream.unfold(:more, fn
       :stop -> nil
       :more ->
-        case S.fetch(q, chunk) do
+        case S.fetch(q, chunk, :infinity) do
           {:rows, got} -> {length(got), :more}
           {:done, got} -> {length(got), :stop}
         end

@@ -139,6 +139,8 @@ typedef struct corral_call {
     struct corral_yield_state *yield;
     /* Thread jobs only (valid when flags has CORRAL__CALL_THREAD). */
     struct corral_job *job;
+    /* Dirty calls that can be cancelled (valid when flags has CORRAL__CALL_WATCHED). */
+    struct corral__watch *watch;
 } corral_call;
 
 #define CORRAL__CALL_YIELDING 1u
@@ -146,6 +148,7 @@ typedef struct corral_call {
 #define CORRAL__CALL_THREAD 4u
 #define CORRAL__CALL_ERROR_RESULT 8u /* the unwind returns c->exception, {:error, reason} */
 #define CORRAL__CALL_OPTIONAL 16u    /* decoding an optional value: messages say "nil or" */
+#define CORRAL__CALL_WATCHED 32u     /* a dirty call with corral_on_cancel or corral_cancel_after */
 
 /* Internals used by the macros; not part of the API. */
 ERL_NIF_TERM corral__unwound(corral_call *c);
@@ -682,34 +685,63 @@ ERL_NIF_TERM corral__job_submit(ErlNifEnv *env, int argc, const ERL_NIF_TERM arg
     static const corral__thread_desc name##__corral_tdesc = {name##__corral_body, name##__corral_job}; \
     static ERL_NIF_TERM name##__corral_body(corral_call *c)
 
-/* Sets how to interrupt what the body is about to block in, when the job
- * is cancelled (its caller timed out, called Corral.Job.cancel/2, or
- * died): `interrupt(arg)` is then called once, from the thread that
- * cancels (a scheduler), while the body goes on running; it should make
- * the blocked call return early (sqlite3_interrupt, a write to a wake-up
- * pipe, an atomic flag the library polls). If the job is already cancelled,
- * it is called at once, here. It stays set until corral_on_cancel_clear or
- * the end of the body (whichever way the body ends); clearing it waits for
- * an interrupt already running, so after the clear it never runs, and what
- * it uses may be freed. A new corral_on_cancel replaces the previous one.
+/* Sets how to interrupt what the body is about to block in, when the call
+ * is cancelled: `interrupt(arg)` is then called once, from another thread,
+ * while the body goes on running; it should make the blocked call return
+ * early (sqlite3_interrupt, a write to a wake-up pipe, an atomic flag the
+ * library polls). What cancels:
+ *   - a thread job: its caller timed out, called Corral.Job.cancel/2, or
+ *     died (the interrupt runs on the scheduler that cancels);
+ *   - a call on a dirty scheduler (CORRAL_DIRTY_CPU/IO, or moved there by
+ *     corral_schedule_dirty): its caller died (checked every 20 ms), or the
+ *     deadline of corral_cancel_after passed (the interrupt runs on the
+ *     library's watcher thread). Its caller sees nothing else: a killed
+ *     caller is gone, and a deadline only interrupts the body, which
+ *     returns (or raises) whatever it decides.
+ * If the call is already cancelled, it is called at once, here. It stays
+ * set until corral_on_cancel_clear or the end of the call (for a dirty call,
+ * the end of the call is a cleanup registered here: cleanups registered
+ * later, such as a lock, run before it); clearing it waits for an
+ * interrupt already running, so after the clear it never runs, and what it
+ * uses may be freed. A new corral_on_cancel replaces the previous one.
  * `interrupt` must be quick, must not block or raise, and must be safe to
  * call from another thread while the body runs.
  *     corral_on_cancel(c, interrupt_db, db->handle);
  *     rc = sqlite3_step(stmt);              // returns SQLITE_INTERRUPT
  *     corral_on_cancel_clear(c);
- * Checks: the call is a thread job (CORRAL_THREAD_NIF, CORRAL_DEF_THREAD).
- * Raises: RuntimeError if not: nothing can cancel another kind of call.
+ * Checks: the call is a thread job (CORRAL_THREAD_NIF, CORRAL_DEF_THREAD) or
+ * runs on a dirty scheduler.
+ * Raises: RuntimeError if not: nothing can cancel a call on a normal
+ * scheduler (it must not block); RuntimeError on out of memory, or if the
+ * watcher thread cannot be started (a dirty call's first use).
  * Owns: arg stays the body's; Corral only passes it to interrupt. */
 void corral_on_cancel(corral_call *c, void (*interrupt)(void *arg), void *arg);
 
+/* Cancels this call on a dirty scheduler `ms` milliseconds from now if it
+ * is still running: the interrupt of corral_on_cancel (set before or
+ * after) is called and corral_cancelled turns true. A deadline for a body
+ * that blocks in a C library, whose caller cannot time out (it waits in
+ * the NIF). A second call sets a new deadline from now.
+ *     corral_cancel_after(c, timeout_ms);   // e.g. from an argument
+ *     corral_on_cancel(c, interrupt_db, db);
+ *     rc = sqlite3_step(stmt);              // SQLITE_INTERRUPT after it
+ * Checks: the call runs on a dirty scheduler.
+ * Raises: RuntimeError for a thread job (its caller's timeout cancels it)
+ * and for a call on a normal scheduler; RuntimeError on out of memory.
+ * Owns: nothing; the deadline ends with the call. */
+void corral_cancel_after(corral_call *c, uint32_t ms);
+
 /* Ends what corral_on_cancel set: from here on a cancel does not call the
- * interrupt (one running now is waited for). Does nothing outside thread
- * jobs or when none is set.
+ * interrupt (one running now is waited for). Does nothing when none is
+ * set, or in a call that cannot be cancelled.
  * Checks: nothing. Raises: never. Owns: nothing remains. */
 void corral_on_cancel_clear(corral_call *c);
 
-/* Whether the job should stop: its caller died, or stopped waiting (a
- * timeout or Corral.Job.cancel/1). Always false outside thread jobs.
+/* Whether the call should stop: a thread job's caller died or stopped
+ * waiting (a timeout or Corral.Job.cancel/1); a dirty call's caller died,
+ * or its corral_cancel_after deadline passed (once it has called
+ * corral_on_cancel or corral_cancel_after: the watcher knows only those).
+ * Always false in other calls.
  * Checks: nothing. Raises: never. Owns: a plain value. */
 bool corral_cancelled(corral_call *c);
 

@@ -305,10 +305,60 @@ defmodule CorralTest.LifecycleTest do
       assert N.stray_interrupts() == before
     end
 
-    test "corral_on_cancel outside a thread job raises" do
+    test "corral_on_cancel on a normal scheduler raises; on a dirty one nothing cancels it" do
       assert_raise RuntimeError,
-                   "CorralTest.Native.on_cancel_outside_job/0: corral_on_cancel: only a thread job can be cancelled (define it with CORRAL_THREAD_NIF)",
+                   "CorralTest.Native.on_cancel_outside_job/0: corral_on_cancel: only a thread job (CORRAL_THREAD_NIF) or a call on a dirty scheduler can be cancelled",
                    fn -> N.on_cancel_outside_job() end
+
+      before = N.stray_interrupts()
+      assert N.on_cancel_dirty() == :unreachable
+      Process.sleep(50)
+      assert N.stray_interrupts() == before
+    end
+  end
+
+  describe "interrupting a blocked dirty call" do
+    test "a deadline (corral_cancel_after) calls the interrupt, and corral_cancelled turns true" do
+      {us, result} = :timer.tc(fn -> N.block_dirty(11, 30_000, 100) end)
+      assert result == {true, true}
+      assert N.lifecycle_events() == ["interrupted 11"]
+      assert us >= 100_000
+    end
+
+    test "a call that ends before its deadline is neither interrupted nor cancelled" do
+      assert N.block_dirty(12, 20, 30_000) == {false, false}
+      assert N.lifecycle_events() == ["ran to the end 12"]
+      # Nothing fires for it later either.
+      Process.sleep(50)
+      assert N.lifecycle_events() == []
+    end
+
+    test "a caller's death interrupts the call" do
+      caller = spawn(fn -> N.block_dirty(13, 30_000, 0) end)
+      Process.sleep(100)
+      Process.exit(caller, :kill)
+      assert events_after(1) == ["interrupted 13"]
+    end
+
+    test "without a deadline and with a live caller the call runs to its end" do
+      assert N.block_dirty(14, 50, 0) == {false, false}
+      assert N.lifecycle_events() == ["ran to the end 14"]
+    end
+
+    test "many dirty calls with deadlines at once: each is interrupted once" do
+      tasks = for id <- 100..119, do: Task.async(fn -> N.block_dirty(id, 30_000, 20 + rem(id, 5) * 20) end)
+      assert Enum.map(tasks, &Task.await(&1, 60_000)) == List.duplicate({true, true}, 20)
+      assert Enum.sort(N.lifecycle_events()) == Enum.sort(for id <- 100..119, do: "interrupted #{id}")
+    end
+
+    test "corral_cancel_after outside a dirty call raises, naming what cancels a thread job" do
+      assert_raise RuntimeError,
+                   "CorralTest.Native.cancel_after_outside/0: corral_cancel_after: only a thread job (CORRAL_THREAD_NIF) or a call on a dirty scheduler can be cancelled",
+                   fn -> N.cancel_after_outside() end
+
+      assert_raise RuntimeError,
+                   "CorralTest.Native.cancel_after_job/0: corral_cancel_after: a thread job is cancelled by its caller's timeout (Corral.Job.await/3 or the module's :job_timeout)",
+                   fn -> N.cancel_after_job() end
     end
   end
 end

@@ -291,6 +291,7 @@ void corral__on_unload(ErlNifEnv *env, void *priv)
     int shared = atomic_load(&same_image_upgrades);
     while (shared > 0)
         if (atomic_compare_exchange_weak(&same_image_upgrades, &shared, shared - 1)) return;
+    corral__watch_stop();
     if (!corral__pool_stop()) run_unload_hook();
     keep_image_for_holds();
 }

@@ -64,6 +64,15 @@ static inline bool corral__alloc_fails(void)
  * reference on itself), for code that still runs in it (call.c). */
 void corral__keep_image_mapped(void);
 
+/* Cancelling dirty calls (watch.c): what corral_on_cancel,
+ * corral_on_cancel_clear and corral_cancelled do outside thread jobs, and
+ * the watcher's end when the library unloads. */
+typedef struct corral__watch corral__watch;
+void corral__watch_on_cancel(corral_call *c, void (*interrupt)(void *arg), void *arg);
+void corral__watch_clear(corral_call *c);
+bool corral__watch_cancelled(corral_call *c);
+void corral__watch_stop(void);
+
 /* Thread jobs (thread.c): stops the pool when the library unloads (true if
  * pool threads still run the submitted jobs; the last one to leave calls
  * corral__pool_drained), and the built-in __corral_cancel__/1. */

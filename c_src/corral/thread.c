@@ -305,14 +305,16 @@ ERL_NIF_TERM corral__job_submit(ErlNifEnv *env, int argc, const ERL_NIF_TERM arg
 
 bool corral_cancelled(corral_call *c)
 {
-    if (!(c->flags & CORRAL__CALL_THREAD)) return false;
+    if (!(c->flags & CORRAL__CALL_THREAD)) return corral__watch_cancelled(c);
     return atomic_load(&c->job->cancelled) != 0;
 }
 
 void corral_on_cancel(corral_call *c, void (*interrupt)(void *arg), void *arg)
 {
-    if (!(c->flags & CORRAL__CALL_THREAD))
-        corral_raise(c, "corral_on_cancel: only a thread job can be cancelled (define it with CORRAL_THREAD_NIF)");
+    if (!(c->flags & CORRAL__CALL_THREAD)) {
+        corral__watch_on_cancel(c, interrupt, arg);
+        return;
+    }
     corral_job *job = c->job;
     corral_mutex_lock(&job->interrupt_lock);
     job->interrupt = interrupt;
@@ -325,7 +327,10 @@ void corral_on_cancel(corral_call *c, void (*interrupt)(void *arg), void *arg)
 
 void corral_on_cancel_clear(corral_call *c)
 {
-    if (!(c->flags & CORRAL__CALL_THREAD)) return;
+    if (!(c->flags & CORRAL__CALL_THREAD)) {
+        corral__watch_clear(c);
+        return;
+    }
     corral_job *job = c->job;
     corral_mutex_lock(&job->interrupt_lock);
     job->interrupt = NULL;

@@ -40,27 +40,33 @@ defmodule SqliteTest do
     table(db, 5)
     {:ok, q} = S.prepare(db, "SELECT id FROM t WHERE id >= ? ORDER BY id")
     :ok = S.bind(q, [2])
-    assert S.fetch(q, 2) == {:rows, [[2], [3]]}
-    assert S.fetch(q, 2) == {:rows, [[4], [5]]}
+    assert S.fetch(q, 2, :infinity) == {:rows, [[2], [3]]}
+    assert S.fetch(q, 2, :infinity) == {:rows, [[4], [5]]}
     # The last row was read, but only the next step finds the end.
-    assert S.fetch(q, 2) == {:done, []}
+    assert S.fetch(q, 2, :infinity) == {:done, []}
     # Reset at :done: the same rows again, with the same binding.
-    assert S.fetch(q, 10) == {:done, [[2], [3], [4], [5]]}
-    assert S.fetch(q, 1_000_000) == {:done, [[2], [3], [4], [5]]}
+    assert S.fetch(q, 10, :infinity) == {:done, [[2], [3], [4], [5]]}
+    assert S.fetch(q, 1_000_000, 5000) == {:done, [[2], [3], [4], [5]]}
 
     for bad <- [0, -1, 1_000_001, 1.5, :all] do
       assert_raise ArgumentError,
-                   "Sqlite.Native.fetch/2: argument 2: expected an integer in 1..1000000, got: #{inspect(bad)}",
-                   fn -> S.fetch(q, bad) end
+                   "Sqlite.Native.fetch/3: argument 2: expected an integer in 1..1000000, got: #{inspect(bad)}",
+                   fn -> S.fetch(q, bad, :infinity) end
+    end
+
+    for bad <- [-1, 86_400_001, :never, 1.0] do
+      assert_raise ArgumentError,
+                   "Sqlite.Native.fetch/3: argument 3: expected :infinity or a timeout in milliseconds (0..86400000), got: #{inspect(bad)}",
+                   fn -> S.fetch(q, 1, bad) end
     end
 
     # An error in the middle: the rows before it are lost with the call.
     {:ok, bad} = S.prepare(db, "SELECT CASE WHEN id < 4 THEN id ELSE abs(-9223372036854775807 - 1) END FROM t ORDER BY id")
-    assert S.fetch(bad, 10) == {:error, {1, "integer overflow"}}
+    assert S.fetch(bad, 10, :infinity) == {:error, {1, "integer overflow"}}
     :ok = S.close(db)
 
-    assert_raise ArgumentError, ~r/^Sqlite.Native.fetch\/2: argument 1: expected an open Stmt resource, got: a closed one/, fn ->
-      S.fetch(q, 1)
+    assert_raise ArgumentError, ~r/^Sqlite.Native.fetch\/3: argument 1: expected an open Stmt resource, got: a closed one/, fn ->
+      S.fetch(q, 1, :infinity)
     end
   end
 
@@ -178,6 +184,24 @@ defmodule SqliteTest do
     Process.sleep(100)
     Process.exit(caller, :kill)
     assert S.fetch_all(one) == {:ok, [[1]]}
+  end
+
+  test "a dirty fetch is interrupted at its timeout, or when its caller dies; the connection is free again" do
+    db = open_memory()
+    {:ok, forever} = S.prepare(db, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c")
+    {us, result} = :timer.tc(fn -> S.fetch(forever, 1, 200) end)
+    assert result == {:error, {9, "interrupted"}}
+    assert us >= 200_000
+    {:ok, one} = S.prepare(db, "SELECT 1")
+    assert S.fetch(one, 10, 5_000) == {:done, [[1]]}
+
+    # No timeout: the caller's death stops it. The next call waits for the
+    # connection's mutex, which only the interrupt frees.
+    caller = spawn(fn -> S.fetch(forever, 1, :infinity) end)
+    Process.sleep(100)
+    Process.exit(caller, :kill)
+    next = Task.async(fn -> S.fetch(one, 10, :infinity) end)
+    assert Task.await(next, 30_000) == {:done, [[1]]}
   end
 
   test "100 processes on one database" do

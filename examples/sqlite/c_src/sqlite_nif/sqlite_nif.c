@@ -39,8 +39,8 @@ CORRAL_RESOURCE_PARENT(Stmt, Db);
 CORRAL_RESOURCE_BLOCKING_DESTRUCTOR(Db);
 CORRAL_RESOURCE_BLOCKING_DESTRUCTOR(Stmt);
 
-CORRAL_ATOMS(atoms, "row", "rows", "done", "blob", "inf", "-inf", "busy_timeout");
-enum { ROW, ROWS, DONE, BLOB, INF, NEG_INF, BUSY_TIMEOUT };
+CORRAL_ATOMS(atoms, "row", "rows", "done", "blob", "inf", "-inf", "busy_timeout", "infinity");
+enum { ROW, ROWS, DONE, BLOB, INF, NEG_INF, BUSY_TIMEOUT, INFINITE };
 
 /* {== load: the library's global state ==} */
 
@@ -304,15 +304,24 @@ CORRAL_THREAD_NIF(stmt_fetch_all)
     return corral_make_ok_tuple(c, corral_make_reverse_list(c, rows));
 }
 
-/* fetch(stmt, max_rows) -> {:rows, [[value]]} | {:done, [[value]]} |
+/* fetch(stmt, max_rows, timeout) -> {:rows, [[value]]} | {:done, [[value]]} |
  * {:error, {code, message}}: up to max_rows rows; :done when the statement
  * has no row left (it is then reset). A dirty IO call: a chunk at a time
- * keeps the caller's heap small and lets it stream a large result. */
+ * keeps the caller's heap small and lets it stream a large result. The
+ * caller cannot time out inside a dirty call, so the call itself takes the
+ * timeout (ms, or :infinity): SQLite is interrupted when it passes, or
+ * when the caller dies. */
 CORRAL_NIF(stmt_fetch)
 {
     Stmt *stmt = corral_arg_resource(c, 0, Stmt);
     int64_t max = corral_arg_int_range(c, 1, 1, 1000000);
+    ErlNifSInt64 ms;
+    if (enif_get_int64(c->env, corral_arg(c, 2), &ms) && ms >= 0 && ms <= 86400000)
+        corral_cancel_after(c, (uint32_t)ms);
+    else if (!enif_is_identical(corral_arg(c, 2), corral_atom(&atoms, INFINITE)))
+        corral_raise_arg(c, 2, "expected :infinity or a timeout in milliseconds (0..86400000)");
     sqlite3 *db = sqlite3_db_handle(stmt->handle);
+    corral_on_cancel(c, interrupt_db, db);
     lock_db(c, db);
     int n = sqlite3_column_count(stmt->handle);
     ERL_NIF_TERM *cells = corral_alloc(c, ((size_t)n + 1) * sizeof *cells);
@@ -354,10 +363,12 @@ CORRAL_DOC("step", 1, "step(stmt :: reference()) :: {:row, [term()]} | :done | {
            "Runs `stmt` to its next row.");
 CORRAL_DOC("fetch_all", 1, "fetch_all(stmt :: reference()) :: {:ok, [[term()]]} | {:error, {integer(), String.t()}}",
            "Every remaining row of `stmt`, then resets it; interrupted when the caller gives up.");
-CORRAL_DOC("fetch", 2,
-           "fetch(stmt :: reference(), max_rows :: pos_integer()) :: {:rows | :done, [[term()]]} | {:error, {integer(), String.t()}}",
+CORRAL_DOC("fetch", 3,
+           "fetch(stmt :: reference(), max_rows :: pos_integer(), timeout :: timeout()) :: "
+           "{:rows | :done, [[term()]]} | {:error, {integer(), String.t()}}",
            "Up to `max_rows` rows of `stmt`: `{:rows, rows}` while more may follow, `{:done, rows}` once none is left "
-           "(`stmt` is then reset).");
+           "(`stmt` is then reset). SQLite is interrupted (`{:error, {9, \"interrupted\"}}`) once `timeout` "
+           "milliseconds have passed, or when the caller dies.");
 CORRAL_DOC("columns", 1, "columns(stmt :: reference()) :: [String.t()]", "The column names of `stmt`.");
 
 CORRAL_MODULE(Sqlite.Native,
@@ -371,5 +382,5 @@ CORRAL_MODULE(Sqlite.Native,
     CORRAL_FN_FLAGS("step", stmt_step, 1, CORRAL_DIRTY_IO),
     CORRAL_FN_FLAGS("execute_many", stmt_execute_many, 2, CORRAL_DIRTY_IO),
     CORRAL_FN_THREAD("fetch_all", stmt_fetch_all, 1),
-    CORRAL_FN_FLAGS("fetch", stmt_fetch, 2, CORRAL_DIRTY_IO),
+    CORRAL_FN_FLAGS("fetch", stmt_fetch, 3, CORRAL_DIRTY_IO),
     CORRAL_FN_FLAGS("columns", stmt_columns, 1, CORRAL_DIRTY_IO));

@@ -434,6 +434,9 @@ CORRAL_NIF_EXTERN(pipe_watch_bad);
 CORRAL_NIF_EXTERN(spin);
 CORRAL_NIF_EXTERN(spin_dirty);
 CORRAL_NIF_EXTERN(spin_yielding);
+CORRAL_NIF_EXTERN(block_dirty);
+CORRAL_NIF_EXTERN(cancel_after_outside);
+CORRAL_NIF_EXTERN(cancel_after_job__corral_job);
 CORRAL_NIF_EXTERN(yield_states_freed);
 CORRAL_NIF_EXTERN(should_yield_plain);
 CORRAL_NIF_EXTERN(continue_plain);
@@ -582,4 +585,8 @@ CORRAL_MODULE(CorralTest.Native,
     CORRAL_FN_THREAD("block_until_interrupted", block_until_interrupted, 2),
     CORRAL_FN_THREAD("set_then_clear_interrupt", set_then_clear_interrupt, 1),
     CORRAL_FN("stray_interrupts", stray_interrupts, 0),
-    CORRAL_FN("on_cancel_outside_job", on_cancel_outside_job, 0));
+    CORRAL_FN("on_cancel_outside_job", on_cancel_outside_job, 0),
+    CORRAL_FN_FLAGS("on_cancel_dirty", on_cancel_outside_job, 0, CORRAL_DIRTY_CPU),
+    CORRAL_FN_FLAGS("block_dirty", block_dirty, 3, CORRAL_DIRTY_IO),
+    CORRAL_FN("cancel_after_outside", cancel_after_outside, 0),
+    CORRAL_FN_THREAD("cancel_after_job", cancel_after_job, 0));

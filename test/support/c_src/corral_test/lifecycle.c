@@ -285,13 +285,10 @@ static void waiter_free(void *arg)
     enif_free(w);
 }
 
-/* block_until_interrupted(id, ms): blocks (as a C library call would, not
- * polling corral_cancelled) until interrupted or ms milliseconds passed;
- * logs which. */
-CORRAL_THREAD_NIF(block_until_interrupted)
+/* Blocks (as a C library call would, not polling corral_cancelled) until
+ * interrupted or ms milliseconds passed; logs which. */
+static bool block(corral_call *c, int64_t id, int64_t ms)
 {
-    int64_t id = corral_arg_i64(c, 0);
-    int64_t ms = corral_arg_int_range(c, 1, 0, 60000);
     Waiter *w = enif_alloc(sizeof *w);
     if (w == NULL) corral_raise_oom(c, sizeof *w);
     pthread_mutex_init(&w->lock, NULL);
@@ -313,7 +310,42 @@ CORRAL_THREAD_NIF(block_until_interrupted)
     bool interrupted = w->interrupted;
     pthread_mutex_unlock(&w->lock);
     event(interrupted ? "interrupted" : "ran to the end", id);
-    return corral_make_bool(c, interrupted);
+    return interrupted;
+}
+
+/* block_until_interrupted(id, ms): block/3 in a thread job. */
+CORRAL_THREAD_NIF(block_until_interrupted)
+{
+    int64_t id = corral_arg_i64(c, 0);
+    int64_t ms = corral_arg_int_range(c, 1, 0, 60000);
+    return corral_make_bool(c, block(c, id, ms));
+}
+
+/* block_dirty(id, ms, deadline_ms): block/3 on a dirty IO scheduler, with
+ * corral_cancel_after(deadline_ms) first when it is not 0; returns
+ * {interrupted, corral_cancelled}. */
+CORRAL_NIF(block_dirty)
+{
+    int64_t id = corral_arg_i64(c, 0);
+    int64_t ms = corral_arg_int_range(c, 1, 0, 60000);
+    int64_t deadline = corral_arg_int_range(c, 2, 0, 60000);
+    if (deadline) corral_cancel_after(c, (uint32_t)deadline);
+    bool interrupted = block(c, id, ms);
+    return enif_make_tuple2(c->env, corral_make_bool(c, interrupted), corral_make_bool(c, corral_cancelled(c)));
+}
+
+/* cancel_after_outside(): corral_cancel_after on a normal scheduler, and
+ * the same in a thread job: bugs in the NIF. */
+CORRAL_NIF(cancel_after_outside)
+{
+    corral_cancel_after(c, 10);
+    return corral_make_atom(c, "unreachable");
+}
+
+CORRAL_THREAD_NIF(cancel_after_job)
+{
+    corral_cancel_after(c, 10);
+    return corral_make_atom(c, "unreachable");
 }
 
 static void count_interrupt(void *arg) { __atomic_fetch_add((long *)arg, 1, __ATOMIC_RELAXED); }
@@ -337,7 +369,9 @@ CORRAL_NIF(stray_interrupts)
     return corral_make_i64(c, __atomic_load_n(&stray_interrupt_count, __ATOMIC_RELAXED));
 }
 
-/* on_cancel_outside_job(): corral_on_cancel in a plain NIF is a bug. */
+/* on_cancel_outside_job(): corral_on_cancel on a normal scheduler is a
+ * bug (nothing can cancel such a call); on a dirty one (the same function
+ * listed dirty) it clears at the call's end, and nothing cancels it. */
 CORRAL_NIF(on_cancel_outside_job)
 {
     corral_on_cancel(c, count_interrupt, &stray_interrupt_count);
