@@ -42,6 +42,10 @@ defmodule CorralTest.MixNewTest do
     {out, 0} = mix(["corral.new", "Demo.Native"], project)
     assert out =~ "creating c_src/demo_native/demo_native.c"
     assert File.exists?(Path.join(project, "lib/demo/native.ex"))
+    # mix new's .gitignore gets the clangd file, once.
+    assert out =~ "updating .gitignore"
+    ignored = File.read!(Path.join(project, ".gitignore"))
+    assert ignored =~ ~r{^/c_src/demo_native/compile_commands.json$}m
 
     # The generated tests run and pass: ExUnit's result (whose printed form
     # differs between Elixir versions) is written down by the suite.
@@ -73,5 +77,15 @@ defmodule CorralTest.MixNewTest do
     {out, status} = mix(["corral.new", "not_a_module"], project)
     assert status != 0
     assert out =~ ~s(mix corral.new: "not_a_module" is not a module name)
+
+    # A second library: its own line, the first one's kept; no .gitignore: one is made.
+    {_, 0} = mix(["corral.new", "Demo.Other"], project)
+    lines = project |> Path.join(".gitignore") |> File.read!() |> String.split("\n")
+    assert Enum.count(lines, &(&1 == "/c_src/demo_native/compile_commands.json")) == 1
+    assert "/c_src/demo_other/compile_commands.json" in lines
+    File.rm!(Path.join(project, ".gitignore"))
+    {out, 0} = mix(["corral.new", "Demo.Third"], project)
+    assert out =~ "creating .gitignore"
+    assert File.read!(Path.join(project, ".gitignore")) == "/c_src/demo_third/compile_commands.json\n"
   end
 end

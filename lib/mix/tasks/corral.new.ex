@@ -13,6 +13,8 @@ defmodule Mix.Tasks.Corral.New do
       `hello/1` that checks its argument),
     * `lib/<module path>.ex`: the Elixir module, `use Corral`,
     * `test/<module path>_test.exs`: a passing test,
+    * a line in `.gitignore` (made if missing) for the
+      `c_src/<lib>/compile_commands.json` that builds write for clangd,
 
   where `<lib>` defaults to the module name in snake case with the dots
   replaced by underscores (`my_app_native`). It never overwrites a file: if
@@ -63,15 +65,38 @@ defmodule Mix.Tasks.Corral.New do
           Mix.shell().info([:green, "* creating ", :reset, file])
         end
 
+        ignore_compile_commands(lib)
+
         Mix.shell().info("""
 
         Next: mix test. The C code is in #{Path.join("c_src", lib)}; every
         `mix compile` rebuilds what changed. compile_commands.json appears next
-        to it for clangd (add it to .gitignore).
+        to it for clangd (.gitignore leaves it out: it names paths of this machine).
         """)
 
       existing ->
         Mix.raise("mix corral.new: not overwriting #{Enum.map_join(existing, ", ", &elem(&1, 0))}; nothing was written")
+    end
+  end
+
+  # The build writes c_src/<lib>/compile_commands.json for clangd; its paths
+  # are this machine's, so git should not track it.
+  defp ignore_compile_commands(lib) do
+    line = "/" <> Path.join(["c_src", lib, "compile_commands.json"])
+    existing = if File.exists?(".gitignore"), do: File.read!(".gitignore"), else: nil
+
+    cond do
+      existing == nil ->
+        File.write!(".gitignore", line <> "\n")
+        Mix.shell().info([:green, "* creating ", :reset, ".gitignore"])
+
+      line in String.split(existing, ~r/\R/) ->
+        :ok
+
+      true ->
+        separator = if existing == "" or String.ends_with?(existing, "\n"), do: "", else: "\n"
+        File.write!(".gitignore", existing <> separator <> line <> "\n")
+        Mix.shell().info([:green, "* updating ", :reset, ".gitignore"])
     end
   end
 
