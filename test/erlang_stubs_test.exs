@@ -67,6 +67,8 @@ defmodule CorralTest.ErlangStubsTest do
   }
   CORRAL_NIF(with_fields) { corral_raise_fields(c, "full", CORRAL_WITH(corral_with_i64("size", 3)), NULL); }
   CORRAL_NIF(runtime) { corral_raise(c, "the device is on fire"); }
+  /* Text of one's own in Latin-1, as C code may hold. */
+  CORRAL_NIF(runtime_latin) { corral_raise(c, "caf\\xe9 %s", "cr\\xe8me"); }
   CORRAL_THREAD_NIF(slow)
   {
       int64_t ms = corral_arg_int_range(c, 0, 0, 10000);
@@ -85,7 +87,7 @@ defmodule CorralTest.ErlangStubsTest do
   CORRAL_DOC("slow", 1, "slow(ms :: 0..10000) :: integer()", "Sleeps.");
   CORRAL_ERLANG_MODULE(%MOD%,
       CORRAL_EXPORT(new), CORRAL_EXPORT(add), CORRAL_EXPORT(pt_n), CORRAL_FN("tagged", tagged, 1), CORRAL_FN("with_fields", with_fields, 0),
-      CORRAL_FN("runtime", runtime, 0), CORRAL_FN_THREAD("slow", slow, 1));
+      CORRAL_FN("runtime", runtime, 0), CORRAL_FN("runtime_latin", runtime_latin, 0), CORRAL_FN_THREAD("slow", slow, 1));
   """
 
   defp counter_lib(dir, name), do: build(dir, name, "#include <time.h>\n" <> String.replace(@counter, "%MOD%", Atom.to_string(name)))
@@ -94,7 +96,7 @@ defmodule CorralTest.ErlangStubsTest do
     fun.()
     :no_exception
   catch
-    class, reason -> {class, reason, IO.iodata_to_binary(:erl_error.format_exception(class, reason, __STACKTRACE__))}
+    class, reason -> {class, reason, :unicode.characters_to_binary(:erl_error.format_exception(class, reason, __STACKTRACE__))}
   end
 
   test "functions, specs, docs and Erlang errors from the built library", %{dir: dir} do
@@ -137,6 +139,8 @@ defmodule CorralTest.ErlangStubsTest do
     refute Map.has_key?(fields, :message)
     assert {:error, {:runtime_error, "stubs_counter:runtime/0: the device is on fire"}, shown} = raised(fn -> m.runtime() end)
     assert shown =~ "the device is on fire"
+    # Bytes that are not UTF-8 in the text: read as Latin-1, so the message is UTF-8.
+    assert {:error, {:runtime_error, "stubs_counter:runtime_latin/0: café crème"}, _} = raised(fn -> m.runtime_latin() end)
 
     # A thread job: waited for, its own errors raised in the caller, and a
     # timeout (the generator's timeout: option) raised as {timeout, Message}.
@@ -175,6 +179,13 @@ defmodule CorralTest.ErlangStubsTest do
 
     assert tagged_message(m, {1.5, [0.25, "ab", 3], %{x: 1.0e10}, String.to_charlist("abcdefghijklmnopqrstuvwxyz")}) ==
              ~s({1.5,[0.25,<<"ab">>,3],\#{x=>1.0e10},"abcdefghijklmnopqrstuvwxyz"})
+
+    # A Latin-1 binary: written as its bytes, so the message stays UTF-8
+    # (the shell drops an explanation line that is not).
+    assert tagged_message(m, {<<"caf", 233>>, :ok}) == "{<<99,97,102,233>>,ok}"
+    assert String.starts_with?(tagged_message(m, :binary.copy(<<"caf", 233>>, 1000)), "<<99,97,102,233,99,")
+    {:error, :badarg, shown} = raised(fn -> m.add(m.new(1), <<"caf", 233>>) end)
+    assert shown =~ "*** argument 2: expected an integer in -9223372036854775808..9223372036854775807, got: <<99,97,102,233>>"
 
     cut = tagged_message(m, List.duplicate(1.5, 5000))
     assert String.starts_with?(cut, "[1.5,1.5,")

@@ -1125,8 +1125,33 @@ static void print_parts(struct printing *p, ERL_NIF_TERM term, int depth, bool w
     }
 }
 
+/* A message as UTF-8: a byte that starts no valid UTF-8 sequence is read
+ * as Latin-1 (%T writes a Latin-1 binary's bytes as they are, and user
+ * text may hold any bytes), which is the character Erlang shows for it.
+ * The shell drops an error's explanation line that is not valid UTF-8. */
+static ERL_NIF_TERM utf8_piece(ErlNifEnv *env, const char *text, size_t len)
+{
+    if (corral_utf8_valid_prefix(text, len) == len) return text_piece(env, text, len);
+    ERL_NIF_TERM bin;
+    unsigned char *out = enif_make_new_binary(env, 2 * len, &bin), *o = out;
+    if (out == NULL) return text_piece(env, text, len);
+    for (size_t k = 0; k < len;) {
+        size_t ok = corral_utf8_valid_prefix(text + k, len - k);
+        memcpy(o, text + k, ok);
+        o += ok;
+        k += ok;
+        if (k < len) {
+            unsigned char b = (unsigned char)text[k++];
+            *o++ = (unsigned char)(0xC0 | b >> 6);
+            *o++ = (unsigned char)(0x80 | (b & 0x3F));
+        }
+    }
+    ERL_NIF_TERM sub = enif_make_sub_binary(env, bin, 0, (size_t)(o - out));
+    return sub;
+}
+
 /* The text of an Erlang module's message: terms printed in Erlang syntax,
- * at a bounded cost. */
+ * at a bounded cost, as UTF-8. */
 static ERL_NIF_TERM erlang_text(corral_call *c, const char *msg, size_t len)
 {
     char out[MESSAGE_MAX * 2];
@@ -1140,7 +1165,7 @@ static ERL_NIF_TERM erlang_text(corral_call *c, const char *msg, size_t len)
             out[p.n++] = msg[k];
         }
     }
-    return text_piece(c->env, out, p.n);
+    return utf8_piece(c->env, out, p.n);
 }
 
 /* The reason an Erlang module's generated function turns into the error:
