@@ -1004,10 +1004,11 @@ typedef struct corral__where {
 
 #define CORRAL__AT_NONE 0u   /* a term with no route (corral_term_of) */
 #define CORRAL__AT_ARG 1u    /* argument <step> (0-based) */
-#define CORRAL__AT_INDEX 2u  /* index <step> of a list or tuple */
+#define CORRAL__AT_INDEX 2u  /* index <step> of a list */
 #define CORRAL__AT_KEY 3u    /* the value under key <step> (a term) of a map */
 #define CORRAL__AT_MAPKEY 4u /* a key itself (<step> is the key) */
 #define CORRAL__AT_FIELD 5u  /* field <step> (a const char * name) of a structure */
+#define CORRAL__AT_ELEMENT 7u /* element <step> (0-based, as elem/2) of a tuple */
 #define CORRAL__AT_CELL 6u   /* an element of a list walked with corral_list_next: <step> is
                                 the list after it, and the parent route (corral__pin_list) keeps
                                 the whole list, so its index is counted only to print it */
@@ -1890,13 +1891,13 @@ static inline corral_tuple corral_arg_tuple(corral_call *c, int i, int arity)
 
 CORRAL__NORETURN CORRAL__COLD void corral__bad_tuple_index(corral_call *c, const corral_tuple *tp, int k);
 
-/* Element k (0-based) of a checked tuple, routed as "index k".
+/* Element k (0-based) of a checked tuple, routed as "element k".
  * Checks: k is below the arity. Raises: RuntimeError if not (a bug in the
  * NIF: the arity was checked by corral_get_tuple). Owns: valid until the NIF returns. */
 static inline corral_term corral_tuple_get(corral_call *c, const corral_tuple *tp, int k)
 {
     if (CORRAL__UNLIKELY((unsigned)k >= (unsigned)tp->arity)) corral__bad_tuple_index(c, tp, k);
-    corral_term t = {tp->elements[k], {tp->at, (uintptr_t)k, CORRAL__AT_INDEX}};
+    corral_term t = {tp->elements[k], {tp->at, (uintptr_t)k, CORRAL__AT_ELEMENT}};
     return t;
 }
 

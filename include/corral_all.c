@@ -2505,6 +2505,7 @@ static size_t print_step(corral_call *c, const corral__where *w, char *buf, size
     switch (w->kind) {
     case CORRAL__AT_ARG: n = snprintf(buf, cap, "argument %zu", (size_t)w->step + 1); break;
     case CORRAL__AT_INDEX: n = snprintf(buf, cap, "index %zu", (size_t)w->step); break;
+    case CORRAL__AT_ELEMENT: n = snprintf(buf, cap, "element %zu", (size_t)w->step); break;
     case CORRAL__AT_CELL: {
         size_t index;
         n = cell_index(c, w, &index) ? snprintf(buf, cap, "index %zu", index) : snprintf(buf, cap, "an element");
@@ -3629,7 +3630,7 @@ static __attribute__((noinline)) void get_union(corral_call *c, ERL_NIF_TERM ter
         const corral_field *f = &s->fields[k];
         if (f->atom != tag || f->empty == pair) continue;
         memcpy(out + s->tag_offset, &k, sizeof k);
-        if (pair) get_field(c, el[1], at, 1, CORRAL__AT_INDEX, f, out);
+        if (pair) get_field(c, el[1], at, 1, CORRAL__AT_ELEMENT, f, out);
         return;
     }
     union_mismatch(c, term, at, s);

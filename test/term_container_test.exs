@@ -143,7 +143,7 @@ defmodule CorralTest.TermContainerTest do
     assert_raise_exact ArgumentError, "CorralTest.Terms.tuple_sum/2: argument 1: expected a tuple, got: [1]",
       fn -> T.tuple_sum([1], -1) end
 
-    assert_raise_exact ArgumentError, "CorralTest.Terms.tuple_sum/2: argument 1, index 1: expected #{@i64}, got: :a",
+    assert_raise_exact ArgumentError, "CorralTest.Terms.tuple_sum/2: argument 1, element 1: expected #{@i64}, got: :a",
       fn -> T.tuple_sum({1, :a}, 2) end
 
     assert_raise_exact RuntimeError,
@@ -244,7 +244,7 @@ defmodule CorralTest.TermContainerTest do
     assert is_reference(T.new_ref())
     refute T.new_ref() == T.new_ref()
 
-    assert_raise_exact ArgumentError, "CorralTest.Terms.pid_in/1: argument 1, index 0: expected a local pid, got: :me",
+    assert_raise_exact ArgumentError, "CorralTest.Terms.pid_in/1: argument 1, element 0: expected a local pid, got: :me",
       fn -> T.pid_in({:me}) end
 
     assert_raise_exact ArgumentError, "CorralTest.Terms.ref_in/1: argument 1: expected a reference, got: 1",

@@ -44,10 +44,10 @@ defmodule CorralTest.TermStructTest do
         fn -> T.shape(bad) end
     end
 
-    assert_raise_exact ArgumentError, "CorralTest.Terms.shape/1: argument 1, index 1, field :y: #{@number}, got: :a",
+    assert_raise_exact ArgumentError, "CorralTest.Terms.shape/1: argument 1, element 1, field :y: #{@number}, got: :a",
       fn -> T.shape({:square, %Point{x: 1, y: :a}}) end
 
-    assert_raise_exact ArgumentError, "CorralTest.Terms.shape/1: argument 1, index 1: #{@number}, got: \"2\"",
+    assert_raise_exact ArgumentError, "CorralTest.Terms.shape/1: argument 1, element 1: #{@number}, got: \"2\"",
       fn -> T.shape({:circle, "2"}) end
   end
 

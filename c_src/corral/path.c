@@ -65,6 +65,7 @@ static size_t print_step(corral_call *c, const corral__where *w, char *buf, size
     switch (w->kind) {
     case CORRAL__AT_ARG: n = snprintf(buf, cap, "argument %zu", (size_t)w->step + 1); break;
     case CORRAL__AT_INDEX: n = snprintf(buf, cap, "index %zu", (size_t)w->step); break;
+    case CORRAL__AT_ELEMENT: n = snprintf(buf, cap, "element %zu", (size_t)w->step); break;
     case CORRAL__AT_CELL: {
         size_t index;
         n = cell_index(c, w, &index) ? snprintf(buf, cap, "index %zu", index) : snprintf(buf, cap, "an element");

@@ -185,7 +185,7 @@ static __attribute__((noinline)) void get_union(corral_call *c, ERL_NIF_TERM ter
         const corral_field *f = &s->fields[k];
         if (f->atom != tag || f->empty == pair) continue;
         memcpy(out + s->tag_offset, &k, sizeof k);
-        if (pair) get_field(c, el[1], at, 1, CORRAL__AT_INDEX, f, out);
+        if (pair) get_field(c, el[1], at, 1, CORRAL__AT_ELEMENT, f, out);
         return;
     }
     union_mismatch(c, term, at, s);
