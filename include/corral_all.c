@@ -4880,6 +4880,18 @@ static struct {
 
 static pthread_once_t cond_once = PTHREAD_ONCE_INIT;
 
+#ifdef __APPLE__
+/* macOS has no pthread_condattr_setclock: its waits are relative instead,
+ * which a change of the wall clock does not stretch either. */
+static void init_cond(void) { pthread_cond_init(&watcher.wake, NULL); }
+
+static void wait_until(uint64_t until, uint64_t now)
+{
+    uint64_t d = until > now ? until - now : 0;
+    struct timespec rel = {(time_t)(d / 1000000000ull), (long)(d % 1000000000ull)};
+    pthread_cond_timedwait_relative_np(&watcher.wake, &watcher.lock, &rel);
+}
+#else
 /* The condition variable waits on the monotonic clock, as deadlines do. */
 static void init_cond(void)
 {
@@ -4889,6 +4901,14 @@ static void init_cond(void)
     pthread_cond_init(&watcher.wake, &attr);
     pthread_condattr_destroy(&attr);
 }
+
+static void wait_until(uint64_t until, uint64_t now)
+{
+    (void)now;
+    struct timespec ts = {(time_t)(until / 1000000000ull), (long)(until % 1000000000ull)};
+    pthread_cond_timedwait(&watcher.wake, &watcher.lock, &ts);
+}
+#endif
 
 static uint64_t now_ns(void)
 {
@@ -4924,8 +4944,7 @@ static void *watch_loop(void *unused)
             else if (w->deadline && w->deadline < next)
                 next = w->deadline;
         }
-        struct timespec until = {(time_t)(next / 1000000000ull), (long)(next % 1000000000ull)};
-        pthread_cond_timedwait(&watcher.wake, &watcher.lock, &until);
+        wait_until(next, now);
     }
     pthread_mutex_unlock(&watcher.lock);
     if (env) enif_free_env(env);
