@@ -18,6 +18,7 @@
 #include <corral.h>
 
 #include <math.h>
+#include <stdint.h>
 #include <sqlite3.h>
 #include <string.h>
 
@@ -285,6 +286,26 @@ CORRAL_NIF(stmt_step)
     return enif_make_tuple2(c->env, corral_atom(&atoms, ROW), row(c, stmt->handle, cells, n));
 }
 
+/* Up to max rows of s, in order, with the connection's mutex held; at the
+ * end of the rows (or an error) s is reset and *more set false. Leaves the
+ * call with {:error, {code, message}} on an error. */
+static ERL_NIF_TERM read_rows(corral_call *c, sqlite3_stmt *s, int64_t max, bool *more)
+{
+    sqlite3 *db = sqlite3_db_handle(s);
+    int n = sqlite3_column_count(s);
+    ERL_NIF_TERM *cells = corral_alloc(c, ((size_t)n + 1) * sizeof *cells);
+    ERL_NIF_TERM rows = corral_make_empty_list(c);
+    int rc = SQLITE_ROW;
+    for (int64_t k = 0; k < max && (rc = sqlite3_step(s)) == SQLITE_ROW; k++)
+        rows = corral_make_list_cell(c, row(c, s, cells, n), rows);
+    *more = rc == SQLITE_ROW;
+    if (!*more) {
+        sqlite3_reset(s);
+        if (rc != SQLITE_DONE) return_sqlite_error(c, db, rc);
+    }
+    return corral_make_reverse_list(c, rows);
+}
+
 /* fetch_all(stmt) -> {:ok, [[value]]} | {:error, {code, message}}: steps
  * to the end and resets. A thread job: the caller's timeout interrupts it. */
 CORRAL_THREAD_NIF(stmt_fetch_all)
@@ -293,15 +314,8 @@ CORRAL_THREAD_NIF(stmt_fetch_all)
     sqlite3 *db = sqlite3_db_handle(stmt->handle);
     corral_on_cancel(c, interrupt_db, db);
     lock_db(c, db);
-    int n = sqlite3_column_count(stmt->handle);
-    ERL_NIF_TERM *cells = corral_alloc(c, ((size_t)n + 1) * sizeof *cells);
-    ERL_NIF_TERM rows = corral_make_empty_list(c);
-    int rc;
-    while ((rc = sqlite3_step(stmt->handle)) == SQLITE_ROW)
-        rows = corral_make_list_cell(c, row(c, stmt->handle, cells, n), rows);
-    sqlite3_reset(stmt->handle);
-    if (rc != SQLITE_DONE) return_sqlite_error(c, db, rc);
-    return corral_make_ok_tuple(c, corral_make_reverse_list(c, rows));
+    bool more;
+    return corral_make_ok_tuple(c, read_rows(c, stmt->handle, INT64_MAX, &more));
 }
 
 /* fetch(stmt, max_rows, timeout) -> {:rows, [[value]]} | {:done, [[value]]} |
@@ -323,17 +337,9 @@ CORRAL_NIF(stmt_fetch)
     sqlite3 *db = sqlite3_db_handle(stmt->handle);
     corral_on_cancel(c, interrupt_db, db);
     lock_db(c, db);
-    int n = sqlite3_column_count(stmt->handle);
-    ERL_NIF_TERM *cells = corral_alloc(c, ((size_t)n + 1) * sizeof *cells);
-    ERL_NIF_TERM rows = corral_make_empty_list(c);
-    int rc = SQLITE_ROW;
-    for (int64_t k = 0; k < max && (rc = sqlite3_step(stmt->handle)) == SQLITE_ROW; k++)
-        rows = corral_make_list_cell(c, row(c, stmt->handle, cells, n), rows);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(stmt->handle);
-        if (rc != SQLITE_DONE) return_sqlite_error(c, db, rc);
-    }
-    return enif_make_tuple2(c->env, corral_atom(&atoms, rc == SQLITE_ROW ? ROWS : DONE), corral_make_reverse_list(c, rows));
+    bool more;
+    ERL_NIF_TERM rows = read_rows(c, stmt->handle, max, &more);
+    return enif_make_tuple2(c->env, corral_atom(&atoms, more ? ROWS : DONE), rows);
 }
 
 /* columns(stmt) -> [name] */
