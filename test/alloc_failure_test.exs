@@ -138,6 +138,41 @@ defmodule CorralTest.AllocFailureTest do
     assert_memory_back(memory, 5_000_000)
   end
 
+  test "sweeping the failing allocation over an int64 array's growing block" do
+    t = CorralTest.Terms
+    on_exit(fn -> t.fail_allocations_after(0) end)
+    list = Enum.to_list(1..100_000)
+    memory = memory()
+
+    outcomes =
+      for n <- 1..12 do
+        t.fail_allocations_after(n)
+
+        try do
+          ^list = t.array(:i64, list)
+          t.fail_allocations_after(0)
+          :ok
+        rescue
+          e in RuntimeError ->
+            t.fail_allocations_after(0)
+            {:raised, Exception.message(e)}
+        end
+      end
+
+    # The block grows five times on the way to 100,000 elements (then the
+    # result's terms take one more allocation): each growth that fails
+    # names the argument, the others are the result's.
+    raised = Enum.count(outcomes, &match?({:raised, _}, &1))
+    assert raised >= 6 and raised < 12
+    assert Enum.take(outcomes, raised) |> Enum.all?(&match?({:raised, _}, &1))
+    assert Enum.drop(outcomes, raised) == List.duplicate(:ok, 12 - raised)
+    growths = for {:raised, "CorralTest.Terms.array/2: argument 2: out of memory allocating " <> _} <- outcomes, do: 1
+    assert length(growths) >= 5
+
+    gc_all()
+    assert_memory_back(memory, 5_000_000)
+  end
+
   test "a thread job whose environment cannot be allocated raises and leaves no job behind" do
     gc_all()
     assert eventually(fn -> Map.get(Corral.live_resources(N), "corral_job", 0) == 0 end)

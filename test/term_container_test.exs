@@ -124,6 +124,40 @@ defmodule CorralTest.TermContainerTest do
       fn -> T.reverse_improper() end
   end
 
+  # int64_t and double arrays are filled in one pass into a block that
+  # grows (32 elements, then four times as many each time it fills): every
+  # length around a boundary converts whole, and a bad element or tail past
+  # a boundary is still named by its index.
+  test "int64 and double arrays across the growth of their block" do
+    for n <- [1, 31, 32, 33, 127, 128, 129, 512, 513, 2048, 2049, 8192, 8193, 100_000] do
+      ints = Enum.to_list(1..n)
+      assert T.array(:i64, ints) == ints, "i64, #{n} elements"
+      floats = Enum.map(ints, &(&1 / 2))
+      assert T.array(:double, floats) == floats, "double, #{n} elements"
+      # Integers in a double array are converted, also past a boundary.
+      assert T.array(:double, ints) == Enum.map(ints, &(&1 * 1.0)), "double from integers, #{n} elements"
+    end
+
+    for k <- [32, 128, 129, 8192, 99_999] do
+      list = Enum.to_list(1..100_000) |> List.replace_at(k, :x)
+
+      assert_raise_exact ArgumentError,
+        "CorralTest.Terms.array/2: argument 2, index #{k}: expected an integer in -9223372036854775808..9223372036854775807, got: :x",
+        fn -> T.array(:i64, list) end
+
+      assert_raise_exact ArgumentError,
+        "CorralTest.Terms.array/2: argument 2, index #{k}: expected a number (a float, or an integer in the 64-bit range), got: :x",
+        fn -> T.array(:double, list) end
+    end
+
+    for n <- [32, 128, 129, 8192] do
+      improper = Enum.to_list(1..n) ++ 7
+      message = "CorralTest.Terms.array/2: argument 2: expected a proper list, got: #{inspect(improper)}"
+      assert_raise_exact ArgumentError, message, fn -> T.array(:i64, improper) end
+      assert_raise_exact ArgumentError, message, fn -> T.array(:double, improper) end
+    end
+  end
+
   test "tuples: arity checks, elements by index, building" do
     assert T.tuple_sum({}, 0) == 0
     assert T.tuple_sum({1, 2, 3}, 3) == 6

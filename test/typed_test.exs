@@ -276,6 +276,10 @@ defmodule CorralTest.TypedTest do
     assert T.sum_i64([1, 2, 3]) == 6
     assert T.sum_i64([]) == 0
     assert T.count_true([true, false, true], [1.0, 2]) == 4
+    # The second array starts in the scratch chunk the first one is in and
+    # outgrows it.
+    assert T.count_true(List.duplicate(true, 10), List.duplicate(1.5, 5000)) == 5010
+    assert T.sum_i64(Enum.to_list(1..300_000)) == div(300_000 * 300_001, 2)
     assert T.total_length(["ab", "çd"]) == 5
 
     for {typed, hand, bad} <- [

@@ -601,6 +601,62 @@ static inline void *arena_take(corral_call *c, size_t size, const corral__where 
 
 void *corral_alloc(corral_call *c, size_t size) { return arena_take(c, size, NULL); }
 
+void *corral__scratch_regrow(corral_call *c, void *p, size_t old, size_t size, const corral__where *at)
+{
+    size_t had = (old + 15) & ~(size_t)15, need = (size + 15) & ~(size_t)15;
+    if (need < size || need > SIZE_MAX / 4) scratch_oom(c, size, at);
+    corral__arena *h = c->arena, **link = NULL;
+    if (h == NULL || size <= old) corral_raise(c, "corral__scratch_regrow: not a growth of the newest block");
+    /* At the end of the head chunk with room after it: grows in place. */
+    if ((unsigned char *)p + had == h->data + h->used && h->cap - (h->used - had) >= need) {
+        h->used += need - had;
+        return p;
+    }
+    if (h->data == p && h->used == had) link = &c->arena;
+    else if (h->prev != NULL && h->prev->data == p && h->prev->used == had) link = &h->prev;
+    if (link != NULL && (*link)->cap >= need) {
+        (*link)->used = need;
+        return p;
+    }
+    if (link == NULL) {
+        /* Inside a shared chunk: a new block, the old one freed with the call. */
+        void *q = arena_take(c, size, at);
+        memcpy(q, p, old);
+        return q;
+    }
+    /* A chunk of its own: the budget first (a raise leaves the chunk as it
+     * was, freed with the call), then a new chunk and a copy. Not
+     * enif_realloc: the VM's allocator moves a big block's pages with
+     * mremap, whose new pages then fault one by one when written (a 1M
+     * list took 8.5x the hand-written loop's time), where a new block comes
+     * from its cache of freed segments, whose pages are already there. */
+    size_t delta = need - (*link)->cap;
+    if (CORRAL__UNLIKELY(delta > h->checked - h->total)) {
+        if (h->reserved) {
+            corral__unreserve(h->reserved);
+            h->reserved = 0;
+        }
+        h->reserved = check_scratch(c, h->total, delta, at);
+        h->checked = h->total + h->reserved;
+    }
+    h->total += delta;
+    corral__arena *a = *link;
+    size_t offset = (size_t)(a->data - (unsigned char *)a);
+    corral__arena *moved = corral__alloc_fails() ? NULL : enif_alloc(sizeof *a + 15 + need);
+    if (moved == NULL) scratch_oom(c, size, at);
+    memcpy(moved, a, offset + old);
+    enif_free(a);
+    *link = moved;
+    /* The data starts at the next 16-byte boundary, which may now be at
+     * another offset from the chunk's start. */
+    unsigned char *data = (unsigned char *)(((uintptr_t)(moved + 1) + 15) & ~(uintptr_t)15);
+    if (data != (unsigned char *)moved + offset) memmove(data, (unsigned char *)moved + offset, old);
+    moved->data = data;
+    moved->cap = need;
+    moved->used = need;
+    return data;
+}
+
 void *corral__scratch_for(corral_call *c, size_t count, size_t width, bool zero, const corral__where *at)
 {
     if (width != 0 && count > SIZE_MAX / width)

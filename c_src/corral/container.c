@@ -124,35 +124,92 @@ ERL_NIF_TERM corral__make_scalar(corral_call *c, corral_type type, const void *i
     }
 }
 
-/* The common numeric arrays (int64_t, double) in one tight loop of
- * erl_nif reads, into scratch memory that is not zeroed first (every
- * element is written): false at the first element that does not convert,
- * and the routed walk below then runs from the start, to raise with that
- * element's route. Measured against growing the array in the same pass as
- * the conversion (no counting pass): enif_realloc of a growing block cost
- * 7.7x the hand-written loop's time on a 1M list, counting first 1.7x. */
-static bool fast_i64(ErlNifEnv *env, ERL_NIF_TERM list, int64_t *out, size_t n)
+/* The common numeric arrays (int64_t, double) are converted in one pass of
+ * erl_nif reads into a block that grows when it fills: the list is not
+ * counted first. Each fill_ stops at the end of the list, at a full block,
+ * or at an element that does not convert (*bad); the routed walk below then
+ * runs from the start, to raise with that element's route. A list summed by
+ * a typed declaration (callgrind, per element): counting first with
+ * enif_get_list_length cost 47.5 instructions, one pass 43.0, the routed
+ * cursor loop 39.0, hand-written C 37.0. */
+static size_t fill_i64(ErlNifEnv *env, ERL_NIF_TERM *rest, int64_t *out, size_t room, bool *bad)
 {
-    ERL_NIF_TERM head;
-    for (size_t k = 0; k < n; k++) {
-        ErlNifSInt64 v;
-        if (!enif_get_list_cell(env, list, &head, &list) || !enif_get_int64(env, head, &v)) return false;
-        out[k] = v;
+    ERL_NIF_TERM list = *rest, head;
+    int64_t *p = out, *end = out + room;
+    ErlNifSInt64 v;
+    /* Two elements a turn: one test of the room for two reads. */
+    while (end - p >= 2) {
+        if (!enif_get_list_cell(env, list, &head, &list)) goto done;
+        if (CORRAL__UNLIKELY(!enif_get_int64(env, head, &v))) goto bad;
+        p[0] = v;
+        if (!enif_get_list_cell(env, list, &head, &list)) {
+            p += 1;
+            goto done;
+        }
+        if (CORRAL__UNLIKELY(!enif_get_int64(env, head, &v))) goto bad;
+        p[1] = v;
+        p += 2;
     }
-    return true;
+    if (p < end && enif_get_list_cell(env, list, &head, &list)) {
+        if (CORRAL__UNLIKELY(!enif_get_int64(env, head, &v))) goto bad;
+        *p++ = v;
+    }
+done:
+    *rest = list;
+    return (size_t)(p - out);
+bad:
+    *bad = true;
+    return 0;
 }
 
-static bool fast_double(ErlNifEnv *env, ERL_NIF_TERM list, double *out, size_t n)
+static size_t fill_double(ErlNifEnv *env, ERL_NIF_TERM *rest, double *out, size_t room, bool *bad)
 {
-    ERL_NIF_TERM head;
-    for (size_t k = 0; k < n; k++) {
-        ErlNifSInt64 v;
-        if (!enif_get_list_cell(env, list, &head, &list)) return false;
+    ERL_NIF_TERM list = *rest, head;
+    double *p = out, *end = out + room;
+    while (p < end && enif_get_list_cell(env, list, &head, &list)) {
         /* As corral_get_double: a float, or a 64-bit integer converted. */
-        if (enif_get_double(env, head, &out[k])) continue;
-        if (!enif_get_int64(env, head, &v)) return false;
-        out[k] = (double)v;
+        if (!enif_get_double(env, head, p)) {
+            ErlNifSInt64 v;
+            if (CORRAL__UNLIKELY(!enif_get_int64(env, head, &v))) {
+                *bad = true;
+                break;
+            }
+            *p = (double)v;
+        }
+        p++;
     }
+    *rest = list;
+    return (size_t)(p - out);
+}
+
+/* A short list takes one small block; a long one grows fourfold. Measured
+ * on a 1M list (bench/terms.exs): twofold growth copied as much as the list
+ * (1.12x the hand-written loop's time), fourfold 1.09x, eightfold no
+ * faster and up to eight times the memory held. */
+#define FIRST_BLOCK 32
+#define GROWTH 4
+
+static bool fast_array(corral_call *c, const corral_term *t, corral_type type, void **out, size_t *count)
+{
+    ErlNifEnv *env = c->env;
+    ERL_NIF_TERM rest = t->term;
+    const size_t width = 8;
+    size_t n = 0, cap = FIRST_BLOCK;
+    unsigned char *block = corral__scratch_for(c, cap, width, false, &t->at);
+    for (;;) {
+        bool bad = false;
+        n += type == CORRAL_I64 ? fill_i64(env, &rest, (int64_t *)block + n, cap - n, &bad)
+                                : fill_double(env, &rest, (double *)block + n, cap - n, &bad);
+        if (bad) return false;
+        /* A block not filled: the list ended, or was improper. */
+        if (n < cap || enif_is_empty_list(env, rest)) break;
+        if (cap > SIZE_MAX / GROWTH / width) return false;
+        block = corral__scratch_regrow(c, block, cap * width, GROWTH * cap * width, &t->at);
+        cap *= GROWTH;
+    }
+    if (!enif_is_empty_list(env, rest)) return false;
+    *out = block;
+    *count = n;
     return true;
 }
 
@@ -160,15 +217,13 @@ void *corral_get_array(corral_call *c, corral_term t, corral_type type, size_t *
 {
     size_t width = corral_type_size(type);
     if (width == 0) corral_raise(c, "corral_get_array: type %d is not a C value type", (int)type);
+    if (enif_is_empty_list(c->env, t.term)) {
+        *count = 0;
+        return NULL;
+    }
     if (type == CORRAL_I64 || type == CORRAL_DOUBLE) {
-        unsigned n;
-        if (CORRAL__LIKELY(enif_get_list_length(c->env, t.term, &n) && n <= SIZE_MAX / width)) {
-            *count = n;
-            if (n == 0) return NULL;
-            void *out = corral_alloc(c, (size_t)n * width);
-            if (type == CORRAL_I64 ? fast_i64(c->env, t.term, out, n) : fast_double(c->env, t.term, out, n))
-                return out;
-        }
+        void *out;
+        if (CORRAL__LIKELY(fast_array(c, &t, type, &out, count))) return out;
     }
     corral_list l = corral_get_list(c, t);
     size_t n = corral_list_length(c, &l);

@@ -145,6 +145,13 @@ void corral__unreserve(size_t size);
  * the value at route `at` (NULL: none): a failure to get it names the
  * value, "argument 1, field :points: out of memory ..." (call.c). */
 void *corral__scratch_for(corral_call *c, size_t count, size_t width, bool zero, const corral__where *at);
+/* Grows the call's newest scratch block `p` from `old` to `size` bytes,
+ * keeping its contents (a buffer filled before its length is known): in
+ * place when its chunk has room, else by copying it into a new block (a
+ * chunk of its own is freed at once; a block in a shared chunk with the
+ * call). The call's budget counts the growth; raises as
+ * corral__scratch_for does. Returns where the block now is. */
+void *corral__scratch_regrow(corral_call *c, void *p, size_t old, size_t size, const corral__where *at);
 
 /* Routes (path.c): writes "argument 1, index 3, key :name" for `at`. */
 size_t corral__route(corral_call *c, const corral__where *at, char *buf, size_t cap);
