@@ -3096,6 +3096,47 @@ CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
 #define CORRAL__P_QUAL2_(w, qual, qual2, ...) qual2
 #define CORRAL__KINDED(p, op) CORRAL__CAT(CORRAL__P_KIND(p), op)
 
+/* A word the declarations do not know fails with one sentence that names
+ * it, before any code is generated from it: a kind's probe expands to two
+ * items, so the second item of the list is 1 for a known word's kind and
+ * 0 for an unknown word (whose CORRAL__T_<word>_KIND stays a name). */
+#define CORRAL__SECOND(a, b, ...) b
+#define CORRAL__SECOND_OF(...) CORRAL__SECOND(__VA_ARGS__)
+#define CORRAL__IS_KIND(k) CORRAL__SECOND_OF(CORRAL__CAT(k, _PROBE), 0, 0)
+#define CORRAL__K_SINT_PROBE ~, 1
+#define CORRAL__K_UINT_PROBE ~, 1
+#define CORRAL__K_DOUBLE_PROBE ~, 1
+#define CORRAL__K_BOOL_PROBE ~, 1
+#define CORRAL__K_BINARY_PROBE ~, 1
+#define CORRAL__K_STRING_PROBE ~, 1
+#define CORRAL__K_CSTRING_PROBE ~, 1
+#define CORRAL__K_IODATA_PROBE ~, 1
+#define CORRAL__K_TERM_PROBE ~, 1
+#define CORRAL__K_VOID_PROBE ~, 1
+#define CORRAL__K_RES_PROBE ~, 1
+#define CORRAL__K_ENUM_PROBE ~, 1
+#define CORRAL__K_LIST_PROBE ~, 1
+#define CORRAL__K_OPT_PROBE ~, 1
+#define CORRAL__K_STRUCT_PROBE ~, 1
+#define CORRAL__K_STRUCTS_PROBE ~, 1
+#define CORRAL__K_INDEX_PROBE ~, 1
+#define CORRAL__WORDS                                                                            \
+    "i8, i16, i32, i64, u8, u16, u32, u64, int, uint, long, ulong, size, ssize, intptr, "       \
+    "uintptr, double, bool, binary, string, cstring, iodata, term, enum, res, index, list, "   \
+    "opt, struct, structs (and void for a result)"
+#define CORRAL__P_WORD_CHECK(i, p) CORRAL__APPLY(CORRAL__P_WORD_CHECK_, p)
+#define CORRAL__P_WORD_CHECK_(w, ...)                                                            \
+    _Static_assert(CORRAL__IS_KIND(CORRAL__T_##w##_KIND),                                        \
+                   "unknown type word " #w " for a parameter; the words are: " CORRAL__WORDS);
+#define CORRAL__R_WORD_CHECK(ret) CORRAL__CAT(CORRAL__R_WORD_CHECK_, CORRAL__FORM(ret))(ret)
+#define CORRAL__R_WORD_CHECK_PLAIN(w)                                                            \
+    _Static_assert(CORRAL__IS_KIND(CORRAL__T_##w##_KIND),                                        \
+                   "unknown type word " #w " for the result; the words are: " CORRAL__WORDS);
+#define CORRAL__R_WORD_CHECK_ok(r)
+#define CORRAL__R_WORD_CHECK_res(r)
+#define CORRAL__R_WORD_CHECK_tuple(r)
+#define CORRAL__R_WORD_CHECK_spec(r)
+
 /* Pieces of the generated code, one parameter at a time. */
 #define CORRAL__P_PARAM(i, p) , CORRAL__P_CTYPE(p) CORRAL__P_NAME(p)
 #define CORRAL__P_SPEC(i, p) CORRAL__STR(CORRAL__P_NAME(p)) " :: " CORRAL__P_IN(p)
@@ -3754,6 +3795,8 @@ ERL_NIF_TERM corral__pure_failed(ErlNifEnv *env, int argc, const ERL_NIF_TERM ar
 #define CORRAL_PURE(name, ret, ...)                                                              \
     enum { name##__corral_arity = CORRAL__NARGS(__VA_ARGS__) };                                  \
     CORRAL__R_CHECK(ret);                                                                        \
+    CORRAL__R_WORD_CHECK(ret)                                                                    \
+    CORRAL__EACH(CORRAL__P_WORD_CHECK, CORRAL__NOTHING, ##__VA_ARGS__)                           \
     CORRAL__TYPED_RECORD(name, ret, ##__VA_ARGS__);                                              \
     CORRAL__R_PREPARE(name, ret, PURE)                                                           \
     static inline CORRAL__R_CTYPE(name, ret) name##__corral_pure(                                \
@@ -3814,6 +3857,8 @@ ERL_NIF_TERM corral__pure_failed(ErlNifEnv *env, int argc, const ERL_NIF_TERM ar
 #define CORRAL__TYPED_CONTEXT(nif, name, ret, ...)                                               \
     enum { name##__corral_arity = CORRAL__NARGS(__VA_ARGS__) };                                  \
     CORRAL__R_CHECK(ret);                                                                        \
+    CORRAL__R_WORD_CHECK(ret)                                                                    \
+    CORRAL__EACH(CORRAL__P_WORD_CHECK, CORRAL__NOTHING, ##__VA_ARGS__)                           \
     CORRAL__TYPED_RECORD(name, ret, ##__VA_ARGS__);                                              \
     CORRAL__R_PREPARE(name, ret, CALL)                                                           \
     static CORRAL__R_CTYPE(name, ret) name##__corral_typed(                                      \

@@ -129,6 +129,35 @@ defmodule CorralTest.CompilerTest do
     assert Enum.all?(mtimes(m), fn {k, v} -> v > before[k] end)
   end
 
+  test "an unknown type word fails in one line that names it, at the user's line", %{dir: dir, rel: rel} do
+    m = unique_module()
+
+    File.write!(Path.join(dir, "lib.c"), """
+    #include <corral.h>
+
+    CORRAL_PURE(add, i64, (i65, a), (i64, b)) { return a + b; }
+    CORRAL_DEF(neg, u65, (i64, a)) { (void)c; return -a; }
+    CORRAL_MODULE(#{inspect(m)}, CORRAL_EXPORT(add), CORRAL_EXPORT(neg));
+    """)
+
+    output =
+      capture_io(:stderr, fn ->
+        error = assert_raise Mix.Error, fn -> build(m, dir) end
+        assert error.message =~ "Corral could not compile #{rel}/lib.c for #{inspect(m)}"
+      end)
+
+    words = "the words are: i8, i16, i32, i64, u8, u16, u32, u64, int, uint, long, ulong, size, ssize, intptr"
+    assert output =~ "#{rel}/lib.c:3: error: unknown type word i65 for a parameter; #{words}"
+    assert output =~ "#{rel}/lib.c:4: error: unknown type word u65 for the result; #{words}"
+    assert [_, _, left_out] = String.split(output, "\n", trim: true)
+    assert left_out =~ ~r/^\(\d+ lines of compiler errors that follow from the unknown word are left out\)$/
+  end
+
+  test "compiler output without an unknown word is shown whole" do
+    text = "lib.c:3:5: error: 'x' undeclared\n   3 | x;\n"
+    assert Corral.Compiler.shorten_word_errors(text) == text
+  end
+
   test "compiler errors show the compiler's output with project-relative paths", %{dir: dir, rel: rel} do
     m = unique_module()
     write_lib(dir, m, "undeclared_thing")

@@ -274,7 +274,7 @@ defmodule Corral.Compiler do
       )
       |> Enum.map(fn {:ok, r} -> r end)
 
-    Enum.each(results, fn {_status, _src, output} -> if output != "", do: IO.write(:stderr, output) end)
+    Enum.each(results, fn {_status, _src, output} -> if output != "", do: IO.write(:stderr, shorten_word_errors(output)) end)
 
     case Enum.filter(results, fn {status, _, _} -> status != 0 end) do
       [] -> :ok
@@ -574,6 +574,47 @@ defmodule Corral.Compiler do
     args = ["-c", rel, "-o", obj, "-MMD", "-MF", obj <> ".d"] ++ cflags
     {output, status} = System.cmd(cc, args, cd: root, stderr_to_stdout: true)
     {status, rel, output}
+  end
+
+  # A type word the typed declarations do not know fails its static
+  # assertion first, then makes hundreds of lines of errors in the code
+  # generated from it: show one line per unknown word, at the user's own
+  # line, and leave the rest out.
+  @doc false
+  def shorten_word_errors(output) do
+    lines = String.split(output, "\n")
+
+    found =
+      lines
+      |> Enum.with_index()
+      |> Enum.flat_map(fn {line, k} ->
+        case Regex.run(~r/static assertion failed[^"]*"(unknown type word [^"]*)"/, line) do
+          [_, text] -> [{user_location(line, Enum.drop(lines, k + 1)), text}]
+          nil -> []
+        end
+      end)
+      |> Enum.uniq()
+
+    case found do
+      [] ->
+        output
+
+      _ ->
+        Enum.map_join(found, "", fn {where, text} -> "#{where}: error: #{text}\n" end) <>
+          "(#{length(lines)} lines of compiler errors that follow from the unknown word are left out)\n"
+    end
+  end
+
+  # The first position outside Corral's header: the error line itself
+  # (clang reports it at the use) or the note of the macro's expansion.
+  defp user_location(line, rest) do
+    [line | rest]
+    |> Enum.find_value("?", fn l ->
+      case Regex.run(~r/^(.+?):(\d+):\d+: /, l) do
+        [_, file, n] -> if Path.basename(file) != "corral.h", do: "#{file}:#{n}"
+        nil -> nil
+      end
+    end)
   end
 
   defp link!(cc, objects, config) do
