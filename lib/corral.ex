@@ -33,7 +33,7 @@ defmodule Corral do
       watchdog and readable debugger sessions).
     * `:sanitize` - `[:address, :undefined]` (or a part) builds with
       AddressSanitizer/UndefinedBehaviorSanitizer; `CORRAL_SANITIZE` does it
-      for every module. The VM needs the ASan runtime preloaded (README).
+      for every module. The VM needs the ASan runtime preloaded (docs/safety.md).
     * `:load_from` - `{app, "priv/path/libname"}` to load a library built
       elsewhere (the path has no `.so`).
     * `:skip_compilation?` - `true` to use an already built library as is.

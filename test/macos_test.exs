@@ -22,7 +22,7 @@ defmodule CorralTest.MacOSTest do
 
   @libraries [
     {CorralTest.Native, [otp_app: :corral, lib: "corral_test", path: "test/support/c_src/corral_test", cflags: ["-Werror"]]},
-    # The README's first example: five functions with docs and specs.
+    # The Buffer example of docs/getting-started.md: five functions with docs and specs.
     {Buffer.Native, [otp_app: :corral, lib: "macos_twin_buffer", path: "examples/buffer/c_src/buffer_nif", cflags: ["-Werror"]]}
   ]
 

@@ -67,7 +67,7 @@ CORRAL_DEF(list_sum_typed, i64, (list, i64, xs))
 }
 
 /* A routed error for a negative element, the term passed to
- * corral_raise_at by value (as README teaches) ... */
+ * corral_raise_at by value (as docs/c-api.md teaches) ... */
 CORRAL_NIF(list_sum_checked)
 {
     corral_list l = corral_arg_list(c, 0);

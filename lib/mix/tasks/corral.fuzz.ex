@@ -69,7 +69,7 @@ defmodule Mix.Tasks.Corral.Fuzz do
   a generated string) never land in the project.
 
   The child VM inherits the environment: run the task with the sanitizer
-  settings of the README (`CORRAL_SANITIZE`, `LD_PRELOAD` of the ASan
+  settings of docs/safety.md (`CORRAL_SANITIZE`, `LD_PRELOAD` of the ASan
   runtime, `allocator_may_return_null=1` in `ASAN_OPTIONS`, and a
   `MIX_BUILD_PATH` of its own so that the module is compiled with them) to
   catch memory errors and undefined behaviour that would not crash the VM.
