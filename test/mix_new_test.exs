@@ -87,5 +87,59 @@ defmodule CorralTest.MixNewTest do
     {out, 0} = mix(["corral.new", "Demo.Third"], project)
     assert out =~ "creating .gitignore"
     assert File.read!(Path.join(project, ".gitignore")) == "/c_src/demo_third/compile_commands.json\n"
+
+    sanitize_run(project, corral, result_file)
+  end
+
+  # mix corral.sanitize: the same suite under ASan and UBSan, built in the
+  # project's own _build/sanitize (a relative MIX_BUILD_PATH made Mix build
+  # a path dependency inside the dependency's folder), then a heap overflow
+  # in the C stops the run with ASan's report.
+  defp sanitize_run(project, corral, result_file) do
+    File.rm!(result_file)
+    {out, status} = mix(["corral.sanitize"], project)
+    assert status == 0, out
+    assert out =~ "mix corral.sanitize: mix test with address,undefined in #{Path.join(project, "_build/sanitize")}"
+    assert %{failures: 0, total: total} = result_file |> File.read!() |> :erlang.binary_to_term()
+    assert total >= 3, out
+    assert File.dir?(Path.join(project, "_build/sanitize/lib/corral"))
+    refute File.exists?(Path.join(corral, "_build"))
+    [so] = Path.wildcard(Path.join(project, "_build/sanitize/lib/demo/priv/native/libdemo_native*.so"))
+    {symbols, 0} = System.cmd("nm", ["-D", "--undefined-only", so])
+    assert symbols =~ "__asan_"
+
+    c_file = Path.join(project, "c_src/demo_native/demo_native.c")
+    overflow = """
+    #include <stdlib.h>
+    CORRAL_NIF(overflow)
+    {
+        size_t n = corral_arg_size(c, 0);
+        volatile char *p = malloc(n);
+        p[n] = 1; /* one past the end */
+        free((void *)p);
+        return corral_make_ok(c);
+    }
+    """
+
+    File.write!(
+      c_file,
+      c_file |> File.read!() |> String.replace("CORRAL_MODULE(", overflow <> "CORRAL_MODULE(") |>
+        String.replace("CORRAL_EXPORT(hello));", "CORRAL_EXPORT(hello), CORRAL_FN(\"overflow\", overflow, 1));")
+    )
+
+    File.write!(Path.join(project, "test/overflow_test.exs"), """
+    defmodule OverflowTest do
+      use ExUnit.Case
+      test "writes past a buffer", do: Demo.Native.overflow(16)
+    end
+    """)
+
+    {out, status} = mix(["corral.sanitize", "test/overflow_test.exs"], project)
+    assert status != 0, out
+    assert out =~ "AddressSanitizer: heap-buffer-overflow", out
+
+    {out, status} = mix(["corral.sanitize", "--sanitize", "memory"], project)
+    assert status != 0
+    assert out =~ ~s(mix corral.sanitize: --sanitize takes address, undefined or address,undefined, got: "memory")
   end
 end
