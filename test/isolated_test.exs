@@ -3,6 +3,7 @@ defmodule CorralTest.IsolatedTest do
   # separate OS process; crashes there raise Corral.NativeCrashError here.
   use ExUnit.Case, async: false
   import CorralTest.Case
+  import Bitwise
   alias CorralTest.IsolatedNative, as: N
 
   # Under `make test-sanitize` the native process runs with ASan and UBSan,
@@ -154,6 +155,9 @@ defmodule CorralTest.IsolatedTest do
   # prints ASan's report, so that run makes fewer.
   @crashes if @sanitized, do: 20, else: 100
 
+  # Each crash starts a new VM: with both cores busy this took more than
+  # ExUnit's default 60 s.
+  @tag timeout: 600_000
   test "#{@crashes} crashes in a row leave no process, port or OS process behind" do
     assert N.add(0, 0) == 0
     ports = length(Port.list())
@@ -419,14 +423,85 @@ defmodule CorralTest.IsolatedTest do
     name = "corral_never_made_here_#{System.unique_integer([:positive])}"
 
     assert_raise_exact RuntimeError,
-      "CorralTest.IsolatedNative.atom/1: the reply of the native process holds an atom that does not exist in this VM; " <>
-        "isolated calls return only atoms that exist here (the atom table is never garbage collected)",
+      "CorralTest.IsolatedNative.atom/1: the reply of the native process is not a term this VM can decode safely: " <>
+        "it holds an atom that does not exist in this VM (isolated calls return only atoms that exist here: the " <>
+        "atom table is never garbage collected), or it is not a valid term",
       fn -> N.atom(name) end
 
     assert :erlang.system_info(:atom_count) - before < 10
     assert_raise ArgumentError, fn -> String.to_existing_atom(name) end
     # The native process goes on serving.
     assert N.add(1, 2) == 3
+  end
+
+  # What the native process writes is not trusted: a bug in its C can have
+  # it write anything on its channel (raw_write/1 does it on purpose).
+  defp frame(body), do: <<byte_size(body)::32, body::binary>>
+
+  defp assert_violation(what, fun) do
+    server = Process.whereis(Corral.Isolated.server_name(N))
+    e = assert_raise Corral.NativeCrashError, fun
+
+    unless @sanitized do
+      assert e.message ==
+               "CorralTest.IsolatedNative.raw_write/1: the native process was restarted: it sent #{what}, " <>
+                 "so its memory cannot be trusted (killed by SIGKILL)"
+    end
+
+    assert e.message =~ "it sent #{what}"
+    # The server behind the module lives on, and so does the module.
+    assert Process.whereis(Corral.Isolated.server_name(N)) == server
+    assert N.add(1, 2) == 3
+  end
+
+  test "a message of no known kind, a second ready message, a stray end: the native process is restarted" do
+    assert_violation("a message of no known kind", fn -> N.raw_write(frame(<<9, "junk">>)) end)
+    assert_violation("a ready message after it had started", fn -> N.raw_write(frame(<<0>> <> :erlang.term_to_binary({:ready, :ok}))) end)
+    assert_violation("the end of a call that was not abandoned", fn -> N.raw_write(frame(<<4, 12345::64>>)) end)
+
+    # A ready message naming an atom this VM does not have creates none.
+    name = "corral_ready_atom_#{System.unique_integer([:positive])}"
+    ready = <<131, 104, 2, 119, 5, "ready", 119, byte_size(name), name::binary>>
+    assert_violation("a ready message after it had started", fn -> N.raw_write(frame(<<0>> <> ready)) end)
+    assert_raise ArgumentError, fn -> String.to_existing_atom(name) end
+  end
+
+  test "forged replies never reach another caller" do
+    # A burst of replies to every id a counter would have given so far, and
+    # one to a random id: a reply to no call in flight restarts the native
+    # process, and ids are random, so no forged reply is taken for a call.
+    burst = for id <- 1..3000, into: <<>>, do: frame(<<1, id::64>> <> :erlang.term_to_binary({:ok, -1, false}))
+    guess = frame(<<1, :rand.uniform(1 <<< 62)::64>> <> :erlang.term_to_binary({:ok, -1, false}))
+
+    callers =
+      for k <- 1..8 do
+        Task.async(fn ->
+          for i <- 1..300 do
+            try do
+              {:ok, N.add(k, i) == k + i}
+            rescue
+              e in Corral.NativeCrashError -> {:crash, e.message}
+            end
+          end
+        end)
+      end
+
+    for packet <- List.duplicate(burst, 5) ++ List.duplicate(guess, 5) do
+      Process.sleep(20)
+
+      try do
+        N.raw_write(packet)
+      rescue
+        Corral.NativeCrashError -> :restarted
+      end
+    end
+
+    results = callers |> Task.await_many(120_000) |> List.flatten()
+    # No caller got the forged -1: each add was right or failed as a crash.
+    assert Enum.all?(results, fn r -> r == {:ok, true} or match?({:crash, _}, r) end),
+           inspect(Enum.frequencies(results) |> Enum.take(5))
+    assert Enum.count(results, &(&1 == {:ok, true})) > 0
+    assert N.add(2, 2) == 4
   end
 
   test "the native VM does not take this VM's ERL_FLAGS, ERL_AFLAGS, ERL_ZFLAGS" do

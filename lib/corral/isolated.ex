@@ -240,9 +240,9 @@ defmodule Corral.Isolated do
   rescue
     ArgumentError ->
       raise RuntimeError,
-            "#{inspect(module)}.#{function}/#{arity}: the reply of the native process holds an atom that does not " <>
-              "exist in this VM; isolated calls return only atoms that exist here (the atom table is never " <>
-              "garbage collected)"
+            "#{inspect(module)}.#{function}/#{arity}: the reply of the native process is not a term this VM can " <>
+              "decode safely: it holds an atom that does not exist in this VM (isolated calls return only atoms " <>
+              "that exist here: the atom table is never garbage collected), or it is not a valid term"
   end
 
   defp reply({:ok, result, false}, _slot), do: result
@@ -265,6 +265,7 @@ defmodule Corral.Isolated do
           "the native process was restarted: an abandoned call of #{inspect(module)}.#{fun}/#{n} " <>
             "was still running in C, holding one of its schedulers for good"
         {:start_failed, text} -> "the native process could not be started: #{text}"
+        {:protocol, text} -> "the native process was restarted: it sent #{text}, so its memory cannot be trusted"
         {:server_down, reason} -> "the server of the native process stopped: #{inspect(reason)}"
       end
 

@@ -51,7 +51,6 @@ defmodule Corral.Isolated.Server do
        ids: %{},
        # calls waiting for the native process to start, newest first
        queue: [],
-       next_id: 1,
        # abandoned calls not yet reported ended: id => {fun, arity}
        abandoned: %{}
      }}
@@ -68,20 +67,37 @@ defmodule Corral.Isolated.Server do
     end
   end
 
+  # What the native process sends is not trusted: a bug in its C can have
+  # it write anything. A reply counts only for a call it was sent and has
+  # not answered, by the call's id, which is random (a native process
+  # cannot guess the id of another caller's call); anything else ends the
+  # native process as a crash, which the calls in flight report.
+  def handle_info({port, {:data, _}}, %{port: port, stopping: {{:protocol, _}, _}} = s) do
+    # Broke the protocol and is being killed: nothing more it sends counts,
+    # replies included; the calls in flight fail with the crash.
+    {:noreply, s}
+  end
+
   def handle_info({port, {:data, <<1, id::64, reply::binary>>}}, %{port: port} = s) do
     case Map.pop(s.calls, id) do
       {{tag, _fun, _arity}, calls} ->
         send(tag, {tag, :reply, s.slot, reply})
         {:noreply, %{s | calls: calls, ids: Map.delete(s.ids, tag)}}
 
-      {nil, _} ->
-        # The caller gave up on it.
+      {nil, _} when is_map_key(s.abandoned, id) ->
+        # The caller gave up on it; its end (4) follows.
         {:noreply, s}
+
+      {nil, _} ->
+        {:noreply, violation(s, "a reply to no call in flight")}
     end
   end
 
   def handle_info({port, {:data, <<4, id::64>>}}, %{port: port} = s) do
-    {:noreply, %{s | abandoned: Map.delete(s.abandoned, id)}}
+    case s.abandoned do
+      %{^id => _} -> {:noreply, %{s | abandoned: Map.delete(s.abandoned, id)}}
+      _ -> {:noreply, violation(s, "the end of a call that was not abandoned")}
+    end
   end
 
   def handle_info({:"$corral_stuck", gen, id}, s) do
@@ -91,12 +107,25 @@ defmodule Corral.Isolated.Server do
     end
   end
 
-  def handle_info({port, {:data, <<0, ready::binary>>}}, %{port: port} = s) do
-    {:ready, _load} = :erlang.binary_to_term(ready)
-    s = %{s | status: :up}
-    queued = Enum.reverse(s.queue)
-    s = Enum.reduce(queued, %{s | queue: []}, fn {tag, fun, arity, payload}, s -> send_call(s, tag, fun, arity, payload) end)
-    {:noreply, s}
+  def handle_info({port, {:data, <<0, ready::binary>>}}, %{port: port, status: :booting} = s) do
+    case safe_decode(ready) do
+      {:ok, {:ready, _load}} ->
+        s = %{s | status: :up}
+        queued = Enum.reverse(s.queue)
+        s = Enum.reduce(queued, %{s | queue: []}, fn {tag, fun, arity, payload}, s -> send_call(s, tag, fun, arity, payload) end)
+        {:noreply, s}
+
+      _ ->
+        {:noreply, violation(s, "a malformed ready message")}
+    end
+  end
+
+  def handle_info({port, {:data, <<0, _::binary>>}}, %{port: port} = s) do
+    {:noreply, violation(s, "a ready message after it had started")}
+  end
+
+  def handle_info({port, {:data, _}}, %{port: port} = s) do
+    {:noreply, violation(s, "a message of no known kind")}
   end
 
   def handle_info({port, {:exit_status, status}}, %{port: port} = s) do
@@ -181,6 +210,19 @@ defmodule Corral.Isolated.Server do
 
   ## Internals
 
+  # Atoms are never created from what the native process sends.
+  defp safe_decode(bin) do
+    {:ok, :erlang.binary_to_term(bin, [:safe])}
+  rescue
+    ArgumentError -> :error
+  end
+
+  # The native process broke the protocol: it is killed, and the calls in
+  # flight fail with the reason (once: a kill already under way keeps its
+  # own).
+  defp violation(%{stopping: nil} = s, what), do: kill(s, {:protocol, what}, nil)
+  defp violation(s, _what), do: s
+
   # SIGKILL: a native call stuck in a loop cannot delay it. `stopping` is
   # {why, [callers of stop/1 waiting for the exit]}.
   defp kill(%{stopping: {why, waiting}} = s, _why, from) do
@@ -210,11 +252,18 @@ defmodule Corral.Isolated.Server do
   end
 
   defp send_call(s, tag, fun, arity, payload) do
-    id = s.next_id
+    id = fresh_id(s.calls)
     # If the native process just died, its exit status is on the way and
     # fails this call with the others.
     command(s.port, [<<1, id::64>> | payload])
-    %{s | calls: Map.put(s.calls, id, {tag, fun, arity}), ids: Map.put(s.ids, tag, id), next_id: id + 1}
+    %{s | calls: Map.put(s.calls, id, {tag, fun, arity}), ids: Map.put(s.ids, tag, id)}
+  end
+
+  # A call's id: 64 random bits, so that the native process cannot name a
+  # call it was not sent.
+  defp fresh_id(calls) do
+    <<id::64>> = :crypto.strong_rand_bytes(8)
+    if is_map_key(calls, id), do: fresh_id(calls), else: id
   end
 
   defp command(port, data) do

@@ -5,6 +5,7 @@
 #include <corral.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 CORRAL_NIF(add)
 {
@@ -118,6 +119,22 @@ CORRAL_THREAD_NIF(sum_thread)
 
 CORRAL_DOC("add", 2, "add(integer(), integer()) :: integer()", "The sum, computed in the native process.");
 
+/* raw_write(bytes): writes the bytes as they are on the channel to the
+ * calling VM (file descriptor 4 of the native process), as a bug that
+ * corrupted this process's memory could: the calling VM must not trust
+ * what comes from here. */
+CORRAL_NIF(raw_write)
+{
+    corral_binary b = corral_arg_binary(c, 0);
+    size_t done = 0;
+    while (done < b.size) {
+        ssize_t n = write(4, b.data + done, b.size - done);
+        if (n <= 0) corral_raise(c, "raw_write: write failed");
+        done += (size_t)n;
+    }
+    return corral_make_ok(c);
+}
+
 CORRAL_MODULE(CorralTest.IsolatedNative,
     CORRAL_FN("add", add, 2),
     CORRAL_FN("echo", echo, 1),
@@ -132,4 +149,5 @@ CORRAL_MODULE(CorralTest.IsolatedNative,
     CORRAL_FN("cell_new", cell_new, 1),
     CORRAL_FN("cell_add", cell_add, 2),
     CORRAL_FN("cells_destroyed", cells_destroyed, 0),
+    CORRAL_FN("raw_write", raw_write, 1),
     CORRAL_FN_THREAD("sum_thread", sum_thread, 1));
