@@ -466,6 +466,19 @@ defmodule CorralTest.IsolatedTest do
     assert_raise ArgumentError, fn -> String.to_existing_atom(name) end
   end
 
+  test "a size header of 4 GB is refused without allocating it; big replies in many chunks arrive whole" do
+    before = if @sanitized, do: 0, else: :erlang.memory(:total)
+
+    assert_violation("a message of 4294967295 bytes, over the limit of 268435456 (config :corral, :isolated_max_message)",
+      fn -> N.raw_write(<<0xFFFFFFFF::32, 1, 2, 3>>) end)
+
+    unless @sanitized, do: assert(:erlang.memory(:total) - before < 200_000_000)
+
+    big = :binary.copy(<<1, 2, 3, 4, 5, 6, 7, 8>>, 3_000_000)
+    assert N.echo(big) == big
+    assert N.echo({big, [big]}) == {big, [big]}
+  end
+
   test "forged replies never reach another caller" do
     # A burst of replies to every id a counter would have given so far, and
     # one to a random id: a reply to no call in flight restarts the native

@@ -22,6 +22,9 @@ defmodule Corral.Isolated.Server do
   @stuck_after 5000
   # How long the exit status may follow the end of the native process's pipe.
   @status_wait 2000
+  # The largest message the native process may send (a reply, with its
+  # term encoded), unless `config :corral, isolated_max_message: bytes`.
+  @max_message 256 * 1024 * 1024
 
   def start(module, name), do: GenServer.start(__MODULE__, module, name: name)
 
@@ -51,6 +54,11 @@ defmodule Corral.Isolated.Server do
        ids: %{},
        # calls waiting for the native process to start, newest first
        queue: [],
+       # bytes from the native process not yet cut into messages (take/2)
+       chunks: [],
+       buffered: 0,
+       need: 4,
+       max_message: Application.get_env(:corral, :isolated_max_message, @max_message),
        # abandoned calls not yet reported ended: id => {fun, arity}
        abandoned: %{}
      }}
@@ -67,37 +75,19 @@ defmodule Corral.Isolated.Server do
     end
   end
 
-  # What the native process sends is not trusted: a bug in its C can have
-  # it write anything. A reply counts only for a call it was sent and has
-  # not answered, by the call's id, which is random (a native process
-  # cannot guess the id of another caller's call); anything else ends the
-  # native process as a crash, which the calls in flight report.
+  # The channel is a byte stream that the server cuts into messages
+  # (<<size::32, message>>) itself: with the port's own {:packet, 4}, a
+  # size header of 4 GB written by the native process made this VM
+  # allocate 4 GB before reading a byte of it. A message over the limit is
+  # a protocol violation, like those message/2 finds.
   def handle_info({port, {:data, _}}, %{port: port, stopping: {{:protocol, _}, _}} = s) do
     # Broke the protocol and is being killed: nothing more it sends counts,
     # replies included; the calls in flight fail with the crash.
     {:noreply, s}
   end
 
-  def handle_info({port, {:data, <<1, id::64, reply::binary>>}}, %{port: port} = s) do
-    case Map.pop(s.calls, id) do
-      {{tag, _fun, _arity}, calls} ->
-        send(tag, {tag, :reply, s.slot, reply})
-        {:noreply, %{s | calls: calls, ids: Map.delete(s.ids, tag)}}
-
-      {nil, _} when is_map_key(s.abandoned, id) ->
-        # The caller gave up on it; its end (4) follows.
-        {:noreply, s}
-
-      {nil, _} ->
-        {:noreply, violation(s, "a reply to no call in flight")}
-    end
-  end
-
-  def handle_info({port, {:data, <<4, id::64>>}}, %{port: port} = s) do
-    case s.abandoned do
-      %{^id => _} -> {:noreply, %{s | abandoned: Map.delete(s.abandoned, id)}}
-      _ -> {:noreply, violation(s, "the end of a call that was not abandoned")}
-    end
+  def handle_info({port, {:data, data}}, %{port: port} = s) do
+    {:noreply, take(data, s)}
   end
 
   def handle_info({:"$corral_stuck", gen, id}, s) do
@@ -105,27 +95,6 @@ defmodule Corral.Isolated.Server do
       {true, %{^id => function}} -> {:noreply, kill(s, {:stuck, function}, nil)}
       _ -> {:noreply, s}
     end
-  end
-
-  def handle_info({port, {:data, <<0, ready::binary>>}}, %{port: port, status: :booting} = s) do
-    case safe_decode(ready) do
-      {:ok, {:ready, _load}} ->
-        s = %{s | status: :up}
-        queued = Enum.reverse(s.queue)
-        s = Enum.reduce(queued, %{s | queue: []}, fn {tag, fun, arity, payload}, s -> send_call(s, tag, fun, arity, payload) end)
-        {:noreply, s}
-
-      _ ->
-        {:noreply, violation(s, "a malformed ready message")}
-    end
-  end
-
-  def handle_info({port, {:data, <<0, _::binary>>}}, %{port: port} = s) do
-    {:noreply, violation(s, "a ready message after it had started")}
-  end
-
-  def handle_info({port, {:data, _}}, %{port: port} = s) do
-    {:noreply, violation(s, "a message of no known kind")}
   end
 
   def handle_info({port, {:exit_status, status}}, %{port: port} = s) do
@@ -210,6 +179,88 @@ defmodule Corral.Isolated.Server do
 
   ## Internals
 
+  # What the native process sends is not trusted: a bug in its C can have
+  # it write anything. A reply counts only for a call it was sent and has
+  # not answered, by the call's id, which is random (a native process
+  # cannot guess the id of another caller's call); anything else ends the
+  # native process as a crash, which the calls in flight report.
+  defp message(_, %{stopping: {{:protocol, _}, _}} = s) do
+    # A violation earlier in the same chunk: the rest does not count either.
+    s
+  end
+
+  defp message(<<1, id::64, reply::binary>>, s) do
+    case Map.pop(s.calls, id) do
+      {{tag, _fun, _arity}, calls} ->
+        send(tag, {tag, :reply, s.slot, reply})
+        %{s | calls: calls, ids: Map.delete(s.ids, tag)}
+
+      {nil, _} when is_map_key(s.abandoned, id) ->
+        # The caller gave up on it; its end (4) follows.
+        s
+
+      {nil, _} ->
+        violation(s, "a reply to no call in flight")
+    end
+  end
+
+  defp message(<<4, id::64>>, s) do
+    case s.abandoned do
+      %{^id => _} -> %{s | abandoned: Map.delete(s.abandoned, id)}
+      _ -> violation(s, "the end of a call that was not abandoned")
+    end
+  end
+
+  defp message(<<0, ready::binary>>, %{status: :booting} = s) do
+    case safe_decode(ready) do
+      {:ok, {:ready, _load}} ->
+        s = %{s | status: :up}
+        queued = Enum.reverse(s.queue)
+        Enum.reduce(queued, %{s | queue: []}, fn {tag, fun, arity, payload}, s -> send_call(s, tag, fun, arity, payload) end)
+
+      _ ->
+        violation(s, "a malformed ready message")
+    end
+  end
+
+  defp message(<<0, _::binary>>, s), do: violation(s, "a ready message after it had started")
+  defp message(_, s), do: violation(s, "a message of no known kind")
+
+  # The bytes of a message that has not arrived whole wait as a list of
+  # chunks (newest first) until `need` bytes are there (the size header, or
+  # the whole message once its size is known): a big reply arrives in many
+  # chunks, and joining them at each one would copy it over and over.
+  defp take(data, %{chunks: []} = s) when byte_size(data) >= s.need, do: take_messages(data, s)
+
+  defp take(data, s) do
+    buffered = s.buffered + byte_size(data)
+    chunks = [data | s.chunks]
+
+    if buffered < s.need do
+      %{s | chunks: chunks, buffered: buffered}
+    else
+      chunks |> Enum.reverse() |> IO.iodata_to_binary() |> take_messages(%{s | chunks: [], buffered: 0})
+    end
+  end
+
+  defp take_messages(<<size::32, rest::binary>> = bytes, s) do
+    cond do
+      size > s.max_message ->
+        violation(%{s | need: 4},
+          "a message of #{size} bytes, over the limit of #{s.max_message} (config :corral, :isolated_max_message)")
+
+      byte_size(rest) >= size ->
+        <<body::binary-size(size), rest::binary>> = rest
+        take_messages(rest, message(body, s))
+
+      true ->
+        %{s | chunks: [bytes], buffered: byte_size(bytes), need: 4 + size}
+    end
+  end
+
+  defp take_messages(<<>>, s), do: %{s | need: 4}
+  defp take_messages(bytes, s), do: %{s | chunks: [bytes], buffered: byte_size(bytes), need: 4}
+
   # Atoms are never created from what the native process sends.
   defp safe_decode(bin) do
     {:ok, :erlang.binary_to_term(bin, [:safe])}
@@ -267,7 +318,7 @@ defmodule Corral.Isolated.Server do
   end
 
   defp command(port, data) do
-    Port.command(port, data)
+    Port.command(port, [<<IO.iodata_length(data)::32>> | data])
   rescue
     ArgumentError -> false
   end
@@ -297,8 +348,8 @@ defmodule Corral.Isolated.Server do
     {exec, args} = command_line(s.module, gen)
     try do
       Port.open({:spawn_executable, exec}, [
+        # A byte stream: messages are cut by take_messages/1.
         :binary,
-        {:packet, 4},
         :nouse_stdio,
         # With :eof the port stays open when the native process's pipe
         # closes, so its exit status (and the signal that killed it) still
@@ -365,7 +416,8 @@ defmodule Corral.Isolated.Server do
       nil -> :ok
     end
 
-    %{s | port: nil, os_pid: nil, status: :down, stopping: nil, calls: %{}, ids: %{}, abandoned: %{}}
+    %{s | port: nil, os_pid: nil, status: :down, stopping: nil, calls: %{}, ids: %{}, abandoned: %{}, chunks: [],
+          buffered: 0, need: 4}
   end
 
   # Signal numbers agree across Unix systems only up to 15 (and not on 7 and
