@@ -32,6 +32,9 @@ defmodule CorralTest.RandomInputTest do
     ]
   end
 
+  # 20,000 terms at a dozen getters: with both cores busy this took more
+  # than ExUnit's default 60 s.
+  @tag timeout: 600_000
   test "#{@count} random terms at every getter: only values or ArgumentError" do
     :rand.seed(:exsss, 20_261_124)
     gc_all()
