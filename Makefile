@@ -8,12 +8,15 @@
 #   make test-matrix  make test on OTP 27/Elixir 1.18 and OTP 29/Elixir 1.20
 #               (Debian chroots, built once with debootstrap into
 #               /var/cache/corral-matrix; needs root and Debian's mirror)
+#   make test-arm64  Corral's suite on AArch64 Linux, emulated with qemu-user
+#               in a Debian arm64 chroot (on demand: tens of minutes, more
+#               than CI has; scripts/test-arm64.sh says what it takes)
 
 export LANG ?= C.UTF-8
 export LC_ALL ?= C.UTF-8
 export ERL_AFLAGS ?= -kernel shell_history disabled
 
-.PHONY: deps test test-corral test-example test-zlib test-sqlite test-erlang test-rebar3 test-sanitize test-matrix fuzz demo bench bench-icount clean amalgamation
+.PHONY: deps test test-corral test-example test-zlib test-sqlite test-erlang test-rebar3 test-sanitize test-matrix test-arm64 fuzz demo bench bench-icount clean amalgamation
 
 deps:
 	@scripts/ensure-deps.sh
@@ -53,6 +56,10 @@ test-matrix:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; } || \
 	  { echo "test-matrix needs debootstrap (apt-get install debootstrap) and root" >&2; exit 1; }
 	scripts/test-matrix.sh
+
+# Installs qemu-user-static, binfmt-support and debootstrap when missing.
+test-arm64:
+	scripts/test-arm64.sh
 
 demo: deps
 	cd examples/buffer && mix run demo.exs

@@ -134,7 +134,7 @@ defmodule CorralTest.ResourceTest do
       # The VM reserves about 2.2 GB of address space at start; the limit
       # leaves about 1.8 GB more.
       {out, status} =
-        System.cmd("sh", ["-c", ~s(ulimit -v 3906250 && exec elixir -pa "$0" -e "$1"), ebin, script],
+        System.cmd("sh", ["-c", ~s(ulimit -v 3906250 && exec timeout -k 5 300 elixir -pa "$0" -e "$1"), ebin, script],
           stderr_to_stdout: true, cd: File.cwd!())
 
       assert status == 0, out
