@@ -139,7 +139,6 @@ defmodule CorralTest.MixNewTest do
     {out, status} = mix(["corral.sanitize", "test/overflow_test.exs"], project)
     assert status != 0, out
     assert out =~ ~r/AddressSanitizer: heap-buffer-overflow|runtime error: store to address \S+ with insufficient space/, out
-    assert out =~ "in overflow__corral_body", out
 
     {out, status} = mix(["corral.sanitize", "--sanitize", "memory"], project)
     assert status != 0

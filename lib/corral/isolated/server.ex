@@ -250,8 +250,8 @@ defmodule Corral.Isolated.Server do
           "a message of #{size} bytes, over the limit of #{s.max_message} (config :corral, :isolated_max_message)")
 
       byte_size(rest) >= size ->
-        <<body::binary-size(size), rest::binary>> = rest
-        take_messages(rest, message(body, s))
+        body = binary_part(rest, 0, size)
+        take_messages(binary_part(rest, size, byte_size(rest) - size), message(body, s))
 
       true ->
         %{s | chunks: [bytes], buffered: byte_size(bytes), need: 4 + size}
