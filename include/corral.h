@@ -51,6 +51,16 @@
 #error "corral.h is a C header; its unwinding is not safe across C++ frames"
 #endif
 
+/* erl_nif.h comes with sizes configured for the machine its Erlang was
+ * built for (erl_int_sizes_config.h): ERL_NIF_TERM and the integer types
+ * follow them. A cross build against the host's headers for a target of
+ * another word size would compile, then pass every term wrongly. */
+#if defined(SIZEOF_VOID_P) && defined(SIZEOF_LONG)
+_Static_assert(SIZEOF_VOID_P == sizeof(void *) && SIZEOF_LONG == sizeof(long),
+               "erl_nif.h is configured for another machine than this compiler's target: "
+               "point ERTS_INCLUDE_DIR at the target's Erlang headers (erts-<version>/include)");
+#endif
+
 /* {======================================================================
  * Version
  * ======================================================================= */

@@ -2339,9 +2339,16 @@ void corral__check_vm_size_large(corral_call *c, size_t size, const char *what)
 
 #if defined(__linux__) && !defined(CORRAL_PORTABLE_LOCKS)
 
-#include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+/* The kernel's futex operations (its stable ABI, linux/futex.h), written
+ * here: a musl toolchain without the kernel headers (Debian's musl-gcc,
+ * Alpine without linux-headers) still builds. */
+#ifndef FUTEX_WAIT_PRIVATE
+#define FUTEX_WAIT_PRIVATE (0 | 128)
+#define FUTEX_WAKE_PRIVATE (1 | 128)
+#endif
 
 /* Sleeps while *word == seen (a spurious return only means a look again). */
 static void sleep_on(unsigned *word, unsigned seen)
@@ -2462,6 +2469,8 @@ void corral__unlock_read(void *l) { corral__read_release(l); }
 
 void corral__unlock_write(void *l) { corral__write_release(l); }
 #undef BUCKETS
+#undef FUTEX_WAIT_PRIVATE
+#undef FUTEX_WAKE_PRIVATE
 #undef READER
 #undef WAITING
 #undef WRITER
@@ -2749,7 +2758,8 @@ enum {
 typedef struct {
     atomic_uint state;
     uint32_t unused;
-    size_t size; /* bytes of the user object, extra included */
+    uint64_t size; /* bytes of the user object, extra included (64 bits wide
+                    * so that the header is 16 bytes on 32-bit targets too) */
 } resource_header;
 
 _Static_assert(sizeof(resource_header) == CORRAL__RESOURCE_HEADER, "resource header size");
@@ -3148,7 +3158,7 @@ ERL_NIF_TERM corral_make_resource_binary(corral_call *c, void *obj, const void *
     const char *start = obj, *end = start + header_of(obj)->size, *p = data;
     if (p < start || p > end || size > (size_t)(end - p))
         corral_raise(c, "corral_make_resource_binary: the %zu bytes at offset %td lie outside the object (%zu bytes)",
-                     size, p - start, header_of(obj)->size);
+                     size, p - start, (size_t)header_of(obj)->size);
     return enif_make_resource_binary(c->env, base_of(obj), data, size);
 }
 
@@ -3234,7 +3244,8 @@ typedef struct corral_yield_state {
     uint64_t step_start;  /* ns */
     uint64_t last_check;  /* ns */
     uint64_t steps;
-    unsigned char state[]; /* the user's State, 16-aligned */
+    _Alignas(16) unsigned char state[]; /* the user's State (32-bit targets
+                                          * would put it at 8 mod 16) */
 } corral_yield_state;
 
 _Static_assert(offsetof(corral_yield_state, state) % 16 == 0, "the user's state must be 16-aligned");

@@ -26,6 +26,12 @@ if command -v clang >/dev/null 2>&1; then
 else
   missing+=(clang lld llvm)
 fi
+# Debian's cross compilers and musl-gcc build the examples for the Linux
+# targets of the cross-build tests (AArch64, 32-bit ARM, RISC-V, musl).
+for pair in aarch64-linux-gnu-gcc:gcc-aarch64-linux-gnu arm-linux-gnueabihf-gcc:gcc-arm-linux-gnueabihf \
+  riscv64-linux-gnu-gcc:gcc-riscv64-linux-gnu musl-gcc:musl-tools; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+done
 if command -v erl >/dev/null 2>&1; then
   root=$(erl -noshell -eval 'io:format("~s", [code:root_dir()]), halt().')
   ls "$root"/erts-*/include/erl_nif.h "$root"/usr/include/erl_nif.h >/dev/null 2>&1 || missing+=(erlang-dev)

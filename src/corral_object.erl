@@ -6,7 +6,7 @@
 %% them. Errors are sentences (binaries).
 -module(corral_object).
 -export([sections/2, parse/2, parse_elf/2, parse_macho/2, parse_macho/3, elf_magic/1, macho_magic/1,
-         macho_architectures/1, host_arch/0, overreaching_reads/1]).
+         macho_architectures/1, host_arch/0, overreaching_reads/1, target/1, host_target/0]).
 
 -define(MH_MAGIC_64, 16#FEEDFACF).
 -define(LC_SEGMENT_64, 16#19).
@@ -87,6 +87,109 @@ elf_section(<<Name:32/little, Type:32/little, _Flags:32, Addr:32/little, Off:32/
     {Name, Type, Addr, Off, Size};
 elf_section(_, _) -> {0, 0, 0, 0, 0}.
 
+%% {target}
+
+%% What a library was built for, as a target name: <<"x86_64-linux-gnu">>,
+%% <<"aarch64-linux-musl">>, <<"arm-linux-gnueabihf">>, <<"aarch64-macos">>.
+%% The architecture comes from the file's header; on ELF, the C library
+%% (and with it the OS) from the libraries it needs: a build for another
+%% machine, or for musl on a glibc system, is told from a native one without
+%% loading it. {ok, Name} or {error, Sentence}.
+target(Path) ->
+    case file:read_file(Path) of
+        {ok, Bin} -> target_of(Bin);
+        {error, Reason} -> {error, iolist_to_binary(["cannot read ", Path, ": ", file:format_error(Reason)])}
+    end.
+
+target_of(<<16#7F, "ELF", Class, 1, _/binary>> = Bin) when Class =:= 1; Class =:= 2 ->
+    {Machine, Flags} =
+        case {Class, Bin} of
+            {2, <<_:18/binary, M:16/little, _:28/binary, F:32/little, _/binary>>} -> {M, F};
+            {1, <<_:18/binary, M:16/little, _:16/binary, F:32/little, _/binary>>} -> {M, F};
+            _ -> {none, 0}
+        end,
+    case elf_arch(Machine, Class) of
+        none -> {error, <<"an ELF file for an unknown machine">>};
+        Arch -> {ok, iolist_to_binary([Arch, "-", elf_system(Bin, Arch, Flags)])}
+    end;
+target_of(<<16#7F, "ELF", _/binary>>) -> {error, <<"big-endian ELF files are not supported">>};
+target_of(Bin) ->
+    case macho_magic(Bin) andalso macho_architectures(Bin) of
+        {ok, [Arch]} -> {ok, <<(macho_arch(Arch))/binary, "-macos">>};
+        {ok, Archs} -> {ok, iolist_to_binary([lists:join("+", [macho_arch(A) || A <- Archs]), "-macos"])};
+        {error, _} = E -> E;
+        false -> {error, <<"not a shared library (neither ELF nor Mach-O)">>}
+    end.
+
+elf_arch(62, 2) -> <<"x86_64">>;
+elf_arch(3, 1) -> <<"i686">>;
+elf_arch(183, 2) -> <<"aarch64">>;
+elf_arch(40, 1) -> <<"arm">>;
+elf_arch(243, 2) -> <<"riscv64">>;
+elf_arch(243, 1) -> <<"riscv32">>;
+elf_arch(21, 2) -> <<"powerpc64le">>;
+elf_arch(258, 2) -> <<"loongarch64">>;
+elf_arch(_, _) -> none.
+
+%% "linux-gnu", "linux-musl", "freebsd"...: from the C library named in the
+%% dynamic section; ARM adds its float ABI (EF_ARM_ABI_FLOAT_HARD).
+elf_system(Bin, Arch, Flags) ->
+    Needed = elf_needed(Bin),
+    Libc = case [N || N <- Needed, is_libc(N)] of
+               [L | _] -> L;
+               [] -> <<>>
+           end,
+    Eabi = case Arch of
+               <<"arm">> when Flags band 16#400 =/= 0 -> "eabihf";
+               <<"arm">> -> "eabi";
+               _ -> ""
+           end,
+    case Libc of
+        <<"libc.so.7">> -> "freebsd";
+        <<"libc.musl-", _/binary>> -> ["linux-musl", Eabi];
+        <<"libc.so">> -> ["linux-musl", Eabi];
+        %% glibc (libc.so.6), or no C library named at all: a Linux library
+        %% is glibc's unless it says otherwise.
+        _ -> ["linux-gnu", Eabi]
+    end.
+
+is_libc(<<"libc.so", _/binary>>) -> true;
+is_libc(<<"libc.musl-", _/binary>>) -> true;
+is_libc(_) -> false.
+
+%% The DT_NEEDED names of an ELF file.
+elf_needed(<<16#7F, "ELF", Class, _/binary>> = Bin) ->
+    case parse_elf(Bin, [<<".dynamic">>, <<".dynstr">>]) of
+        {ok, #{<<".dynamic">> := Dyn, <<".dynstr">> := Str}} ->
+            Word = Class * 32,
+            [cstring_at(Str, Val) || <<Tag:Word/little, Val:Word/little>> <= Dyn, Tag =:= 1];
+        _ -> []
+    end.
+
+macho_arch(<<"arm64">>) -> <<"aarch64">>;
+macho_arch(Other) -> Other.
+
+%% The running VM's target, named as target/1 names a library's:
+%% erlang:system_info(system_architecture) is "x86_64-pc-linux-gnu",
+%% "aarch64-unknown-linux-musl", "arm-unknown-linux-gnueabihf",
+%% "aarch64-apple-darwin23.1.0"...
+host_target() ->
+    [Arch | Rest] = string:split(erlang:system_info(system_architecture), "-", all),
+    iolist_to_binary([host_arch_name(Arch), "-", host_system(Rest)]).
+
+host_arch_name("amd64") -> "x86_64";
+host_arch_name("arm64") -> "aarch64";
+host_arch_name("arm" ++ _) -> "arm";
+host_arch_name([$i, _, $8, $6]) -> "i686";
+host_arch_name(Arch) -> Arch.
+
+host_system([]) -> "unknown";
+host_system(["linux", Abi | _]) -> ["linux-", Abi];
+host_system(["linux"]) -> "linux-gnu";
+host_system(["darwin" ++ _ | _]) -> "macos";
+host_system(["freebsd" ++ _ | _]) -> "freebsd";
+host_system([_Vendor | Rest]) -> host_system(Rest).
+
 %% {argument reads}
 
 %% The constant argument indexes that the bodies of the export table's
@@ -95,7 +198,7 @@ elf_section(_, _) -> {0, 0, 0, 0, 0}.
 %% Index, File, Line}]} sorted, with Row the row's name, or unsupported
 %% where the notes cannot be resolved here
 %% (their pointers are relocated at load, and only 64-bit little-endian ELF
-%% relocations are read: Linux and BSD on x86-64 and AArch64).
+%% relocations are read: Linux and BSD on x86-64, AArch64 and RISC-V).
 overreaching_reads(<<16#7F, "ELF", 2, 1, _/binary>> = Bin) ->
     case elf_header(Bin, 2) of
         {ok, ShOff, ShEntSize, ShNum, ShStrNdx} when ShEntSize =:= 64 ->
@@ -120,7 +223,7 @@ overreaching_reads(Bin, Named) ->
     Relocs = case Sec(<<".rela.dyn">>) of
                  none -> #{};
                  {_, Rela} -> maps:from_list([{Where, Addend} || <<Where:64/little, Info:64/little, Addend:64/little-signed>> <= Rela,
-                                                              (Info band 16#FFFFFFFF) =:= 8 orelse (Info band 16#FFFFFFFF) =:= 1027])
+                                                              (Info band 16#FFFFFFFF) =:= relative_reloc(Bin)])
              end,
     Loaded = [{Addr, Off, Size} || {_, {_, Type, Addr, Off, Size}} <- Named, Type =/= 8, Addr =/= 0],
     %% A pointer in the file: its relocation's addend (RELA), else the value
@@ -152,6 +255,13 @@ overreaching_reads(Bin, Named) ->
                                  {Func, File, Index, Line} <- Reads, Func =:= Body, Index >= Arity])};
         _ -> {ok, []}
     end.
+
+%% The relocation type that adds the load address (R_*_RELATIVE) on each
+%% 64-bit machine whose notes are read.
+relative_reloc(<<_:18/binary, 62:16/little, _/binary>>) -> 8;
+relative_reloc(<<_:18/binary, 183:16/little, _/binary>>) -> 1027;
+relative_reloc(<<_:18/binary, 243:16/little, _/binary>>) -> 3;
+relative_reloc(_) -> none.
 
 enumerate(Bin, Size) -> [{K, binary_part(Bin, K * Size, Size)} || K <- lists:seq(0, byte_size(Bin) div Size - 1)].
 

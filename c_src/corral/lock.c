@@ -20,9 +20,16 @@
 
 #if defined(__linux__) && !defined(CORRAL_PORTABLE_LOCKS)
 
-#include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+/* The kernel's futex operations (its stable ABI, linux/futex.h), written
+ * here: a musl toolchain without the kernel headers (Debian's musl-gcc,
+ * Alpine without linux-headers) still builds. */
+#ifndef FUTEX_WAIT_PRIVATE
+#define FUTEX_WAIT_PRIVATE (0 | 128)
+#define FUTEX_WAKE_PRIVATE (1 | 128)
+#endif
 
 /* Sleeps while *word == seen (a spurious return only means a look again). */
 static void sleep_on(unsigned *word, unsigned seen)

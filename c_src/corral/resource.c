@@ -29,7 +29,8 @@ enum {
 typedef struct {
     atomic_uint state;
     uint32_t unused;
-    size_t size; /* bytes of the user object, extra included */
+    uint64_t size; /* bytes of the user object, extra included (64 bits wide
+                    * so that the header is 16 bytes on 32-bit targets too) */
 } resource_header;
 
 _Static_assert(sizeof(resource_header) == CORRAL__RESOURCE_HEADER, "resource header size");
@@ -428,7 +429,7 @@ ERL_NIF_TERM corral_make_resource_binary(corral_call *c, void *obj, const void *
     const char *start = obj, *end = start + header_of(obj)->size, *p = data;
     if (p < start || p > end || size > (size_t)(end - p))
         corral_raise(c, "corral_make_resource_binary: the %zu bytes at offset %td lie outside the object (%zu bytes)",
-                     size, p - start, header_of(obj)->size);
+                     size, p - start, (size_t)header_of(obj)->size);
     return enif_make_resource_binary(c->env, base_of(obj), data, size);
 }
 

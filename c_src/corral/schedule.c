@@ -30,7 +30,8 @@ typedef struct corral_yield_state {
     uint64_t step_start;  /* ns */
     uint64_t last_check;  /* ns */
     uint64_t steps;
-    unsigned char state[]; /* the user's State, 16-aligned */
+    _Alignas(16) unsigned char state[]; /* the user's State (32-bit targets
+                                          * would put it at 8 mod 16) */
 } corral_yield_state;
 
 _Static_assert(offsetof(corral_yield_state, state) % 16 == 0, "the user's state must be 16-aligned");

@@ -80,7 +80,9 @@ defmodule Corral.Compiler do
     end
 
     app_path = app_path(otp_app, root)
-    variant = Enum.join([Atom.to_string(mode) | Enum.map(sanitize, &Atom.to_string/1)], "-")
+    # A build with another compiler (CC or CROSSCOMPILE: another target, or
+    # musl) keeps its objects apart, named after that compiler.
+    variant = Enum.join([Atom.to_string(mode) | Enum.map(sanitize, &Atom.to_string/1)] ++ compiler_tag(), "-")
     build_dir = Path.join([app_path, "corral", lib, variant])
 
     sources =
@@ -236,7 +238,7 @@ defmodule Corral.Compiler do
   ## Compiling
 
   defp compile_and_link!(config) do
-    cc = find_cc!()
+    {cc, cc_args} = find_cc!()
     erts_include = find_erts_include!()
 
     if config.sources == [] do
@@ -252,9 +254,13 @@ defmodule Corral.Compiler do
 
     {lib_cflags, lib_ldflags} = pkg_config!(config)
     config = %{config | cflags: lib_cflags ++ config.cflags, ldflags: lib_ldflags ++ config.ldflags}
-    cflags = cflags(config, erts_include)
+    # The environment's flags come first, Corral's after them: CFLAGS of a
+    # cross toolchain (-mcpu, --sysroot, even -fPIE) cannot undo -fPIC or
+    # the -O level of the :mode.
+    cflags = cc_args ++ env_flags("CFLAGS") ++ env_flags("CPPFLAGS") ++ cflags(config, erts_include)
+    ldflags = cc_args ++ env_flags("LDFLAGS") ++ ldflags(config, host_os())
     stamp = Path.join(config.build_dir, "flags")
-    stamp_text = Enum.join([cc | cflags] ++ ["--" | ldflags(config, host_os())], "\n")
+    stamp_text = Enum.join([cc | cflags] ++ ["--" | ldflags], "\n")
     flags_changed? = File.read(stamp) != {:ok, stamp_text}
 
     jobs =
@@ -290,8 +296,11 @@ defmodule Corral.Compiler do
 
     if stale != [] or not File.exists?(config.so) or newer_than?(objects, config.so) or
          File.read(marker) != {:ok, config.build_dir} do
-      link!(cc, objects, config)
-      check_symbols!(config, objects)
+      link!(cc, objects, ldflags, config)
+      # The symbol check asks the host's dynamic loader (ldd), which knows
+      # nothing of another target's libraries; a library for another
+      # target is checked where it runs (its load names what is missing).
+      if native_target?(config.so), do: check_symbols!(config, objects)
       check_argument_reads!(config)
       File.write!(marker, config.build_dir)
     end
@@ -617,11 +626,11 @@ defmodule Corral.Compiler do
     end)
   end
 
-  defp link!(cc, objects, config) do
+  defp link!(cc, objects, ldflags, config) do
     # Link to a fresh file and rename it into place: the VM may have the old
     # library mapped, and writing into a mapped file crashes it.
     tmp = config.so <> ".#{System.unique_integer([:positive])}.tmp"
-    args = objects ++ ["-o", tmp] ++ ldflags(config, host_os())
+    args = objects ++ ["-o", tmp] ++ ldflags
     {output, status} = System.cmd(cc, args, cd: config.root, stderr_to_stdout: true)
     if output != "", do: IO.write(:stderr, output)
 
@@ -633,12 +642,59 @@ defmodule Corral.Compiler do
     File.rename!(tmp, config.so)
   end
 
+  # The C compiler and the arguments that come with it: CC, a command that
+  # may carry flags ("ccache gcc", "gcc -m32"); else the cross toolchain's
+  # gcc that CROSSCOMPILE names (Nerves sets it to the prefix of its tools);
+  # else cc, gcc or clang from PATH. A CC or CROSSCOMPILE naming no program
+  # fails the build: the host's compiler would build for the wrong machine.
   defp find_cc! do
-    candidates = Enum.reject([System.get_env("CC"), "cc", "gcc", "clang"], &is_nil/1)
+    case {env("CC"), env("CROSSCOMPILE")} do
+      {nil, nil} ->
+        cc = Enum.find_value(["cc", "gcc", "clang"], &System.find_executable/1) || Mix.raise(Messages.message(:no_cc))
+        {cc, []}
 
-    Enum.find_value(candidates, fn c -> System.find_executable(c) end) ||
-      Mix.raise(Messages.message(:no_cc))
+      {nil, prefix} ->
+        {find_named_cc!("CROSSCOMPILE", prefix, prefix <> "-gcc"), []}
+
+      {cc, _} ->
+        [program | args] = OptionParser.split(cc)
+        {find_named_cc!("CC", cc, program), args}
+    end
   end
+
+  defp find_named_cc!(var, value, program) do
+    System.find_executable(program) || Mix.raise(Messages.message({:cc_not_found, var, value, program}))
+  end
+
+  # Compiler tag of the build folder: the program CC or CROSSCOMPILE names.
+  defp compiler_tag do
+    case {env("CC"), env("CROSSCOMPILE")} do
+      {nil, nil} -> []
+      {nil, prefix} -> [Path.basename(prefix) <> "-gcc"]
+      {cc, _} -> [cc |> OptionParser.split() |> Enum.map_join("_", &Path.basename/1) |> String.replace(~r/[^A-Za-z0-9_.+-]/, "_")]
+    end
+  end
+
+  @build_vars ~w(CC CROSSCOMPILE CFLAGS CPPFLAGS LDFLAGS ERTS_INCLUDE_DIR CORRAL_SANITIZE)
+
+  @doc false
+  # The environment a build depends on; a module built under another one
+  # is compiled again (its __mix_recompile__?/0).
+  def build_env, do: for(var <- @build_vars, do: {var, env(var)})
+
+  defp env(var) do
+    case System.get_env(var) do
+      nil -> nil
+      value -> if String.trim(value) == "", do: nil, else: value
+    end
+  end
+
+  defp env_flags(var), do: if(value = env(var), do: OptionParser.split(value), else: [])
+
+  @doc false
+  # Whether the library at `so` was built for the machine running this VM
+  # (architecture and C library), read from the file.
+  def native_target?(so), do: Corral.ObjectFile.target(so) == {:ok, Corral.ObjectFile.host_target()}
 
   @doc false
   def find_erts_include! do

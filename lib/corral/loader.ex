@@ -36,7 +36,14 @@ defmodule Corral.Loader do
       end
 
     ref = make_ref()
-    result = load_fun.(load_path, {self(), ref})
+
+    # A library built for another machine is never handed to the dynamic
+    # loader: a cross build's module is loaded by the compiler on the host.
+    result =
+      case foreign(path <> ".so") do
+        nil -> load_fun.(load_path, {self(), ref})
+        foreign -> foreign
+      end
 
     hook =
       receive do
@@ -57,12 +64,26 @@ defmodule Corral.Loader do
       error ->
         message = Corral.Messages.load_error(module, path, error, hook)
         :persistent_term.put({__MODULE__, :error, module}, message)
-        IO.warn(message, [])
+        # Expected while a cross build compiles; each call says it later.
+        unless match?({:foreign, _, _}, result) and cross_built?(module, path), do: IO.warn(message, [])
         # The module stays loaded so that each call raises Corral.LoadError
         # with this reason, rather than UndefinedFunctionError.
         :ok
     end
   end
+
+  defp foreign(file) do
+    host = Corral.ObjectFile.host_target()
+
+    case Corral.ObjectFile.target(file) do
+      {:ok, ^host} -> nil
+      {:ok, target} -> {:foreign, target, host}
+      # Unreadable or missing: the dynamic loader says why.
+      {:error, _} -> nil
+    end
+  end
+
+  defp cross_built?(module, path), do: :persistent_term.get({__MODULE__, :cross_built, module}, nil) == path <> ".so"
 
   # What a failed load hook said: its corral_load_fail text, or what a raise
   # in it would have raised from a function.

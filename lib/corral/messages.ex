@@ -15,6 +15,16 @@ defmodule Corral.Messages do
     """
   end
 
+  def message({:cc_not_found, var, value, program}) do
+    """
+    Corral could not find the C compiler #{program}, which #{var}=#{value} names.
+
+    Install it, or point #{var} at a compiler on PATH (or at its full path).
+    Corral does not fall back to the host's compiler: that would build the
+    library for another machine than the one #{var} is meant for.
+    """
+  end
+
   def message(:no_erl_nif_h) do
     """
     Corral could not find erl_nif.h, the header of the Erlang NIF API.
@@ -163,6 +173,12 @@ defmodule Corral.Messages do
   def load_error(module, path, error, hook \\ nil)
 
   # The load hook failed and said why (CORRAL_ON_LOAD, corral_load_fail).
+  # The file was built for another machine (a cross build, or musl on glibc).
+  def load_error(module, path, {:foreign, target, host}, _hook) do
+    "#{inspect(module)} could not load its native library #{path}.so: it was built for #{target}, " <>
+      "and this VM runs on #{host}. Build it on (or for) #{host}, or use the artefact for #{host}."
+  end
+
   def load_error(module, path, {:error, {_, _}}, hook) when is_binary(hook) do
     "#{inspect(module)} could not load its native library #{path}.so: its load hook failed: #{hook}"
   end

@@ -6,4 +6,14 @@ defmodule Corral.ObjectFile do
 
   @doc "Returns `{:ok, %{name => bytes}}` for the requested section names, or `{:error, reason}`."
   def sections(path, names), do: :corral_object.sections(path, names)
+
+  @doc """
+  What the library at `path` was built for, read from the file (never
+  loaded): `{:ok, "aarch64-linux-gnu"}`, `{:ok, "x86_64-linux-musl"}`,
+  `{:ok, "arm-linux-gnueabihf"}`, `{:ok, "aarch64-macos"}`, or `{:error, reason}`.
+  """
+  def target(path), do: :corral_object.target(path)
+
+  @doc "The running VM's target, named as `target/1` names a library's."
+  def host_target, do: :corral_object.host_target()
 end
