@@ -426,13 +426,6 @@ defmodule Corral do
     library = %{exports: functions, job_timeout: timeout, isolated: isolate != nil}
     :persistent_term.put({__MODULE__, :functions, env.module}, library)
 
-    # A library built for another machine (a cross build): the compiler,
-    # which loads the module it compiled, is not told again why it cannot
-    # load it (Corral.Loader); a VM that loads the module later is.
-    unless Corral.Compiler.native_target?(info.so) do
-      :persistent_term.put({Corral.Loader, :cross_built, env.module}, info.so)
-    end
-
     resources = for f <- [config.src | info.inputs], do: quote(do: @external_resource(unquote(f)))
     so_base = String.replace_suffix(info.so, ".so", "")
     load_from = Keyword.get(opts, :load_from, {config.otp_app, "priv/native/lib#{config.lib}"})

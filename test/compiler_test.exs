@@ -742,7 +742,8 @@ defmodule CorralTest.CompilerTest do
     prebuilt = Path.join(dir, "prebuilt")
     File.mkdir_p!(prebuilt)
     name = Corral.Compiler.artefact_name(lib, "1.2.3")
-    assert name =~ ~r/^lib#{lib}-1\.2\.3-nif-\d+\.\d+-linux-\w+\.so$/
+    assert name =~ ~r/^lib#{lib}-1\.2\.3-nif-\d+\.\d+-#{Corral.ObjectFile.host_target()}\.so$/
+    assert name =~ ~r/-(x86_64|aarch64|arm|riscv64|i686)-linux-(gnu|musl)(eabihf)?\.so$/
     File.cp!(info.so, Path.join(prebuilt, name))
     File.write!(Path.join(prebuilt, "checksums.txt"), "#{Corral.Compiler.sha256(Path.join(prebuilt, name))}  #{name}\n")
 

@@ -115,6 +115,16 @@ defmodule CorralTest.CrossTest do
       assert [_] = Path.wildcard(Path.join(Path.dirname(so), "../../corral/buffer_nif/release-*gcc"))
     end
 
+    # mix corral.package names the artefact after the file's target, quietly.
+    {_, {_, so}} = List.keyfind(built, "arm-linux-gnueabihf", 0)
+    project = Path.join([@tmp, "projects", "arm-linux-gnueabihf"])
+    env = [{"MIX_BUILD_PATH", Path.join(project, "_build")} | target_env("arm-linux-gnueabihf", "arm-linux-gnueabihf-gcc", false)]
+    {out, 0} = System.cmd("mix", ["corral.package", "Buffer.Native", "prebuilt"], cd: project, env: env, stderr_to_stdout: true)
+    refute out =~ "warning", out
+    [artefact] = Path.wildcard(Path.join(project, "prebuilt/*.so"))
+    assert Path.basename(artefact) =~ ~r/^libbuffer_nif-0\.1\.0-nif-\d+\.\d+-arm-linux-gnueabihf\.so$/
+    assert File.read!(artefact) == File.read!(so)
+
     # Loaded later by a VM of this machine: one warning, and each call
     # raises Corral.LoadError saying for what the file was built.
     {_, {_, so}} = List.keyfind(built, "aarch64-linux-gnu", 0)

@@ -163,16 +163,17 @@ defmodule Corral.Compiler do
   ## Prebuilt libraries
 
   @doc """
-  The file name of a prebuilt library for this machine:
-  `lib<lib>-<version>-nif-<major>.<minor>-<os>-<arch>.so`. The NIF version is
-  the VM's, so a library is never loaded into a VM whose NIF API it was not
-  built for.
+  The file name of a prebuilt library for `target` (default: this machine):
+  `lib<lib>-<version>-nif-<major>.<minor>-<target>.so`, with the target as
+  `Corral.ObjectFile.target/1` reads it from a library: `x86_64-linux-gnu`,
+  `x86_64-linux-musl` (so an Alpine machine never picks a glibc build),
+  `aarch64-linux-gnu`, `arm-linux-gnueabihf`, `aarch64-macos`. The NIF
+  version is the VM's, so a library is never loaded into a VM whose NIF API
+  it was not built for.
   """
-  def artefact_name(lib, version) do
+  def artefact_name(lib, version, target \\ Corral.ObjectFile.host_target()) do
     {:ok, nif} = nif_version()
-    arch = :erlang.system_info(:system_architecture) |> List.to_string() |> String.split("-") |> hd()
-    {_, os} = :os.type()
-    "lib#{lib}-#{version}-nif-#{nif}-#{os}-#{arch}.so"
+    "lib#{lib}-#{version}-nif-#{nif}-#{target}.so"
   end
 
   defp nif_version, do: {:ok, :erlang.system_info(:nif_version) |> List.to_string()}

@@ -64,8 +64,8 @@ defmodule Corral.Loader do
       error ->
         message = Corral.Messages.load_error(module, path, error, hook)
         :persistent_term.put({__MODULE__, :error, module}, message)
-        # Expected while a cross build compiles; each call says it later.
-        unless match?({:foreign, _, _}, result) and cross_built?(module, path), do: IO.warn(message, [])
+        # Expected in the build tool of a cross build; each call says it.
+        unless match?({:foreign, _, _}, result) and build_tool?(), do: IO.warn(message, [])
         # The module stays loaded so that each call raises Corral.LoadError
         # with this reason, rather than UndefinedFunctionError.
         :ok
@@ -83,7 +83,11 @@ defmodule Corral.Loader do
     end
   end
 
-  defp cross_built?(module, path), do: :persistent_term.get({__MODULE__, :cross_built, module}, nil) == path <> ".so"
+  # Mix loads the modules it compiles, and asks them whether to compile
+  # again: a cross build's library is expected not to load there.
+  defp build_tool? do
+    Code.ensure_loaded?(Mix.ProjectStack) and Process.whereis(Mix.ProjectStack) != nil
+  end
 
   # What a failed load hook said: its corral_load_fail text, or what a raise
   # in it would have raised from a function.

@@ -7,9 +7,12 @@ defmodule Mix.Tasks.Corral.Package do
       mix corral.package MyApp.Native priv/prebuilt
 
   compiles the project, copies `priv/native/lib<lib>.so` to
-  `priv/prebuilt/lib<lib>-<version>-nif-<nif version>-<os>-<arch>.so` and
-  records its SHA-256 in `priv/prebuilt/checksums.txt`. Run it once per
-  target (OS, architecture, NIF version) and ship the folder; with
+  `priv/prebuilt/lib<lib>-<version>-nif-<nif version>-<target>.so` (the
+  target read from the built file: `x86_64-linux-gnu`, `aarch64-linux-musl`,
+  `arm-linux-gnueabihf`, `aarch64-macos`...) and records its SHA-256 in
+  `priv/prebuilt/checksums.txt`. Run it once per target (architecture, C
+  library, NIF version; a cross build with `CC` as in the building guide
+  counts) and ship the folder; with
   `use Corral, ..., prebuilt: "priv/prebuilt"` a user's build installs the
   matching file after checking its checksum, and builds from source when no
   file matches.
@@ -24,7 +27,13 @@ defmodule Mix.Tasks.Corral.Package do
     Code.ensure_loaded!(module)
     so = module.__corral_library__()
     %{lib: lib, version: version} = module.__corral_package__()
-    name = Corral.Compiler.artefact_name(lib, version)
+    target =
+      case Corral.ObjectFile.target(so) do
+        {:ok, target} -> target
+        {:error, why} -> Mix.raise("mix corral.package: cannot tell the target of #{so}: #{why}")
+      end
+
+    name = Corral.Compiler.artefact_name(lib, version, target)
     File.mkdir_p!(dir)
     target = Path.join(dir, name)
     File.cp!(so, target)
