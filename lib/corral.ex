@@ -53,11 +53,15 @@ defmodule Corral do
       Corral starts and watches, so that a crash of the C code raises
       `Corral.NativeCrashError` in the caller instead of stopping the VM;
       `[timeout: ms]` also limits how long each call waits (default
-      `:infinity`). Resources and other terms that cannot leave that
-      process come back as `Corral.Handle` structs. See `Corral.Isolated`.
+      `:infinity`); `[unresponsive_after: ms]` how long the native process
+      may leave a ping unanswered while calls are in flight before it is
+      restarted (default 10000, or `:infinity`). Resources and other terms
+      that cannot leave that process come back as `Corral.Handle` structs.
+      See `Corral.Isolated`.
 
-  Environment: `CC` picks the C compiler, `ERTS_INCLUDE_DIR` the folder of
-  `erl_nif.h`.
+  Environment: `CC` (or `CROSSCOMPILE`) picks the C compiler, `CFLAGS`,
+  `CPPFLAGS` and `LDFLAGS` add flags, `ERTS_INCLUDE_DIR` names the folder
+  of `erl_nif.h` (docs/building-and-shipping.md, cross-compiling).
 
   A library that fails to load (missing file, another architecture, an
   undefined symbol) leaves every function raising `Corral.LoadError` with
@@ -235,21 +239,28 @@ defmodule Corral do
 
   defp isolate_options!(opts) when is_list(opts) do
     timeout = Keyword.get(opts, :timeout, :infinity)
+    unresponsive = Keyword.get(opts, :unresponsive_after, 10_000)
 
-    case Keyword.keys(opts) -- [:timeout] do
+    case Keyword.keys(opts) -- [:timeout, :unresponsive_after] do
       [] -> :ok
-      bad -> raise ArgumentError, "use Corral: unknown :isolate options #{inspect(bad)} (known: :timeout)"
+      bad -> raise ArgumentError, "use Corral: unknown :isolate options #{inspect(bad)} (known: :timeout, :unresponsive_after)"
     end
 
     unless timeout == :infinity or (is_integer(timeout) and timeout >= 0) do
       raise ArgumentError, "use Corral: isolate: [timeout: ...] must be a non-negative integer (ms) or :infinity, got: #{inspect(timeout)}"
     end
 
-    %{timeout: timeout, server: nil, async: []}
+    unless unresponsive == :infinity or (is_integer(unresponsive) and unresponsive > 0) do
+      raise ArgumentError,
+            "use Corral: isolate: [unresponsive_after: ...] must be a positive integer (ms) or :infinity, got: #{inspect(unresponsive)}"
+    end
+
+    %{timeout: timeout, unresponsive_after: unresponsive, server: nil, async: []}
   end
 
   defp isolate_options!(other) do
-    raise ArgumentError, "use Corral: :isolate must be true, false or [timeout: ms], got: #{inspect(other)}"
+    raise ArgumentError,
+          "use Corral: :isolate must be true, false or [timeout: ms, unresponsive_after: ms], got: #{inspect(other)}"
   end
 
   # The function the VM binds the NIF of `name` to (see corral__prepare in

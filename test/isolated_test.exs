@@ -364,16 +364,58 @@ defmodule CorralTest.IsolatedTest do
     assert_raise Corral.TimeoutError, fn -> Corral.Isolated.call(N, :block_ms, [60_000], timeout: 100) end
 
     # Killing the call's process waits for block_ms to return, which it does
-    # not within the server's grace (5 s): the native process is restarted.
+    # not within the server's grace (5 s). A scheduler held in C also keeps
+    # the native process from answering (its serving process waits in that
+    # scheduler's run queue): it is restarted, and the message names the
+    # calls in flight, since which one held it is not known.
     error = Task.await(other, 15_000)
 
     assert %Corral.NativeCrashError{signal: :SIGKILL} = error
+    assert error.message =~ ~r/^CorralTest.IsolatedNative.sleep_ms\/1: the native process was restarted: it answered nothing for \d+ ms /
     assert error.message =~
-             "CorralTest.IsolatedNative.sleep_ms/1: the native process was restarted: an abandoned call of " <>
-               "CorralTest.IsolatedNative.block_ms/1 was still running in C, holding one of its schedulers for good"
+             " ms (calls in flight: CorralTest.IsolatedNative.block_ms/1, CorralTest.IsolatedNative.sleep_ms/1) (killed by SIGKILL)"
 
     assert Corral.Isolated.call(N, :add, [2, 3], timeout: 10_000) == 5
     refute Corral.Isolated.os_pid(N) == os_pid
+  end
+
+  # Callers that wait for ever, native calls holding the schedulers of the
+  # native process: it answers no ping, and is restarted after
+  # isolate: [unresponsive_after: ms] (10 s by default). Each caller's
+  # error names the calls in flight.
+  @tag timeout: 120_000
+  test "native calls holding schedulers cannot wedge the module, also with callers waiting for ever" do
+    assert N.add(1, 1) == 2
+    os_pid = Corral.Isolated.os_pid(N)
+    started = System.monotonic_time(:millisecond)
+    holders = for _ <- 1..System.schedulers_online(), do: Task.async(fn -> catch_error(N.block_ms(60_000)) end)
+    in_flight(System.schedulers_online())
+    queued = Task.async(fn -> catch_error(N.add(2, 2)) end)
+
+    for e <- Enum.map([queued | holders], &Task.await(&1, 60_000)) do
+      assert %Corral.NativeCrashError{signal: :SIGKILL} = e
+      assert e.message =~
+               ": the native process was restarted: it answered nothing for 10000 ms (calls in flight: " <>
+                 "CorralTest.IsolatedNative.add/2, CorralTest.IsolatedNative.block_ms/1) " <>
+                 "(isolate: [unresponsive_after: ms] sets the limit) (killed by SIGKILL)"
+    end
+
+    # Not before the limit, and long before the calls would have returned.
+    assert System.monotonic_time(:millisecond) - started in 9_000..40_000
+    assert N.add(2, 3) == 5
+    refute Corral.Isolated.os_pid(N) == os_pid
+  end
+
+  @tag timeout: 120_000
+  test "a long call on a dirty scheduler is no reason to restart: the native process answers meanwhile" do
+    assert N.add(1, 1) == 2
+    os_pid = Corral.Isolated.os_pid(N)
+    # Longer than the unresponsive limit (10 s).
+    long = Task.async(fn -> N.sleep_ms(12_000) end)
+    in_flight(1)
+    for k <- 1..20, do: (assert N.add(k, k) == 2 * k; Process.sleep(100))
+    assert Task.await(long, 60_000) == :ok
+    assert Corral.Isolated.os_pid(N) == os_pid
   end
 
   test "Corral.Isolated.call/4 checks its arguments" do
@@ -454,12 +496,21 @@ defmodule CorralTest.IsolatedTest do
   end
 
   test "a bad :isolate option is refused before anything is built" do
-    assert_raise_exact ArgumentError, "use Corral: :isolate must be true, false or [timeout: ms], got: :yes", fn ->
+    assert_raise_exact ArgumentError,
+      "use Corral: :isolate must be true, false or [timeout: ms, unresponsive_after: ms], got: :yes", fn ->
       Code.compile_string("defmodule CorralTest.BadIsolate do use Corral, otp_app: :corral, lib: \"nope\", isolate: :yes end")
     end
 
-    assert_raise_exact ArgumentError, "use Corral: unknown :isolate options [:speed] (known: :timeout)", fn ->
+    assert_raise_exact ArgumentError, "use Corral: unknown :isolate options [:speed] (known: :timeout, :unresponsive_after)", fn ->
       Code.compile_string("defmodule CorralTest.BadIsolate do use Corral, otp_app: :corral, lib: \"nope\", isolate: [speed: 1] end")
+    end
+
+    for bad <- [0, -1, :never, 1.5] do
+      assert_raise_exact ArgumentError,
+        "use Corral: isolate: [unresponsive_after: ...] must be a positive integer (ms) or :infinity, got: #{inspect(bad)}", fn ->
+        Code.compile_string("defmodule CorralTest.BadIsolate do use Corral, otp_app: :corral, lib: \"nope\", " <>
+                              "isolate: [unresponsive_after: #{inspect(bad)}] end")
+      end
     end
   end
 

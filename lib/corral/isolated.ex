@@ -264,6 +264,18 @@ defmodule Corral.Isolated do
         {:stuck, {fun, n}} ->
           "the native process was restarted: an abandoned call of #{inspect(module)}.#{fun}/#{n} " <>
             "was still running in C, holding one of its schedulers for good"
+        {:unresponsive, ms, limit, {which, culprits}} ->
+          names = Enum.map_join(culprits, ", ", fn {fun, n} -> "#{inspect(module)}.#{fun}/#{n}" end)
+
+          held =
+            case which do
+              :running -> ", its schedulers held in C by #{names}"
+              :in_flight -> " (calls in flight: #{names})"
+            end
+
+          limit = if limit == :limit, do: " (isolate: [unresponsive_after: ms] sets the limit)", else: ""
+          "the native process was restarted: it answered nothing for #{ms} ms#{held}#{limit}"
+
         {:start_failed, text} -> "the native process could not be started: #{text}"
         {:protocol, text} -> "the native process was restarted: it sent #{text}, so its memory cannot be trusted"
         {:server_down, reason} -> "the server of the native process stopped: #{inspect(reason)}"

@@ -12,11 +12,15 @@ defmodule Corral.Isolated.Peer do
   #   <<1, id::64, call>>   call = term_to_binary({fun, args, handles?})
   #   <<2, ids>>            ids = term_to_binary([id]): let go of these handles
   #   <<3, id::64>>         the caller gave up on call id: kill its process
+  #   <<5, n::64>>          ping
   #
   # and answers
   #
   #   <<0, ready>>          ready = term_to_binary({:ready, load_result})
   #   <<1, id::64, reply>>  reply = term_to_binary({:ok, result, handles?} | {:raise, kind, reason, stack})
+  #   <<4, id::64>>         the process of abandoned call id has ended
+  #   <<5, n::64, ids>>     pong: ids (64 bits each) of the calls inside
+  #                         their native function now
   #
   # When the calling VM closes the channel (or dies), this VM halts.
 
@@ -47,6 +51,8 @@ defmodule Corral.Isolated.Peer do
     :persistent_term.put({Corral.Isolated, :peer}, true)
     port = Port.open({:fd, 3, 4}, [:binary, {:packet, 4}, :eof])
     table = :ets.new(__MODULE__, [:public, :set, read_concurrency: true, write_concurrency: true])
+    # Calls inside their native function (not waiting for a scheduler).
+    running = :ets.new(__MODULE__, [:public, :set, write_concurrency: true])
 
     load =
       case Code.ensure_loaded(module) do
@@ -55,7 +61,7 @@ defmodule Corral.Isolated.Peer do
       end
 
     Port.command(port, [<<0>> | :erlang.term_to_binary({:ready, load})])
-    loop(%{port: port, table: table, module: module, gen: gen}, %{}, %{})
+    loop(%{port: port, table: table, running: running, module: module, gen: gen}, %{}, %{})
   end
 
   # This VM must not outlive the calling one. Its channel's end of file says
@@ -100,13 +106,21 @@ defmodule Corral.Isolated.Peer do
             loop(ctx, by_id, by_pid)
         end
 
+      {^port, {:data, <<5, n::64>>}} ->
+        # Answered by this process, which needs a scheduler: native calls
+        # holding them all leave the server without an answer.
+        Port.command(port, [<<5, n::64>> | for({id} <- :ets.tab2list(ctx.running), do: <<id::64>>)])
+        loop(ctx, by_id, by_pid)
+
       {:DOWN, _, :process, pid, _} ->
         case Map.pop(by_pid, pid) do
           {{:abandoned, id}, by_pid} ->
+            :ets.delete(ctx.running, id)
             Port.command(port, <<4, id::64>>)
             loop(ctx, Map.delete(by_id, id), by_pid)
 
           {id, by_pid} ->
+            :ets.delete(ctx.running, id)
             loop(ctx, Map.delete(by_id, id), by_pid)
         end
 
@@ -129,7 +143,9 @@ defmodule Corral.Isolated.Peer do
       try do
         {fun, args, handles?} = :erlang.binary_to_term(call)
         args = if handles?, do: swap_in_args(args, ctx, fun), else: args
+        :ets.insert(ctx.running, {id})
         result = apply(ctx.module, fun, args)
+        :ets.delete(ctx.running, id)
 
         if crossable?(result) do
           {:ok, result, false}

@@ -20,11 +20,16 @@ defmodule Corral.Isolated.Server do
   # return; a call still running after this is stuck in C, holding a
   # scheduler of the native process for good, so the process is restarted.
   @stuck_after 5000
+  @stuck_recheck 1000
   # How long the exit status may follow the end of the native process's pipe.
   @status_wait 2000
   # The largest message the native process may send (a reply, with its
   # term encoded), unless `config :corral, isolated_max_message: bytes`.
   @max_message 256 * 1024 * 1024
+
+  # How long a native process may leave a ping unanswered while calls are
+  # in flight, unless the module sets isolate: [unresponsive_after: ms].
+  @unresponsive_after 10_000
 
   def start(module, name), do: GenServer.start(__MODULE__, module, name: name)
 
@@ -36,9 +41,23 @@ defmodule Corral.Isolated.Server do
     Tracker.load!()
     Process.send_after(self(), :drain, @drain_every)
 
+    unresponsive_after =
+      case function_exported?(module, :__corral_isolated__, 0) && module.__corral_isolated__() do
+        %{unresponsive_after: ms} -> ms
+        _ -> @unresponsive_after
+      end
+
     {:ok,
      %{
        module: module,
+       # restart a native process that answers no ping for this long while
+       # calls are in flight (isolate: [unresponsive_after: ms])
+       unresponsive_after: unresponsive_after,
+       # the ping not answered yet, when the last was, and the calls inside
+       # their native function then
+       ping: nil,
+       pong_at: nil,
+       running: [],
        slot: slot(module),
        # which native process: unique in this VM, so a handle of an earlier
        # process never matches a later one, whatever server made it
@@ -92,12 +111,57 @@ defmodule Corral.Isolated.Server do
     {:noreply, take(data, s)}
   end
 
-  def handle_info({:"$corral_stuck", gen, id}, s) do
+  # An abandoned call whose process has not ended after @stuck_after: if
+  # the last pong found it inside its native function, it holds a scheduler
+  # there for good. If the native process has answered no ping since the
+  # call was abandoned, it is restarted, naming the calls in flight (a
+  # native call blocking a scheduler also stops the serving process, so
+  # which call did it is not known). Otherwise the call waits for a
+  # scheduler, is not to blame, and is looked at again later.
+  def handle_info({:"$corral_stuck", gen, id, abandoned_at}, s) do
     case {s.gen == gen and s.status == :up and s.stopping == nil, s.abandoned} do
-      {true, %{^id => function}} -> {:noreply, kill(s, {:stuck, function}, nil)}
-      _ -> {:noreply, s}
+      {true, %{^id => function}} ->
+        cond do
+          id in s.running ->
+            {:noreply, kill(s, {:stuck, function}, nil)}
+
+          s.pong_at < abandoned_at ->
+            waited = System.monotonic_time(:millisecond) - s.pong_at
+            {:noreply, kill(s, {:unresponsive, waited, nil, culprits(s)}, nil)}
+
+          true ->
+            Process.send_after(self(), {:"$corral_stuck", gen, id, abandoned_at}, @stuck_recheck)
+            {:noreply, s}
+        end
+
+      _ ->
+        {:noreply, s}
     end
   end
+
+  def handle_info({:"$corral_tick", gen}, %{gen: gen, status: :up, stopping: nil} = s) do
+    now = System.monotonic_time(:millisecond)
+    busy? = map_size(s.calls) > 0 or map_size(s.abandoned) > 0
+
+    cond do
+      s.ping != nil and s.unresponsive_after != :infinity and busy? and now - s.pong_at >= s.unresponsive_after ->
+        {:noreply, kill(s, {:unresponsive, s.unresponsive_after, :limit, culprits(s)}, nil)}
+
+      s.ping != nil ->
+        tick(s)
+        {:noreply, s}
+
+      true ->
+        <<n::64>> = :crypto.strong_rand_bytes(8)
+        command(s.port, <<5, n::64>>)
+        tick(s)
+        # An idle native process is not held to the limit: the time counts
+        # from the ping sent while calls are in flight.
+        {:noreply, %{s | ping: n, pong_at: if(busy?, do: s.pong_at, else: now)}}
+    end
+  end
+
+  def handle_info({:"$corral_tick", _gen}, s), do: {:noreply, s}
 
   def handle_info({port, {:exit_status, status}}, %{port: port} = s) do
     {:noreply, died(s, status)}
@@ -131,7 +195,7 @@ defmodule Corral.Isolated.Server do
           if s.status == :up do
             command(s.port, <<3, id::64>>)
             {_tag, fun, arity} = Map.fetch!(s.calls, id)
-            Process.send_after(self(), {:"$corral_stuck", s.gen, id}, @stuck_after)
+            Process.send_after(self(), {:"$corral_stuck", s.gen, id, System.monotonic_time(:millisecond)}, @stuck_after)
             %{s | abandoned: Map.put(s.abandoned, id, {fun, arity})}
           else
             s
@@ -215,6 +279,12 @@ defmodule Corral.Isolated.Server do
     end
   end
 
+  defp message(<<5, n::64, ids::binary>>, %{ping: n} = s) when rem(byte_size(ids), 8) == 0 do
+    %{s | ping: nil, pong_at: System.monotonic_time(:millisecond), running: for(<<id::64 <- ids>>, do: id)}
+  end
+
+  defp message(<<5, _::binary>>, s), do: violation(s, "an answer to no ping")
+
   defp message(<<4, id::64>>, s) do
     case s.abandoned do
       %{^id => _} -> %{s | abandoned: Map.delete(s.abandoned, id)}
@@ -225,7 +295,8 @@ defmodule Corral.Isolated.Server do
   defp message(<<0, ready::binary>>, %{status: :booting} = s) do
     case safe_decode(ready) do
       {:ok, {:ready, _load}} ->
-        s = %{s | status: :up}
+        s = %{s | status: :up, pong_at: System.monotonic_time(:millisecond)}
+        tick(s)
         queued = Enum.reverse(s.queue)
         Enum.reduce(queued, %{s | queue: []}, fn {tag, fun, arity, payload}, s -> send_call(s, tag, fun, arity, payload) end)
 
@@ -284,6 +355,23 @@ defmodule Corral.Isolated.Server do
   # own).
   defp violation(%{stopping: nil} = s, what), do: kill(s, {:protocol, what}, nil)
   defp violation(s, _what), do: s
+
+  defp tick(s) do
+    every = if s.unresponsive_after == :infinity, do: 1000, else: s.unresponsive_after |> div(4) |> min(1000) |> max(10)
+    Process.send_after(self(), {:"$corral_tick", s.gen}, every)
+  end
+
+  # The calls to name when the native process stopped answering:
+  # {:running, those the last answer found inside their native function}, else
+  # {:in_flight, all calls in flight}.
+  defp culprits(s) do
+    in_flight = Map.merge(Map.new(s.abandoned), Map.new(s.calls, fn {id, {_tag, fun, arity}} -> {id, {fun, arity}} end))
+
+    case for(id <- s.running, Map.has_key?(in_flight, id), do: in_flight[id]) do
+      [] -> {:in_flight, in_flight |> Map.values() |> Enum.uniq() |> Enum.sort()}
+      running -> {:running, running |> Enum.uniq() |> Enum.sort()}
+    end
+  end
 
   # SIGKILL: a native call stuck in a loop cannot delay it. `stopping` is
   # {why, [callers of stop/1 waiting for the exit]}.
@@ -450,7 +538,7 @@ defmodule Corral.Isolated.Server do
       nil -> :ok
     end
 
-    %{s | port: nil, os_pid: nil, shell_pid: nil, status: :down, stopping: nil, calls: %{}, ids: %{}, abandoned: %{}, chunks: [],
+    %{s | port: nil, os_pid: nil, shell_pid: nil, ping: nil, running: [], status: :down, stopping: nil, calls: %{}, ids: %{}, abandoned: %{}, chunks: [],
           buffered: 0, need: 4}
   end
 
