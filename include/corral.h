@@ -415,7 +415,23 @@ void corral__on_unload(ErlNifEnv *env, void *priv);
     {                                                                                         \
         corral__prepare(&corral__module_info, corral__exports, corral__funcs);                \
     }                                                                                         \
+    CORRAL__STATIC_INIT_DECL(token)                                                           \
     ERL_NIF_INIT(token, corral__funcs, corral__on_load, NULL, corral__on_upgrade, corral__on_unload)
+
+/* A static NIF (STATIC_ERLANG_NIF_LIBNAME=<lib>, set by a CORRAL_STATIC=1
+ * build): the entry is <lib>_nif_init, which a statically linked VM's table
+ * names. It keeps default visibility so that the archive's one object can
+ * make every other symbol local (two Corral libraries in one VM must not
+ * clash); erl_nif.h does not export it in a static build. An Elixir module's
+ * name is no C name, so a static build needs the library name. */
+#if defined(STATIC_ERLANG_NIF_LIBNAME)
+#define CORRAL__STATIC_INIT_DECL(token) __attribute__((visibility("default"))) ErlNifEntry *ERL_NIF_INIT_NAME(token)(void);
+#elif defined(STATIC_ERLANG_NIF)
+#define CORRAL__STATIC_INIT_DECL(token) \
+    _Static_assert(0, "a static Corral library needs STATIC_ERLANG_NIF_LIBNAME=<lib> (CORRAL_STATIC=1 sets it)");
+#else
+#define CORRAL__STATIC_INIT_DECL(token)
+#endif
 
 /* {----------------------------------------------------------------------
  * Library hooks: load, upgrade, unload

@@ -438,7 +438,7 @@ defmodule Corral do
     :persistent_term.put({__MODULE__, :functions, env.module}, library)
 
     resources = for f <- [config.src | info.inputs], do: quote(do: @external_resource(unquote(f)))
-    so_base = String.replace_suffix(info.so, ".so", "")
+    so_base = Path.join(Path.dirname(info.so), "lib#{config.lib}")
     load_from = Keyword.get(opts, :load_from, {config.otp_app, "priv/native/lib#{config.lib}"})
 
     # The load info (c_src/corral/call.c): {:corral, abi, {pid, ref}, data};

@@ -19,12 +19,35 @@ sections(Path, Names) ->
         {error, Reason} -> {error, Reason}
     end.
 
+parse(<<"!<arch>\n", Members/binary>>, Names) ->
+    %% A static library (CORRAL_STATIC=1): Corral puts its one object there.
+    case archive_object(Members) of
+        {ok, Object} -> parse(Object, Names);
+        none -> {error, <<"an archive without an ELF object">>}
+    end;
 parse(Bin, Names) ->
     case {elf_magic(Bin), macho_magic(Bin)} of
         {true, _} -> parse_elf(Bin, Names);
         {_, true} -> parse_macho(Bin, Names, host_arch());
         _ -> {error, <<"not a shared library (neither ELF nor Mach-O)">>}
     end.
+
+%% The first ELF member of an ar archive (members: a 60-byte header with the
+%% size in decimal at byte 48, the data, padded to an even length).
+archive_object(<<_Name:48/binary, Size:10/binary, "`\n", Rest/binary>>) ->
+    case string:to_integer(string:trim(binary_to_list(Size))) of
+        {N, []} when N >= 0, N =< byte_size(Rest) ->
+            <<Data:N/binary, After/binary>> = Rest,
+            case elf_magic(Data) of
+                true -> {ok, Data};
+                false -> archive_object(skip_pad(N, After))
+            end;
+        _ -> none
+    end;
+archive_object(_) -> none.
+
+skip_pad(N, <<"\n", After/binary>>) when N rem 2 =:= 1 -> After;
+skip_pad(_N, After) -> After.
 
 elf_magic(<<16#7F, "ELF", _/binary>>) -> true;
 elf_magic(_) -> false.
@@ -97,6 +120,11 @@ elf_section(_, _) -> {0, 0, 0, 0, 0}.
 %% loading it. {ok, Name} or {error, Sentence}.
 target(Path) ->
     case file:read_file(Path) of
+        {ok, <<"!<arch>\n", Members/binary>>} ->
+            case archive_object(Members) of
+                {ok, Object} -> target_of(Object);
+                none -> {error, <<"an archive without an ELF object">>}
+            end;
         {ok, Bin} -> target_of(Bin);
         {error, Reason} -> {error, iolist_to_binary(["cannot read ", Path, ": ", file:format_error(Reason)])}
     end.

@@ -82,7 +82,9 @@ defmodule Corral.Compiler do
     app_path = app_path(otp_app, root)
     # A build with another compiler (CC or CROSSCOMPILE: another target, or
     # musl) keeps its objects apart, named after that compiler.
-    variant = Enum.join([Atom.to_string(mode) | Enum.map(sanitize, &Atom.to_string/1)] ++ compiler_tag(), "-")
+    static? = static?()
+    variant =
+      Enum.join([Atom.to_string(mode) | Enum.map(sanitize, &Atom.to_string/1)] ++ compiler_tag() ++ if(static?, do: ["static"], else: []), "-")
     build_dir = Path.join([app_path, "corral", lib, variant])
 
     sources =
@@ -105,7 +107,9 @@ defmodule Corral.Compiler do
       libs: Keyword.get(opts, :libs, []),
       compile_commands?: Keyword.get(opts, :compile_commands, true),
       build_dir: build_dir,
-      so: Path.join([app_path, "priv", "native", "lib#{lib}.so"]),
+      # CORRAL_STATIC=1: an archive for a statically linked VM instead
+      so: Path.join([app_path, "priv", "native", if(static?, do: "#{lib}.a", else: "lib#{lib}.so")]),
+      static?: static?,
       skip_compilation?: Keyword.get(opts, :skip_compilation?, false),
       prebuilt: Keyword.get(opts, :prebuilt),
       version: Keyword.get(opts, :version) || app_version(otp_app)
@@ -258,7 +262,8 @@ defmodule Corral.Compiler do
     # The environment's flags come first, Corral's after them: CFLAGS of a
     # cross toolchain (-mcpu, --sysroot, even -fPIE) cannot undo -fPIC or
     # the -O level of the :mode.
-    cflags = cc_args ++ env_flags("CFLAGS") ++ env_flags("CPPFLAGS") ++ cflags(config, erts_include)
+    static = if config.static?, do: ["-DSTATIC_ERLANG_NIF_LIBNAME=#{config.lib}"], else: []
+    cflags = cc_args ++ env_flags("CFLAGS") ++ env_flags("CPPFLAGS") ++ cflags(config, erts_include) ++ static
     ldflags = cc_args ++ env_flags("LDFLAGS") ++ ldflags(config, host_os())
     stamp = Path.join(config.build_dir, "flags")
     stamp_text = Enum.join([cc | cflags] ++ ["--" | ldflags], "\n")
@@ -297,12 +302,16 @@ defmodule Corral.Compiler do
 
     if stale != [] or not File.exists?(config.so) or newer_than?(objects, config.so) or
          File.read(marker) != {:ok, config.build_dir} do
-      link!(cc, objects, ldflags, config)
-      # The symbol check asks the host's dynamic loader (ldd), which knows
-      # nothing of another target's libraries; a library for another
-      # target is checked where it runs (its load names what is missing).
-      if native_target?(config.so), do: check_symbols!(config, objects)
-      check_argument_reads!(config)
+      if config.static? do
+        archive!(cc, cc_args, objects, config)
+      else
+        link!(cc, objects, ldflags, config)
+        # The symbol check asks the host's dynamic loader (ldd), which knows
+        # nothing of another target's libraries; a library for another
+        # target is checked where it runs (its load names what is missing).
+        if native_target?(config.so), do: check_symbols!(config, objects)
+        check_argument_reads!(config)
+      end
       File.write!(marker, config.build_dir)
     end
   end
@@ -663,6 +672,45 @@ defmodule Corral.Compiler do
     end
   end
 
+  defp static?, do: env("CORRAL_STATIC") in ["1", "true"]
+
+  # CORRAL_STATIC=1: the objects become one relocatable object (`cc -r`) in
+  # which every symbol but <lib>_nif_init is made local (objcopy
+  # --localize-hidden: Corral compiles with hidden visibility), so that the
+  # Corral runtimes of several libraries linked into one VM do not clash;
+  # then an archive <lib>.a holding it, for the VM's link
+  # (--enable-static-nifs) or an app's own (iOS, Android).
+  defp archive!(cc, cc_args, objects, config) do
+    one = Path.join(config.build_dir, "#{config.lib}.o")
+    run_tool!(cc, cc_args ++ ["-r", "-nostdlib", "-o", one] ++ objects, config)
+    run_tool!(find_tool!("OBJCOPY", cc, ["objcopy", "llvm-objcopy"]), ["--localize-hidden", one], config)
+    tmp = config.so <> ".#{System.unique_integer([:positive])}.tmp"
+    run_tool!(find_tool!("AR", cc, ["ar", "llvm-ar"]), ["rcs", tmp, one], config)
+    File.rename!(tmp, config.so)
+  end
+
+  # AR or OBJCOPY; else the tool beside the compiler with its prefix
+  # (aarch64-linux-gnu-gcc -> aarch64-linux-gnu-objcopy); else the host's.
+  defp find_tool!(var, cc, names) do
+    tool = hd(names)
+    base = Path.basename(cc)
+
+    sibling =
+      case Regex.run(~r/^(.*-)(gcc|cc|clang)(-[0-9.]+)?$/, base) do
+        [_, prefix | _] -> Path.join(Path.dirname(cc), prefix <> tool)
+        _ -> nil
+      end
+
+    candidates = Enum.reject([env(var), sibling | names], &is_nil/1)
+    Enum.find_value(candidates, &System.find_executable/1) || Mix.raise("Corral could not find #{Enum.join(candidates, ", ")} (#{var}) to make a static library")
+  end
+
+  defp run_tool!(tool, args, config) do
+    {output, status} = System.cmd(tool, args, cd: config.root, stderr_to_stdout: true)
+    if output != "", do: IO.write(:stderr, output)
+    if status != 0, do: Mix.raise("Corral: #{Path.basename(tool)} #{Enum.join(args, " ")} failed for #{inspect(config.module)} (its messages are above)")
+  end
+
   defp find_named_cc!(var, value, program) do
     System.find_executable(program) || Mix.raise(Messages.message({:cc_not_found, var, value, program}))
   end
@@ -676,7 +724,7 @@ defmodule Corral.Compiler do
     end
   end
 
-  @build_vars ~w(CC CROSSCOMPILE CFLAGS CPPFLAGS LDFLAGS ERTS_INCLUDE_DIR CORRAL_SANITIZE)
+  @build_vars ~w(CC CROSSCOMPILE CFLAGS CPPFLAGS LDFLAGS ERTS_INCLUDE_DIR CORRAL_SANITIZE CORRAL_STATIC)
 
   @doc false
   # The environment a build depends on; a module built under another one

@@ -62,10 +62,13 @@ defmodule Corral.Loader do
         :ok
 
       error ->
+        # A static build (CORRAL_STATIC=1) loads only into a VM linked with
+        # its archive; say so rather than the missing .so.
+        error = if static_build?(path), do: {:static, Path.join(Path.dirname(path), static_name(path))}, else: error
         message = Corral.Messages.load_error(module, path, error, hook)
         :persistent_term.put({__MODULE__, :error, module}, message)
         # Expected in the build tool of a cross build; each call says it.
-        unless match?({:foreign, _, _}, result) and build_tool?(), do: IO.warn(message, [])
+        unless (match?({:foreign, _, _}, error) or match?({:static, _}, error)) and build_tool?(), do: IO.warn(message, [])
         # The module stays loaded so that each call raises Corral.LoadError
         # with this reason, rather than UndefinedFunctionError.
         :ok
@@ -81,6 +84,12 @@ defmodule Corral.Loader do
       # Unreadable or missing: the dynamic loader says why.
       {:error, _} -> nil
     end
+  end
+
+  defp static_name(path), do: String.replace_prefix(Path.basename(path), "lib", "") <> ".a"
+
+  defp static_build?(path) do
+    not File.exists?(path <> ".so") and File.exists?(Path.join(Path.dirname(path), static_name(path)))
   end
 
   # Mix loads the modules it compiles, and asks them whether to compile

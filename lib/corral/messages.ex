@@ -179,6 +179,11 @@ defmodule Corral.Messages do
       "and this VM runs on #{host}. Build it on (or for) #{host}, or use the artefact for #{host}."
   end
 
+  def load_error(module, path, {:static, archive}, _hook) do
+    "#{inspect(module)} could not load its native library #{path}.so: it was built as the static archive " <>
+      "#{archive} (CORRAL_STATIC=1), which loads only into a VM linked with it; build without CORRAL_STATIC for this VM."
+  end
+
   def load_error(module, path, {:error, {_, _}}, hook) when is_binary(hook) do
     "#{inspect(module)} could not load its native library #{path}.so: its load hook failed: #{hook}"
   end
