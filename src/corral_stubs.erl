@@ -520,6 +520,7 @@ function_text(M, {N, A, Thread}, Docs, Timeout, Shapes) ->
                  doc_attribute("false"),
                  io_lib:format("~tw(~ts) ->\n", [Async, Args]), Wrapped(Native)]
         end,
+    %% (erlang:nif_error/1 is the stub the VM expects; the argument raises first.)
     Stub = io_lib:format("~ts(~ts) -> erlang:nif_error(corral_not_loaded()).\n\n", [Native, Under]),
     [Head, Body, "\n", Stub].
 
@@ -694,7 +695,8 @@ token_text({Symbol, _}) -> atom_to_list(Symbol).
 %% The sentences of a failed load, by the load callback's code; the Elixir
 %% build (Corral.Messages) uses the same table.
 load_details() ->
-    [{101, <<"it was built by a different version of Corral; rebuild it (mix compile --force with Mix, a clean build elsewhere)">>},
+    [{101, <<"it was built by a different version of Corral; build it again with this one "
+             "(mix compile --force; rebar3 clean, then rebar3 compile; make clean all)">>},
      {102, <<"an atom in one of its CORRAL_ATOMS tables is invalid (longer than 255 characters, or not ASCII before OTP 26)">>},
      {103, <<"the VM refused to register one of its resource types">>},
      {104, <<"it has dirty NIFs (CORRAL_DIRTY_CPU/IO) but this VM has no dirty schedulers">>},
@@ -750,15 +752,23 @@ support_text(App, Lib, LoadData, Uses) ->
      "corral_hook_text(Text) when is_binary(Text) -> Text;\n"
      "corral_hook_text({'$corral_error', _, Message}) when is_binary(Message) -> Message;\n"
      "corral_hook_text(Other) -> io_lib:format(\"~tp\", [Other]).\n\n",
+     "%% What every function raises while the library is not loaded:\n"
+     "%% {not_loaded, Sentence}, the sentence shown whole by the shell\n"
+     "%% (format_error/2) rather than cut inside the printed term.\n"
+     "-spec corral_not_loaded() -> no_return().\n"
      "corral_not_loaded() ->\n"
-     "    {not_loaded, persistent_term:get({?MODULE, corral_load_error}, <<\"the native library of \", (atom_to_binary(?MODULE))/binary, \" is not loaded\">>)}.\n\n",
+     "    Sentence = persistent_term:get({?MODULE, corral_load_error}, <<\"the native library of \", (atom_to_binary(?MODULE))/binary, \" is not loaded\">>),\n"
+     "    erlang:error({not_loaded, Sentence}, none, [{error_info, #{module => ?MODULE, cause => corral_not_loaded}}]).\n\n",
      [error_helpers_text() || maps:get(wrappers, Uses)],
      [await_text() || maps:get(await, Uses)],
      doc_attribute("false"),
      "%% The shell's and erl_error's text for an error raised here: the\n"
      "%% message, under the argument it is about.\n",
-     "format_error(_Reason, [{_, _, _, Info} | _]) ->\n"
+     "format_error(Reason, [{_, _, _, Info} | _]) ->\n"
      "    case proplists:get_value(error_info, Info) of\n"
+     "        #{cause := corral_not_loaded} ->\n"
+     "            {not_loaded, Sentence} = Reason,\n"
+     "            #{general => unicode:characters_to_list(Sentence)};\n"
      "        #{cause := Message} when is_binary(Message) ->\n"
      "            Rest = case binary:split(Message, <<\": \">>) of [_, R] -> R; [R] -> R end,\n"
      "            case re:run(Rest, \"^argument ([0-9]+)(?:: |, )(.*)$\", [{capture, all_but_first, binary}, dotall, unicode]) of\n"

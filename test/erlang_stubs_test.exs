@@ -224,9 +224,12 @@ defmodule CorralTest.ErlangStubsTest do
     :ok = generate(so, erl)
     File.write!(erl, String.replace(File.read!(erl), "{corral, #{Corral.abi()},", "{corral, 999,"))
     m = ExUnit.CaptureLog.with_log(fn -> load(dir, so, erl) end) |> elem(0)
-    assert {:error, {:not_loaded, sentence}, _} = raised(fn -> m.new(1) end)
+    assert {:error, {:not_loaded, sentence}, shown} = raised(fn -> m.new(1) end)
     assert sentence =~ "stubs_abi could not load its native library"
-    assert sentence =~ "it was built by a different version of Corral"
+    assert sentence =~ "it was built by a different version of Corral; build it again with this one " <>
+                         "(mix compile --force; rebar3 clean, then rebar3 compile; make clean all)"
+    # The shell shows the sentence whole, not cut inside the printed term.
+    assert shown =~ "*** " <> sentence
   end
 
   # The generator alone (see :toolchain in compiler_test.exs).
