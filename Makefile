@@ -88,14 +88,13 @@ clean:
 # tools (tagged toolchain: compiling, generating, packaging, cross-building)
 # are left out: they check no C that runs in the VM, and every compiler they
 # start would carry the ASan runtime (LD_PRELOAD), at several times the time.
-# So are the two reload tests tagged asan_reload_hang (see reload_test.exs).
 ASAN_RUNTIME = $(shell gcc -print-file-name=libasan.so)
 test-sanitize: deps
 	CORRAL_SANITIZE=address,undefined ERL_FLAGS="+Mea min" \
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	MIX_BUILD_PATH=$(CURDIR)/_build/sanitize \
-	LD_PRELOAD=$(ASAN_RUNTIME) MIX_ENV=test mix test --exclude toolchain --exclude asan_reload_hang
+	LD_PRELOAD=$(ASAN_RUNTIME) MIX_ENV=test mix test --exclude toolchain
 	cd examples/sqlite && CORRAL_SANITIZE=address,undefined ERL_FLAGS="+Mea min" \
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
