@@ -478,16 +478,6 @@ defmodule Corral do
       @doc false
       def __corral_isolated__, do: unquote(Macro.escape(isolate))
 
-      # Mix asks before each compile: a build for another compiler, target
-      # or flags (CC, CFLAGS, ERTS_INCLUDE_DIR...) rebuilds the library. The
-      # question is put to a module of its own, defined in the same file:
-      # Mix loads the module it asks, and loading this one would load its
-      # native library (and run its load hook) at every compile.
-      defmodule CorralBuild do
-        @moduledoc false
-        def __mix_recompile__?, do: Corral.Compiler.build_env() != unquote(Macro.escape(Corral.Compiler.build_env()))
-      end
-
       @doc false
       # What `use Corral.Functions` defines its functions from.
       def __corral_functions__, do: unquote(Macro.escape(library))

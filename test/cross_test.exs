@@ -143,7 +143,8 @@ defmodule CorralTest.CrossTest do
     so = Path.join(dir, "_build/lib/buffer/priv/native/libbuffer_nif.so")
     clean = [{"CC", nil}, {"CROSSCOMPILE", nil}, {"CFLAGS", nil}, {"LDFLAGS", nil}, {"CPPFLAGS", nil}, {"ERTS_INCLUDE_DIR", nil}]
     run = fn env ->
-      System.cmd("mix", ["compile"], cd: dir, env: [{"MIX_BUILD_PATH", Path.join(dir, "_build")} | clean] ++ env, stderr_to_stdout: true)
+      # --force: Mix does not compile again for another environment.
+      System.cmd("mix", ["compile", "--force"], cd: dir, env: [{"MIX_BUILD_PATH", Path.join(dir, "_build")} | clean] ++ env, stderr_to_stdout: true)
     end
 
     # Nerves sets CROSSCOMPILE to the path and prefix of its tools.

@@ -724,13 +724,6 @@ defmodule Corral.Compiler do
     end
   end
 
-  @build_vars ~w(CC CROSSCOMPILE CFLAGS CPPFLAGS LDFLAGS ERTS_INCLUDE_DIR CORRAL_SANITIZE CORRAL_STATIC)
-
-  @doc false
-  # The environment a build depends on; a module built under another one
-  # is compiled again (its __mix_recompile__?/0).
-  def build_env, do: for(var <- @build_vars, do: {var, env(var)})
-
   defp env(var) do
     case System.get_env(var) do
       nil -> nil
