@@ -755,7 +755,6 @@ support_text(App, Lib, LoadData, Uses) ->
      "%% What every function raises while the library is not loaded:\n"
      "%% {not_loaded, Sentence}, the sentence shown whole by the shell\n"
      "%% (format_error/2) rather than cut inside the printed term.\n"
-     "-spec corral_not_loaded() -> no_return().\n"
      "corral_not_loaded() ->\n"
      "    Sentence = persistent_term:get({?MODULE, corral_load_error}, <<\"the native library of \", (atom_to_binary(?MODULE))/binary, \" is not loaded\">>),\n"
      "    erlang:error({not_loaded, Sentence}, none, [{error_info, #{module => ?MODULE, cause => corral_not_loaded}}]).\n\n",
