@@ -11,6 +11,10 @@ defmodule Corral.MixProject do
       elixirc_paths: elixirc_paths(Mix.env()),
       start_permanent: Mix.env() == :prod,
       deps: [],
+      # Prebuilt downloads (Corral.Prebuilt) run inside the user's build,
+      # where Mix starts inets and ssl on demand; a running application of a
+      # user never needs them, so they are not listed in application/0.
+      xref: [exclude: [:httpc, :public_key]],
       description: "Safe, fast NIFs in C for Erlang and Elixir: checked arguments with clear exceptions, " <>
         "errors that unwind, typed resources, scheduler-friendly work, and a Mix compiler.",
       package: package(),

@@ -37,10 +37,17 @@ defmodule Corral do
     * `:load_from` - `{app, "priv/path/libname"}` to load a library built
       elsewhere (the path has no `.so`).
     * `:skip_compilation?` - `true` to use an already built library as is.
-    * `:prebuilt` - a folder of prebuilt libraries (made by
-      `mix corral.package`): the one for this OS, architecture, NIF version
-      and app version is installed after its SHA-256 is checked against the
-      folder's `checksums.txt`; with none, the library is built from source.
+    * `:prebuilt` - prebuilt libraries for users without a C compiler: a
+      folder made by `mix corral.package` (shipped in the package), or
+      `[base_url: "https://...", checksums: "checksums-<lib>.txt"]` to
+      download them (made by `mix corral.precompile`, uploaded to
+      `base_url`; the checksums file, relative to the project, is shipped).
+      The artefact for this machine's target (architecture and C library)
+      and the newest NIF version this VM loads is checked against its
+      SHA-256 and installed instead of compiling; downloads use HTTPS with
+      certificate checks (`CORRAL_CACERTFILE` names extra CA certificates)
+      and are cached (`CORRAL_CACHE_DIR`, else the user's cache folder).
+      With no fitting artefact the library is built from source;
       `CORRAL_FORCE_BUILD=1` always builds.
     * `:version` - the version in prebuilt file names (default: the app's).
     * `:load_data` - a term given to the library's load hook
@@ -473,7 +480,8 @@ defmodule Corral do
       @doc false
       def __corral_library__, do: unquote(info.so)
       @doc false
-      def __corral_package__, do: %{lib: unquote(config.lib), version: unquote(config.version)}
+      def __corral_package__,
+        do: %{lib: unquote(config.lib), version: unquote(config.version), prebuilt: unquote(Macro.escape(config.prebuilt))}
 
       @doc false
       def __corral_isolated__, do: unquote(Macro.escape(isolate))

@@ -37,25 +37,7 @@ defmodule CorralTest.CrossTest do
     :ok
   end
 
-  # The headers of an Erlang built for `cc`'s target: erl_nif.h and its
-  # companions are the same on every machine but erl_int_sizes_config.h,
-  # which Erlang's configure writes from the target's type sizes; here they
-  # come from the cross compiler's own predefined macros.
-  defp target_include!(cc, dir) do
-    File.mkdir_p!(dir)
-    host = Corral.Compiler.find_erts_include!()
-    for h <- Path.wildcard(Path.join(host, "*.h")), do: File.cp!(h, Path.join(dir, Path.basename(h)))
-    {defs, 0} = System.cmd(cc, ["-dM", "-E", "-x", "c", "/dev/null"])
-
-    sizes =
-      for {macro, name} <- [{"SHORT", "SHORT"}, {"INT", "INT"}, {"LONG", "LONG"}, {"LONG_LONG", "LONG_LONG"}, {"POINTER", "VOID_P"}] do
-        [_, n] = Regex.run(~r/#define __SIZEOF_#{macro}__ (\d+)/, defs)
-        "#define SIZEOF_#{name} #{n}\n"
-      end
-
-    File.write!(Path.join(dir, "erl_int_sizes_config.h"), ["#define SIZEOF_CHAR 1\n" | sizes])
-    dir
-  end
+  defp target_include!(cc, dir), do: Corral.Compiler.target_erts_include!(cc, dir)
 
   defp target_env(target, cc, wide?) do
     base = [{"CC", cc}, {"CROSSCOMPILE", nil}, {"CFLAGS", nil}, {"LDFLAGS", nil}, {"CPPFLAGS", nil}]

@@ -37,7 +37,7 @@ defmodule Corral.Compiler do
 
     cond do
       config.skip_compilation? -> :ok
-      use_prebuilt!(config) -> :ok
+      Corral.Prebuilt.install!(config) -> :ok
       true -> compile_and_link!(config)
     end
 
@@ -111,7 +111,7 @@ defmodule Corral.Compiler do
       so: Path.join([app_path, "priv", "native", if(static?, do: "#{lib}.a", else: "lib#{lib}.so")]),
       static?: static?,
       skip_compilation?: Keyword.get(opts, :skip_compilation?, false),
-      prebuilt: Keyword.get(opts, :prebuilt),
+      prebuilt: Corral.Prebuilt.option!(Keyword.get(opts, :prebuilt), lib),
       version: Keyword.get(opts, :version) || app_version(otp_app)
     }
   end
@@ -164,76 +164,20 @@ defmodule Corral.Compiler do
       else: "0.0.0"
   end
 
-  ## Prebuilt libraries
+  ## Prebuilt libraries (Corral.Prebuilt)
 
   @doc """
-  The file name of a prebuilt library for `target` (default: this machine):
-  `lib<lib>-<version>-nif-<major>.<minor>-<target>.so`, with the target as
-  `Corral.ObjectFile.target/1` reads it from a library: `x86_64-linux-gnu`,
-  `x86_64-linux-musl` (so an Alpine machine never picks a glibc build),
-  `aarch64-linux-gnu`, `arm-linux-gnueabihf`, `aarch64-macos`. The NIF
-  version is the VM's, so a library is never loaded into a VM whose NIF API
-  it was not built for.
+  The file name of a prebuilt library for `target` (default: this machine)
+  and this VM's NIF version: `lib<lib>-<version>-nif-<major>.<minor>-<target>.so`,
+  with the target as `Corral.ObjectFile.target/1` reads it from a library:
+  `x86_64-linux-gnu`, `x86_64-linux-musl` (so an Alpine machine never picks
+  a glibc build), `aarch64-linux-gnu`, `arm-linux-gnueabihf`, `aarch64-macos`.
   """
-  def artefact_name(lib, version, target \\ Corral.ObjectFile.host_target()) do
-    {:ok, nif} = nif_version()
-    "lib#{lib}-#{version}-nif-#{nif}-#{target}.so"
-  end
-
-  defp nif_version, do: {:ok, :erlang.system_info(:nif_version) |> List.to_string()}
+  def artefact_name(lib, version, target \\ Corral.ObjectFile.host_target()),
+    do: Corral.Prebuilt.artefact_name(lib, version, Corral.Prebuilt.nif_version(), target)
 
   @doc "Lowercase hex SHA-256 of a file."
-  def sha256(path), do: :crypto.hash(:sha256, File.read!(path)) |> Base.encode16(case: :lower)
-
-  # `prebuilt: dir`: if dir holds this machine's artefact, check it against
-  # dir/checksums.txt ("<sha256>  <file name>" lines) and install it instead
-  # of compiling; with no artefact for this machine, build from source.
-  # CORRAL_FORCE_BUILD=1 always builds.
-  defp use_prebuilt!(%{prebuilt: nil}), do: false
-
-  defp use_prebuilt!(config) do
-    dir = Path.expand(config.prebuilt, config.root)
-    name = artefact_name(config.lib, config.version)
-    file = Path.join(dir, name)
-
-    cond do
-      System.get_env("CORRAL_FORCE_BUILD") in ["1", "true"] ->
-        false
-
-      not File.exists?(file) ->
-        false
-
-      true ->
-        expected = checksums(Path.join(dir, "checksums.txt"))[name]
-        actual = sha256(file)
-
-        cond do
-          expected == nil -> Mix.raise(Messages.message({:prebuilt_unlisted, file, config}))
-          expected != actual -> Mix.raise(Messages.message({:prebuilt_checksum, file, expected, actual, config}))
-          true -> :ok
-        end
-
-        File.mkdir_p!(Path.dirname(config.so))
-        tmp = config.so <> ".#{System.unique_integer([:positive])}.tmp"
-        File.cp!(file, tmp)
-        File.rename!(tmp, config.so)
-        File.write!(config.so <> ".build", "prebuilt:" <> file)
-        true
-    end
-  end
-
-  defp checksums(path) do
-    case File.read(path) do
-      {:ok, text} ->
-        for line <- String.split(text, "\n", trim: true),
-            [sum, name] <- [String.split(line, ~r/\s+/, parts: 2)],
-            into: %{},
-            do: {String.trim(name), String.downcase(sum)}
-
-      {:error, _} ->
-        %{}
-    end
-  end
+  def sha256(path), do: Corral.Prebuilt.sha256_of(File.read!(path))
 
   defp inputs(config) do
     headers = config.src |> Path.join("**/*.h") |> Path.wildcard()
@@ -748,6 +692,29 @@ defmodule Corral.Compiler do
 
     Enum.find(Enum.reject(candidates, &is_nil/1), fn dir -> File.exists?(Path.join(dir, "erl_nif.h")) end) ||
       Mix.raise(Messages.message(:no_erl_nif_h))
+  end
+
+  @doc false
+  # The headers of an Erlang built for `cc`'s target, written to `dir`:
+  # erl_nif.h and its companions are the same on every machine but
+  # erl_int_sizes_config.h, which Erlang's configure writes from the
+  # target's type sizes; here they come from the compiler's own predefined
+  # macros. For cross builds to a target of another word size.
+  def target_erts_include!(cc, dir) do
+    File.mkdir_p!(dir)
+    host = find_erts_include!()
+    for h <- Path.wildcard(Path.join(host, "*.h")), do: File.cp!(h, Path.join(dir, Path.basename(h)))
+    [exe | args] = OptionParser.split(cc)
+    {defs, 0} = System.cmd(exe, args ++ ["-dM", "-E", "-x", "c", "/dev/null"])
+
+    sizes =
+      for {macro, name} <- [{"SHORT", "SHORT"}, {"INT", "INT"}, {"LONG", "LONG"}, {"LONG_LONG", "LONG_LONG"}, {"POINTER", "VOID_P"}] do
+        [_, n] = Regex.run(~r/#define __SIZEOF_#{macro}__ (\d+)/, defs)
+        "#define SIZEOF_#{name} #{n}\n"
+      end
+
+    File.write!(Path.join(dir, "erl_int_sizes_config.h"), ["#define SIZEOF_CHAR 1\n" | sizes])
+    dir
   end
 
   ## Reading the export table

@@ -147,14 +147,30 @@ defmodule Corral.Messages do
       "(#{error}): #{spec}"
   end
 
-  def message({:prebuilt_unlisted, file, config}) do
-    "the prebuilt library #{rel(file, config)} for #{inspect(config.module)} is not listed in " <>
-      "#{rel(Path.join(Path.dirname(file), "checksums.txt"), config)}; refusing to load an unchecked library"
+  def message({:prebuilt_unlisted, where, sums, config}) do
+    "the prebuilt library #{rel(where, config)} for #{inspect(config.module)} is not listed in " <>
+      "#{rel(sums, config)}; refusing to load an unchecked library"
   end
 
-  def message({:prebuilt_checksum, file, expected, actual, config}) do
-    "the prebuilt library #{rel(file, config)} for #{inspect(config.module)} does not match its checksum " <>
-      "(expected #{expected}, got #{actual}); refusing to load it"
+  def message({:prebuilt_checksum, where, expected, actual, sums, config}) do
+    "the prebuilt library #{rel(where, config)} for #{inspect(config.module)} does not match its checksum " <>
+      "in #{rel(sums, config)} (expected #{expected}, got #{actual}); refusing to load it"
+  end
+
+  def message({:prebuilt_no_checksums, sums, config}) do
+    "Corral: #{inspect(config.module)} downloads prebuilt libraries, but their checksums file " <>
+      "#{rel(sums, config)} is missing, so no download could be checked; building it from source " <>
+      "(mix corral.precompile writes that file, and the package must ship it)"
+  end
+
+  def message({:prebuilt_none_fits, target, config}) do
+    "Corral: no prebuilt library of #{inspect(config.module)} #{config.version} fits #{target} with NIF version " <>
+      "#{Corral.Prebuilt.nif_version()}; building it from source"
+  end
+
+  def message({:prebuilt_download, url, why, config}) do
+    "Corral could not download the prebuilt library of #{inspect(config.module)} from #{url}: #{why}. " <>
+      "CORRAL_FORCE_BUILD=1 builds it from source instead (with a C compiler)"
   end
 
   def message({:erlang_binding, config}) do

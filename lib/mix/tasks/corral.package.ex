@@ -37,12 +37,7 @@ defmodule Mix.Tasks.Corral.Package do
     File.mkdir_p!(dir)
     target = Path.join(dir, name)
     File.cp!(so, target)
-    sums = Path.join(dir, "checksums.txt")
-    kept = case File.read(sums) do
-      {:ok, text} -> text |> String.split("\n", trim: true) |> Enum.reject(&String.ends_with?(&1, " " <> name))
-      _ -> []
-    end
-    File.write!(sums, Enum.join(kept ++ ["#{Corral.Compiler.sha256(target)}  #{name}"], "\n") <> "\n")
+    Corral.Prebuilt.merge_checksums!(Path.join(dir, "checksums.txt"), %{name => Corral.Compiler.sha256(target)})
     Mix.shell().info("packaged #{target}")
   end
 
