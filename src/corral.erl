@@ -8,7 +8,9 @@
 %%   {corral, [{counter_nif, [{sources, ["c_src/*.c"]},   % the default
 %%                            {cflags, []}, {ldflags, []},
 %%                            {timeout, 5000},            % a thread job's wait, ms
-%%                            {load_data, {pool, 4}}]}]}. % the load hook's data (CORRAL_ON_LOAD)
+%%                            {load_data, {pool, 4}},    % the load hook's data (CORRAL_ON_LOAD)
+%%                            {prebuilt, [{base_url, "https://..."},       % download the library
+%%                                        {checksums, "checksums-counter_nif.txt"}]}]}]}.
 %%
 %% For each module listed: its C sources and Corral's runtime (one file,
 %% include/corral_all.c) are compiled into priv/<module>.so when any of
@@ -16,8 +18,17 @@
 %% the library (rewritten only when it changes; a src/<module>.erl the
 %% generator did not write is left alone, and the build stops saying so).
 %% `rebar3 corral compile` runs it alone. CC picks the compiler (default cc).
+%%
+%% With {prebuilt, ...}, the library for this machine's target and the
+%% newest NIF version the VM loads is downloaded instead of compiled (see
+%% corral_prebuilt: checked against the shipped checksums file, cached),
+%% and built from source when none fits or CORRAL_FORCE_BUILD=1.
+%% `rebar3 corral precompile --out dist` builds the artefacts to upload: one
+%% per C compiler installed (the host's and Debian's cross compilers),
+%% with their checksums.
 -module(corral).
 -export([init/1, do/1, format_error/1]).
+-export([libraries/1, sources/3, compile/6, erts_include/0, corral_dir/0, prebuilt_option/2, fail/2]).
 
 -define(NAMESPACE, corral).
 
@@ -31,7 +42,20 @@ init(State) ->
                                  {short_desc, "Build Corral NIF libraries and generate their Erlang modules."},
                                  {desc, "Builds priv/<module>.so from C with Corral and generates src/<module>.erl from it."},
                                  {opts, []}]),
-    {ok, rebar_state:add_provider(State, Provider)}.
+    Precompile = providers:create([{name, precompile},
+                                   {module, corral_precompile},
+                                   {namespace, ?NAMESPACE},
+                                   {bare, true},
+                                   {deps, [{default, app_discovery}]},
+                                   {example, "rebar3 corral precompile --out dist"},
+                                   {short_desc, "Build each Corral NIF library for every target this machine can build."},
+                                   {desc, "Builds each Corral library once per installed C compiler into dist/ as "
+                                          "prebuilt artefacts, with checksums.txt, and adds their checksums to the "
+                                          "file each library's {prebuilt, ...} option names."},
+                                   {opts, [{out, $o, "out", {string, "dist"}, "folder of the artefacts"},
+                                           {target, $t, "target", string,
+                                            "only this compiler (and the host's), e.g. aarch64-linux-gnu-gcc"}]}]),
+    {ok, rebar_state:add_provider(rebar_state:add_provider(State, Provider), Precompile)}.
 
 do(State) ->
     Apps = case rebar_state:current_app(State) of
@@ -53,19 +77,29 @@ format_error(Sentence) -> io_lib:format("corral: ~ts", [Sentence]).
 build_app(App) ->
     Dir = rebar_app_info:dir(App),
     Name = rebar_app_info:name(App),
+    [build_lib(Dir, binary_to_atom(Name, utf8), rebar_app_info:vsn(App), Entry) || Entry <- libraries(App)].
+
+%% The {Module, Options} entries of an app's {corral, [...]}.
+libraries(App) ->
     Config = rebar_app_info:get(App, corral, []),
     is_list(Config) orelse fail("{corral, ...} in rebar.config takes a list of {Module, Options}, got: ~p", [Config]),
-    [build_lib(Dir, binary_to_atom(Name, utf8), Entry) || Entry <- Config].
+    [case Entry of
+         {Module, Opts} when is_atom(Module), is_list(Opts) -> Entry;
+         _ -> fail("each entry of {corral, [...]} is {Module, Options}, got: ~p", [Entry])
+     end || Entry <- Config].
 
-build_lib(Dir, AppName, {Module, Opts}) when is_atom(Module), is_list(Opts) ->
-    Sources = lists:usort(lists:append([filelib:wildcard(filename:join(Dir, P)) || P <- option(sources, Opts, ["c_src/*.c"])])),
-    Sources =:= [] andalso fail("~w: no C sources match ~p in ~ts", [Module, option(sources, Opts, ["c_src/*.c"]), Dir]),
+build_lib(Dir, AppName, Vsn, {Module, Opts}) ->
     So = filename:join([Dir, "priv", atom_to_list(Module) ++ ".so"]),
-    Runtime = filename:join(corral_dir(), "include/corral_all.c"),
-    Headers = filelib:wildcard(filename:join(Dir, "c_src/**/*.h")) ++ filelib:wildcard(filename:join(corral_dir(), "include/*.h")),
-    case stale(So, [Runtime | Sources ++ Headers]) of
-        true -> compile(Module, So, Sources ++ [Runtime], Opts);
-        false -> ok
+    case install_prebuilt(Dir, Module, Vsn, So, Opts) of
+        true -> ok;
+        false ->
+            Sources = sources(Dir, Module, Opts),
+            Runtime = filename:join(corral_dir(), "include/corral_all.c"),
+            Headers = filelib:wildcard(filename:join(Dir, "c_src/**/*.h")) ++ filelib:wildcard(filename:join(corral_dir(), "include/*.h")),
+            case stale(So, [Runtime | Sources ++ Headers]) orelse prebuilt(So) of
+                true -> compile(Module, So, Sources ++ [Runtime], Opts, cc(), []);
+                false -> ok
+            end
     end,
     Out = filename:join([Dir, "src", atom_to_list(Module) ++ ".erl"]),
     filelib:is_regular(Out) andalso not corral_stubs:generated(Out) andalso
@@ -77,8 +111,76 @@ build_lib(Dir, AppName, {Module, Opts}) when is_atom(Module), is_list(Opts) ->
     case corral_stubs:generate(So, Stubs) of
         ok -> ok;
         {error, Sentence} -> fail("~ts", [Sentence])
-    end;
-build_lib(_Dir, _App, Entry) -> fail("each entry of {corral, [...]} is {Module, Options}, got: ~p", [Entry]).
+    end.
+
+sources(Dir, Module, Opts) ->
+    Patterns = option(sources, Opts, ["c_src/*.c"]),
+    Sources = lists:usort(lists:append([filelib:wildcard(filename:join(Dir, P)) || P <- Patterns])),
+    Sources =:= [] andalso fail("~w: no C sources match ~p in ~ts", [Module, Patterns, Dir]),
+    Sources.
+
+%% {prebuilt, [{base_url, Url}, {checksums, File}]}: true once the library
+%% for this target is installed at So; false to build it from source.
+install_prebuilt(Dir, Module, Vsn, So, Opts) ->
+    case {option(prebuilt, Opts, undefined), os:getenv("CORRAL_FORCE_BUILD", "")} of
+        {undefined, _} -> false;
+        {_, Force} when Force =:= "1"; Force =:= "true" -> false;
+        {Prebuilt, _} ->
+            {BaseUrl, SumsFile} = prebuilt_option(Module, Prebuilt),
+            SumsPath = filename:join(Dir, SumsFile),
+            Sums = corral_prebuilt:read_checksums(SumsPath),
+            Target = corral_object:host_target(),
+            Nif = corral_prebuilt:nif_version(),
+            Lib = atom_to_list(Module),
+            case filelib:is_regular(SumsPath) andalso corral_prebuilt:choose(maps:keys(Sums), Lib, Vsn, Target, Nif) of
+                false ->
+                    rebar_api:info("Corral: ~w downloads prebuilt libraries, but their checksums file ~ts is missing; "
+                                   "building it from source", [Module, SumsFile]),
+                    false;
+                undefined ->
+                    rebar_api:info("Corral: no prebuilt library of ~w ~ts fits ~ts with NIF version ~ts; building it "
+                                   "from source", [Module, Vsn, Target, Nif]),
+                    false;
+                Name ->
+                    Url = <<(list_to_binary(string:trim(BaseUrl, trailing, "/")))/binary, "/", Name/binary>>,
+                    case corral_prebuilt:fetch(Url, Name, maps:get(Name, Sums)) of
+                        {ok, Data, How} ->
+                            How =:= downloaded andalso rebar_api:info("Corral: downloaded ~ts", [Url]),
+                            %% Rewritten only when it changes: every rebar3 compile gets here.
+                            file:read_file(So) =:= {ok, Data} orelse
+                                begin
+                                    ok = filelib:ensure_dir(So),
+                                    ok = file:write_file(So ++ ".tmp", Data),
+                                    ok = file:rename(So ++ ".tmp", So)
+                                end,
+                            ok = file:write_file(So ++ ".build", ["prebuilt:", Url]),
+                            true;
+                        {error, {download, Why}} ->
+                            fail("could not download the prebuilt library of ~w from ~ts: ~ts. CORRAL_FORCE_BUILD=1 "
+                                 "builds it from source instead (with a C compiler)", [Module, Url, Why]);
+                        {error, {checksum, Actual}} ->
+                            fail("the prebuilt library ~ts for ~w does not match its checksum in ~ts (expected ~ts, "
+                                 "got ~ts); refusing to load it", [Url, Module, SumsFile, maps:get(Name, Sums), Actual])
+                    end
+            end
+    end.
+
+prebuilt_option(Module, Prebuilt) ->
+    BaseUrl = proplists:get_value(base_url, Prebuilt),
+    (is_list(BaseUrl) andalso lists:prefix("https://", BaseUrl)) orelse
+        fail("~w: {prebuilt, [{base_url, ...}]} must be an https:// URL (downloads are checked against certificates "
+             "and checksums), got: ~p", [Module, BaseUrl]),
+    {BaseUrl, proplists:get_value(checksums, Prebuilt, "checksums-" ++ atom_to_list(Module) ++ ".txt")}.
+
+%% A library installed from a prebuilt artefact is rebuilt from source when
+%% a build is wanted (CORRAL_FORCE_BUILD=1), even if no source changed.
+prebuilt(So) ->
+    case file:read_file(So ++ ".build") of
+        {ok, <<"prebuilt:", _/binary>>} -> true;
+        _ -> false
+    end.
+
+cc() -> case os:getenv("CC") of false -> "cc"; "" -> "cc"; Other -> Other end.
 
 option(Key, Opts, Default) -> proplists:get_value(Key, Opts, Default).
 
@@ -89,20 +191,22 @@ stale(So, Inputs) ->
     end.
 
 %% The flags corral.mk and `use Corral` build release libraries with.
-compile(Module, So, Sources, Opts) ->
+%% Include: the Erlang headers of a cross compiler's target, or [].
+compile(Module, So, Sources, Opts, CC, Include) ->
     ok = filelib:ensure_dir(So),
-    Erts = filename:join([code:root_dir(), "erts-" ++ erlang:system_info(version), "include"]),
+    file:delete(So ++ ".build"),
+    Erts = case Include of [] -> erts_include(); _ -> Include end,
     Link = case os:type() of
                {unix, darwin} -> ["-dynamiclib", "-undefined", "dynamic_lookup"];
                _ -> ["-shared"]
            end,
-    CC = case os:getenv("CC") of false -> "cc"; "" -> "cc"; Other -> Other end,
-    Args = ["-std=gnu11", "-O3", "-fPIC", "-fvisibility=hidden", "-Wall", "-Wextra",
+    [Exe | CCArgs] = string:lexemes(CC, " "),
+    Args = CCArgs ++ ["-std=gnu11", "-O3", "-fPIC", "-fvisibility=hidden", "-Wall", "-Wextra",
             "-Werror=implicit-function-declaration", "-Werror=incompatible-pointer-types", "-Werror=int-conversion",
             "-I" ++ filename:join(corral_dir(), "include"), "-I" ++ Erts]
            ++ option(cflags, Opts, []) ++ ["-o", So] ++ Sources ++ Link ++ option(ldflags, Opts, []),
     rebar_api:info("Corral: building ~ts", [So]),
-    case run(CC, Args) of
+    case run(Exe, Args) of
         {0, Output} -> Output =/= "" andalso io:put_chars(Output), ok;
         {_, Output} ->
             io:put_chars(Output),
@@ -122,6 +226,8 @@ collect(Port, Acc) ->
         {Port, {data, Data}} -> collect(Port, [Acc, Data]);
         {Port, {exit_status, Status}} -> {Status, unicode:characters_to_list(iolist_to_binary(Acc))}
     end.
+
+erts_include() -> filename:join([code:root_dir(), "erts-" ++ erlang:system_info(version), "include"]).
 
 %% Corral's own folder: this file is its src/corral.erl.
 corral_dir() ->

@@ -38,6 +38,19 @@ defmodule CorralTest.PrebuiltTest do
     assert Prebuilt.choose(names, "x", "1.0.0", "x86_64-linux-gnu", "3.1") == "libx-1.0.0-nif-3.0-x86_64-linux-gnu.so"
   end
 
+  test "checksums files: read, merged and kept sorted; SHA-256 in lowercase hex" do
+    assert Prebuilt.sha256_of("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    dir = Path.join(@tmp, "sums")
+    File.rm_rf!(dir)
+    path = Path.join(dir, "checksums.txt")
+    assert Prebuilt.read_checksums(path) == %{}
+    File.mkdir_p!(dir)
+    File.write!(path, "ABCDEF  libb.so\r\n\n0123\tliba.so\n")
+    assert Prebuilt.read_checksums(path) == %{"libb.so" => "abcdef", "liba.so" => "0123"}
+    Prebuilt.merge_checksums!(path, %{"liba.so" => "99", "libc.so" => "77"})
+    assert File.read!(path) == "99  liba.so\nabcdef  libb.so\n77  libc.so\n"
+  end
+
   test "the prebuilt: option: a folder, or an https base URL with a checksums file; anything else is named" do
     assert Prebuilt.option!(nil, "x") == nil
     assert Prebuilt.option!("priv/prebuilt", "x") == {:dir, "priv/prebuilt"}
@@ -60,41 +73,13 @@ defmodule CorralTest.PrebuiltTest do
     assert Prebuilt.download("https://localhost:#{port}/x") == {:error, "could not connect (connection refused)"}
   end
 
-  # A TLS server on 127.0.0.1 serving `www`, with a certificate for
-  # localhost signed by a CA made here; returns its port and the CA's PEM file.
   defp https_server!(dir) do
-    {:ok, _} = Application.ensure_all_started(:ssl)
-    {:ok, _} = Application.ensure_all_started(:inets)
-    san = {:Extension, {2, 5, 29, 17}, false, [{:dNSName, ~c"localhost"}]}
-    key = {:namedCurve, :secp256r1}
-    chain = fn peer -> %{root: [key: key], intermediates: [], peer: [key: key] ++ peer} end
-    data = :public_key.pkix_test_data(%{server_chain: chain.(extensions: [san]), client_chain: chain.([])})
-    www = Path.join(dir, "www")
-    File.mkdir_p!(www)
-    ca = Path.join(dir, "ca.pem")
-    File.write!(ca, :public_key.pem_encode(for der <- data.client_config[:cacerts], do: {:Certificate, der, :not_encrypted}))
-    server = data.server_config
-
-    {:ok, pid} =
-      :inets.start(:httpd,
-        port: 0,
-        server_name: ~c"localhost",
-        server_root: String.to_charlist(dir),
-        document_root: String.to_charlist(www),
-        bind_address: {127, 0, 0, 1},
-        socket_type: {:ssl, [cert: server[:cert], key: server[:key], log_level: :warning]}
-      )
-
-    on_exit(fn -> :inets.stop(:httpd, pid) end)
-    {:httpd.info(pid)[:port], www, ca}
+    {pid, port, www, ca} = CorralTest.HttpsServer.start!(dir)
+    on_exit(fn -> CorralTest.HttpsServer.stop(pid) end)
+    {port, www, ca}
   end
 
-  defp closed_port do
-    {:ok, socket} = :gen_tcp.listen(0, ip: {127, 0, 0, 1})
-    {:ok, port} = :inet.port(socket)
-    :gen_tcp.close(socket)
-    {:ok, port}
-  end
+  defp closed_port, do: {:ok, CorralTest.HttpsServer.closed_port()}
 
   # The Buffer example with Corral as a path dependency, downloading its
   # library from BUFFER_URL.
@@ -135,7 +120,7 @@ defmodule CorralTest.PrebuiltTest do
     author = buffer_project!(Path.join(tmp, "author"))
     {out, status} = mix(author, ~w(corral.precompile Buffer.Native dist --target arm-linux-gnueabihf-gcc --target musl-gcc), [{"BUFFER_URL", url}])
     assert status == 0, out
-    refute out =~ "downloading", out
+    refute out =~ "downloaded", out
     dist = Path.join(author, "dist")
     artefacts = dist |> Path.join("*.so") |> Path.wildcard() |> Enum.map(&Path.basename/1) |> Enum.sort()
     expected = Enum.sort(for t <- Enum.uniq([host, "arm-linux-gnueabihf", "x86_64-linux-musl"]), do: "libbuffer_nif-0.1.0-nif-#{nif}-#{t}.so")
@@ -168,7 +153,7 @@ defmodule CorralTest.PrebuiltTest do
 
     {out, status} = mix(user, ["run", "-e", "b = Buffer.Native.new(3); Buffer.Native.set(b, 1, 7); IO.inspect(Buffer.Native.to_binary(b))"], env)
     assert status == 0, out
-    assert out =~ "Corral: downloading #{url}/#{host_name}"
+    assert out =~ "Corral: downloaded #{url}/#{host_name}"
     assert out =~ "<<0, 7, 0>>"
     assert File.read!(so) == File.read!(Path.join(dist, host_name))
     assert File.read!(Path.join(cache, host_name)) == File.read!(so)
@@ -179,7 +164,7 @@ defmodule CorralTest.PrebuiltTest do
     File.rm!(so)
     {out, status} = mix(user, ~w(compile --force), offline)
     assert status == 0, out
-    refute out =~ "downloading"
+    refute out =~ "downloaded"
     assert File.read!(so) == File.read!(Path.join(dist, host_name))
 
     # The server down and nothing cached.
@@ -225,7 +210,7 @@ defmodule CorralTest.PrebuiltTest do
     File.write!(sums_file, Enum.map(kept, &(&1 <> "\n")))
     {out, status} = mix(user, ["run", "-e", "IO.inspect(Buffer.Native.size(Buffer.Native.new(9)))"], List.keystore(env, "CORRAL_CACHE_DIR", 0, {"CORRAL_CACHE_DIR", fresh}))
     assert status == 0, out
-    assert out =~ "Corral: downloading #{url}/#{older}"
+    assert out =~ "Corral: downloaded #{url}/#{older}"
     assert out =~ ~r/^9$/m
 
     # No artefact for this target: built from source, and said so.
@@ -242,6 +227,6 @@ defmodule CorralTest.PrebuiltTest do
     {out, status} = mix(user, ~w(compile --force), [{"CORRAL_FORCE_BUILD", "1"} | env])
     assert status != 0
     assert out =~ "built from source"
-    refute out =~ "downloading"
+    refute out =~ "downloaded"
   end
 end

@@ -36,11 +36,12 @@ defmodule CorralTest.Rebar3PluginTest do
     if c_source, do: File.write!(Path.join([proj, "c_src", "proj_nif.c"]), c_source)
   end
 
-  defp rebar3(proj, args) do
+  defp rebar3(proj, args, env \\ []) do
     System.cmd("rebar3", args,
       cd: proj,
       stderr_to_stdout: true,
-      env: [{"REBAR_CACHE_DIR", Path.join(@tmp, "cache")}, {"MIX_ENV", nil}, {"MIX_BUILD_PATH", nil}]
+      env: [{"REBAR_CACHE_DIR", Path.join(@tmp, "cache")}, {"MIX_ENV", nil}, {"MIX_BUILD_PATH", nil}, {"CC", nil},
+            {"CORRAL_FORCE_BUILD", nil}, {"CORRAL_CACHE_DIR", Path.join(@tmp, "corral_cache")}] ++ env
     )
   end
 
@@ -133,5 +134,81 @@ defmodule CorralTest.Rebar3PluginTest do
     {out, status} = rebar3(proj, ["compile"])
     assert status == 0, out
     refute File.read!(mine) =~ "an edit"
+  end
+
+  test "rebar3 corral precompile writes each target's artefact and checksums; a user's rebar3 compile downloads, checks and loads it",
+       %{proj: proj} do
+    {pid, port, www, ca} = CorralTest.HttpsServer.start!(Path.join(@tmp, "server"))
+    on_exit(fn -> CorralTest.HttpsServer.stop(pid) end)
+    url = "https://localhost:#{port}/v0.1.0"
+    project(proj, ~s([{proj_nif, [{prebuilt, [{base_url, "#{url}"}, {checksums, "checksums-proj_nif.txt"}]}]}]), @good)
+
+    # The author: no checksums file yet, so the build is from source.
+    {out, status} = rebar3(proj, ["compile"])
+    assert status == 0, out
+    assert out =~ "checksums file checksums-proj_nif.txt is missing; building it from source"
+    {out, status} = rebar3(proj, ~w(corral precompile --out dist --target musl-gcc))
+    assert status == 0, out
+    host = Corral.ObjectFile.host_target()
+    nif = Corral.Prebuilt.nif_version()
+    dist = Path.join(proj, "dist")
+    names = Enum.sort(for t <- Enum.uniq([host, "x86_64-linux-musl"]), do: "libproj_nif-0.1.0-nif-#{nif}-#{t}.so")
+    assert dist |> Path.join("*.so") |> Path.wildcard() |> Enum.map(&Path.basename/1) |> Enum.sort() == names
+
+    for name <- names do
+      [_, target] = Regex.run(~r/-nif-[\d.]+-(.*)\.so$/, name)
+      assert Corral.ObjectFile.target(Path.join(dist, name)) == {:ok, target}
+    end
+
+    sums = Corral.Prebuilt.read_checksums(Path.join(dist, "checksums.txt"))
+    assert Enum.sort(Map.keys(sums)) == names
+    for {name, sum} <- sums, do: assert(Corral.Compiler.sha256(Path.join(dist, name)) == sum)
+    assert Corral.Prebuilt.read_checksums(Path.join(proj, "checksums-proj_nif.txt")) == sums
+
+    # The release, and a user whose C does not compile.
+    File.mkdir_p!(Path.join(www, "v0.1.0"))
+    for name <- names, do: File.cp!(Path.join(dist, name), Path.join([www, "v0.1.0", name]))
+    host_name = "libproj_nif-0.1.0-nif-#{nif}-#{host}.so"
+    File.rm_rf!(Path.join(proj, "priv"))
+    File.write!(Path.join([proj, "c_src", "proj_nif.c"]), "#error only a download builds this\n")
+    trust = [{"CORRAL_CACERTFILE", ca}]
+    {out, status} = rebar3(proj, ["compile"], trust)
+    assert status == 0, out
+    assert out =~ "Corral: downloaded #{url}/#{host_name}"
+    so = Path.join([proj, "priv", "proj_nif.so"])
+    assert File.read!(so) == File.read!(Path.join(dist, host_name))
+    ebin = Path.join([proj, "_build", "default", "lib", "proj", "ebin"])
+    {out, 0} = System.cmd("erl", ["-noshell", "-pa", ebin, "-eval", "io:format(\"~p\", [proj_nif:twice(21)]), halt()."], cd: proj)
+    assert out == "42"
+
+    # A tampered artefact, with nothing cached, is refused.
+    served = Path.join([www, "v0.1.0", host_name])
+    File.write!(served, File.read!(served) <> "x")
+    {out, status} = rebar3(proj, ["compile"], [{"CORRAL_CACHE_DIR", Path.join(@tmp, "cache2")} | trust])
+    assert status != 0
+    assert out =~ "corral: the prebuilt library #{url}/#{host_name} for proj_nif does not match its checksum in " <>
+                    "checksums-proj_nif.txt (expected #{sums[host_name]}, got "
+
+    # The server down, nothing cached.
+    closed = "https://localhost:#{CorralTest.HttpsServer.closed_port()}/v0.1.0"
+    project(proj, ~s([{proj_nif, [{prebuilt, [{base_url, "#{closed}"}, {checksums, "checksums-proj_nif.txt"}]}]}]), nil)
+    {out, status} = rebar3(proj, ["compile"], [{"CORRAL_CACHE_DIR", Path.join(@tmp, "cache3")} | trust])
+    assert status != 0
+    assert out =~ "corral: could not download the prebuilt library of proj_nif from #{closed}/#{host_name}: " <>
+                    "could not connect (connection refused). CORRAL_FORCE_BUILD=1 builds it from source instead"
+
+    # No artefact for this target: built from source.
+    File.write!(Path.join([proj, "c_src", "proj_nif.c"]), @good)
+    File.write!(Path.join(proj, "checksums-proj_nif.txt"), "#{sums[host_name]}  libproj_nif-0.1.0-nif-#{nif}-sparc64-solaris.so\n")
+    {out, status} = rebar3(proj, ["compile"], trust)
+    assert status == 0, out
+    assert out =~ "no prebuilt library of proj_nif 0.1.0 fits #{host} with NIF version #{nif}; building it from source"
+    assert out =~ "Corral: building"
+
+    # A URL that is not https is refused by name.
+    project(proj, ~s([{proj_nif, [{prebuilt, [{base_url, "http://localhost/"}]}]}]), nil)
+    {out, status} = rebar3(proj, ["compile"])
+    assert status != 0
+    assert out =~ ~s(corral: proj_nif: {prebuilt, [{base_url, ...}]} must be an https:// URL)
   end
 end

@@ -701,20 +701,10 @@ defmodule Corral.Compiler do
   # target's type sizes; here they come from the compiler's own predefined
   # macros. For cross builds to a target of another word size.
   def target_erts_include!(cc, dir) do
-    File.mkdir_p!(dir)
-    host = find_erts_include!()
-    for h <- Path.wildcard(Path.join(host, "*.h")), do: File.cp!(h, Path.join(dir, Path.basename(h)))
-    [exe | args] = OptionParser.split(cc)
-    {defs, 0} = System.cmd(exe, args ++ ["-dM", "-E", "-x", "c", "/dev/null"])
-
-    sizes =
-      for {macro, name} <- [{"SHORT", "SHORT"}, {"INT", "INT"}, {"LONG", "LONG"}, {"LONG_LONG", "LONG_LONG"}, {"POINTER", "VOID_P"}] do
-        [_, n] = Regex.run(~r/#define __SIZEOF_#{macro}__ (\d+)/, defs)
-        "#define SIZEOF_#{name} #{n}\n"
-      end
-
-    File.write!(Path.join(dir, "erl_int_sizes_config.h"), ["#define SIZEOF_CHAR 1\n" | sizes])
-    dir
+    case :corral_prebuilt.target_include(String.to_charlist(cc), String.to_charlist(find_erts_include!()), String.to_charlist(dir)) do
+      {:ok, _} -> dir
+      {:error, why} -> Mix.raise(why)
+    end
   end
 
   ## Reading the export table

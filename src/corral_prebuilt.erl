@@ -1,0 +1,207 @@
+%% Prebuilt libraries, shared by Mix (Corral.Prebuilt) and the rebar3
+%% plugin (corral): artefact names, which artefact fits a VM, checksums
+%% files, the download cache and HTTPS downloads. Sentences come back as
+%% binaries; each build tool words its own errors around them.
+%%
+%% An artefact is one built library named after what it fits,
+%%     lib<lib>-<version>-nif-<major>.<minor>-<target>.so
+%% and a checksums file ("<sha256>  <name>" lines, shipped in the package)
+%% lists those that may be used. A VM loads a library of its own NIF major
+%% version and any minor version up to its own (erl_nif's rule), so the
+%% newest such artefact is chosen: one built on the oldest supported OTP
+%% serves every newer one.
+-module(corral_prebuilt).
+-export([artefact_name/4, nif_version/0, choose/5, read_checksums/1, merge_checksums/2, sha256/1,
+         cache_dir/0, fetch/3, download/1, target_include/3]).
+
+-define(REDIRECTS, 5).
+-define(CONNECT_TIMEOUT, 15000).
+-define(TIMEOUT, 120000).
+
+artefact_name(Lib, Version, Nif, Target) ->
+    iolist_to_binary(["lib", Lib, "-", Version, "-nif-", Nif, "-", Target, ".so"]).
+
+%% This VM's NIF version as <<"major.minor">>.
+nif_version() -> list_to_binary(erlang:system_info(nif_version)).
+
+%% Of Names, the artefact of Lib at Version for Target that a VM of NIF
+%% version Nif (<<"2.17">>) loads, the newest NIF version first; undefined
+%% if none.
+choose(Names, Lib, Version, Target, Nif) ->
+    {ok, {Major, Minor}} = parse_nif(Nif),
+    Prefix = iolist_to_binary(["lib", Lib, "-", Version, "-nif-"]),
+    Suffix = iolist_to_binary(["-", Target, ".so"]),
+    Fits = [{M, Name} || Name0 <- Names,
+                         Name <- [iolist_to_binary(Name0)],
+                         {ok, {Ma, M}} <- [nif_of(Name, Prefix, Suffix)],
+                         Ma =:= Major, M =< Minor],
+    case lists:sort(Fits) of
+        [] -> undefined;
+        Sorted -> element(2, lists:last(Sorted))
+    end.
+
+nif_of(Name, Prefix, Suffix) ->
+    P = byte_size(Prefix), S = byte_size(Suffix), N = byte_size(Name),
+    case N > P + S andalso binary:part(Name, 0, P) =:= Prefix andalso binary:part(Name, N - S, S) =:= Suffix of
+        true -> parse_nif(binary:part(Name, P, N - P - S));
+        false -> error
+    end.
+
+parse_nif(Text) ->
+    case binary:split(iolist_to_binary(Text), <<".">>, [global]) of
+        [A, B] ->
+            try {ok, {binary_to_integer(A), binary_to_integer(B)}}
+            catch error:badarg -> error
+            end;
+        _ -> error
+    end.
+
+%% The checksums file at Path as #{Name => Sha256}; #{} if it is absent.
+read_checksums(Path) ->
+    case file:read_file(Path) of
+        {ok, Text} ->
+            maps:from_list([{Name, string:lowercase(Sum)}
+                            || Line <- binary:split(Text, <<"\n">>, [global, trim_all]),
+                               [Sum, Name] <- [string:lexemes(Line, " \t\r")]]);
+        {error, _} -> #{}
+    end.
+
+%% Adds (or replaces) Sums (#{Name => Sha256}) in the checksums file at
+%% Path, which is kept sorted by name.
+merge_checksums(Path, Sums) ->
+    All = maps:merge(read_checksums(Path), Sums),
+    ok = filelib:ensure_dir(Path),
+    ok = file:write_file(Path, [[Sum, "  ", Name, "\n"] || {Name, Sum} <- lists:sort(maps:to_list(All))]).
+
+sha256(Data) -> string:lowercase(binary:encode_hex(crypto:hash(sha256, Data))).
+
+%% Where downloaded artefacts are kept: CORRAL_CACHE_DIR, else the user's
+%% cache folder (XDG_CACHE_HOME or ~/.cache on Linux).
+cache_dir() ->
+    case os:getenv("CORRAL_CACHE_DIR", "") of
+        "" -> filename:basedir(user_cache, "corral");
+        Dir -> Dir
+    end.
+
+%% The artefact Name from the cache if a file there has the Expected
+%% SHA-256, else downloaded from Url, checked, and cached. The bytes are
+%% checked before they are written anywhere.
+%% {ok, Data, cached | downloaded} | {error, {download, Sentence}} |
+%% {error, {checksum, Actual}}.
+fetch(Url, Name, Expected) ->
+    Cached = filename:join(cache_dir(), Name),
+    case file:read_file(Cached) of
+        {ok, Data} ->
+            case sha256(Data) =:= Expected of
+                true -> {ok, Data, cached};
+                false -> fetch_new(Url, Expected, Cached)
+            end;
+        {error, _} -> fetch_new(Url, Expected, Cached)
+    end.
+
+fetch_new(Url, Expected, Cached) ->
+    case download(Url) of
+        {ok, Data} ->
+            case sha256(Data) of
+                Expected ->
+                    put_file(Cached, Data),
+                    {ok, Data, downloaded};
+                Actual -> {error, {checksum, Actual}}
+            end;
+        {error, Why} -> {error, {download, Why}}
+    end.
+
+%% Written beside the destination and renamed over it: another build
+%% sharing the cache never reads half a file.
+put_file(Path, Data) ->
+    ok = filelib:ensure_dir(Path),
+    Tmp = iolist_to_binary([Path, ".", integer_to_list(erlang:unique_integer([positive])), ".tmp"]),
+    ok = file:write_file(Tmp, Data),
+    ok = file:rename(Tmp, Path).
+
+%% GETs an https:// URL, the peer's certificate and host name checked
+%% against the system's CA certificates (or the PEM file CORRAL_CACERTFILE
+%% names), following at most five redirects, to https:// URLs only
+%% (httpc's own autoredirect would follow one to plain HTTP).
+%% {ok, Body} | {error, Sentence}.
+download(Url) ->
+    case {application:ensure_all_started(ssl), application:ensure_all_started(inets)} of
+        {{ok, _}, {ok, _}} -> get(iolist_to_binary(Url), ?REDIRECTS);
+        Failed -> {error, iolist_to_binary(io_lib:format("could not start Erlang's HTTP client (~p)", [Failed]))}
+    end.
+
+get(Url, Redirects) ->
+    case uri_string:parse(Url) of
+        #{scheme := <<"https">>, host := Host} when Host =/= <<>> ->
+            Request = {binary_to_list(Url), [{"user-agent", "corral"}]},
+            Http = [{ssl, ssl_options(binary_to_list(Host))}, {connect_timeout, ?CONNECT_TIMEOUT},
+                    {timeout, ?TIMEOUT}, {autoredirect, false}],
+            case httpc:request(get, Request, Http, [{body_format, binary}]) of
+                {ok, {{_, 200, _}, _, Body}} -> {ok, Body};
+                {ok, {{_, Status, _}, Headers, _}} when Status =:= 301; Status =:= 302; Status =:= 303;
+                                                       Status =:= 307; Status =:= 308 ->
+                    case [V || {K, V} <- Headers, string:lowercase(K) =:= "location"] of
+                        _ when Redirects =:= 0 -> {error, <<"more than 5 redirects">>};
+                        [] -> {error, iolist_to_binary(io_lib:format("the server answered ~w without a location", [Status]))};
+                        [Location | _] -> get(uri_string:resolve(list_to_binary(Location), Url), Redirects - 1)
+                    end;
+                {ok, {{_, Status, Reason}, _, _}} ->
+                    {error, iolist_to_binary(io_lib:format("the server answered ~w ~ts", [Status, Reason]))};
+                {error, Why} -> {error, describe(Why)}
+            end;
+        _ -> {error, <<Url/binary, " is not an https:// URL">>}
+    end.
+
+ssl_options(Host) ->
+    CaCerts = case os:getenv("CORRAL_CACERTFILE", "") of
+                  "" -> [{cacerts, system_cacerts()}];
+                  File -> [{cacertfile, File}]
+              end,
+    CaCerts ++ [{verify, verify_peer}, {depth, 10}, {server_name_indication, Host},
+                {customize_hostname_check, [{match_fun, public_key:pkix_verify_hostname_match_fun(https)}]},
+                %% A refused certificate is reported once, in the build's error.
+                {log_level, warning}].
+
+system_cacerts() ->
+    try public_key:cacerts_get()
+    catch _:_ -> []
+    end.
+
+describe({failed_connect, Details}) ->
+    case lists:keyfind(inet, 1, Details) of
+        {inet, _, {tls_alert, {Kind, Text}}} ->
+            Lines = string:split(string:trim(Text), "\n", all),
+            iolist_to_binary(io_lib:format("the TLS handshake failed (~w: ~ts); a certificate the system does not "
+                                           "trust can be named with CORRAL_CACERTFILE=ca.pem",
+                                           [Kind, string:trim(lists:last(Lines))]));
+        {inet, _, Reason} ->
+            iolist_to_binary(["could not connect (", inet:format_error(Reason), ")"]);
+        false ->
+            iolist_to_binary(io_lib:format("could not connect (~p)", [Details]))
+    end;
+describe(timeout) -> iolist_to_binary(io_lib:format("no answer within ~w s", [?TIMEOUT div 1000]));
+describe(Other) -> iolist_to_binary(io_lib:format("~p", [Other])).
+
+%% The Erlang headers of a build for the target of the compiler CC (a
+%% command line: "arm-linux-gnueabihf-gcc"), written to Dir from those in
+%% HostInclude: erl_nif.h and its companions are the same on every machine
+%% but erl_int_sizes_config.h, which Erlang's configure writes from the
+%% target's type sizes; here they come from the compiler's predefined
+%% macros. For cross builds to a target of another word size.
+%% {ok, Dir} | {error, Sentence}.
+target_include(CC, HostInclude, Dir) ->
+    ok = filelib:ensure_dir(filename:join(Dir, "x")),
+    [{ok, _} = file:copy(H, filename:join(Dir, filename:basename(H)))
+     || H <- filelib:wildcard(filename:join(HostInclude, "*.h"))],
+    Defs = os:cmd(CC ++ " -dM -E -x c /dev/null 2>&1"),
+    Sizes = [{Name, re:run(Defs, "#define __SIZEOF_" ++ Macro ++ "__ (\\d+)", [{capture, [1], list}])}
+             || {Macro, Name} <- [{"SHORT", "SHORT"}, {"INT", "INT"}, {"LONG", "LONG"},
+                                  {"LONG_LONG", "LONG_LONG"}, {"POINTER", "VOID_P"}]],
+    case [Name || {Name, nomatch} <- Sizes] of
+        [] ->
+            ok = file:write_file(filename:join(Dir, "erl_int_sizes_config.h"),
+                                 ["#define SIZEOF_CHAR 1\n" | [["#define SIZEOF_", Name, " ", N, "\n"]
+                                                              || {Name, {match, [N]}} <- Sizes]]),
+            {ok, Dir};
+        _ -> {error, iolist_to_binary(["could not read the type sizes of ", CC, ": ", Defs])}
+    end.
