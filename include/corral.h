@@ -35,6 +35,36 @@
 #ifndef CORRAL_H
 #define CORRAL_H
 
+#if defined(_WIN32) && !defined(__USE_MINGW_ANSI_STDIO)
+/* C99 formats (%zu, %lld) in Corral's messages, with mingw-w64's own printf
+ * instead of the system's older one. */
+#define __USE_MINGW_ANSI_STDIO 1
+#endif
+
+#if defined(_WIN32) && defined(__GNUC__)
+/* Under Windows erl_nif's functions are members of a callback table
+ * (function pointers). OTP 25 and 26's erl_drv_nif.h still give them GCC's
+ * allocator attributes, `malloc(enif_free)` among them, which GCC rejects on
+ * a member ("enif_free undeclared"); OTP 27 leaves them out under Windows,
+ * as done here. Attributes only: the table and the calls are the same. */
+#include <erl_drv_nif.h>
+#include <string.h> /* ERL_NIF_INIT's Windows body calls memcpy */
+#undef ERL_NAPI_ATTR_WUR
+#undef ERL_NAPI_ATTR_ALLOC_SIZE
+#undef ERL_NAPI_ATTR_MALLOC_U
+#undef ERL_NAPI_ATTR_MALLOC_US
+#undef ERL_NAPI_ATTR_MALLOC_UD
+#undef ERL_NAPI_ATTR_MALLOC_USD
+#undef ERL_NAPI_ATTR_MALLOC_D
+#define ERL_NAPI_ATTR_WUR
+#define ERL_NAPI_ATTR_ALLOC_SIZE(SZPOS)
+#define ERL_NAPI_ATTR_MALLOC_U
+#define ERL_NAPI_ATTR_MALLOC_US(SZPOS)
+#define ERL_NAPI_ATTR_MALLOC_UD(DTOR, PTRPOS)
+#define ERL_NAPI_ATTR_MALLOC_USD(SZPOS, DTOR, PTRPOS)
+#define ERL_NAPI_ATTR_MALLOC_D(DTOR, PTRPOS)
+#endif
+
 #include <erl_nif.h>
 #include <limits.h>
 #include <pthread.h>
@@ -84,7 +114,17 @@ _Static_assert(SIZEOF_VOID_P == sizeof(void *) && SIZEOF_LONG == sizeof(long),
 #define CORRAL__UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define CORRAL__NORETURN __attribute__((noreturn))
 #define CORRAL__COLD __attribute__((cold, noinline))
+#if defined(_WIN32)
+/* PE has no symbol visibility: a DLL exports what is marked dllexport
+ * (erl_nif's nif_init) and nothing else. Messages are formatted by
+ * mingw-w64's C99 printf (__USE_MINGW_ANSI_STDIO, set above), whose
+ * formats GCC calls gnu_printf. */
+#define CORRAL__HIDDEN
+#define CORRAL__PRINTF(f, a) __attribute__((format(gnu_printf, f, a)))
+#else
+#define CORRAL__HIDDEN __attribute__((visibility("hidden")))
 #define CORRAL__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#endif
 #define CORRAL__CONSTRUCTOR(fn) static void fn(void) __attribute__((constructor)); static void fn(void)
 #else
 #error "Corral needs GCC or Clang (constructor attributes, __builtin_expect)"
@@ -254,7 +294,7 @@ typedef struct __attribute__((aligned(32))) corral__arg_note {
  * library, so this file's CORRAL_MODULE can list it.
  * Checks: nothing. Raises: never. Owns: static (hidden from other libraries). */
 #define CORRAL_NIF_EXTERN(name) \
-    __attribute__((visibility("hidden"))) ERL_NIF_TERM name(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[])
+    CORRAL__HIDDEN ERL_NIF_TERM name(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[])
 
 /* The environment of the call, for direct erl_nif calls (the escape hatch).
  * Checks: nothing. Raises: never.
@@ -405,8 +445,14 @@ void corral__on_unload(ErlNifEnv *env, void *priv);
 #define CORRAL_ERLANG_MODULE(name, ...) CORRAL__ERLANG_ENTRY(name, __VA_ARGS__)
 #define CORRAL__ERLANG_ENTRY(name, ...) CORRAL__ENTRY(name, #name, "CORRAL", __VA_ARGS__)
 
+/* The rows' own alignment, given explicitly: left to itself GCC aligns a
+ * big array to 32 bytes, and a PE/COFF section is then padded to a multiple
+ * of 32, so that its size is no longer rows times the row size (the readers
+ * divide it by the module record's count). */
+#define CORRAL__ROWS_ALIGN __attribute__((aligned(_Alignof(corral_export))))
+
 #define CORRAL__ENTRY(token, modstr, magic, ...)                                              \
-    static corral_export corral__exports[] CORRAL__SECTION("corral_exports") = {__VA_ARGS__}; \
+    static corral_export corral__exports[] CORRAL__ROWS_ALIGN CORRAL__SECTION("corral_exports") = {__VA_ARGS__}; \
     static const corral_module_info corral__module_info CORRAL__SECTION("corral_module") = {  \
         magic, CORRAL_ABI, sizeof(corral__exports) / sizeof(corral__exports[0]), modstr};     \
     static ErlNifFunc corral__funcs[sizeof(corral__exports) / sizeof(corral__exports[0]) +    \
@@ -527,8 +573,8 @@ CORRAL__PRINTF(2, 3) bool corral_load_fail(corral_load *l, const char *fmt, ...)
  * Checks: at compile time, fn's type. Raises: never (a raise inside the hook
  * fails the load). Owns: static. */
 #define CORRAL_ON_LOAD(fn)                                                                   \
-    __attribute__((visibility("hidden"))) extern const char corral__CORRAL_ON_LOAD_appears_twice; \
-    __attribute__((visibility("hidden"))) const char corral__CORRAL_ON_LOAD_appears_twice = 1;    \
+    CORRAL__HIDDEN extern const char corral__CORRAL_ON_LOAD_appears_twice; \
+    CORRAL__HIDDEN const char corral__CORRAL_ON_LOAD_appears_twice = 1;    \
     CORRAL__CONSTRUCTOR(corral__register_load_hook) { corral__set_load_hook(fn); }              \
     _Static_assert(1, "CORRAL_ON_LOAD")
 
@@ -539,8 +585,8 @@ CORRAL__PRINTF(2, 3) bool corral_load_fail(corral_load *l, const char *fmt, ...)
  * call Corral functions that take a call context, nor wait for the VM.
  * Checks: at compile time, fn's type. Raises: never. Owns: static. */
 #define CORRAL_ON_UNLOAD(fn)                                                                     \
-    __attribute__((visibility("hidden"))) extern const char corral__CORRAL_ON_UNLOAD_appears_twice; \
-    __attribute__((visibility("hidden"))) const char corral__CORRAL_ON_UNLOAD_appears_twice = 1;    \
+    CORRAL__HIDDEN extern const char corral__CORRAL_ON_UNLOAD_appears_twice; \
+    CORRAL__HIDDEN const char corral__CORRAL_ON_UNLOAD_appears_twice = 1;    \
     CORRAL__CONSTRUCTOR(corral__register_unload_hook) { corral__set_unload_hook(fn); }              \
     _Static_assert(1, "CORRAL_ON_UNLOAD")
 
@@ -2517,7 +2563,7 @@ void corral__resource_leave(corral_resource_type *type, void *obj);
     static void Type##__corral_stop(ErlNifEnv *env, void *base, ErlNifEvent fd, int direct) \
     {                                                                                      \
         (void)env;                                                                         \
-        Type##__corral_user_stop((Type *)((char *)base + CORRAL__RESOURCE_HEADER), (int)fd, direct != 0); \
+        Type##__corral_user_stop((Type *)((char *)base + CORRAL__RESOURCE_HEADER), (int)(intptr_t)fd, direct != 0); \
     }                                                                                      \
     CORRAL__CONSTRUCTOR(Type##__corral_set_stop) { Type##__corral_type.stop = Type##__corral_stop; } \
     typedef int Type##__corral_stop_semicolon
@@ -2588,7 +2634,7 @@ void corral__set_parent(corral_resource_type *child, corral_resource_type *paren
  * object is a few stores) and the cleanup entry that drops the creator's
  * reference when the call ends (corral__end releases it inline). */
 void *corral__resource_alloc(corral_call *c, corral_resource_type *type, size_t extra);
-__attribute__((visibility("hidden"))) void corral__release_created(void *obj);
+CORRAL__HIDDEN void corral__release_created(void *obj);
 static inline void *corral__resource_new(corral_call *c, corral_resource_type *type, size_t size, size_t extra)
 {
     void *obj = corral__resource_alloc(c, type, extra);
@@ -2761,7 +2807,9 @@ bool corral_demonitor(corral_call *c, void *obj, const ErlNifMonitor *mon);
  * Checks: the type has a stop callback (CORRAL_RESOURCE_ON_STOP); the VM
  * accepted fd. Raises: RuntimeError if not (naming the reason).
  * Owns: obj owns the watch until corral_select_stop; fd stays the caller's
- * until the stop callback closes it. */
+ * until the stop callback closes it.
+ * Windows: the VM watches event objects, not descriptors; pass the HANDLE
+ * as (int)(intptr_t)handle (Windows handles have 32 significant bits). */
 #define corral_select(c, Type, obj, fd, mode, ref) \
     corral__select((c), &Type##__corral_type, (void *)(1 ? (obj) : (Type *)0), (fd), (mode), (ref))
 void corral__select(corral_call *c, corral_resource_type *type, void *obj, int fd, unsigned mode, ERL_NIF_TERM ref);
@@ -4030,9 +4078,9 @@ static inline void corral__write_release(corral_rwlock *l)
 /* The releases of the locks a call took, as cleanup functions (corral_defer's
  * form). Hidden, so that the end of a call compares with their addresses
  * directly rather than through the global offset table. */
-__attribute__((visibility("hidden"))) void corral__unlock_mutex(void *m);
-__attribute__((visibility("hidden"))) void corral__unlock_read(void *l);
-__attribute__((visibility("hidden"))) void corral__unlock_write(void *l);
+CORRAL__HIDDEN void corral__unlock_mutex(void *m);
+CORRAL__HIDDEN void corral__unlock_read(void *l);
+CORRAL__HIDDEN void corral__unlock_write(void *l);
 
 /* The end of a call that returned: its cleanups, newest first. The common
  * cases are inline: nothing to release, one lock Corral handed out, or the

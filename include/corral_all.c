@@ -197,13 +197,18 @@ bool corral__intern_structs(ErlNifEnv *env);
 
 
 
-#include <dlfcn.h>
 #include <float.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+
+#ifdef _WIN32
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#else
+#include <dlfcn.h>
+#endif
 
 corral__library corral__lib;
 
@@ -426,6 +431,29 @@ struct corral__image {
 
 static corral__image this_image;
 
+/* Another reference on this image (the library file this code is in), or
+ * NULL; close_image gives it back. */
+#ifdef _WIN32
+static void *reference_image(void)
+{
+    HMODULE module;
+    if (!GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS, (LPCWSTR)(void *)&corral__lib, &module))
+        return NULL;
+    return (void *)module;
+}
+
+static void close_image(void *handle) { FreeLibrary((HMODULE)handle); }
+#else
+static void *reference_image(void)
+{
+    Dl_info info;
+    if (!dladdr((void *)&corral__lib, &info) || info.dli_fname == NULL) return NULL;
+    return dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD);
+}
+
+static void close_image(void *handle) { dlclose(handle); }
+#endif
+
 corral__image *corral__image_hold(void)
 {
     atomic_fetch_add_explicit(&this_image.holds, 1, memory_order_relaxed);
@@ -435,15 +463,7 @@ corral__image *corral__image_hold(void)
 void corral__image_release(corral__image *image)
 {
     uint_fast64_t before = atomic_fetch_sub_explicit(&image->holds, 1, memory_order_acq_rel);
-    if (before == (IMAGE_UNLOADED | 1)) dlclose(image->handle);
-}
-
-/* Another reference on this image, or NULL. */
-static void *reference_image(void)
-{
-    Dl_info info;
-    if (!dladdr((void *)&corral__lib, &info) || info.dli_fname == NULL) return NULL;
-    return dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD);
+    if (before == (IMAGE_UNLOADED | 1)) close_image(image->handle);
 }
 
 void corral__keep_image_mapped(void) { (void)reference_image(); }
@@ -456,7 +476,7 @@ static void keep_image_for_holds(void)
     if (this_image.handle == NULL) return; /* cannot happen while mapped */
     uint_fast64_t before = atomic_fetch_or_explicit(&this_image.holds, IMAGE_UNLOADED, memory_order_acq_rel);
     /* The last hold went between the two reads: nothing needs the image. */
-    if (before == 0) dlclose(this_image.handle);
+    if (before == 0) close_image(this_image.handle);
 }
 
 /* The user's unload hook, once. */
@@ -1626,6 +1646,7 @@ void corral__bad_position(corral_call *c, int i)
 #undef SHOW_MAX
 #undef SHOW_RESERVE
 #undef SHOW_STRING_MIN
+#undef WIN32_LEAN_AND_MEAN
 
 #line 1 "c_src/corral/container.c"
 /*
@@ -2119,8 +2140,13 @@ ERL_NIF_TERM corral_map_remove(corral_call *c, ERL_NIF_TERM map, ERL_NIF_TERM ke
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#ifdef _WIN32
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#else
 #include <sys/resource.h>
 #include <unistd.h>
+#endif
 
 typedef struct {
     size_t ever, now; /* bytes */
@@ -2136,6 +2162,25 @@ static void tighten(limit *l, size_t ever, size_t now, const char *name)
     if (now < l->now) l->now = now;
 }
 
+#ifdef _WIN32
+/* Windows: the physical memory and what of it is available; there is no
+ * address-space limit or cgroup to read (a job object's limit is not). */
+static size_t machine_bytes(void)
+{
+    MEMORYSTATUSEX m = {.dwLength = sizeof m};
+    return GlobalMemoryStatusEx(&m) ? (size_t)m.ullTotalPhys : 0;
+}
+
+static void machine_limit(limit *l)
+{
+    MEMORYSTATUSEX m = {.dwLength = sizeof m};
+    if (GlobalMemoryStatusEx(&m)) tighten(l, (size_t)m.ullTotalPhys, (size_t)m.ullAvailPhys, "the machine's memory");
+}
+
+static void address_space_limit(limit *l) { (void)l; }
+
+static void cgroup_limit(limit *l) { (void)l; }
+#else
 /* The first unsigned number after `key` in a small text file; 0 if absent. */
 static uint64_t read_number(const char *path, const char *key, bool *found)
 {
@@ -2157,11 +2202,17 @@ static uint64_t read_number(const char *path, const char *key, bool *found)
     return v;
 }
 
-static void machine_limit(limit *l)
+/* The machine's physical memory in bytes, 0 if unknown. */
+static size_t machine_bytes(void)
 {
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    if (pages <= 0 || page <= 0) return;
-    size_t total = (size_t)pages * (size_t)page, now = total;
+    return pages <= 0 || page <= 0 ? 0 : (size_t)pages * (size_t)page;
+}
+
+static void machine_limit(limit *l)
+{
+    size_t total = machine_bytes(), now = total;
+    if (total == 0) return;
     bool a, b;
     uint64_t avail = read_number("/proc/meminfo", "MemAvailable:", &a);
     uint64_t swap = read_number("/proc/meminfo", "SwapFree:", &b);
@@ -2247,6 +2298,7 @@ static void cgroup_limit(limit *l)
     }
     fclose(f);
 }
+#endif
 
 /* {======================================================================
  * Reservations
@@ -2281,8 +2333,8 @@ corral__fit corral__reserve(size_t size, size_t whole, corral__limits *out)
     /* A request above the machine's memory never fits: it is refused
      * without being reserved, so that a bogus size cannot make the checks
      * running beside it fail. */
-    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    bool plausible = pages <= 0 || page <= 0 || whole <= (size_t)pages * (size_t)page;
+    size_t machine = machine_bytes();
+    bool plausible = machine == 0 || whole <= machine;
     size_t others = plausible ? atomic_fetch_add(&reserved, size) : 0;
     read_limits(&l);
     out->ever = l.ever;
@@ -2315,6 +2367,7 @@ void corral__check_vm_size_large(corral_call *c, size_t size, const char *what)
      * freed. If registering fails, the release runs at once. */
     corral_defer(c, unreserve_at_end, (void *)(uintptr_t)size);
 }
+#undef WIN32_LEAN_AND_MEAN
 
 #line 1 "c_src/corral/lock.c"
 /*
@@ -3197,14 +3250,14 @@ void corral__select(corral_call *c, corral_resource_type *type, void *obj, int f
     need_stop(c, type, "corral_select");
     ErlNifPid self;
     if (!enif_self(c->env, &self)) corral_raise(c, "corral_select: not called from a process");
-    int rc = enif_select(c->env, (ErlNifEvent)fd, (enum ErlNifSelectFlags)mode, base_of(obj), &self, ref);
+    int rc = enif_select(c->env, (ErlNifEvent)(intptr_t)fd, (enum ErlNifSelectFlags)mode, base_of(obj), &self, ref);
     if (rc < 0) select_failed(c, "corral_select", fd, rc);
 }
 
 void corral__select_stop(corral_call *c, corral_resource_type *type, void *obj, int fd)
 {
     need_stop(c, type, "corral_select_stop");
-    int rc = enif_select(c->env, (ErlNifEvent)fd, ERL_NIF_SELECT_STOP, base_of(obj), NULL, corral__atom_undefined);
+    int rc = enif_select(c->env, (ErlNifEvent)(intptr_t)fd, ERL_NIF_SELECT_STOP, base_of(obj), NULL, corral__atom_undefined);
     if (rc < 0) select_failed(c, "corral_select_stop", fd, rc);
 }
 

@@ -26,10 +26,11 @@ if command -v clang >/dev/null 2>&1; then
 else
   missing+=(clang lld llvm)
 fi
-# Debian's cross compilers and musl-gcc build the examples for the Linux
-# targets of the cross-build tests (AArch64, 32-bit ARM, RISC-V, musl).
+# Debian's cross compilers and musl-gcc build the examples for the targets
+# of the cross-build tests (AArch64, 32-bit ARM, RISC-V, musl; Windows
+# x86-64 with mingw-w64).
 for pair in aarch64-linux-gnu-gcc:gcc-aarch64-linux-gnu arm-linux-gnueabihf-gcc:gcc-arm-linux-gnueabihf \
-  riscv64-linux-gnu-gcc:gcc-riscv64-linux-gnu musl-gcc:musl-tools; do
+  riscv64-linux-gnu-gcc:gcc-riscv64-linux-gnu musl-gcc:musl-tools x86_64-w64-mingw32-gcc:gcc-mingw-w64-x86-64; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
 if command -v erl >/dev/null 2>&1; then

@@ -196,8 +196,10 @@ compile(Module, So, Sources, Opts, CC, Include) ->
     ok = filelib:ensure_dir(So),
     file:delete(So ++ ".build"),
     Erts = case Include of [] -> erts_include(); _ -> Include end,
-    Link = case os:type() of
-               {unix, darwin} -> ["-dynamiclib", "-undefined", "dynamic_lookup"];
+    Link = case {os:type(), windows_cc(CC)} of
+               {{unix, darwin}, _} -> ["-dynamiclib", "-undefined", "dynamic_lookup"];
+               %% A DLL that needs only what every Windows has (use Corral does the same).
+               {_, true} -> ["-shared", "-static-libgcc", "-Wl,-Bstatic", "-lpthread", "-Wl,-Bdynamic"];
                _ -> ["-shared"]
            end,
     [Exe | CCArgs] = string:lexemes(CC, " "),
@@ -225,6 +227,13 @@ collect(Port, Acc) ->
     receive
         {Port, {data, Data}} -> collect(Port, [Acc, Data]);
         {Port, {exit_status, Status}} -> {Status, unicode:characters_to_list(iolist_to_binary(Acc))}
+    end.
+
+%% Whether CC builds for Windows (mingw-w64), as the compiler says.
+windows_cc(CC) ->
+    case os:type() of
+        {win32, _} -> true;
+        _ -> re:run(os:cmd(CC ++ " -dumpmachine"), "mingw|windows|cygwin", [{capture, none}]) =:= match
     end.
 
 erts_include() -> filename:join([code:root_dir(), "erts-" ++ erlang:system_info(version), "include"]).

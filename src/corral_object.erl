@@ -1,11 +1,11 @@
-%% Reads named sections of a shared library: ELF (Linux, BSD) and Mach-O
-%% (macOS, thin or universal). Corral keeps its export table, docs and
+%% Reads named sections of a shared library: ELF (Linux, BSD), Mach-O
+%% (macOS, thin or universal) and PE/COFF (Windows DLLs). Corral keeps its export table, docs and
 %% module record in sections of the built library (corral_module,
 %% corral_exports, corral_docs); this is how the Elixir build
 %% (Corral.ObjectFile) and the Erlang stub generator (corral_stubs) read
 %% them. Errors are sentences (binaries).
 -module(corral_object).
--export([sections/2, parse/2, parse_elf/2, parse_macho/2, parse_macho/3, elf_magic/1, macho_magic/1,
+-export([sections/2, parse/2, parse_elf/2, parse_macho/2, parse_macho/3, parse_pe/2, elf_magic/1, macho_magic/1,
          macho_architectures/1, host_arch/0, overreaching_reads/1, target/1, host_target/0]).
 
 -define(MH_MAGIC_64, 16#FEEDFACF).
@@ -25,11 +25,12 @@ parse(<<"!<arch>\n", Members/binary>>, Names) ->
         {ok, Object} -> parse(Object, Names);
         none -> {error, <<"an archive without an ELF object">>}
     end;
+parse(<<"MZ", _/binary>> = Bin, Names) -> parse_pe(Bin, Names);
 parse(Bin, Names) ->
     case {elf_magic(Bin), macho_magic(Bin)} of
         {true, _} -> parse_elf(Bin, Names);
         {_, true} -> parse_macho(Bin, Names, host_arch());
-        _ -> {error, <<"not a shared library (neither ELF nor Mach-O)">>}
+        _ -> {error, <<"not a shared library (neither ELF, Mach-O nor PE)">>}
     end.
 
 %% The first ELF member of an ar archive (members: a 60-byte header with the
@@ -110,6 +111,58 @@ elf_section(<<Name:32/little, Type:32/little, _Flags:32, Addr:32/little, Off:32/
     {Name, Type, Addr, Off, Size};
 elf_section(_, _) -> {0, 0, 0, 0, 0}.
 
+%% {PE}
+
+%% A Windows DLL: the DOS header points (at 0x3C) to "PE\0\0" and the COFF
+%% header; the section table follows the optional header. Names longer than
+%% eight bytes (GNU ld keeps ours whole) are "/<offset>" into the COFF
+%% string table, which follows the symbol table. A section's bytes are its
+%% virtual size (the raw size is padded to the file alignment).
+parse_pe(Bin, Names) ->
+    case pe_sections(Bin) of
+        {ok, _Machine, Sections} ->
+            {ok, maps:from_list([{Name, Bytes} || {Name, Off, Size} <- Sections, lists:member(Name, Names),
+                                                  {ok, Bytes} <- [slice(Bin, Off, Size)]])};
+        {error, _} = E -> E
+    end.
+
+pe_sections(<<"MZ", _:58/binary, PeOff:32/little, _/binary>> = Bin) ->
+    case Bin of
+        <<_:PeOff/binary, "PE", 0, 0, Machine:16/little, Count:16/little, _Time:32, SymOff:32/little,
+          SymCount:32/little, OptSize:16/little, _Flags:16, _/binary>> ->
+            Strings = case SymOff of
+                          0 -> <<>>;
+                          _ -> case Bin of
+                                   <<_:(SymOff + SymCount * 18)/binary, Tab/binary>> -> Tab;
+                                   _ -> <<>>
+                               end
+                      end,
+            pe_section_table(Bin, PeOff + 24 + OptSize, Count, Strings, Machine, []);
+        _ -> {error, <<"not a PE file (no PE header)">>}
+    end;
+pe_sections(_) -> {error, <<"not a PE file">>}.
+
+pe_section_table(_Bin, _Off, 0, _Strings, Machine, Acc) -> {ok, Machine, lists:reverse(Acc)};
+pe_section_table(Bin, Off, Left, Strings, Machine, Acc) ->
+    case slice(Bin, Off, 40) of
+        {ok, <<Name8:8/binary, VSize:32/little, _Addr:32, RawSize:32/little, RawOff:32/little, _/binary>>} ->
+            Name = case cstring(Name8) of
+                       <<"/", Digits/binary>> ->
+                           try cstring_at(Strings, binary_to_integer(Digits))
+                           catch error:badarg -> Name8
+                           end;
+                       Short -> Short
+                   end,
+            Size = if VSize =:= 0 -> RawSize; true -> min(VSize, RawSize) end,
+            pe_section_table(Bin, Off + 40, Left - 1, Strings, Machine, [{Name, RawOff, Size} | Acc]);
+        _ -> {error, <<"truncated PE section table">>}
+    end.
+
+pe_arch(16#8664) -> <<"x86_64">>;
+pe_arch(16#AA64) -> <<"aarch64">>;
+pe_arch(16#014C) -> <<"i686">>;
+pe_arch(_) -> none.
+
 %% {target}
 
 %% What a library was built for, as a target name: <<"x86_64-linux-gnu">>,
@@ -124,6 +177,15 @@ target(Path) ->
             case archive_object(Members) of
                 {ok, Object} -> target_of(Object);
                 none -> {error, <<"an archive without an ELF object">>}
+            end;
+        {ok, <<"MZ", _/binary>> = Bin} ->
+            case pe_sections(Bin) of
+                {ok, Machine, _} ->
+                    case pe_arch(Machine) of
+                        none -> {error, <<"a PE file for an unknown machine">>};
+                        Arch -> {ok, <<Arch/binary, "-windows">>}
+                    end;
+                {error, _} = E -> E
             end;
         {ok, Bin} -> target_of(Bin);
         {error, Reason} -> {error, iolist_to_binary(["cannot read ", Path, ": ", file:format_error(Reason)])}
@@ -202,8 +264,19 @@ macho_arch(Other) -> Other.
 %% "aarch64-unknown-linux-musl", "arm-unknown-linux-gnueabihf",
 %% "aarch64-apple-darwin23.1.0"...
 host_target() ->
-    [Arch | Rest] = string:split(erlang:system_info(system_architecture), "-", all),
-    iolist_to_binary([host_arch_name(Arch), "-", host_system(Rest)]).
+    case os:type() of
+        %% Windows says only "win32"; the processor is in the environment.
+        {win32, _} ->
+            Arch = case os:getenv("PROCESSOR_ARCHITEW6432", os:getenv("PROCESSOR_ARCHITECTURE", "")) of
+                       "ARM64" -> "aarch64";
+                       "x86" -> "i686";
+                       _ -> "x86_64"
+                   end,
+            iolist_to_binary([Arch, "-windows"]);
+        _ ->
+            [Arch | Rest] = string:split(erlang:system_info(system_architecture), "-", all),
+            iolist_to_binary([host_arch_name(Arch), "-", host_system(Rest)])
+    end.
 
 host_arch_name("amd64") -> "x86_64";
 host_arch_name("arm64") -> "aarch64";

@@ -4,14 +4,14 @@
 %% binaries; each build tool words its own errors around them.
 %%
 %% An artefact is one built library named after what it fits,
-%%     lib<lib>-<version>-nif-<major>.<minor>-<target>.so
+%%     lib<lib>-<version>-nif-<major>.<minor>-<target>.so   (.dll for Windows)
 %% and a checksums file ("<sha256>  <name>" lines, shipped in the package)
 %% lists those that may be used. A VM loads a library of its own NIF major
 %% version and any minor version up to its own (erl_nif's rule), so the
 %% newest such artefact is chosen: one built on the oldest supported OTP
 %% serves every newer one.
 -module(corral_prebuilt).
--export([artefact_name/4, nif_version/0, choose/5, read_checksums/1, merge_checksums/2, sha256/1,
+-export([artefact_name/4, extension/1, nif_version/0, choose/5, read_checksums/1, merge_checksums/2, sha256/1,
          cache_dir/0, fetch/3, download/1, target_include/3]).
 
 -define(REDIRECTS, 5).
@@ -19,7 +19,15 @@
 -define(TIMEOUT, 120000).
 
 artefact_name(Lib, Version, Nif, Target) ->
-    iolist_to_binary(["lib", Lib, "-", Version, "-nif-", Nif, "-", Target, ".so"]).
+    iolist_to_binary(["lib", Lib, "-", Version, "-nif-", Nif, "-", Target, extension(Target)]).
+
+%% A Windows VM loads <path>.dll, every other <path>.so.
+extension(Target) ->
+    case string:find(Target, "-windows", trailing) of
+        <<"-windows">> -> ".dll";
+        "-windows" -> ".dll";
+        _ -> ".so"
+    end.
 
 %% This VM's NIF version as <<"major.minor">>.
 nif_version() -> list_to_binary(erlang:system_info(nif_version)).
@@ -30,7 +38,7 @@ nif_version() -> list_to_binary(erlang:system_info(nif_version)).
 choose(Names, Lib, Version, Target, Nif) ->
     {ok, {Major, Minor}} = parse_nif(Nif),
     Prefix = iolist_to_binary(["lib", Lib, "-", Version, "-nif-"]),
-    Suffix = iolist_to_binary(["-", Target, ".so"]),
+    Suffix = iolist_to_binary(["-", Target, extension(Target)]),
     Fits = [{M, Name} || Name0 <- Names,
                          Name <- [iolist_to_binary(Name0)],
                          {ok, {Ma, M}} <- [nif_of(Name, Prefix, Suffix)],

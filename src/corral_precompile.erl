@@ -10,7 +10,7 @@
 -export([do/1]).
 
 -define(CROSS, ["aarch64-linux-gnu-gcc", "arm-linux-gnueabihf-gcc", "riscv64-linux-gnu-gcc", "musl-gcc",
-                "aarch64-linux-musl-gcc"]).
+                "aarch64-linux-musl-gcc", "x86_64-w64-mingw32-gcc"]).
 
 do(State) ->
     {Args, _} = rebar_state:command_parsed_args(State),

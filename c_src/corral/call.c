@@ -6,13 +6,18 @@
 #define _GNU_SOURCE /* dladdr and Dl_info, on glibc */
 #include "corral_internal.h"
 
-#include <dlfcn.h>
 #include <float.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+
+#ifdef _WIN32
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#else
+#include <dlfcn.h>
+#endif
 
 corral__library corral__lib;
 
@@ -235,6 +240,29 @@ struct corral__image {
 
 static corral__image this_image;
 
+/* Another reference on this image (the library file this code is in), or
+ * NULL; close_image gives it back. */
+#ifdef _WIN32
+static void *reference_image(void)
+{
+    HMODULE module;
+    if (!GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS, (LPCWSTR)(void *)&corral__lib, &module))
+        return NULL;
+    return (void *)module;
+}
+
+static void close_image(void *handle) { FreeLibrary((HMODULE)handle); }
+#else
+static void *reference_image(void)
+{
+    Dl_info info;
+    if (!dladdr((void *)&corral__lib, &info) || info.dli_fname == NULL) return NULL;
+    return dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD);
+}
+
+static void close_image(void *handle) { dlclose(handle); }
+#endif
+
 corral__image *corral__image_hold(void)
 {
     atomic_fetch_add_explicit(&this_image.holds, 1, memory_order_relaxed);
@@ -244,15 +272,7 @@ corral__image *corral__image_hold(void)
 void corral__image_release(corral__image *image)
 {
     uint_fast64_t before = atomic_fetch_sub_explicit(&image->holds, 1, memory_order_acq_rel);
-    if (before == (IMAGE_UNLOADED | 1)) dlclose(image->handle);
-}
-
-/* Another reference on this image, or NULL. */
-static void *reference_image(void)
-{
-    Dl_info info;
-    if (!dladdr((void *)&corral__lib, &info) || info.dli_fname == NULL) return NULL;
-    return dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD);
+    if (before == (IMAGE_UNLOADED | 1)) close_image(image->handle);
 }
 
 void corral__keep_image_mapped(void) { (void)reference_image(); }
@@ -265,7 +285,7 @@ static void keep_image_for_holds(void)
     if (this_image.handle == NULL) return; /* cannot happen while mapped */
     uint_fast64_t before = atomic_fetch_or_explicit(&this_image.holds, IMAGE_UNLOADED, memory_order_acq_rel);
     /* The last hold went between the two reads: nothing needs the image. */
-    if (before == 0) dlclose(this_image.handle);
+    if (before == 0) close_image(this_image.handle);
 }
 
 /* The user's unload hook, once. */

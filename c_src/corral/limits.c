@@ -26,8 +26,13 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#ifdef _WIN32
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#else
 #include <sys/resource.h>
 #include <unistd.h>
+#endif
 
 typedef struct {
     size_t ever, now; /* bytes */
@@ -43,6 +48,25 @@ static void tighten(limit *l, size_t ever, size_t now, const char *name)
     if (now < l->now) l->now = now;
 }
 
+#ifdef _WIN32
+/* Windows: the physical memory and what of it is available; there is no
+ * address-space limit or cgroup to read (a job object's limit is not). */
+static size_t machine_bytes(void)
+{
+    MEMORYSTATUSEX m = {.dwLength = sizeof m};
+    return GlobalMemoryStatusEx(&m) ? (size_t)m.ullTotalPhys : 0;
+}
+
+static void machine_limit(limit *l)
+{
+    MEMORYSTATUSEX m = {.dwLength = sizeof m};
+    if (GlobalMemoryStatusEx(&m)) tighten(l, (size_t)m.ullTotalPhys, (size_t)m.ullAvailPhys, "the machine's memory");
+}
+
+static void address_space_limit(limit *l) { (void)l; }
+
+static void cgroup_limit(limit *l) { (void)l; }
+#else
 /* The first unsigned number after `key` in a small text file; 0 if absent. */
 static uint64_t read_number(const char *path, const char *key, bool *found)
 {
@@ -64,11 +88,17 @@ static uint64_t read_number(const char *path, const char *key, bool *found)
     return v;
 }
 
-static void machine_limit(limit *l)
+/* The machine's physical memory in bytes, 0 if unknown. */
+static size_t machine_bytes(void)
 {
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    if (pages <= 0 || page <= 0) return;
-    size_t total = (size_t)pages * (size_t)page, now = total;
+    return pages <= 0 || page <= 0 ? 0 : (size_t)pages * (size_t)page;
+}
+
+static void machine_limit(limit *l)
+{
+    size_t total = machine_bytes(), now = total;
+    if (total == 0) return;
     bool a, b;
     uint64_t avail = read_number("/proc/meminfo", "MemAvailable:", &a);
     uint64_t swap = read_number("/proc/meminfo", "SwapFree:", &b);
@@ -154,6 +184,7 @@ static void cgroup_limit(limit *l)
     }
     fclose(f);
 }
+#endif
 
 /* {======================================================================
  * Reservations
@@ -188,8 +219,8 @@ corral__fit corral__reserve(size_t size, size_t whole, corral__limits *out)
     /* A request above the machine's memory never fits: it is refused
      * without being reserved, so that a bogus size cannot make the checks
      * running beside it fail. */
-    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    bool plausible = pages <= 0 || page <= 0 || whole <= (size_t)pages * (size_t)page;
+    size_t machine = machine_bytes();
+    bool plausible = machine == 0 || whole <= machine;
     size_t others = plausible ? atomic_fetch_add(&reserved, size) : 0;
     read_limits(&l);
     out->ever = l.ever;

@@ -468,14 +468,14 @@ void corral__select(corral_call *c, corral_resource_type *type, void *obj, int f
     need_stop(c, type, "corral_select");
     ErlNifPid self;
     if (!enif_self(c->env, &self)) corral_raise(c, "corral_select: not called from a process");
-    int rc = enif_select(c->env, (ErlNifEvent)fd, (enum ErlNifSelectFlags)mode, base_of(obj), &self, ref);
+    int rc = enif_select(c->env, (ErlNifEvent)(intptr_t)fd, (enum ErlNifSelectFlags)mode, base_of(obj), &self, ref);
     if (rc < 0) select_failed(c, "corral_select", fd, rc);
 }
 
 void corral__select_stop(corral_call *c, corral_resource_type *type, void *obj, int fd)
 {
     need_stop(c, type, "corral_select_stop");
-    int rc = enif_select(c->env, (ErlNifEvent)fd, ERL_NIF_SELECT_STOP, base_of(obj), NULL, corral__atom_undefined);
+    int rc = enif_select(c->env, (ErlNifEvent)(intptr_t)fd, ERL_NIF_SELECT_STOP, base_of(obj), NULL, corral__atom_undefined);
     if (rc < 0) select_failed(c, "corral_select_stop", fd, rc);
 }
 

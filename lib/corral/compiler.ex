@@ -83,6 +83,7 @@ defmodule Corral.Compiler do
     # A build with another compiler (CC or CROSSCOMPILE: another target, or
     # musl) keeps its objects apart, named after that compiler.
     static? = static?()
+    windows? = windows_target?()
     variant =
       Enum.join([Atom.to_string(mode) | Enum.map(sanitize, &Atom.to_string/1)] ++ compiler_tag() ++ if(static?, do: ["static"], else: []), "-")
     build_dir = Path.join([app_path, "corral", lib, variant])
@@ -108,12 +109,34 @@ defmodule Corral.Compiler do
       compile_commands?: Keyword.get(opts, :compile_commands, true),
       build_dir: build_dir,
       # CORRAL_STATIC=1: an archive for a statically linked VM instead
-      so: Path.join([app_path, "priv", "native", if(static?, do: "#{lib}.a", else: "lib#{lib}.so")]),
+      so: Path.join([app_path, "priv", "native", library_file(lib, static?, windows?)]),
       static?: static?,
+      windows?: windows?,
       skip_compilation?: Keyword.get(opts, :skip_compilation?, false),
       prebuilt: Corral.Prebuilt.option!(Keyword.get(opts, :prebuilt), lib),
       version: Keyword.get(opts, :version) || app_version(otp_app)
     }
+  end
+
+  defp library_file(lib, true, _), do: "#{lib}.a"
+  defp library_file(lib, _, true), do: "lib#{lib}.dll"
+  defp library_file(lib, _, _), do: "lib#{lib}.so"
+
+  # A library for Windows (a DLL: another file name, other link flags):
+  # on a Windows VM, or when CC or CROSSCOMPILE names a compiler for
+  # Windows (mingw-w64: x86_64-w64-mingw32-gcc), which it says itself.
+  defp windows_target? do
+    case {:os.type(), env("CC"), env("CROSSCOMPILE")} do
+      {{:win32, _}, _, _} -> true
+      {_, nil, nil} -> false
+      _ ->
+        {cc, args} = find_cc!()
+
+        case System.cmd(cc, args ++ ["-dumpmachine"], stderr_to_stdout: true) do
+          {out, 0} -> out =~ ~r/mingw|windows|cygwin/
+          _ -> false
+        end
+    end
   end
 
   # Mix may be loaded without running (a plain `elixir` script); then there
@@ -208,7 +231,7 @@ defmodule Corral.Compiler do
     # the -O level of the :mode.
     static = if config.static?, do: ["-DSTATIC_ERLANG_NIF_LIBNAME=#{config.lib}"], else: []
     cflags = cc_args ++ env_flags("CFLAGS") ++ env_flags("CPPFLAGS") ++ cflags(config, erts_include) ++ static
-    ldflags = cc_args ++ env_flags("LDFLAGS") ++ ldflags(config, host_os())
+    ldflags = cc_args ++ env_flags("LDFLAGS") ++ ldflags(config, if(config.windows?, do: :windows, else: host_os()))
     stamp = Path.join(config.build_dir, "flags")
     stamp_text = Enum.join([cc | cflags] ++ ["--" | ldflags], "\n")
     flags_changed? = File.read(stamp) != {:ok, stamp_text}
@@ -469,10 +492,16 @@ defmodule Corral.Compiler do
   # macOS: a dynamic library whose undefined symbols (the enif_ API) are
   # looked up when the VM loads it; the two-level namespace is kept, so the
   # library's own symbols never bind to another image's.
+  #
+  # Windows (mingw-w64): a DLL whose enif_ calls go through the table the VM
+  # hands to nif_init (erl_nif.h), so nothing is left undefined; GCC's
+  # runtime and the POSIX threads Corral's pool and locks use are linked in,
+  # so the DLL needs only what every Windows has (KERNEL32, msvcrt).
   defp ldflags(config, os) do
     kind =
       case os do
         :darwin -> ["-dynamiclib", "-undefined", "dynamic_lookup"]
+        :windows -> ["-shared", "-static-libgcc", "-Wl,-Bstatic", "-lpthread", "-Wl,-Bdynamic"]
         _ -> ["-shared"]
       end
 

@@ -10,9 +10,14 @@ defmodule Corral.Loader do
 
       priv ->
         path = Path.join(Path.dirname(List.to_string(priv)), rel)
-        if File.exists?(path <> ".so"), do: path, else: built
+        if file(path), do: path, else: built
     end
   end
+
+  # The library file of a path without extension: a Unix .so or a Windows
+  # .dll (erlang:load_nif adds the one of the system it runs on; a DLL on
+  # another system is a cross build, read here to say so).
+  defp file(path), do: Enum.find([path <> ".so", path <> ".dll"], &File.exists?/1)
 
   @doc """
   Loads through `load_fun` (which calls :erlang.load_nif/2 from the module
@@ -26,11 +31,14 @@ defmodule Corral.Loader do
     key = {__MODULE__, module}
     reload? = :persistent_term.get(key, nil) != nil
 
+    file = file(path)
+
     {load_path, copy} =
-      if reload? and File.exists?(path <> ".so") do
+      if reload? and file do
         copy = "#{path}.reload-#{System.unique_integer([:positive])}"
-        File.cp!(path <> ".so", copy <> ".so")
-        {copy, copy <> ".so"}
+        ext = Path.extname(file)
+        File.cp!(file, copy <> ext)
+        {copy, copy <> ext}
       else
         {path, nil}
       end
@@ -40,8 +48,8 @@ defmodule Corral.Loader do
     # A library built for another machine is never handed to the dynamic
     # loader: a cross build's module is loaded by the compiler on the host.
     result =
-      case foreign(path <> ".so") do
-        nil -> load_fun.(load_path, {self(), ref})
+      case file && foreign(file) do
+        x when x in [nil, false] -> load_fun.(load_path, {self(), ref})
         foreign -> foreign
       end
 
@@ -89,7 +97,7 @@ defmodule Corral.Loader do
   defp static_name(path), do: String.replace_prefix(Path.basename(path), "lib", "") <> ".a"
 
   defp static_build?(path) do
-    not File.exists?(path <> ".so") and File.exists?(Path.join(Path.dirname(path), static_name(path)))
+    file(path) == nil and File.exists?(Path.join(Path.dirname(path), static_name(path)))
   end
 
   # Mix loads the modules it compiles, and asks them whether to compile

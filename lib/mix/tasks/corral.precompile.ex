@@ -11,17 +11,21 @@ defmodule Mix.Tasks.Corral.Precompile do
   Each build is a `mix compile --force` of the project in its own build
   folder (`_build/corral_precompile/<compiler>`), from source
   (`CORRAL_FORCE_BUILD=1`), with `CC` naming the compiler. The host's
-  compiler (`CC`, else `cc`) is always used; the cross compilers are those
-  of this list that are installed (Debian's `gcc-aarch64-linux-gnu`,
-  `gcc-arm-linux-gnueabihf`, `gcc-riscv64-linux-gnu`, `musl-tools`):
-  #{Enum.map_join(["aarch64-linux-gnu-gcc", "arm-linux-gnueabihf-gcc", "riscv64-linux-gnu-gcc", "musl-gcc", "aarch64-linux-musl-gcc"], ", ", &"`#{&1}`")}.
+  compiler (`CC`, else `cc`) is always used, and each of these cross
+  compilers that is installed: `aarch64-linux-gnu-gcc`,
+  `arm-linux-gnueabihf-gcc`, `riscv64-linux-gnu-gcc`, `musl-gcc`,
+  `aarch64-linux-musl-gcc` and `x86_64-w64-mingw32-gcc` (Windows x86-64, a
+  DLL). On Debian they come with `gcc-aarch64-linux-gnu`,
+  `gcc-arm-linux-gnueabihf`, `gcc-riscv64-linux-gnu`, `musl-tools` and
+  `gcc-mingw-w64-x86-64`.
   `--target CC` (repeatable) builds only the named compilers, the host's
   included, and fails if one is missing.
 
   Each library is copied to
-  `dist/lib<lib>-<version>-nif-<NIF version>-<target>.so`, with the target
-  read from the built file (`x86_64-linux-gnu`, `aarch64-linux-gnu`,
-  `arm-linux-gnueabihf`, `riscv64-linux-gnu`, `x86_64-linux-musl`...), and
+  `dist/lib<lib>-<version>-nif-<NIF version>-<target>.so` (`.dll` for
+  Windows), with the target read from the built file (`x86_64-linux-gnu`,
+  `aarch64-linux-gnu`, `arm-linux-gnueabihf`, `riscv64-linux-gnu`,
+  `x86_64-linux-musl`, `x86_64-windows`...), and
   its SHA-256 is added to `dist/checksums.txt`. When the module downloads
   its prebuilt libraries (`prebuilt: [base_url: ..., checksums: file]`),
   the same lines are added to that checksums file, which the package ships.
@@ -35,7 +39,8 @@ defmodule Mix.Tasks.Corral.Precompile do
 
   use Mix.Task
 
-  @cross ["aarch64-linux-gnu-gcc", "arm-linux-gnueabihf-gcc", "riscv64-linux-gnu-gcc", "musl-gcc", "aarch64-linux-musl-gcc"]
+  @cross ["aarch64-linux-gnu-gcc", "arm-linux-gnueabihf-gcc", "riscv64-linux-gnu-gcc", "musl-gcc", "aarch64-linux-musl-gcc",
+          "x86_64-w64-mingw32-gcc"]
 
   @impl true
   def run(args) do
@@ -125,6 +130,7 @@ defmodule Mix.Tasks.Corral.Precompile do
       Mix.raise("mix corral.precompile: the build with CC=#{cc} failed:\n#{out}")
     end
 
-    {cc, Path.join([build_path, "lib", Atom.to_string(app), "priv", "native", "lib#{lib}.so"])}
+    native = Path.join([build_path, "lib", Atom.to_string(app), "priv", "native"])
+    {cc, Enum.find([Path.join(native, "lib#{lib}.so"), Path.join(native, "lib#{lib}.dll")], &File.exists?/1)}
   end
 end
