@@ -74,7 +74,7 @@ defmodule CorralTest.CompilerTest do
   test "reading a library's sections fails cleanly on other and broken files", %{dir: dir} do
     path = Path.join(dir, "not_elf.so")
     File.write!(path, "hello")
-    assert Corral.ObjectFile.sections(path, ["x"]) == {:error, "not a shared library (neither ELF nor Mach-O)"}
+    assert Corral.ObjectFile.sections(path, ["x"]) == {:error, "not a shared library (neither ELF, Mach-O nor PE)"}
     assert {:error, :enoent} = Corral.ObjectFile.sections(Path.join(dir, "missing.so"), ["x"])
     assert :corral_object.parse_elf("hello", ["x"]) == {:error, "not an ELF file"}
     assert :corral_object.parse_macho("hello", ["x"]) == {:error, "not a Mach-O file"}
@@ -95,6 +95,29 @@ defmodule CorralTest.CompilerTest do
 
     assert :corral_object.parse_macho(<<0xFEEDFACE::little-32, 0::256>>, ["x"]) ==
              {:error, "32-bit Mach-O files are not supported (macOS libraries are 64-bit)"}
+
+    # PE: a DOS header alone, a PE header pointer past the end, a section
+    # table cut short.
+    assert :corral_object.parse_pe("MZ", ["x"]) == {:error, "not a PE file"}
+    assert :corral_object.parse_pe(<<"MZ", 0::58*8, 4096::little-32>>, ["x"]) == {:error, "not a PE file (no PE header)"}
+    pe = <<"MZ", 0::58*8, 64::little-32, "PE", 0, 0, 0x8664::little-16, 3::little-16, 0::32, 0::32, 0::32, 0::16, 0::16>>
+    assert :corral_object.parse_pe(pe <> <<0::39*8>>, ["x"]) == {:error, "truncated PE section table"}
+    one = <<"MZ", 0::58*8, 64::little-32, "PE", 0, 0, 0x8664::little-16, 1::little-16, 0::32, 0::32, 0::32, 0::16, 0::16>>
+    File.write!(path, one <> <<".text", 0, 0, 0, 0::32*8>>)
+    assert Corral.ObjectFile.sections(path, ["x"]) == {:ok, %{}}
+    # Two sections with long names (through the string table) and one short.
+    strings = <<4 + 15::little-32, "corral_exports", 0>>
+    table = fn name, size, off -> <<name::binary-8, size::little-32, 0::32, 16::little-32, off::little-32, 0::16*8>> end
+    head = <<"MZ", 0::58*8, 64::little-32, "PE", 0, 0, 0x8664::little-16, 2::little-16, 0::32, 0::little-32, 0::32,
+             0::16, 0::16>>
+    data_off = byte_size(head) + 80
+    body = table.(<<"/4", 0::6*8>>, 3, data_off) <> table.(<<"short", 0, 0, 0>>, 5, data_off + 16)
+    data = <<"abc", 0::13*8, "hello", 0::11*8>>
+    sym_off = data_off + 32
+    head = binary_part(head, 0, 64 + 12) <> <<sym_off::little-32>> <> binary_part(head, 64 + 16, byte_size(head) - 80)
+    File.write!(path, head <> body <> data <> strings)
+    assert Corral.ObjectFile.sections(path, ["corral_exports", "short"]) == {:ok, %{"corral_exports" => "abc", "short" => "hello"}}
+    assert Corral.ObjectFile.target(path) == {:ok, "x86_64-windows"}
 
     # A Java class file starts with the same four bytes as a universal file.
     refute :corral_object.macho_magic(<<0xCAFEBABE::big-32, 0::16, 52::16>>)
