@@ -20,6 +20,13 @@ IO.puts(
     "#{System.schedulers_online()} schedulers, #{rounds} rounds"
 )
 
+# What a user would do instead: the NIF in a `:peer` node of this VM,
+# called with :erpc. Distribution (epmd on 127.0.0.1 only) is started
+# first, before any isolated call: a VM's pids change names with it.
+System.put_env("ERL_EPMD_ADDRESS", "127.0.0.1")
+epmd = System.find_executable("epmd") || Path.join([:code.root_dir(), "erts-#{:erlang.system_info(:version)}", "bin", "epmd"])
+{_, 0} = System.cmd(epmd, ["-daemon", "-address", "127.0.0.1"])
+{:ok, _} = :net_kernel.start([:"corral_bench_#{System.unique_integer([:positive])}", :shortnames])
 kb = :binary.copy(<<7>>, 1024)
 kb64 = :binary.copy(<<7>>, 65536)
 native_cell = Native.cell_new(42)
@@ -37,20 +44,42 @@ isolated_cell = Isolated.cell_new(42)
 42 = Native.cell_get(native_cell)
 42 = Isolated.cell_get(isolated_cell)
 
+peer_args = Enum.flat_map(:code.get_path(), &[~c"-pa", &1])
+t0 = System.monotonic_time(:microsecond)
+{:ok, peer, node} = :peer.start_link(%{name: :peer.random_name(), args: peer_args})
+3 = :erpc.call(node, Native, :add, [1, 2])
+peer_first_ms = (System.monotonic_time(:microsecond) - t0) / 1000
+^kb = :erpc.call(node, Native, :echo, [kb])
+
 pinger = spawn(fn -> Stream.repeatedly(fn -> receive do: ({from, x} -> send(from, x)) end) |> Stream.run() end)
 
-defmodule Bench.Isolated.Ping do
-  def loop(0, _pid), do: :ok
-  def loop(n, pid), do: (send(pid, {self(), n}); receive(do: (^n -> :ok)); loop(n - 1, pid))
-end
+
+erpc = ":erpc to a :peer node"
 
 cases = [
-  {"add(a, b)", [{"NIF", &RoundTrip.add_native/1, n.(1_000_000)}, {"isolated", &RoundTrip.add_isolated/1, n.(2000)}]},
-  {"echo(1 KiB)", [{"NIF", &RoundTrip.echo_native(&1, kb), n.(1_000_000)}, {"isolated", &RoundTrip.echo_isolated(&1, kb), n.(2000)}]},
-  {"echo(64 KiB)", [{"NIF", &RoundTrip.echo_native(&1, kb64), n.(1_000_000)}, {"isolated", &RoundTrip.echo_isolated(&1, kb64), n.(500)}]},
+  {"add(a, b)",
+   [{"NIF", &RoundTrip.add_native/1, n.(1_000_000)}, {"isolated", &RoundTrip.add_isolated/1, n.(2000)},
+    {erpc, &RoundTrip.add_erpc(&1, node), n.(2000)}]},
+  {"echo(1 KiB)",
+   [{"NIF", &RoundTrip.echo_native(&1, kb), n.(1_000_000)}, {"isolated", &RoundTrip.echo_isolated(&1, kb), n.(2000)},
+    {erpc, &RoundTrip.echo_erpc(&1, node, kb), n.(2000)}]},
+  {"echo(64 KiB)",
+   [{"NIF", &RoundTrip.echo_native(&1, kb64), n.(1_000_000)}, {"isolated", &RoundTrip.echo_isolated(&1, kb64), n.(500)},
+    {erpc, &RoundTrip.echo_erpc(&1, node, kb64), n.(500)}]},
+  # Many callers at once: ns per call of the whole batch (its inverse is the
+  # throughput); the callers share this machine's cores with both VMs.
+  {"add, 1 caller",
+   [{"isolated", &RoundTrip.concurrent(fn k -> Isolated.add(k, 1) end, &1, 1), n.(2000)},
+    {erpc, &RoundTrip.concurrent(fn k -> :erpc.call(node, Native, :add, [k, 1]) end, &1, 1), n.(2000)}]},
+  {"add, 8 callers",
+   [{"isolated", &RoundTrip.concurrent(fn k -> Isolated.add(k, 1) end, &1, 8), n.(4000)},
+    {erpc, &RoundTrip.concurrent(fn k -> :erpc.call(node, Native, :add, [k, 1]) end, &1, 8), n.(4000)}]},
+  {"add, 50 callers",
+   [{"isolated", &RoundTrip.concurrent(fn k -> Isolated.add(k, 1) end, &1, 50), n.(5000)},
+    {erpc, &RoundTrip.concurrent(fn k -> :erpc.call(node, Native, :add, [k, 1]) end, &1, 50), n.(5000)}]},
   {"cell_get(resource)",
    [{"NIF", &RoundTrip.cell_native(&1, native_cell), n.(1_000_000)}, {"isolated (handle)", &RoundTrip.cell_isolated(&1, isolated_cell), n.(2000)}]},
-  {"for reading", [{"message to a process and back", &Bench.Isolated.Ping.loop(&1, pinger), n.(200_000)}]}
+  {"for reading", [{"message to a process and back", &RoundTrip.ping(&1, pinger), n.(200_000)}]}
 ]
 
 batch = fn fun, count ->
@@ -83,7 +112,10 @@ results =
       end)
 
     IO.write(:stderr, "\n")
-    {name, for({label, _, _} <- variants, do: {label, median.(samples[label]), Enum.min(samples[label]), Enum.max(samples[label])})}
+    rows = for({label, _, _} <- variants, do: {label, median.(samples[label]), Enum.min(samples[label]), Enum.max(samples[label])})
+    # Paired: isolated over :erpc in each round (both lists hold the rounds in the same order).
+    ratios = if samples[erpc], do: Enum.zip_with(samples["isolated"], samples[erpc], &(&1 / &2)), else: []
+    {name, rows, ratios}
   end
 
 # A crash, then the next call: the new native process starts (its VM boots).
@@ -101,18 +133,34 @@ restart_ms =
   end
 
 elapsed = System.monotonic_time(:millisecond) - t0
+:peer.stop(peer)
 fmt = fn ns -> if ns >= 1000, do: "#{Float.round(ns / 1000, 1)} us", else: "#{Float.round(ns, 1)} ns" end
 
 IO.puts("")
 IO.puts(String.pad_trailing("case", 20) <> String.pad_trailing("variant", 32) <> String.pad_leading("per call", 12) <> "   spread (min..max)")
 IO.puts(String.duplicate("-", 90))
 
-for {name, rows} <- results, {label, med, lo, hi} <- rows do
+for {name, rows, _} <- results, {label, med, lo, hi} <- rows do
   IO.puts(String.pad_trailing(name, 20) <> String.pad_trailing(label, 32) <> String.pad_leading(fmt.(med), 12) <> "   #{fmt.(lo)}..#{fmt.(hi)}")
 end
 
 IO.puts("")
+IO.puts("Isolated call over :erpc.call to a :peer node, paired per round (below 1.0: isolation is cheaper)")
+IO.puts(String.pad_trailing("case", 20) <> String.pad_leading("median", 10) <> "   spread (min..max)")
+
+for {name, _, [_ | _] = ratios} <- results do
+  r = fn x -> :erlang.float_to_binary(x, decimals: 2) end
+  IO.puts(String.pad_trailing(name, 20) <> String.pad_leading(r.(median.(ratios)) <> "x", 10) <> "   #{r.(Enum.min(ratios))}x..#{r.(Enum.max(ratios))}x")
+end
+
+for {name, rows, _} <- results, String.starts_with?(name, "add, ") do
+  {_, med, _, _} = List.keyfind(rows, "isolated", 0)
+  IO.puts("#{name}: isolated #{round(1.0e9 / med)} calls/s")
+end
+
+IO.puts("")
 IO.puts("Median of #{rounds} interleaved rounds; per call including the loop, nothing subtracted.")
-IO.puts("First isolated call (starts the native process): #{Float.round(first_ms, 1)} ms.")
+IO.puts("First isolated call (starts the native process): #{Float.round(first_ms, 1)} ms; " <>
+          ":peer.start_link and the first :erpc call: #{Float.round(peer_first_ms, 1)} ms.")
 IO.puts("Crash, then the next call (a new native process starts): median #{Float.round(median.(restart_ms), 1)} ms of 5 (#{Enum.map_join(restart_ms, ", ", &Float.round(&1, 1))}).")
 IO.puts("Timed for #{Float.round(elapsed / 1000, 1)} s.")
