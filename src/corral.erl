@@ -4,7 +4,8 @@
 %%
 %% rebar.config:
 %%   {plugins, [corral]}.                                  % _checkouts/corral: a link to Corral
-%%   {provider_hooks, [{pre, [{compile, {corral, compile}}]}]}.
+%%   {provider_hooks, [{pre, [{compile, {corral, compile}}]},
+%%                     {post, [{clean, {corral, clean}}]}]}.      % rebar3 clean removes what it built
 %%   {corral, [{counter_nif, [{sources, ["c_src/*.c"]},   % the default
 %%                            {cflags, []}, {ldflags, []},
 %%                            {timeout, 5000},            % a thread job's wait, ms
@@ -55,7 +56,17 @@ init(State) ->
                                    {opts, [{out, $o, "out", {string, "dist"}, "folder of the artefacts"},
                                            {target, $t, "target", string,
                                             "only this compiler (and the host's), e.g. aarch64-linux-gnu-gcc"}]}]),
-    {ok, rebar_state:add_provider(rebar_state:add_provider(State, Provider), Precompile)}.
+    Clean = providers:create([{name, clean},
+                              {module, corral_clean},
+                              {namespace, ?NAMESPACE},
+                              {bare, true},
+                              {deps, [{default, app_discovery}]},
+                              {example, "rebar3 corral clean"},
+                              {short_desc, "Remove what Corral built: the libraries and generated modules."},
+                              {desc, "Removes priv/<module>.so of each Corral library and the src/<module>.erl "
+                                     "Corral generated (a file it did not write is left alone)."},
+                              {opts, []}]),
+    {ok, lists:foldl(fun(P, S) -> rebar_state:add_provider(S, P) end, State, [Provider, Precompile, Clean])}.
 
 do(State) ->
     Apps = case rebar_state:current_app(State) of
@@ -96,7 +107,11 @@ build_lib(Dir, AppName, Vsn, {Module, Opts}) ->
             Sources = sources(Dir, Module, Opts),
             Runtime = filename:join(corral_dir(), "include/corral_all.c"),
             Headers = filelib:wildcard(filename:join(Dir, "c_src/**/*.h")) ++ filelib:wildcard(filename:join(corral_dir(), "include/*.h")),
-            case stale(So, [Runtime | Sources ++ Headers]) orelse prebuilt(So) of
+            %% Built again when a source is newer, or the library came from
+            %% elsewhere (a prebuilt download), or the compiler, the Erlang
+            %% headers or the flags changed since it was built.
+            case stale(So, [Runtime | Sources ++ Headers]) orelse
+                 file:read_file(So ++ ".build") =/= {ok, build_stamp(cc(), erts_include(), Opts)} of
                 true -> compile(Module, So, Sources ++ [Runtime], Opts, cc(), []);
                 false -> ok
             end
@@ -172,13 +187,10 @@ prebuilt_option(Module, Prebuilt) ->
              "and checksums), got: ~p", [Module, BaseUrl]),
     {BaseUrl, proplists:get_value(checksums, Prebuilt, "checksums-" ++ atom_to_list(Module) ++ ".txt")}.
 
-%% A library installed from a prebuilt artefact is rebuilt from source when
-%% a build is wanted (CORRAL_FORCE_BUILD=1), even if no source changed.
-prebuilt(So) ->
-    case file:read_file(So ++ ".build") of
-        {ok, <<"prebuilt:", _/binary>>} -> true;
-        _ -> false
-    end.
+%% What a library built from source was built with, kept beside it in
+%% <lib>.so.build (a prebuilt one has "prebuilt:<url>" there instead).
+build_stamp(CC, Erts, Opts) ->
+    iolist_to_binary(io_lib:format("source:~0p~n", [{CC, Erts, option(cflags, Opts, []), option(ldflags, Opts, [])}])).
 
 cc() -> case os:getenv("CC") of false -> "cc"; "" -> "cc"; Other -> Other end.
 
@@ -203,13 +215,17 @@ compile(Module, So, Sources, Opts, CC, Include) ->
                _ -> ["-shared"]
            end,
     [Exe | CCArgs] = string:lexemes(CC, " "),
+    Stamp = build_stamp(CC, Erts, Opts),
     Args = CCArgs ++ ["-std=gnu11", "-O3", "-fPIC", "-fvisibility=hidden", "-Wall", "-Wextra",
             "-Werror=implicit-function-declaration", "-Werror=incompatible-pointer-types", "-Werror=int-conversion",
             "-I" ++ filename:join(corral_dir(), "include"), "-I" ++ Erts]
            ++ option(cflags, Opts, []) ++ ["-o", So] ++ Sources ++ Link ++ option(ldflags, Opts, []),
     rebar_api:info("Corral: building ~ts", [So]),
     case run(Exe, Args) of
-        {0, Output} -> Output =/= "" andalso io:put_chars(Output), ok;
+        {0, Output} ->
+            Output =/= "" andalso io:put_chars(Output),
+            Include =:= [] andalso file:write_file(So ++ ".build", Stamp),
+            ok;
         {_, Output} ->
             io:put_chars(Output),
             fail("~w: the C compiler failed on ~ts (its messages are above)", [Module, So])
@@ -236,7 +252,19 @@ windows_cc(CC) ->
         _ -> re:run(os:cmd(CC ++ " -dumpmachine"), "mingw|windows|cygwin", [{capture, none}]) =:= match
     end.
 
-erts_include() -> filename:join([code:root_dir(), "erts-" ++ erlang:system_info(version), "include"]).
+%% The folder of erl_nif.h: ERTS_INCLUDE_DIR (a cross build, or an
+%% unusual install), else the running Erlang's erts-<version>/include, else
+%% <root>/usr/include (where some packages put it).
+erts_include() ->
+    Root = code:root_dir(),
+    Candidates = [os:getenv("ERTS_INCLUDE_DIR", ""),
+                  filename:join([Root, "erts-" ++ erlang:system_info(version), "include"]),
+                  filename:join([Root, "usr", "include"])],
+    case [D || D <- Candidates, D =/= "", filelib:is_regular(filename:join(D, "erl_nif.h"))] of
+        [D | _] -> D;
+        [] -> fail("no erl_nif.h in ~ts: install Erlang's headers (erlang-dev on Debian) or set ERTS_INCLUDE_DIR",
+                   [lists:join(", ", [D || D <- Candidates, D =/= ""])])
+    end.
 
 %% Corral's own folder: this file is its src/corral.erl.
 corral_dir() ->

@@ -25,7 +25,7 @@ defmodule CorralTest.Rebar3PluginTest do
     File.write!(Path.join(proj, "rebar.config"), """
     {erl_opts, #{erl_opts}}.
     {plugins, [corral]}.
-    {provider_hooks, [{pre, [{compile, {corral, compile}}]}]}.
+    {provider_hooks, [{pre, [{compile, {corral, compile}}]}, {post, [{clean, {corral, clean}}]}]}.
     {corral, #{corral_config}}.
     """)
 
@@ -41,7 +41,7 @@ defmodule CorralTest.Rebar3PluginTest do
       cd: proj,
       stderr_to_stdout: true,
       env: [{"REBAR_CACHE_DIR", Path.join(@tmp, "cache")}, {"MIX_ENV", nil}, {"MIX_BUILD_PATH", nil}, {"CC", nil},
-            {"CORRAL_FORCE_BUILD", nil}, {"CORRAL_CACHE_DIR", Path.join(@tmp, "corral_cache")}] ++ env
+            {"CORRAL_FORCE_BUILD", nil}, {"ERTS_INCLUDE_DIR", nil}, {"CORRAL_CACHE_DIR", Path.join(@tmp, "corral_cache")}] ++ env
     )
   end
 
@@ -210,5 +210,46 @@ defmodule CorralTest.Rebar3PluginTest do
     {out, status} = rebar3(proj, ["compile"])
     assert status != 0
     assert out =~ ~s(corral: proj_nif: {prebuilt, [{base_url, ...}]} must be an https:// URL)
+  end
+
+  test "flags, the compiler and the headers rebuild; rebar3 clean removes what Corral built; ERTS_INCLUDE_DIR is read",
+       %{proj: proj} do
+    project(proj, "[{proj_nif, []}]", @good)
+    {out, 0} = rebar3(proj, ["compile"])
+    assert out =~ "Corral: building"
+    {out, 0} = rebar3(proj, ["compile"])
+    refute out =~ "Corral: building"
+
+    # New cflags (no source changed): built again, once.
+    project(proj, "[{proj_nif, [{cflags, [\"-DPROJ_FLAG=1\"]}]}]", nil)
+    {out, 0} = rebar3(proj, ["compile"])
+    assert out =~ "Corral: building"
+    {out, 0} = rebar3(proj, ["compile"])
+    refute out =~ "Corral: building"
+
+    # ERTS_INCLUDE_DIR names the folder of erl_nif.h: here one whose
+    # erl_nif.h stops the build, which shows it was read.
+    fake = Path.join(@tmp, "fake_include")
+    File.mkdir_p!(fake)
+    File.write!(Path.join(fake, "erl_nif.h"), "#error this erl_nif.h is the one ERTS_INCLUDE_DIR names\n")
+    {out, status} = rebar3(proj, ["compile"], [{"ERTS_INCLUDE_DIR", fake}])
+    assert status != 0
+    assert out =~ "this erl_nif.h is the one ERTS_INCLUDE_DIR names"
+    # A folder without erl_nif.h is passed over.
+    {out, 0} = rebar3(proj, ["compile"], [{"ERTS_INCLUDE_DIR", Path.join(@tmp, "nothing")}])
+    assert out =~ "Corral: building"
+
+    so = Path.join([proj, "priv", "proj_nif.so"])
+    generated = Path.join([proj, "src", "proj_nif.erl"])
+    assert File.exists?(so) and File.exists?(generated)
+    {out, 0} = rebar3(proj, ["clean"])
+    refute File.exists?(so), out
+    refute File.exists?(so <> ".build")
+    refute File.exists?(generated)
+
+    # A module Corral did not write survives a clean.
+    File.write!(generated, "-module(proj_nif).\n")
+    {_, 0} = rebar3(proj, ["clean"])
+    assert File.read!(generated) == "-module(proj_nif).\n"
   end
 end
