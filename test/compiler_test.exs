@@ -123,6 +123,39 @@ defmodule CorralTest.CompilerTest do
     refute :corral_object.macho_magic(<<0xCAFEBABE::big-32, 0::16, 52::16>>)
   end
 
+  test "Corral's runtime is compiled once per compiler and flags, and shared by every library", %{dir: dir} do
+    cache = Path.join(dir, "cache")
+    System.put_env("CORRAL_CACHE_DIR", cache)
+    on_exit(fn -> System.delete_env("CORRAL_CACHE_DIR") end)
+    objects = fn -> for f <- Path.wildcard(Path.join(cache, "runtime/*/*.o")), into: %{}, do: {f, File.read!(f)} end
+
+    # The first library compiles the runtime into the cache, and says so.
+    a = unique_module()
+    a_dir = Path.join(dir, "a")
+    File.mkdir_p!(a_dir)
+    write_lib(a_dir, a, "ANSWER + 1")
+    out = capture_io(fn -> assert build(a, a_dir).exports == [{:answer, 0, 0}, {:twice, 1, 0}] end)
+    assert out =~ "Corral: compiling its runtime for"
+    first = objects.()
+    assert map_size(first) == length(Corral.Compiler.corral_sources())
+
+    # A second library, in another folder: the same objects, not compiled again.
+    b = unique_module()
+    b_dir = Path.join(dir, "b")
+    File.mkdir_p!(b_dir)
+    write_lib(b_dir, b, "ANSWER + 2")
+    for f <- Map.keys(first), do: File.touch!(f, 1_000_000_000)
+    out = capture_io(fn -> build(b, b_dir) end)
+    refute out =~ "compiling its runtime"
+    assert objects.() == first
+    for f <- Map.keys(first), do: assert(File.stat!(f, time: :posix).mtime == 1_000_000_000)
+
+    # Other flags: another set, beside the first.
+    out = capture_io(fn -> build(b, b_dir, cflags: ["-DCORRAL_PORTABLE_LOCKS"]) end)
+    assert out =~ "Corral: compiling its runtime for"
+    assert map_size(objects.()) == 2 * map_size(first)
+  end
+
   test "unchanged sources are not recompiled; a header change recompiles its users only", %{dir: dir} do
     m = unique_module()
     write_lib(dir, m, "ANSWER + 1")

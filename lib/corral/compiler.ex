@@ -236,18 +236,31 @@ defmodule Corral.Compiler do
     stamp_text = Enum.join([cc | cflags] ++ ["--" | ldflags], "\n")
     flags_changed? = File.read(stamp) != {:ok, stamp_text}
 
-    jobs =
-      for src <- config.sources ++ corral_sources() do
-        obj = Path.join(config.build_dir, object_name(src, config))
-        {src, obj}
-      end
+    # Corral's runtime does not read the library's folder, so it is built
+    # without it, once per compiler, flags and Corral sources, into a cache
+    # shared by every library and project (runtime_dir/3).
+    runtime_flags = drop_include(cflags, config.src)
+    runtime = runtime_dir(cc, runtime_flags, erts_include)
 
-    stale = Enum.filter(jobs, fn {src, obj} -> flags_changed? or stale?(src, obj) end)
-    if config.compile_commands?, do: write_compile_commands(cc, cflags, jobs, config)
+    jobs =
+      Enum.map(config.sources, &{&1, Path.join(config.build_dir, object_name(&1, config)), cflags, :user}) ++
+        Enum.map(corral_sources(), &{&1, Path.join(runtime, Path.basename(&1, ".c") <> ".o"), runtime_flags, :runtime})
+
+    stale =
+      Enum.filter(jobs, fn
+        {_, obj, _, :runtime} -> not File.exists?(obj)
+        {src, obj, _, :user} -> flags_changed? or stale?(src, obj)
+      end)
+
+    if config.compile_commands?, do: write_compile_commands(cc, cflags, Enum.map(jobs, &{elem(&1, 0), elem(&1, 1)}), config)
+
+    if Enum.any?(stale, &(elem(&1, 3) == :runtime)) do
+      info("Corral: compiling its runtime for #{Path.basename(cc)} (once per compiler, flags and Corral version; kept in #{runtime})")
+    end
 
     results =
       stale
-      |> Task.async_stream(fn {src, obj} -> compile_one(cc, cflags, src, obj, config.root) end,
+      |> Task.async_stream(fn {src, obj, flags, _} -> compile_one(cc, flags, src, obj, config.root) end,
         max_concurrency: System.schedulers_online(),
         timeout: :infinity
       )
@@ -561,11 +574,54 @@ defmodule Corral.Compiler do
   end
 
   defp compile_one(cc, cflags, src, obj, root) do
-    # Paths relative to the project keep compiler messages clickable.
+    # Paths relative to the project keep compiler messages clickable. The
+    # object is written beside its place and renamed into it: the runtime
+    # cache is shared by builds that may run at once.
     rel = Path.relative_to(src, root)
-    args = ["-c", rel, "-o", obj, "-MMD", "-MF", obj <> ".d"] ++ cflags
+    File.mkdir_p!(Path.dirname(obj))
+    tmp = obj <> ".#{System.unique_integer([:positive])}.tmp"
+    args = ["-c", rel, "-o", tmp, "-MMD", "-MF", obj <> ".d", "-MT", obj] ++ cflags
     {output, status} = System.cmd(cc, args, cd: root, stderr_to_stdout: true)
+    if status == 0, do: File.rename!(tmp, obj), else: File.rm(tmp)
     {status, rel, output}
+  end
+
+  @doc false
+  # A line of progress: through Mix's shell when Mix runs, else on stderr
+  # (a plain `elixir` script that defines a Corral module).
+  def info(text) do
+    if Code.ensure_loaded?(Mix.State) and :ets.whereis(Mix.State) != :undefined,
+      do: Mix.shell().info(text),
+      else: IO.puts(:stderr, text)
+  end
+
+  defp drop_include([], _dir), do: []
+  defp drop_include(["-I", dir | rest], dir), do: rest
+  defp drop_include([flag | rest], dir), do: [flag | drop_include(rest, dir)]
+
+  # The folder of Corral's runtime objects for this compiler and these
+  # flags: named by a hash of the compiler (its path, size and time, so an
+  # upgrade counts), the flags, the Erlang headers and Corral's own C and
+  # headers; under CORRAL_CACHE_DIR or the user's cache folder. A first
+  # build compiles the runtime there once; every later library and project
+  # with the same compiler and flags links the same objects.
+  defp runtime_dir(cc, flags, erts_include) do
+    stat = fn path ->
+      case File.stat(path, time: :posix) do
+        {:ok, %{size: size, mtime: mtime}} -> "#{path} #{size} #{mtime}"
+        _ -> path
+      end
+    end
+
+    headers = Enum.map(~w(erl_nif.h erl_nif_api_funcs.h erl_drv_nif.h erl_int_sizes_config.h), &Path.join(erts_include, &1))
+    files = corral_sources() ++ corral_headers()
+
+    key =
+      :crypto.hash(:sha256, [stat.(cc), "\0", Enum.intersperse(flags, "\0"), "\0" | Enum.map(headers, &stat.(&1))] ++ Enum.map(files, &File.read!/1))
+      |> Base.encode16(case: :lower)
+      |> binary_part(0, 24)
+
+    Path.join([Corral.Prebuilt.cache_dir(), "runtime", key])
   end
 
   # A type word the typed declarations do not know fails its static

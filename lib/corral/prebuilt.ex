@@ -130,11 +130,11 @@ defmodule Corral.Prebuilt do
     # missing in an author's project before the first mix corral.precompile.
     case File.exists?(sums_path) && choose(Map.keys(sums), config.lib, config.version, target) do
       false ->
-        Mix.shell().info(Messages.message({:prebuilt_no_checksums, sums_path, config}))
+        Corral.Compiler.info(Messages.message({:prebuilt_no_checksums, sums_path, config}))
         false
 
       nil ->
-        Mix.shell().info(Messages.message({:prebuilt_none_fits, target, config}))
+        Corral.Compiler.info(Messages.message({:prebuilt_none_fits, target, config}))
         false
 
       name ->
@@ -142,7 +142,7 @@ defmodule Corral.Prebuilt do
 
         case :corral_prebuilt.fetch(url, name, sums[name]) do
           {:ok, data, how} ->
-            if how == :downloaded, do: Mix.shell().info("Corral: downloaded #{url}")
+            if how == :downloaded, do: Corral.Compiler.info("Corral: downloaded #{url}")
             put!(config.so, data, "prebuilt:" <> url)
 
           {:error, {:download, why}} -> Mix.raise(Messages.message({:prebuilt_download, url, why, config}))
