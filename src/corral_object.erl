@@ -208,7 +208,7 @@ target_of(Bin) ->
         {ok, [Arch]} -> {ok, <<(macho_arch(Arch))/binary, "-macos">>};
         {ok, Archs} -> {ok, iolist_to_binary([lists:join("+", [macho_arch(A) || A <- Archs]), "-macos"])};
         {error, _} = E -> E;
-        false -> {error, <<"not a shared library (neither ELF nor Mach-O)">>}
+        false -> {error, <<"not a shared library (neither ELF, Mach-O nor PE)">>}
     end.
 
 elf_arch(62, 2) -> <<"x86_64">>;

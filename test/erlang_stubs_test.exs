@@ -260,7 +260,7 @@ defmodule CorralTest.ErlangStubsTest do
 
     File.write!(Path.join(dir, "junk.so"), "junk")
     assert {:error, text} = generate(Path.join(dir, "junk.so"), Path.join(dir, "x.erl"))
-    assert IO.iodata_to_binary(text) =~ "not a shared library (neither ELF nor Mach-O)"
+    assert IO.iodata_to_binary(text) =~ "not a shared library (neither ELF, Mach-O nor PE)"
 
     clash = build(dir, :stubs_clash, """
     CORRAL_NIF(fe) { return corral_arg(c, 0); }
