@@ -7,6 +7,12 @@ set -euo pipefail
 missing=()
 command -v erl >/dev/null 2>&1 || missing+=(erlang-nox)
 command -v elixir >/dev/null 2>&1 || missing+=(elixir)
+# Prebuilt downloads use Erlang's ssl and inets (httpc); some Debian
+# releases' elixir package does not pull them in.
+if command -v erl >/dev/null 2>&1; then
+  erl -noshell -eval 'case {code:lib_dir(ssl), code:lib_dir(inets)} of {{error, _}, _} -> halt(1); {_, {error, _}} -> halt(1); _ -> halt(0) end.' \
+    || missing+=(erlang-ssl erlang-inets)
+fi
 command -v cc >/dev/null 2>&1 || missing+=(gcc)
 command -v make >/dev/null 2>&1 || missing+=(make)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)

@@ -133,9 +133,20 @@ put_file(Path, Data) ->
 %% (httpc's own autoredirect would follow one to plain HTTP).
 %% {ok, Body} | {error, Sentence}.
 download(Url) ->
-    case {application:ensure_all_started(ssl), application:ensure_all_started(inets)} of
-        {{ok, _}, {ok, _}} -> get(iolist_to_binary(Url), ?REDIRECTS);
-        Failed -> {error, iolist_to_binary(io_lib:format("could not start Erlang's HTTP client (~p)", [Failed]))}
+    case {https_url(iolist_to_binary(Url)), application:ensure_all_started(ssl), application:ensure_all_started(inets)} of
+        {false, _, _} -> {error, <<(iolist_to_binary(Url))/binary, " is not an https:// URL">>};
+        {true, {ok, _}, {ok, _}} -> get(iolist_to_binary(Url), ?REDIRECTS);
+        %% A minimal Erlang install (Debian's erlang-base alone) has no ssl or inets.
+        {true, Ssl, Inets} ->
+            {error, iolist_to_binary(io_lib:format("could not start Erlang's HTTPS client (ssl: ~0p, inets: ~0p); "
+                                                   "install Erlang's ssl and inets applications (Debian: "
+                                                   "erlang-ssl, erlang-inets)", [Ssl, Inets]))}
+    end.
+
+https_url(Url) ->
+    case uri_string:parse(Url) of
+        #{scheme := <<"https">>, host := Host} when Host =/= <<>> -> true;
+        _ -> false
     end.
 
 get(Url, Redirects) ->

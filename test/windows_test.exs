@@ -33,8 +33,11 @@ defmodule CorralTest.WindowsTest do
   defp pe_links(dll) do
     {out, 0} = System.cmd(@objdump, ["-p", dll])
     imports = Regex.scan(~r/DLL Name: (\S+)/, out) |> Enum.map(fn [_, n] -> String.downcase(n) end) |> Enum.sort()
-    [_, table] = Regex.run(~r/\[Ordinal\/Name Pointer\] Table\n(.*?)\n\n/s, out)
-    exports = Regex.scan(~r/\]\s+(\S+)$/m, table) |> Enum.map(fn [_, n] -> n end)
+    # binutils 2.40 prints "[   0] nif_init" under the table's title; 2.44
+    # adds " -- Ordinal Base 1" to the title, a column header, and
+    # "[   0] +base[   1]  0000 nif_init": the name ends each row.
+    [_, table] = Regex.run(~r/\[Ordinal\/Name Pointer\] Table[^\n]*\n(.*?)\n\n/s, out)
+    exports = Regex.scan(~r/^\s*\[\s*\d+\].*\s(\S+)$/m, table) |> Enum.map(fn [_, n] -> n end)
     {imports, exports}
   end
 

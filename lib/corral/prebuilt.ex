@@ -140,6 +140,8 @@ defmodule Corral.Prebuilt do
       name ->
         url = base_url <> "/" <> name
 
+        ensure_http_client()
+
         case :corral_prebuilt.fetch(url, name, sums[name]) do
           {:ok, data, how} ->
             if how == :downloaded, do: Corral.Compiler.info("Corral: downloaded #{url}")
@@ -179,5 +181,29 @@ defmodule Corral.Prebuilt do
   GETs an https:// URL with the peer's certificate and host name checked
   (see :corral_prebuilt.download/1). `{:ok, body}` or `{:error, sentence}`.
   """
-  def download(url), do: :corral_prebuilt.download(url)
+  def download(url) do
+    ensure_http_client()
+    :corral_prebuilt.download(url)
+  end
+
+  @doc """
+  Puts Erlang's ssl and inets (and what they need) on the code path: Mix
+  1.15 and later prune it to the project's own applications while they
+  compile and test, which would leave a download without its client. Mix
+  does the same for its own downloads. A no-op outside Mix, on older Mix,
+  and where the applications are not installed (the download then says so).
+  """
+  def ensure_http_client do
+    if Code.ensure_loaded?(Mix) and function_exported?(Mix, :ensure_application!, 1) do
+      for app <- [:ssl, :inets] do
+        try do
+          apply(Mix, :ensure_application!, [app])
+        rescue
+          _ -> :ok
+        end
+      end
+    end
+
+    :ok
+  end
 end

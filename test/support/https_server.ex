@@ -9,6 +9,7 @@ defmodule CorralTest.HttpsServer do
   ca_pem_file}`. Stop it with `stop/1`.
   """
   def start!(dir) do
+    Corral.Prebuilt.ensure_http_client()
     {:ok, _} = Application.ensure_all_started(:ssl)
     {:ok, _} = Application.ensure_all_started(:inets)
     san = {:Extension, {2, 5, 29, 17}, false, [{:dNSName, ~c"localhost"}]}
