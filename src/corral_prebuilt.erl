@@ -190,9 +190,13 @@ describe({failed_connect, Details}) ->
     case lists:keyfind(inet, 1, Details) of
         {inet, _, {tls_alert, {Kind, Text}}} ->
             Lines = string:split(string:trim(Text), "\n", all),
-            iolist_to_binary(io_lib:format("the TLS handshake failed (~w: ~ts); a certificate the system does not "
-                                           "trust can be named with CORRAL_CACERTFILE=ca.pem",
-                                           [Kind, string:trim(lists:last(Lines))]));
+            %% The hint only where the server's certificate was refused.
+            Hint = case Kind =:= unknown_ca orelse string:find(Text, "bad_cert") =/= nomatch of
+                       true -> "; a certificate the system does not trust can be named with CORRAL_CACERTFILE=ca.pem";
+                       false -> ""
+                   end,
+            iolist_to_binary(io_lib:format("the TLS handshake failed (~w: ~ts)~ts",
+                                           [Kind, string:trim(lists:last(Lines)), Hint]));
         {inet, _, Reason} ->
             iolist_to_binary(["could not connect (", inet:format_error(Reason), ")"]);
         false ->

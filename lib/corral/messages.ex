@@ -148,12 +148,12 @@ defmodule Corral.Messages do
   end
 
   def message({:prebuilt_unlisted, where, sums, config}) do
-    "the prebuilt library #{rel(where, config)} for #{inspect(config.module)} is not listed in " <>
+    "the prebuilt library #{place(where, config)} for #{inspect(config.module)} is not listed in " <>
       "#{rel(sums, config)}; refusing to load an unchecked library"
   end
 
   def message({:prebuilt_checksum, where, expected, actual, sums, config}) do
-    "the prebuilt library #{rel(where, config)} for #{inspect(config.module)} does not match its checksum " <>
+    "the prebuilt library #{place(where, config)} for #{inspect(config.module)} does not match its checksum " <>
       "in #{rel(sums, config)} (expected #{expected}, got #{actual}); refusing to load it"
   end
 
@@ -222,4 +222,8 @@ defmodule Corral.Messages do
   end
 
   defp rel(path, config), do: Path.relative_to(path, config.root)
+
+  # A file (shown relative to the project) or a URL (as it is: newer
+  # Elixirs' Path functions would fold its "//").
+  defp place(where, config), do: if(String.contains?(where, "://"), do: where, else: rel(where, config))
 end
