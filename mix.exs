@@ -11,11 +11,6 @@ defmodule Corral.MixProject do
       elixirc_paths: elixirc_paths(Mix.env()),
       start_permanent: Mix.env() == :prod,
       deps: [],
-      # Prebuilt downloads (Corral.Prebuilt) run inside the user's build,
-      # where Mix starts inets and ssl on demand; a running application of a
-      # user never needs them, so they are not listed in application/0
-      # (:inets and :httpd: the tests' HTTPS server, test/support).
-      xref: [exclude: [:httpc, :public_key, :inets, :httpd]],
       description: "Safe, fast NIFs in C for Erlang and Elixir: checked arguments with clear exceptions, " <>
         "errors that unwind, typed resources, scheduler-friendly work, and a Mix compiler.",
       package: package(),

@@ -3,6 +3,8 @@ defmodule CorralTest.HttpsServer do
   # A TLS web server on 127.0.0.1 (OTP's httpd) for the prebuilt-download
   # tests, with a certificate for localhost signed by a CA made here; the
   # builds under test are told to trust it through CORRAL_CACERTFILE.
+  # public_key, inets and httpd are called through apply/3: they are not
+  # applications Corral depends on, and the compiler's check would warn.
 
   @doc """
   Starts a server for the files under `dir`/www; returns `{pid, port, www,
@@ -17,27 +19,30 @@ defmodule CorralTest.HttpsServer do
     # certificates to an OTP 27 client ("unable to supply acceptable cert").
     key = {:rsa, 2048, 17}
     chain = fn peer -> %{root: [key: key], intermediates: [], peer: [key: key] ++ peer} end
-    data = :public_key.pkix_test_data(%{server_chain: chain.(extensions: [san]), client_chain: chain.([])})
+    data = apply(:public_key, :pkix_test_data, [%{server_chain: chain.(extensions: [san]), client_chain: chain.([])}])
     www = Path.join(dir, "www")
     File.mkdir_p!(www)
     ca = Path.join(dir, "ca.pem")
-    File.write!(ca, :public_key.pem_encode(for der <- data.client_config[:cacerts], do: {:Certificate, der, :not_encrypted}))
+    File.write!(ca, apply(:public_key, :pem_encode, [for(der <- data.client_config[:cacerts], do: {:Certificate, der, :not_encrypted})]))
     server = data.server_config
 
     {:ok, pid} =
-      :inets.start(:httpd,
+      apply(:inets, :start, [
+        :httpd,
+        [
         port: 0,
         server_name: ~c"localhost",
         server_root: String.to_charlist(dir),
         document_root: String.to_charlist(www),
         bind_address: {127, 0, 0, 1},
         socket_type: {:ssl, [cert: server[:cert], key: server[:key], log_level: :warning]}
-      )
+        ]
+      ])
 
-    {pid, :httpd.info(pid)[:port], www, ca}
+    {pid, apply(:httpd, :info, [pid])[:port], www, ca}
   end
 
-  def stop(pid), do: :inets.stop(:httpd, pid)
+  def stop(pid), do: apply(:inets, :stop, [:httpd, pid])
 
   @doc "A port on 127.0.0.1 that nothing listens on (it was just closed)."
   def closed_port do
