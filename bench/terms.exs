@@ -56,9 +56,25 @@ cases = [
     v.("for", fn k -> for i <- 0..(k - 1), do: %Bench.Point{x: i * 1.0, y: i * 1.0} end, 100_000, n.(40), false)]}
 ]
 
+# The typed list parameter against the cursor loop it replaces, at three
+# lengths (its block grows eightfold, so each length copies a different
+# share of the list).
+typed_cases =
+  for len <- [300_000, 1_000_000, 2_500_000] do
+    l = Enum.to_list(1..len)
+    s = Enum.sum(l)
+    ^s = C.list_sum_typed(l)
+    calls = n.(div(20_000_000, len))
+    {"list sum #{div(len, 1000)}K typed",
+     [v.("Corral cursor", &C.list_sum/1, l, calls, true), v.("Corral (list, i64, xs)", &C.list_sum_typed/1, l, calls, false)]}
+  end
+
+cases = cases ++ typed_cases
+
 IO.puts("\nBulk term conversions (#{rounds} rounds; ns per whole conversion)")
 Runner.print(Runner.run(cases, rounds), [
   "",
   "Median of #{rounds} interleaved rounds; ns per call (one call converts the whole input).",
-  "vs C: the median of the per-round ratios to hand-written C -O3 (CPU time of the scheduler thread; wall time last)."
+  "vs C: the median of the per-round ratios to hand-written C -O3 (CPU time of the scheduler thread; wall time last);",
+  "in the \"typed\" cases, to Corral's cursor loop over the same list."
 ])

@@ -125,11 +125,11 @@ defmodule CorralTest.TermContainerTest do
   end
 
   # int64_t and double arrays are filled in one pass into a block that
-  # grows (32 elements, then four times as many each time it fills): every
-  # length around a boundary converts whole, and a bad element or tail past
-  # a boundary is still named by its index.
+  # grows (32 elements, then eight times as many each time it fills, four
+  # times past 64 MiB): every length around a boundary converts whole, and
+  # a bad element or tail past a boundary is still named by its index.
   test "int64 and double arrays across the growth of their block" do
-    for n <- [1, 31, 32, 33, 127, 128, 129, 512, 513, 2048, 2049, 8192, 8193, 100_000] do
+    for n <- [1, 31, 32, 33, 255, 256, 257, 2048, 2049, 16_384, 16_385, 131_072, 131_073] do
       ints = Enum.to_list(1..n)
       assert T.array(:i64, ints) == ints, "i64, #{n} elements"
       floats = Enum.map(ints, &(&1 / 2))
@@ -138,8 +138,12 @@ defmodule CorralTest.TermContainerTest do
       assert T.array(:double, ints) == Enum.map(ints, &(&1 * 1.0)), "double from integers, #{n} elements"
     end
 
-    for k <- [32, 128, 129, 8192, 99_999] do
-      list = Enum.to_list(1..100_000) |> List.replace_at(k, :x)
+    # Past the 64 MiB block (8,388,608 elements) the growth is fourfold.
+    big = Enum.to_list(1..8_388_609)
+    assert T.array(:i64, big) == big
+
+    for k <- [32, 256, 257, 16_384, 131_072, 139_999] do
+      list = Enum.to_list(1..140_000) |> List.replace_at(k, :x)
 
       assert_raise_exact ArgumentError,
         "CorralTest.Terms.array/2: argument 2, index #{k}: expected an integer in -9223372036854775808..9223372036854775807, got: :x",
@@ -150,7 +154,7 @@ defmodule CorralTest.TermContainerTest do
         fn -> T.array(:double, list) end
     end
 
-    for n <- [32, 128, 129, 8192] do
+    for n <- [32, 256, 257, 16_384] do
       improper = Enum.to_list(1..n) ++ 7
       message = "CorralTest.Terms.array/2: argument 2: expected a proper list, got: #{inspect(improper)}"
       assert_raise_exact ArgumentError, message, fn -> T.array(:i64, improper) end
