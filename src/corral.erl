@@ -29,57 +29,48 @@
 %% with their checksums.
 -module(corral).
 -export([init/1, do/1, format_error/1]).
--export([libraries/1, sources/3, compile/6, erts_include/0, corral_dir/0, prebuilt_option/2, fail/2]).
+-export([for_apps/2, libraries/1, sources/3, compile/6, erts_include/0, corral_dir/0, prebuilt_option/2, fail/2]).
 
 -define(NAMESPACE, corral).
 
 init(State) ->
-    Provider = providers:create([{name, compile},
-                                 {module, ?MODULE},
-                                 {namespace, ?NAMESPACE},
-                                 {bare, true},
-                                 {deps, [{default, app_discovery}]},
-                                 {example, "rebar3 corral compile"},
-                                 {short_desc, "Build Corral NIF libraries and generate their Erlang modules."},
-                                 {desc, "Builds priv/<module>.so from C with Corral and generates src/<module>.erl from it."},
-                                 {opts, []}]),
-    Precompile = providers:create([{name, precompile},
-                                   {module, corral_precompile},
-                                   {namespace, ?NAMESPACE},
-                                   {bare, true},
-                                   {deps, [{default, app_discovery}]},
-                                   {example, "rebar3 corral precompile --out dist"},
-                                   {short_desc, "Build each Corral NIF library for every target this machine can build."},
-                                   {desc, "Builds each Corral library once per installed C compiler into dist/ as "
-                                          "prebuilt artefacts, with checksums.txt, and adds their checksums to the "
-                                          "file each library's {prebuilt, ...} option names."},
-                                   {opts, [{out, $o, "out", {string, "dist"}, "folder of the artefacts"},
-                                           {target, $t, "target", string,
-                                            "only this compiler (and the host's), e.g. aarch64-linux-gnu-gcc"}]}]),
-    Clean = providers:create([{name, clean},
-                              {module, corral_clean},
-                              {namespace, ?NAMESPACE},
-                              {bare, true},
-                              {deps, [{default, app_discovery}]},
-                              {example, "rebar3 corral clean"},
-                              {short_desc, "Remove what Corral built: the libraries and generated modules."},
-                              {desc, "Removes priv/<module>.so of each Corral library and the src/<module>.erl "
-                                     "Corral generated (a file it did not write is left alone)."},
-                              {opts, []}]),
-    {ok, lists:foldl(fun(P, S) -> rebar_state:add_provider(S, P) end, State, [Provider, Precompile, Clean])}.
+    Providers =
+        [{compile, ?MODULE, "rebar3 corral compile",
+          "Build Corral NIF libraries and generate their Erlang modules.",
+          "Builds priv/<module>.so from C with Corral and generates src/<module>.erl from it.", []},
+         {precompile, corral_precompile, "rebar3 corral precompile --out dist",
+          "Build each Corral NIF library for every target this machine can build.",
+          "Builds each Corral library once per installed C compiler into dist/ as prebuilt artefacts, with "
+          "checksums.txt, and adds their checksums to the file each library's {prebuilt, ...} option names.",
+          [{out, $o, "out", {string, "dist"}, "folder of the artefacts"},
+           {target, $t, "target", string, "only this compiler (and the host's), e.g. aarch64-linux-gnu-gcc"}]},
+         {clean, corral_clean, "rebar3 corral clean",
+          "Remove what Corral built: the libraries and generated modules.",
+          "Removes priv/<module>.so of each Corral library and the src/<module>.erl Corral generated "
+          "(a file it did not write is left alone).", []}],
+    {ok, lists:foldl(
+           fun({Name, Module, Example, Short, Desc, Opts}, S) ->
+                   P = providers:create([{name, Name}, {module, Module}, {namespace, ?NAMESPACE}, {bare, true},
+                                         {deps, [{default, app_discovery}]}, {example, Example},
+                                         {short_desc, Short}, {desc, Desc}, {opts, Opts}]),
+                   rebar_state:add_provider(S, P)
+           end, State, Providers)}.
 
-do(State) ->
+do(State) -> for_apps(State, fun(Apps) -> [build_app(App) || App <- Apps] end).
+
+%% Runs Fun on the apps a provider works on: the one rebar3 is in, or
+%% every app of the project. A Corral failure stops rebar3 with its
+%% sentence: rebar3 misreads a {Module, Reason} error of a hooked provider
+%% as a missing provider, so the sentence is printed here.
+for_apps(State, Fun) ->
     Apps = case rebar_state:current_app(State) of
                undefined -> rebar_state:project_apps(State);
                App -> [App]
            end,
     try
-        [build_app(App) || App <- Apps],
+        Fun(Apps),
         {ok, State}
     catch
-        %% rebar3 misreads a {Module, Reason} error of a hooked provider as
-        %% a missing provider, so the sentence is printed here and the build
-        %% stopped.
         throw:{corral, Sentence} -> rebar_api:abort("corral: ~ts", [Sentence])
     end.
 

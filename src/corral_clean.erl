@@ -6,16 +6,10 @@
 -export([do/1]).
 
 do(State) ->
-    Apps = case rebar_state:current_app(State) of
-               undefined -> rebar_state:project_apps(State);
-               App -> [App]
-           end,
-    try
-        [clean(rebar_app_info:dir(App), Module) || App <- Apps, {Module, _} <- corral:libraries(App)],
-        {ok, State}
-    catch
-        throw:{corral, Sentence} -> rebar_api:abort("corral: ~ts", [Sentence])
-    end.
+    corral:for_apps(State, fun(Apps) ->
+                                   [clean(rebar_app_info:dir(App), Module)
+                                    || App <- Apps, {Module, _} <- corral:libraries(App)]
+                           end).
 
 clean(Dir, Module) ->
     Base = filename:join([Dir, "priv", atom_to_list(Module)]),

@@ -11,12 +11,20 @@
 %% newest such artefact is chosen: one built on the oldest supported OTP
 %% serves every newer one.
 -module(corral_prebuilt).
--export([artefact_name/4, extension/1, nif_version/0, choose/5, read_checksums/1, merge_checksums/2, sha256/1,
+-export([cross_compilers/0, artefact_name/4, extension/1, nif_version/0, choose/5, read_checksums/1, merge_checksums/2, sha256/1,
          cache_dir/0, fetch/3, download/1, target_include/3]).
 
 -define(REDIRECTS, 5).
+-define(PROFILE, corral_prebuilt).
 -define(CONNECT_TIMEOUT, 15000).
 -define(TIMEOUT, 120000).
+
+%% The cross compilers Debian packages that a precompile (Mix's and
+%% rebar3's) uses when they are installed, besides the host's compiler:
+%% AArch64 and 32-bit Arm, RISC-V, musl (x86-64 and AArch64), Windows x86-64.
+cross_compilers() ->
+    ["aarch64-linux-gnu-gcc", "arm-linux-gnueabihf-gcc", "riscv64-linux-gnu-gcc", "musl-gcc",
+     "aarch64-linux-musl-gcc", "x86_64-w64-mingw32-gcc"].
 
 artefact_name(Lib, Version, Nif, Target) ->
     iolist_to_binary(["lib", Lib, "-", Version, "-nif-", Nif, "-", Target, extension(Target)]).
@@ -130,12 +138,22 @@ put_file(Path, Data) ->
 %% GETs an https:// URL, the peer's certificate and host name checked
 %% against the system's CA certificates (or the PEM file CORRAL_CACERTFILE
 %% names), following at most five redirects, to https:// URLs only
-%% (httpc's own autoredirect would follow one to plain HTTP).
+%% (httpc's own autoredirect would follow one to plain HTTP). Through the
+%% proxy https_proxy or HTTPS_PROXY names, as curl and Mix read them
+%% (http://[user:password@]host[:port]), unless no_proxy or NO_PROXY lists
+%% the host. httpc runs in a profile of Corral's own, so the options of
+%% the build tool's downloads are left alone.
 %% {ok, Body} | {error, Sentence}.
 download(Url) ->
     case {https_url(iolist_to_binary(Url)), application:ensure_all_started(ssl), application:ensure_all_started(inets)} of
         {false, _, _} -> {error, <<(iolist_to_binary(Url))/binary, " is not an https:// URL">>};
-        {true, {ok, _}, {ok, _}} -> get(iolist_to_binary(Url), ?REDIRECTS);
+        {true, {ok, _}, {ok, _}} ->
+            case proxy() of
+                {ok, Proxy} ->
+                    ok = start_profile(Proxy),
+                    get(iolist_to_binary(Url), Proxy, ?REDIRECTS);
+                {error, _} = Error -> Error
+            end;
         %% A minimal Erlang install (Debian's erlang-base alone) has no ssl or inets.
         {true, Ssl, Inets} ->
             {error, iolist_to_binary(io_lib:format("could not start Erlang's HTTPS client (ssl: ~0p, inets: ~0p); "
@@ -149,27 +167,112 @@ https_url(Url) ->
         _ -> false
     end.
 
-get(Url, Redirects) ->
+get(Url, Proxy, Redirects) ->
     case uri_string:parse(Url) of
         #{scheme := <<"https">>, host := Host} when Host =/= <<>> ->
             Request = {binary_to_list(Url), [{"user-agent", "corral"}]},
             Http = [{ssl, ssl_options(binary_to_list(Host))}, {connect_timeout, ?CONNECT_TIMEOUT},
-                    {timeout, ?TIMEOUT}, {autoredirect, false}],
-            case httpc:request(get, Request, Http, [{body_format, binary}]) of
+                    {timeout, ?TIMEOUT}, {autoredirect, false} | proxy_auth(Proxy)],
+            case httpc:request(get, Request, Http, [{body_format, binary}], ?PROFILE) of
                 {ok, {{_, 200, _}, _, Body}} -> {ok, Body};
                 {ok, {{_, Status, _}, Headers, _}} when Status =:= 301; Status =:= 302; Status =:= 303;
                                                        Status =:= 307; Status =:= 308 ->
                     case [V || {K, V} <- Headers, string:lowercase(K) =:= "location"] of
                         _ when Redirects =:= 0 -> {error, <<"more than 5 redirects">>};
                         [] -> {error, iolist_to_binary(io_lib:format("the server answered ~w without a location", [Status]))};
-                        [Location | _] -> get(uri_string:resolve(list_to_binary(Location), Url), Redirects - 1)
+                        [Location | _] -> get(uri_string:resolve(list_to_binary(Location), Url), Proxy, Redirects - 1)
                     end;
                 {ok, {{_, Status, Reason}, _, _}} ->
                     {error, iolist_to_binary(io_lib:format("the server answered ~w ~ts", [Status, Reason]))};
-                {error, Why} -> {error, describe(Why)}
+                {error, Why} -> {error, iolist_to_binary([describe(Why), through(Proxy, binary_to_list(Host))])}
             end;
         _ -> {error, <<Url/binary, " is not an https:// URL">>}
     end.
+
+%% A fresh profile per download: what an earlier one was set to (another
+%% proxy) does not stay.
+start_profile(Proxy) ->
+    _ = inets:stop(httpc, ?PROFILE),
+    {ok, _} = inets:start(httpc, [{profile, ?PROFILE}]),
+    case Proxy of
+        none -> ok;
+        {Host, Port, _, NoProxy, _} ->
+            httpc:set_options([{https_proxy, {{Host, Port}, no_proxy_patterns(NoProxy)}}], ?PROFILE)
+    end.
+
+%% The proxy of the environment: none, or {Host, Port, Auth, NoProxy,
+%% Variable}, NoProxy as httpc's patterns; {error, Sentence} if the
+%% variable does not hold a proxy URL.
+proxy() ->
+    case first_env(["https_proxy", "HTTPS_PROXY"]) of
+        none -> {ok, none};
+        {Var, Value} ->
+            Bad = {error, iolist_to_binary([Var, "=", without_userinfo(Value),
+                                            " is not an http:// proxy (http://[user:password@]host[:port])"])},
+            Uri = case string:find(Value, "://") of
+                      nomatch -> "http://" ++ Value;
+                      _ -> Value
+                  end,
+            case uri_string:parse(Uri) of
+                #{scheme := Scheme, host := Host} = Parts when Host =/= "" ->
+                    case string:lowercase(Scheme) of
+                        "http" ->
+                            case no_proxy() of
+                                all -> {ok, none};
+                                NoProxy -> {ok, {Host, maps:get(port, Parts, 80), userinfo(Parts), NoProxy, Var}}
+                            end;
+                        _ -> Bad
+                    end;
+                _ -> Bad
+            end
+    end.
+
+%% A proxy URL as a message may show it: without a password.
+without_userinfo(Value) -> re:replace(Value, "^([^:/@]*://)?[^/@]*@", "\\1", [{return, list}]).
+
+first_env([]) -> none;
+first_env([Var | Rest]) ->
+    case os:getenv(Var, "") of
+        "" -> first_env(Rest);
+        Value -> {Var, string:trim(Value)}
+    end.
+
+userinfo(#{userinfo := Info}) ->
+    {User, Password} = case string:split(Info, ":") of
+                           [U, P] -> {U, P};
+                           [U] -> {U, ""}
+                       end,
+    {uri_string:percent_decode(User), uri_string:percent_decode(Password)};
+userinfo(_) -> none.
+
+%% no_proxy's hosts: a name covers that host and its subdomains
+%% ("example.com" and ".example.com" alike); "*" turns the proxy off.
+no_proxy() ->
+    Hosts = case first_env(["no_proxy", "NO_PROXY"]) of
+                none -> [];
+                {_, Value} -> [string:trim(H) || H <- string:split(Value, ",", all), string:trim(H) =/= ""]
+            end,
+    case lists:member("*", Hosts) of
+        true -> all;
+        false -> [string:trim(H, leading, ".") || H <- Hosts]
+    end.
+
+%% httpc's patterns for those hosts: "*.X" matches any host ending in X,
+%% so a subdomain's pattern keeps the dot ("*..example.com").
+no_proxy_patterns(Hosts) -> lists:append([[H, "*.." ++ H] || H <- Hosts]).
+
+direct(Target, Hosts) -> lists:any(fun(H) -> Target =:= H orelse lists:suffix("." ++ H, Target) end, Hosts).
+
+proxy_auth({_, _, {User, Password}, _, _}) -> [{proxy_auth, {User, Password}}];
+proxy_auth(_) -> [].
+
+%% Where a failed request went through a proxy, which one.
+through({Host, Port, _, NoProxy, Var}, Target) ->
+    case direct(Target, NoProxy) of
+        true -> "";
+        false -> io_lib:format(", through the proxy ~ts:~w that ~ts names", [Host, Port, Var])
+    end;
+through(none, _) -> "".
 
 ssl_options(Host) ->
     CaCerts = case os:getenv("CORRAL_CACERTFILE", "") of
@@ -202,6 +305,12 @@ describe({failed_connect, Details}) ->
         false ->
             iolist_to_binary(io_lib:format("could not connect (~p)", [Details]))
     end;
+describe({could_not_establish_ssl_tunnel, {_, Status, Reason}}) ->
+    Hint = case Status of
+               407 -> " (it wants a user and password: http://user:password@host:port)";
+               _ -> ""
+           end,
+    iolist_to_binary(io_lib:format("the proxy answered ~w ~ts to the tunnel's request~ts", [Status, Reason, Hint]));
 describe(timeout) -> iolist_to_binary(io_lib:format("no answer within ~w s", [?TIMEOUT div 1000]));
 describe(Other) -> iolist_to_binary(io_lib:format("~p", [Other])).
 

@@ -1,40 +1,31 @@
 %% `rebar3 corral precompile`: builds each Corral library of the project
-%% once per C compiler installed here (the host's, CC or cc, and those of
-%% ?CROSS found on PATH, or only those named by --target) and writes the
-%% prebuilt artefacts a release uploads, named after the target read from
-%% each built file, with their SHA-256 in <out>/checksums.txt and in the
-%% checksums file each library's {prebuilt, ...} option names (shipped in
-%% the package). See corral_prebuilt for the names and how a user's build
+%% once per C compiler installed here (the host's, CC or cc, and the
+%% cross compilers of corral_prebuilt:cross_compilers/0 found on PATH, or
+%% only those named by --target) and writes the prebuilt artefacts a
+%% release uploads, named after the target read from each built file, with
+%% their SHA-256 in <out>/checksums.txt and in the checksums file each
+%% library's {prebuilt, ...} option names (shipped in the package). See corral_prebuilt for the names and how a user's build
 %% chooses among them.
 -module(corral_precompile).
 -export([do/1]).
-
--define(CROSS, ["aarch64-linux-gnu-gcc", "arm-linux-gnueabihf-gcc", "riscv64-linux-gnu-gcc", "musl-gcc",
-                "aarch64-linux-musl-gcc", "x86_64-w64-mingw32-gcc"]).
 
 do(State) ->
     {Args, _} = rebar_state:command_parsed_args(State),
     Out = filename:absname(proplists:get_value(out, Args, "dist")),
     Wanted = proplists:get_all_values(target, Args),
-    Apps = case rebar_state:current_app(State) of
-               undefined -> rebar_state:project_apps(State);
-               App -> [App]
-           end,
-    try
-        Host = cc(),
-        Compilers = compilers(Host, Wanted),
-        [precompile_app(App, Host, Compilers, Out) || App <- Apps],
-        Wanted =:= [] andalso
-            case [C || C <- ?CROSS, os:find_executable(C) =:= false] of
-                [] -> ok;
-                Missing -> rebar_api:info("not installed, so not built: ~ts", [lists:join(", ", Missing)])
-            end,
-        {ok, State}
-    catch
-        throw:{corral, Sentence} -> rebar_api:abort("corral: ~ts", [Sentence])
-    end.
+    corral:for_apps(State, fun(Apps) -> precompile(Apps, Wanted, Out) end).
 
-compilers(Host, []) -> [Host | [C || C <- ?CROSS, os:find_executable(C) =/= false]];
+precompile(Apps, Wanted, Out) ->
+    Host = cc(),
+    Compilers = compilers(Host, Wanted),
+    [precompile_app(App, Host, Compilers, Out) || App <- Apps],
+    Wanted =:= [] andalso
+        case [C || C <- corral_prebuilt:cross_compilers(), os:find_executable(C) =:= false] of
+            [] -> ok;
+            Missing -> rebar_api:info("not installed, so not built: ~ts", [lists:join(", ", Missing)])
+        end.
+
+compilers(Host, []) -> [Host | [C || C <- corral_prebuilt:cross_compilers(), os:find_executable(C) =/= false]];
 compilers(Host, Wanted) ->
     [corral:fail("the compiler ~ts is not installed", [C]) || C <- Wanted, os:find_executable(hd(string:lexemes(C, " "))) =:= false],
     [Host | lists:usort(Wanted) -- [Host]].

@@ -46,16 +46,7 @@ defmodule CorralTest.CrossTest do
 
   # The Buffer example, copied so that its build writes nothing into the
   # checkout, with Corral as a path dependency.
-  defp buffer_project!(name) do
-    dir = Path.join([@tmp, "projects", name])
-    File.rm_rf!(dir)
-    File.mkdir_p!(dir)
-    src = Path.join(@root, "examples/buffer")
-    for d <- ["lib", "c_src"], do: File.cp_r!(Path.join(src, d), Path.join(dir, d))
-    mix = File.read!(Path.join(src, "mix.exs")) |> String.replace(~s(path: "../.."), "path: #{inspect(@root)}")
-    File.write!(Path.join(dir, "mix.exs"), mix)
-    dir
-  end
+  defp buffer_project!(name), do: CorralTest.ExampleProject.buffer!(Path.join([@tmp, "projects", name]))
 
   defp mix_compile!(dir, env) do
     env = [{"MIX_ENV", "dev"}, {"MIX_BUILD_PATH", Path.join(dir, "_build")}] ++ env

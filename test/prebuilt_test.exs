@@ -14,7 +14,6 @@ defmodule CorralTest.PrebuiltTest do
 
   alias Corral.Prebuilt
 
-  @root Path.expand("..", __DIR__)
   @tmp Path.expand("../_build/test/corral_prebuilt", __DIR__)
 
   test "choose: this target and NIF major version, the newest minor version the VM loads" do
@@ -67,12 +66,6 @@ defmodule CorralTest.PrebuiltTest do
     assert error.message =~ "prebuilt: must be a folder or [base_url:"
   end
 
-  test "download: only https URLs; a closed port and an untrusted certificate give a sentence" do
-    assert Prebuilt.download("http://localhost/x") == {:error, "http://localhost/x is not an https:// URL"}
-    {:ok, port} = closed_port()
-    assert Prebuilt.download("https://localhost:#{port}/x") == {:error, "could not connect (connection refused)"}
-  end
-
   defp https_server!(dir) do
     {pid, port, www, ca} = CorralTest.HttpsServer.start!(dir)
     on_exit(fn -> CorralTest.HttpsServer.stop(pid) end)
@@ -84,26 +77,16 @@ defmodule CorralTest.PrebuiltTest do
   # The Buffer example with Corral as a path dependency, downloading its
   # library from BUFFER_URL.
   defp buffer_project!(dir) do
-    File.rm_rf!(dir)
-    File.mkdir_p!(dir)
-    src = Path.join(@root, "examples/buffer")
-    for d <- ["lib", "c_src"], do: File.cp_r!(Path.join(src, d), Path.join(dir, d))
-    mix = File.read!(Path.join(src, "mix.exs")) |> String.replace(~s(path: "../.."), "path: #{inspect(@root)}")
-    File.write!(Path.join(dir, "mix.exs"), mix)
-    native = Path.join(dir, "lib/buffer/native.ex")
-
-    File.write!(
-      native,
-      String.replace(File.read!(native), ~s(lib: "buffer_nif"), ~s{lib: "buffer_nif",
+    CorralTest.ExampleProject.buffer!(dir, fn native ->
+      String.replace(native, ~s(lib: "buffer_nif"), ~s{lib: "buffer_nif",
         prebuilt: [base_url: System.fetch_env!("BUFFER_URL"), checksums: "checksums-buffer_nif.txt"]})
-    )
-
-    dir
+    end)
   end
 
   defp mix(dir, args, env) do
     clean = [{"MIX_ENV", "dev"}, {"MIX_BUILD_PATH", Path.join(dir, "_build")}, {"CC", nil}, {"CROSSCOMPILE", nil},
-             {"CFLAGS", nil}, {"LDFLAGS", nil}, {"ERTS_INCLUDE_DIR", nil}, {"CORRAL_FORCE_BUILD", nil}]
+             {"CFLAGS", nil}, {"LDFLAGS", nil}, {"ERTS_INCLUDE_DIR", nil}, {"CORRAL_FORCE_BUILD", nil}] ++
+              for(v <- CorralTest.ConnectProxy.variables(), do: {v, nil})
     System.cmd("mix", args, cd: dir, env: clean ++ env, stderr_to_stdout: true)
   end
 

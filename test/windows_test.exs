@@ -12,7 +12,6 @@ defmodule CorralTest.WindowsTest do
   @moduletag :toolchain
   @moduletag timeout: 900_000
 
-  @root Path.expand("..", __DIR__)
   @tmp Path.expand("../_build/test/corral_windows", __DIR__)
   @cc "x86_64-w64-mingw32-gcc"
   @objdump "x86_64-w64-mingw32-objdump"
@@ -47,16 +46,7 @@ defmodule CorralTest.WindowsTest do
     Map.take(info, [:erlang_module, :binding, :exports, :docs])
   end
 
-  defp buffer_project!(name) do
-    dir = Path.join([@tmp, "projects", name])
-    File.rm_rf!(dir)
-    File.mkdir_p!(dir)
-    src = Path.join(@root, "examples/buffer")
-    for d <- ["lib", "c_src"], do: File.cp_r!(Path.join(src, d), Path.join(dir, d))
-    mix = File.read!(Path.join(src, "mix.exs")) |> String.replace(~s(path: "../.."), "path: #{inspect(@root)}")
-    File.write!(Path.join(dir, "mix.exs"), mix)
-    dir
-  end
+  defp buffer_project!(name), do: CorralTest.ExampleProject.buffer!(Path.join([@tmp, "projects", name]))
 
   test "mix compile with CC=x86_64-w64-mingw32-gcc builds the Buffer example into a DLL a Windows VM loads", %{include: include} do
     dir = buffer_project!("windows")

@@ -39,9 +39,6 @@ defmodule Mix.Tasks.Corral.Precompile do
 
   use Mix.Task
 
-  @cross ["aarch64-linux-gnu-gcc", "arm-linux-gnueabihf-gcc", "riscv64-linux-gnu-gcc", "musl-gcc", "aarch64-linux-musl-gcc",
-          "x86_64-w64-mingw32-gcc"]
-
   @impl true
   def run(args) do
     case OptionParser.parse(args, strict: [target: :keep]) do
@@ -100,14 +97,14 @@ defmodule Mix.Tasks.Corral.Precompile do
         :ok
     end
 
-    missing = if wanted == [], do: Enum.reject(@cross, &System.find_executable/1), else: []
+    missing = if wanted == [], do: Enum.reject(:corral_prebuilt.cross_compilers(), &System.find_executable/1), else: []
 
     if missing != [] do
       Mix.shell().info("not installed, so not built: #{Enum.join(missing, ", ")}")
     end
   end
 
-  defp compilers(host_cc, []), do: [host_cc | Enum.filter(@cross, &System.find_executable/1)]
+  defp compilers(host_cc, []), do: [host_cc | Enum.filter(:corral_prebuilt.cross_compilers(), &System.find_executable/1)]
 
   defp compilers(host_cc, wanted) do
     for cc <- wanted, (cc |> OptionParser.split() |> hd() |> System.find_executable()) == nil do
