@@ -413,10 +413,14 @@ void corral__on_unload(ErlNifEnv *env, void *priv);
  * @spec ("get(reference(), non_neg_integer()) :: byte()", or "" for none)
  * and `doc` its documentation (Markdown). They become @spec and @doc of
  * the generated function, so `h Mod.fun` and Dialyzer see them. Write it at
- * file scope, anywhere in the library.
+ * file scope, anywhere in the library. A CORRAL_ERLANG_MODULE's spec may
+ * be Erlang instead ("get(Buf :: reference(), I :: non_neg_integer()) ->
+ * byte()"), used as written.
  * Checks: at compile time, name/arity exist in the table and the spec
- * parses (a CompileError names the function otherwise); the strings fit
- * (240, 512 and 1536 bytes, checked by the C compiler).
+ * parses (a CompileError names the function otherwise; for an Erlang
+ * module, a spec with no Erlang form is a warning of the build and left
+ * out); the strings fit (240, 512 and 1536 bytes, checked by the C
+ * compiler).
  * Raises: never. Owns: static. */
 #define CORRAL_DOC(name, arity, spec, doc)                                                    \
     _Static_assert(sizeof(name) <= 240 && sizeof(spec) <= 512 && sizeof(doc) <= 1536,         \

@@ -113,7 +113,8 @@ build_lib(Dir, AppName, Vsn, {Module, Opts}) ->
              "library (its functions come from CORRAL_ERLANG_MODULE in the C code): move that file away or "
              "delete it, or give the library another module name", [Out, Module]),
     Stubs = #{out => Out, app => AppName, timeout => option(timeout, Opts, 5000),
-              load_data => option(load_data, Opts, undefined)},
+              load_data => option(load_data, Opts, undefined),
+              warn => fun(W) -> rebar_api:warn("corral: ~ts", [W]) end},
     case corral_stubs:generate(So, Stubs) of
         ok -> ok;
         {error, Sentence} -> fail("~ts", [Sentence])

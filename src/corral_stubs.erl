@@ -114,9 +114,11 @@ load_data_text(Term) ->
 %% in <module>.erl, which must be the library's module). Options: app (whose
 %% priv dir holds the library; default: priv/ next to the module's ebin),
 %% timeout (ms a thread job's function waits; default 5000), load_data (the
-%% term the library's load hook receives; default undefined). The file is
-%% rewritten only when its text changes, so make and rebar3 see no change
-%% when there is none.
+%% term the library's load hook receives; default undefined), warn (a fun
+%% given each warning's sentence when the file is written: a spec with no
+%% Erlang form; default: printed to standard error). The file is rewritten
+%% only when its text changes, so make and rebar3 see no change when there
+%% is none.
 generate(So, Opts) ->
     Out = maps:get(out, Opts),
     Expected = binary_to_atom(unicode:characters_to_binary(filename:basename(Out, ".erl")), utf8),
@@ -142,7 +144,12 @@ generate_checked(So, Out, Lib, Opts) ->
             Text = unicode:characters_to_binary(module_text(So, Lib, Opts)),
             case file:read_file(Out) of
                 {ok, Text} -> ok;
-                _ -> write(Out, Text)
+                _ ->
+                    %% Said when the module is written, as a compiler warns
+                    %% when it compiles.
+                    Warn = maps:get(warn, Opts, fun(W) -> io:format(standard_error, "corral_stubs: warning: ~ts~n", [W]) end),
+                    [Warn(W) || W <- spec_warnings(Lib)],
+                    write(Out, Text)
             end;
         false -> check_names(Lib);
         Error -> Error
@@ -538,10 +545,20 @@ doc_attribute(Value) -> ["-if(?OTP_RELEASE >= 27).\n-doc ", Value, ".\n-endif.\n
 spec_text(M, N, A, {Spec, _}, Shapes) when Spec =/= <<>> ->
     case spec_to_erlang(Spec, N, A) of
         {ok, Text} -> ["-spec ", expand_shapes(Text, Shapes, erlang), ".\n"];
-        {error, Why} -> io_lib:format("%% (the spec of ~ts:~ts/~w, ~ts, has no Erlang form here: ~ts)\n",
-                                      [atom_to_list(M), atom_to_list(N), A, Spec, Why])
+        {error, _} -> ["%% (", spec_warning(M, N, A, Spec), ")\n"]
     end;
 spec_text(_, _, _, _, _) -> "".
+
+spec_warning(M, N, A, Spec) ->
+    {error, Why} = spec_to_erlang(Spec, N, A),
+    io_lib:format("the spec of ~ts:~ts/~w, ~ts, has no Erlang form here, so the module has none for it: ~ts",
+                  [atom_to_list(M), atom_to_list(N), A, Spec, Why]).
+
+%% A sentence for each spec the module could not carry.
+spec_warnings(#{module := M, exports := Exports, docs := Docs}) ->
+    [lists:flatten(spec_warning(M, N, A, Spec))
+     || {N, A, _} <- Exports, {Spec, _} <- [maps:get({N, A}, Docs, {<<>>, <<>>})], Spec =/= <<>>,
+        element(1, spec_to_erlang(Spec, N, A)) =:= error].
 
 %% Argument variables named after the spec's argument names (counter ::
 %% reference() gives Counter), else Arg1, Arg2 ...
@@ -565,11 +582,18 @@ spec_arg_names(Spec, A) ->
             case length(Args) of
                 A -> [case Arg of
                           [{atom, _, Name}, {'::', _} | _] -> var_name(Name);
+                          [{var, _, Name}, {'::', _} | _] -> erlang_var(Name);
                           _ -> undefined
                       end || Arg <- Args];
                 _ -> lists:duplicate(A, undefined)
             end;
         _ -> lists:duplicate(A, undefined)
+    end.
+
+erlang_var(Name) ->
+    case atom_to_list(Name) of
+        [$_ | _] -> undefined;
+        Var -> Var
     end.
 
 var_name(Name) ->
@@ -588,6 +612,17 @@ spec_to_erlang(Spec, Name, Arity) ->
     case tokens(Spec) of
         {ok, [{atom, _, Name}, {'(', _} | Rest]} ->
             case split_top(Rest) of
+                %% Written in Erlang already ("name(A :: t1) -> t2", a
+                %% `when` allowed): kept as it is if it parses.
+                {ArgTokens, [{'->', _} | _]} ->
+                    case length(case ArgTokens of [] -> []; _ -> split_commas(ArgTokens) end) of
+                        Arity ->
+                            case check_spec(binary_to_list(Spec)) of
+                                {ok, _} = Ok -> Ok;
+                                {error, _} -> {error, "it reads as an Erlang spec but does not parse as one"}
+                            end;
+                        _ -> {error, "its argument count differs from the function's"}
+                    end;
                 {ArgTokens, [{'::', _} | RetTokens]} ->
                     Args = case ArgTokens of [] -> []; _ -> split_commas(ArgTokens) end,
                     if
@@ -601,7 +636,7 @@ spec_to_erlang(Spec, Name, Arity) ->
                             catch throw:{untranslatable, Why} -> {error, Why}
                             end
                     end;
-                _ -> {error, "it is not name(args) :: type"}
+                _ -> {error, "it is neither name(args) :: type (Elixir) nor name(Args) -> Type (Erlang)"}
             end;
         {ok, _} -> {error, "it does not start with the function's name"};
         {error, Why} -> {error, Why}

@@ -322,5 +322,47 @@ defmodule CorralTest.ErlangStubsTest do
     assert spec.("f(x :: MyMod.Thing) :: :ok", :f, 1) == {:error, "a type variable or module name (MyMod) has no translation here"}
     assert spec.("f(a :: integer()) :: :ok", :f, 2) == {:error, "its argument count differs from the function's"}
     assert spec.("g() :: :ok", :f, 0) == {:error, "it does not start with the function's name"}
+
+    # Written in Erlang: kept as it is when it parses, with its argument count checked.
+    assert spec.("f(N :: integer(), Opts :: [atom()]) -> {ok, binary()} | {error, term()}", :f, 2) ==
+             {:ok, "f(N :: integer(), Opts :: [atom()]) -> {ok, binary()} | {error, term()}"}
+    assert spec.("f(X) -> X when X :: integer()", :f, 1) == {:ok, "f(X) -> X when X :: integer()"}
+    assert spec.("f() -> ok", :f, 0) == {:ok, "f() -> ok"}
+    assert spec.("f(X :: integer()) -> integer()", :f, 2) == {:error, "its argument count differs from the function's"}
+    assert spec.("f(X :: integer()) -> -> integer()", :f, 1) == {:error, "it reads as an Erlang spec but does not parse as one"}
+    assert spec.("f(x :: integer()) = integer()", :f, 1) ==
+             {:error, "it is neither name(args) :: type (Elixir) nor name(Args) -> Type (Erlang)"}
+  end
+
+  test "a CORRAL_DOC spec in Erlang syntax is the module's spec; one with no Erlang form is a warning", %{dir: dir} do
+    so =
+      build(dir, :stubs_erlspec, """
+      CORRAL_NIF(scale) { return corral_make_i64(c, corral_arg_i64(c, 0) * corral_arg_i64(c, 1)); }
+      CORRAL_NIF(ident) { return corral_arg(c, 0); }
+      CORRAL_DOC("scale", 2, "scale(Value :: integer(), Factor :: pos_integer()) -> integer()", "Value times Factor.");
+      CORRAL_DOC("ident", 1, "ident(x :: t) :: t when t: var", "");
+      CORRAL_ERLANG_MODULE(stubs_erlspec, CORRAL_FN("scale", scale, 2), CORRAL_FN("ident", ident, 1));
+      """)
+
+    erl = Path.join([dir, "src", "stubs_erlspec.erl"])
+    me = self()
+    assert generate(so, erl, %{warn: &send(me, {:warning, List.to_string(&1)})}) == :ok
+    text = File.read!(erl)
+    assert text =~ "-spec scale(Value :: integer(), Factor :: pos_integer()) -> integer().\nscale(Value, Factor) ->"
+    assert_received {:warning, warning}
+    assert warning ==
+             "the spec of stubs_erlspec:ident/1, ident(x :: t) :: t when t: var, has no Erlang form here, " <>
+               "so the module has none for it: `when` has no translation here"
+    assert text =~ "%% (#{warning})\n"
+    refute_received {:warning, _}
+
+    # Said when the module is written; a build that changes nothing is quiet.
+    assert generate(so, erl, %{warn: &send(me, {:warning, List.to_string(&1)})}) == :ok
+    refute_received {:warning, _}
+
+    m = load(dir, so, erl)
+    assert m.scale(6, 7) == 42
+    {:ok, {_, [abstract_code: {:raw_abstract_v1, forms}]}} = :beam_lib.chunks(String.to_charlist(Path.join([dir, "ebin", "stubs_erlspec.beam"])), [:abstract_code])
+    assert [{:scale, 2}] == for({:attribute, _, :spec, {fa, _}} <- forms, do: fa)
   end
 end
