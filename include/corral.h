@@ -276,19 +276,31 @@ typedef struct __attribute__((aligned(32))) corral__arg_note {
     }                                                                             \
     ERL_NIF_TERM name(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[])        \
     {                                                                             \
-        corral_call call_;                                                        \
-        corral__call_init(&call_, env, argc, argv, name, 0);                      \
-        CORRAL__WATCHDOG_START();                                                 \
-        if (CORRAL__UNLIKELY(CORRAL__SETJMP(call_.jmp))) {                        \
-            ERL_NIF_TERM raised_ = corral__unwound(&call_);                       \
-            CORRAL__WATCHDOG_END(&call_);                                         \
-            return raised_;                                                       \
-        }                                                                         \
-        ERL_NIF_TERM result_ = name##__corral_run(&call_);                        \
-        CORRAL__WATCHDOG_END(&call_);                                             \
-        return result_;                                                           \
+        CORRAL__NIF_ENTRY(name, name);                                            \
+    }                                                                             \
+    /* The same for a CORRAL_ALIAS of `name`, whose `self` messages name. A  \
+     * function that calls setjmp cannot be inlined, and a jump from `name` \
+     * to it would cost every call: a copy, dropped when no alias uses it. */     \
+    static __attribute__((unused)) ERL_NIF_TERM name##__corral_entry(             \
+        ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[], corral_nif_fn self)  \
+    {                                                                             \
+        CORRAL__NIF_ENTRY(name, self);                                            \
     }                                                                             \
     static ERL_NIF_TERM name##__corral_body(corral_call *c)
+
+/* The body of a CORRAL_NIF's erl_nif function, for the NIF `self`. */
+#define CORRAL__NIF_ENTRY(name, self)                                             \
+    corral_call call_;                                                            \
+    corral__call_init(&call_, env, argc, argv, self, 0);                          \
+    CORRAL__WATCHDOG_START();                                                     \
+    if (CORRAL__UNLIKELY(CORRAL__SETJMP(call_.jmp))) {                            \
+        ERL_NIF_TERM raised_ = corral__unwound(&call_);                           \
+        CORRAL__WATCHDOG_END(&call_);                                             \
+        return raised_;                                                           \
+    }                                                                             \
+    ERL_NIF_TERM result_ = name##__corral_run(&call_);                            \
+    CORRAL__WATCHDOG_END(&call_);                                                 \
+    return result_
 
 /* Declares a NIF defined with CORRAL_NIF in another file of the same
  * library, so this file's CORRAL_MODULE can list it.
@@ -350,7 +362,8 @@ typedef struct corral_module_info {
 } corral_module_info;
 
 /* A row of CORRAL_MODULE: function `name` of `arity` arguments runs NIF `fn`.
- * Messages name a NIF by its first row: give each row its own CORRAL_NIF.
+ * Messages name a NIF by its first row: give each row its own CORRAL_NIF
+ * (for a typed NIF, its own CORRAL_ALIAS).
  * Checks: at load, the name is non-empty and the arity is at most 255; a
  * failure makes the load fail with a sentence. Raises: never. Owns: static. */
 #define CORRAL_FN(name, fn, arity) {name, (arity), CORRAL_NORMAL, fn}
@@ -370,7 +383,9 @@ typedef struct corral_module_info {
 
 /* A documentation record, in the ELF section "corral_docs": the Elixir side
  * turns it into @spec and @doc of the generated function. Fixed layout,
- * 2304 bytes, 32-aligned (compilers align big objects that way anyway). */
+ * 2304 bytes, 32-aligned (compilers align big objects that way anyway).
+ * `reserved` says who wrote it: 0 CORRAL_DOC, 1 a typed declaration, 2
+ * CORRAL_DOC_OF, 3 CORRAL_ALIAS (`spec` holds the aliased C name). */
 typedef struct __attribute__((aligned(32))) corral_doc_record {
     char magic[8]; /* "CORRDOC" */
     uint32_t arity;
@@ -3893,13 +3908,16 @@ ERL_NIF_TERM corral__pure_failed(ErlNifEnv *env, int argc, const ERL_NIF_TERM ar
         if (CORRAL__UNLIKELY(pure_.exception != NULL)) corral__pure_report(c, &pure_, CORRAL__R_IS_OK(ret)); \
         return out_;                                                                             \
     }                                                                                            \
-    ERL_NIF_TERM name(ErlNifEnv *corral_env_, int corral_argc_, const ERL_NIF_TERM corral_argv_[]) \
+    /* The entry, for `name` and its CORRAL_ALIASes: self_ is the function  \
+     * the VM called, which messages name (a parameter: one of the locals   \
+     * may have the NIF's name). */                                                             \
+    static inline __attribute__((always_inline, unused)) ERL_NIF_TERM name##__corral_entry(     \
+        ErlNifEnv *corral_env_, int corral_argc_, const ERL_NIF_TERM corral_argv_[],            \
+        corral_nif_fn const self_)                                                               \
     {                                                                                            \
         /* The arity is a constant here, so the failure paths need not keep  \
          * argc in a register. */                                                                \
         enum { arity_ = CORRAL__NARGS(__VA_ARGS__) };                                            \
-        /* Taken before the locals, one of which may have the NIF's name. */                    \
-        corral_nif_fn const self_ = name;                                                        \
         (void)corral_argc_;                                                                      \
         CORRAL__EACH(CORRAL__P_DECLARE_PURE, CORRAL__NOTHING, ##__VA_ARGS__)                     \
         if (CORRAL__UNLIKELY(!(1 CORRAL__EACH(CORRAL__P_TRY_PURE, CORRAL__NOTHING, ##__VA_ARGS__)))) \
@@ -3913,6 +3931,10 @@ ERL_NIF_TERM corral__pure_failed(ErlNifEnv *env, int argc, const ERL_NIF_TERM ar
         if (CORRAL__UNLIKELY(pure_.exception != NULL))                                           \
             return corral__pure_failed(corral_env_, arity_, corral_argv_, self_, &pure_, CORRAL__R_IS_OK(ret)); \
         return out_;                                                                             \
+    }                                                                                            \
+    ERL_NIF_TERM name(ErlNifEnv *corral_env_, int corral_argc_, const ERL_NIF_TERM corral_argv_[]) \
+    {                                                                                            \
+        return name##__corral_entry(corral_env_, corral_argc_, corral_argv_, name);             \
     }                                                                                            \
     static inline CORRAL__R_CTYPE(name, ret) name##__corral_pure(                                \
         corral_pure *c __attribute__((unused)) CORRAL__EACH(CORRAL__P_PARAM, CORRAL__NOTHING, ##__VA_ARGS__))
@@ -3974,6 +3996,28 @@ ERL_NIF_TERM corral__pure_failed(ErlNifEnv *env, int argc, const ERL_NIF_TERM ar
  * Checks: at compile time, that name was declared with CORRAL_DEF_THREAD.
  * Raises: never. Owns: static. */
 #define CORRAL_EXPORT_THREAD(name) {#name, name##__corral_arity, CORRAL__THREAD, name##__corral_job}
+
+/* A second name for the typed NIF `name` (CORRAL_PURE or CORRAL_DEF),
+ * for a second row: `alias` is an erl_nif function of its own that decodes
+ * and runs name's body, so CORRAL_EXPORT(alias) or
+ * CORRAL_EXPORT_FLAGS(alias, CORRAL_DIRTY_CPU) lists it, its messages name
+ * it ("Mod.alias/2: argument 1: ..."), and it gets name's spec (and doc)
+ * under its own name. Write it at file scope after the declaration. (A row
+ * CORRAL_FN("alias", name, n) instead shares name's function: its messages
+ * name the first row, and it has no spec.)
+ * Checks: at compile time, that name is a typed NIF declared with
+ * CORRAL_PURE or CORRAL_DEF (not CORRAL_DEF_THREAD); at build time, that
+ * alias is listed in the table. Raises: as name. Owns: as name. */
+#define CORRAL_ALIAS(alias, name)                                                                \
+    enum { alias##__corral_arity = name##__corral_arity };                                       \
+    static const corral_doc_record alias##__corral_alias CORRAL__SECTION("corral_docs") = {      \
+        "CORRDOC", name##__corral_arity, 3, #alias, #name, ""};                                  \
+    CORRAL_NIF_EXTERN(alias);                                                                    \
+    ERL_NIF_TERM alias(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[])                      \
+    {                                                                                            \
+        return name##__corral_entry(env, argc, argv, alias);                                     \
+    }                                                                                            \
+    _Static_assert(1, "")
 
 /* The documentation of a typed NIF (its spec comes from the types). Write
  * it anywhere at file scope, before or after the declaration.

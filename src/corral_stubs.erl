@@ -40,7 +40,7 @@
 %% (the options may come first too; Term is written as in Erlang, without the final dot)
 %% (corral.mk's rule), or through the rebar3 plugin (the corral module).
 -module(corral_stubs).
--export([main/1, generate/2, read/1, load_details/0, spec_to_erlang/3, resource_type/1, spec_resources/1,
+-export([main/1, generate/2, read/1, load_details/0, spec_to_erlang/3, rename_spec/3, resource_type/1, spec_resources/1,
          overreach_text/1, shapes/1, expand_shapes/3, generated/1]).
 
 -include("../include/corral.hrl").
@@ -245,8 +245,10 @@ rows(Rows, Count) ->
      end || K <- lists:seq(0, Count - 1)].
 
 %% CORRAL_DOC records (kind 0: spec and doc by hand), typed declarations
-%% (1: the spec made from the types) and CORRAL_DOC_OF (2: the doc of a
-%% typed function, found by name), as the Elixir build reads them.
+%% (1: the spec made from the types), CORRAL_DOC_OF (2: the doc of a
+%% typed function, found by name) and CORRAL_ALIAS (3: a second name of a
+%% typed function, taking its spec, renamed, and doc), as the Elixir build
+%% reads them.
 docs(Bin, Exports) ->
     Records = doc_records(Bin, []),
     Listed = [{binary_to_atom(N, utf8), A} || {N, A, _} <- Exports],
@@ -254,7 +256,7 @@ docs(Bin, Exports) ->
     Unlisted = [Key || {Kind, Key, _, _} <- Records, Kind =/= 2, not lists:member(Key, Listed)],
     case Unlisted of
         [] ->
-            {ok, lists:foldl(
+            Docs0 = lists:foldl(
                    fun({1, Key, Spec, _}, Acc) -> maps:update_with(Key, fun({_, D}) -> {Spec, D} end, {Spec, <<>>}, Acc);
                       ({2, {Name, _}, _, Doc}, Acc) ->
                            case [K || {N, _} = K <- maps:keys(Typed), N =:= Name] of
@@ -262,8 +264,14 @@ docs(Bin, Exports) ->
                                _ -> Acc
                            end;
                       ({0, Key, Spec, Doc}, Acc) ->
-                           maps:update_with(Key, fun({S, _}) -> {S, Doc} end, {Spec, Doc}, Acc)
-                   end, #{}, Records)};
+                           maps:update_with(Key, fun({S, _}) -> {S, Doc} end, {Spec, Doc}, Acc);
+                      ({3, _, _, _}, Acc) -> Acc
+                   end, #{}, Records),
+            Aliased = maps:from_list(
+                        [{{Alias, A}, {rename_spec(Spec, Original, atom_to_binary(Alias, utf8)), Doc}}
+                         || {3, {Alias, A}, Original, _} <- Records,
+                            {Spec, Doc} <- [maps:get({binary_to_atom(Original, utf8), A}, Docs0, {<<>>, <<>>})]]),
+            {ok, maps:merge(Docs0, Aliased)};
         [{N, A} | _] ->
             {error, io_lib:format("a CORRAL_DOC or typed declaration names ~ts/~w, which is not in the export table", [N, A])}
     end.
@@ -274,6 +282,16 @@ doc_records(<<_:32/binary, Rest/binary>>, Acc) -> doc_records(Rest, Acc);
 doc_records(_, Acc) -> lists:reverse(Acc).
 
 cstring(Bin) -> hd(binary:split(Bin, <<0>>)).
+
+%% The spec text of function Original ("orig(a :: t) :: r") under the name
+%% Alias: the name it starts with replaced.
+rename_spec(Spec, Original, Alias) ->
+    Orig = iolist_to_binary(Original),
+    Size = byte_size(Orig),
+    case iolist_to_binary(Spec) of
+        <<Orig:Size/binary, "(", Rest/binary>> -> <<(iolist_to_binary(Alias))/binary, "(", Rest/binary>>;
+        Other -> Other
+    end.
 
 %% {structure types}
 

@@ -758,6 +758,15 @@ defmodule CorralTest.CompilerTest do
     error = assert_raise Mix.Error, fn -> build(m, dir) end
     assert error.message ==
              "CORRAL_DOC_OF(plus, ...) in #{rel} documents plus, but no NIF of #{inspect(m)} is declared with that name by CORRAL_PURE or CORRAL_DEF"
+
+    # An alias left out of the table, as a typed NIF; listed, it has add's spec and doc under its name.
+    m = unique_module()
+    write_typed(dir, m, ~s|CORRAL_ALIAS(plus, add); CORRAL_DOC_OF(add, "Adds.");|, "CORRAL_EXPORT(add)")
+    error = assert_raise Mix.Error, fn -> build(m, dir) end
+    assert error.message =~ "plus/2 is declared in #{rel} but the export table of #{inspect(m)} does not list it: add CORRAL_EXPORT(plus)"
+    m = unique_module()
+    write_typed(dir, m, ~s|CORRAL_ALIAS(plus, add); CORRAL_DOC_OF(add, "Adds.");|, "CORRAL_EXPORT(add), CORRAL_EXPORT(plus)")
+    assert %{docs: %{{:plus, 2} => {"plus(a :: integer(), b :: integer()) :: integer()", "Adds."}}} = build(m, dir)
   end
 
   test "typed declarations: what a pure body cannot take or return, and a result form that is none of the table's, fail the C build with a name that says why",

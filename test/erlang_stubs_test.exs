@@ -334,6 +334,26 @@ defmodule CorralTest.ErlangStubsTest do
              {:error, "it is neither name(args) :: type (Elixir) nor name(Args) -> Type (Erlang)"}
   end
 
+  test "CORRAL_ALIAS in an Erlang module: its own function, named in its errors, with the spec renamed", %{dir: dir} do
+    so =
+      build(dir, :stubs_alias, """
+      CORRAL_DEF(twice, i64, (i64, n)) { return corral_mul_i64(c, n, 2); }
+      CORRAL_ALIAS(double_it, twice);
+      CORRAL_ERLANG_MODULE(stubs_alias, CORRAL_EXPORT(twice), CORRAL_EXPORT_FLAGS(double_it, CORRAL_DIRTY_CPU));
+      """)
+
+    erl = Path.join([dir, "src", "stubs_alias.erl"])
+    assert generate(so, erl) == :ok
+    text = File.read!(erl)
+    assert text =~ "-spec twice(N :: integer()) -> integer().\n"
+    assert text =~ "-spec double_it(N :: integer()) -> integer().\ndouble_it(N) ->"
+    m = load(dir, so, erl)
+    assert m.double_it(21) == 42 and m.twice(21) == 42
+    assert {:error, :badarg, formatted} = raised(fn -> m.double_it(:x) end)
+    assert formatted =~ "stubs_alias:double_it/1"
+    assert formatted =~ "*** argument 1: expected an integer"
+  end
+
   test "a CORRAL_DOC spec in Erlang syntax is the module's spec; one with no Erlang form is a warning", %{dir: dir} do
     so =
       build(dir, :stubs_erlspec, """

@@ -588,6 +588,34 @@ defmodule CorralTest.TypedTest do
     assert T.on_dirty() == true
   end
 
+  test "CORRAL_ALIAS: a second row of a typed NIF with its own name in messages, its own flags, and the spec and doc" do
+    assert T.add_again(2, 3) == 5
+    assert T.def_i64_again(-7) == -7
+    # on_dirty's body, listed without the dirty flag.
+    assert T.on_normal() == false and T.on_dirty() == true
+
+    assert_raise_exact ArgumentError,
+                       "CorralTest.Typed.add_again/2: argument 2: expected an integer in " <>
+                         "-9223372036854775808..9223372036854775807, got: #{inspect(:x)}",
+                       fn -> T.add_again(1, :x) end
+
+    assert_raise_exact ArithmeticError,
+                       "CorralTest.Typed.add_again/2: integer overflow: 9223372036854775807 + 1 does not fit in " <>
+                         "-9223372036854775808..9223372036854775807",
+                       fn -> T.add_again(9_223_372_036_854_775_807, 1) end
+
+    assert_raise ArgumentError, ~r"^CorralTest\.Typed\.def_i64_again/1: argument 1: ", fn -> T.def_i64_again(1.5) end
+    # The original keeps its own name.
+    assert_raise ArgumentError, ~r"^CorralTest\.Typed\.add/2: argument 2: ", fn -> T.add(1, :x) end
+
+    {:ok, specs} = Code.Typespec.fetch_specs(T)
+    spec = fn key -> Map.new(specs)[key] |> Enum.map(&Macro.to_string(Code.Typespec.spec_to_quoted(elem(key, 0), &1))) end
+    assert spec.({:add_again, 2}) == ["add_again(a :: integer(), b :: integer()) :: integer()"]
+    assert spec.({:def_i64_again, 1}) == [String.replace(hd(spec.({:def_i64, 1})), "def_i64(", "def_i64_again(")]
+    {:docs_v1, _, _, _, _, _, docs} = Code.fetch_docs(T)
+    assert [{["add_again(a, b)"], %{"en" => "Adds two integers" <> _}}] = for {{:function, :add_again, 2}, _, sig, doc, _} <- docs, do: {sig, doc}
+  end
+
   test "the specs come from the types" do
     {:ok, specs} = Code.Typespec.fetch_specs(T)
     specs = Map.new(specs)

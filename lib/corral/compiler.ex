@@ -849,7 +849,8 @@ defmodule Corral.Compiler do
   # so padding between records cannot confuse the reader. The reserved word
   # says who wrote the record: 0 CORRAL_DOC (spec and doc by hand), 1 a typed
   # declaration (CORRAL_PURE/CORRAL_DEF: the spec made from the types),
-  # 2 CORRAL_DOC_OF (the doc of a typed NIF, found by name).
+  # 2 CORRAL_DOC_OF (the doc of a typed NIF, found by name), 3 CORRAL_ALIAS
+  # (a second name of a typed NIF, whose spec and doc it takes, renamed).
   defp parse_docs!(bin, exports, config) do
     # A typed structure parameter's type is the shape's, from its CORRAL_STRUCT text.
     shapes = :corral_stubs.shapes(bin)
@@ -881,6 +882,24 @@ defmodule Corral.Compiler do
         end
 
         Map.update(acc, key, {spec, doc}, fn {typed_spec, _} -> {typed_spec, doc} end)
+
+      {3, _, _, _}, acc ->
+        acc
+    end)
+    |> add_aliases(records, exports, config)
+  end
+
+  # An alias takes its typed NIF's spec (renamed) and doc; the records of
+  # the typed NIF are all in by now.
+  defp add_aliases(docs, records, exports, config) do
+    Enum.reduce(records, docs, fn
+      {3, {alias, arity} = key, original, _}, acc ->
+        check_listed!(key, exports, config, :typed)
+        {spec, doc} = Map.fetch!(acc, {String.to_atom(original), arity})
+        Map.put(acc, key, {:corral_stubs.rename_spec(spec, original, Atom.to_string(alias)), doc})
+
+      _, acc ->
+        acc
     end)
   end
 

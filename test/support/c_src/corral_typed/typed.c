@@ -555,6 +555,12 @@ CORRAL_DEF(spec_ok, (spec, ":ok | {:error, :odd}", (ok, void)), (i64, x))
 /* Runs on a dirty CPU scheduler when exported with CORRAL_EXPORT_FLAGS. */
 CORRAL_PURE(on_dirty, bool) { return enif_thread_type() == ERL_NIF_THR_DIRTY_CPU_SCHEDULER; }
 
+/* Second names of typed NIFs, each a row of its own: a pure body, a
+ * context body, and on_dirty on a normal scheduler. */
+CORRAL_ALIAS(add_again, add);
+CORRAL_ALIAS(def_i64_again, def_i64);
+CORRAL_ALIAS(on_normal, on_dirty);
+
 #define ROWS(w) CORRAL_EXPORT(pure_##w), CORRAL_EXPORT(def_##w), CORRAL_FN("hand_" #w, hand_##w, 1)
 
 CORRAL_MODULE(CorralTest.Typed,
@@ -592,4 +598,5 @@ CORRAL_MODULE(CorralTest.Typed,
               CORRAL_EXPORT(cstring_checked), CORRAL_EXPORT(tally_open), CORRAL_EXPORT(divmod), CORRAL_EXPORT(ok_divmod),
               CORRAL_EXPORT(tally_split), CORRAL_EXPORT(tally_labelled), CORRAL_EXPORT_THREAD(pool_divmod),
               CORRAL_EXPORT(tally_or_busy), CORRAL_EXPORT(last_digit), CORRAL_EXPORT(spec_ok),
-              CORRAL_EXPORT_FLAGS(on_dirty, CORRAL_DIRTY_CPU));
+              CORRAL_EXPORT_FLAGS(on_dirty, CORRAL_DIRTY_CPU), CORRAL_EXPORT(on_normal), CORRAL_EXPORT(add_again),
+              CORRAL_EXPORT(def_i64_again));
