@@ -40,7 +40,15 @@ precompile_app(App, Host, Compilers, Out) ->
 precompile_lib(Dir, Vsn, {Module, Opts}, Host, Compilers, Out) ->
     Sources = corral:sources(Dir, Module, Opts) ++ [filename:join(corral:corral_dir(), "include/corral_all.c")],
     Tmp = filename:join([Dir, "_build", "corral_precompile"]),
-    Sums = maps:from_list([build(Module, Vsn, Sources, Opts, CC, CC =:= Host, Tmp, Out) || CC <- Compilers]),
+    %% A target that does not build (a cross build without the target's
+    %% copy of a library the NIF links, say) leaves the others to be shipped.
+    Results = [{CC, try {ok, build(Module, Vsn, Sources, Opts, CC, CC =:= Host, Tmp, Out)}
+                    catch throw:{corral, Why} -> {error, Why}
+                    end} || CC <- Compilers],
+    Sums = maps:from_list([Sum || {_, {ok, Sum}} <- Results]),
+    Failed = [{CC, Why} || {CC, {error, Why}} <- Results],
+    [rebar_api:error("the build of ~w with CC=~ts failed, so it is not in ~ts: ~ts", [Module, CC, Out, Why])
+     || {CC, Why} <- Failed],
     ok = corral_prebuilt:merge_checksums(filename:join(Out, "checksums.txt"), Sums),
     case proplists:get_value(prebuilt, Opts) of
         undefined -> ok;
@@ -48,7 +56,10 @@ precompile_lib(Dir, Vsn, {Module, Opts}, Host, Compilers, Out) ->
             {_, SumsFile} = corral:prebuilt_option(Module, Prebuilt),
             ok = corral_prebuilt:merge_checksums(filename:join(Dir, SumsFile), Sums),
             rebar_api:info("checksums added to ~ts (ship it in the package)", [SumsFile])
-    end.
+    end,
+    Failed =:= [] orelse
+        corral:fail("~w: ~w of ~w builds made an artefact; failed: ~ts (their messages are above)",
+                    [Module, maps:size(Sums), length(Results), lists:join(", ", [CC || {CC, _} <- Failed])]).
 
 %% One build of the library with CC, copied to Out under its artefact name.
 build(Module, Vsn, Sources, Opts, CC, Host, Tmp, Out) ->

@@ -90,6 +90,21 @@ defmodule CorralTest.PrebuiltTest do
     System.cmd("mix", args, cd: dir, env: clean ++ env, stderr_to_stdout: true)
   end
 
+  test "precompile: a target that does not build is named with its output; the others are written; the task fails" do
+    tmp = Path.join(@tmp, "partial")
+    File.rm_rf!(tmp)
+    author = buffer_project!(Path.join(tmp, "author"))
+    broken = "musl-gcc -include no_such_header.h"
+    {out, status} = mix(author, ["corral.precompile", "Buffer.Native", "dist", "--target", broken], [{"BUFFER_URL", "https://localhost/v0.1.0"}])
+    assert status != 0, out
+    assert out =~ "the build with CC=#{broken} failed, so it is not in dist:"
+    assert out =~ "no_such_header.h"
+    assert out =~ "mix corral.precompile: 1 of 2 builds made an artefact; failed: #{broken} (their output is above)"
+    host_name = "libbuffer_nif-0.1.0-nif-#{Prebuilt.nif_version()}-#{Corral.ObjectFile.host_target()}.so"
+    assert File.ls!(Path.join(author, "dist")) |> Enum.sort() == Enum.sort(["checksums.txt", host_name])
+    assert Map.keys(Prebuilt.read_checksums(Path.join(author, "checksums-buffer_nif.txt"))) == [host_name]
+  end
+
   test "an author precompiles, a user's build downloads, checks, caches; what fails says why; no artefact builds from source" do
     tmp = Path.join(@tmp, "flow")
     File.rm_rf!(tmp)

@@ -41,7 +41,8 @@ defmodule CorralTest.Rebar3PluginTest do
       cd: proj,
       stderr_to_stdout: true,
       env: [{"REBAR_CACHE_DIR", Path.join(@tmp, "cache")}, {"MIX_ENV", nil}, {"MIX_BUILD_PATH", nil}, {"CC", nil},
-            {"CORRAL_FORCE_BUILD", nil}, {"ERTS_INCLUDE_DIR", nil}, {"CORRAL_CACHE_DIR", Path.join(@tmp, "corral_cache")}] ++ env
+            {"CORRAL_FORCE_BUILD", nil}, {"ERTS_INCLUDE_DIR", nil}, {"CORRAL_CACHE_DIR", Path.join(@tmp, "corral_cache")}] ++
+            for(v <- CorralTest.ConnectProxy.variables(), do: {v, nil}) ++ env
     )
   end
 
@@ -164,6 +165,14 @@ defmodule CorralTest.Rebar3PluginTest do
     assert Enum.sort(Map.keys(sums)) == names
     for {name, sum} <- sums, do: assert(Corral.Compiler.sha256(Path.join(dist, name)) == sum)
     assert Corral.Prebuilt.read_checksums(Path.join(proj, "checksums-proj_nif.txt")) == sums
+
+    # A target that does not build is named; the host's artefact is still written; rebar3 fails.
+    broken = "musl-gcc -include no_such_header.h"
+    {out, status} = rebar3(proj, ["corral", "precompile", "--out", "dist2", "--target", broken])
+    assert status != 0, out
+    assert out =~ "the build of proj_nif with CC=#{broken} failed, so it is not in"
+    assert out =~ "proj_nif: 1 of 2 builds made an artefact; failed: #{broken}"
+    assert File.ls!(Path.join(proj, "dist2")) |> Enum.sort() == Enum.sort(["checksums.txt", "libproj_nif-0.1.0-nif-#{nif}-#{host}.so"])
 
     # The release, and a user whose C does not compile.
     File.mkdir_p!(Path.join(www, "v0.1.0"))

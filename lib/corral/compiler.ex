@@ -310,7 +310,9 @@ defmodule Corral.Compiler do
          nm when is_binary(nm) <- System.find_executable("nm"),
          ldd when is_binary(ldd) <- System.find_executable("ldd"),
          beam = Path.join([:code.root_dir(), "erts-#{:erlang.system_info(:version)}", "bin", "beam.smp"]),
-         true <- File.exists?(beam),
+         # A beam.smp that is a script in front of the real one (as some
+         # debug and emulation setups have it) has no symbols to read.
+         {:ok, <<0x7F, "ELF", _::binary>>} <- File.open(beam, [:read, :binary], &IO.binread(&1, 4)),
          {:ok, undefined} <- dynamic_symbols(nm, config.so, :undefined) do
       {libs, unfound} = linked_libraries(ldd, config.so)
 

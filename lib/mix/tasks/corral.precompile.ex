@@ -63,11 +63,20 @@ defmodule Mix.Tasks.Corral.Precompile do
     app = Mix.Project.config()[:app]
     tmp = Path.join([root, "_build", "corral_precompile"])
 
-    built =
+    results =
       compilers
       |> Task.async_stream(&build(&1, &1 == host_cc, root, tmp, app, lib), timeout: :infinity, ordered: true,
         max_concurrency: System.schedulers_online())
       |> Enum.map(fn {:ok, result} -> result end)
+
+    built = for {cc, {:ok, so}} <- results, do: {cc, so}
+    failed = for {cc, {:error, out}} <- results, do: {cc, out}
+
+    # A target that does not build (a cross build without the target's
+    # copy of a library the NIF links, say) leaves the others to be shipped.
+    for {cc, out} <- failed do
+      Mix.shell().error("the build with CC=#{cc} failed, so it is not in #{Path.relative_to_cwd(dir)}:\n#{out}")
+    end
 
     File.mkdir_p!(dir)
 
@@ -97,14 +106,22 @@ defmodule Mix.Tasks.Corral.Precompile do
         :ok
     end
 
-    missing = if wanted == [], do: Enum.reject(:corral_prebuilt.cross_compilers(), &System.find_executable/1), else: []
+    missing = if wanted == [], do: Enum.reject(cross_compilers(), &System.find_executable/1), else: []
 
     if missing != [] do
       Mix.shell().info("not installed, so not built: #{Enum.join(missing, ", ")}")
     end
+
+    if failed != [] do
+      Mix.raise("mix corral.precompile: #{length(built)} of #{length(results)} builds made an artefact; failed: " <>
+                  "#{Enum.map_join(failed, ", ", &elem(&1, 0))} (their output is above)")
+    end
   end
 
-  defp compilers(host_cc, []), do: [host_cc | Enum.filter(:corral_prebuilt.cross_compilers(), &System.find_executable/1)]
+  # Shared with the rebar3 plugin (Erlang strings there).
+  defp cross_compilers, do: Enum.map(:corral_prebuilt.cross_compilers(), &List.to_string/1)
+
+  defp compilers(host_cc, []), do: [host_cc | Enum.filter(cross_compilers(), &System.find_executable/1)]
 
   defp compilers(host_cc, wanted) do
     for cc <- wanted, (cc |> OptionParser.split() |> hd() |> System.find_executable()) == nil do
@@ -119,15 +136,22 @@ defmodule Mix.Tasks.Corral.Precompile do
   defp build(cc, host?, root, tmp, app, lib) do
     tag = cc |> OptionParser.split() |> hd() |> Path.basename()
     build_path = Path.join(tmp, if(host?, do: "host", else: tag))
-    include = if host?, do: [], else: [{"ERTS_INCLUDE_DIR", Corral.Compiler.target_erts_include!(cc, Path.join(build_path, "erts_include"))}]
-    env = [{"CC", cc}, {"CROSSCOMPILE", nil}, {"MIX_BUILD_PATH", build_path}, {"CORRAL_FORCE_BUILD", "1"}] ++ include
-    {out, status} = System.cmd("mix", ["compile", "--force"], cd: root, env: env, stderr_to_stdout: true)
-
-    if status != 0 do
-      Mix.raise("mix corral.precompile: the build with CC=#{cc} failed:\n#{out}")
+    with {:ok, include} <- target_include(cc, host?, build_path),
+         env = [{"CC", cc}, {"CROSSCOMPILE", nil}, {"MIX_BUILD_PATH", build_path}, {"CORRAL_FORCE_BUILD", "1"}] ++ include,
+         {_, 0} <- System.cmd("mix", ["compile", "--force"], cd: root, env: env, stderr_to_stdout: true) do
+      native = Path.join([build_path, "lib", Atom.to_string(app), "priv", "native"])
+      {cc, {:ok, Enum.find([Path.join(native, "lib#{lib}.so"), Path.join(native, "lib#{lib}.dll")], &File.exists?/1)}}
+    else
+      {:error, why} -> {cc, {:error, why}}
+      {out, _status} -> {cc, {:error, out}}
     end
+  end
 
-    native = Path.join([build_path, "lib", Atom.to_string(app), "priv", "native"])
-    {cc, Enum.find([Path.join(native, "lib#{lib}.so"), Path.join(native, "lib#{lib}.dll")], &File.exists?/1)}
+  defp target_include(_cc, true, _build_path), do: {:ok, []}
+
+  defp target_include(cc, false, build_path) do
+    {:ok, [{"ERTS_INCLUDE_DIR", Corral.Compiler.target_erts_include!(cc, Path.join(build_path, "erts_include"))}]}
+  rescue
+    e in Mix.Error -> {:error, Exception.message(e)}
   end
 end
