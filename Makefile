@@ -11,12 +11,14 @@
 #   make test-arm64  Corral's suite on AArch64 Linux, emulated with qemu-user
 #               in a Debian arm64 chroot (on demand: tens of minutes, more
 #               than CI has; scripts/test-arm64.sh says what it takes)
+#   make test-arm64-ci  the part of it CI runs: locks and atomics, every
+#               typed word, terms, numbers, cleanup and raising (minutes)
 
 export LANG ?= C.UTF-8
 export LC_ALL ?= C.UTF-8
 export ERL_AFLAGS ?= -kernel shell_history disabled
 
-.PHONY: deps test test-corral test-example test-zlib test-sqlite test-erlang test-rebar3 test-sanitize test-matrix test-arm64 fuzz demo bench bench-icount clean amalgamation
+.PHONY: deps test test-corral test-example test-zlib test-sqlite test-erlang test-rebar3 test-sanitize test-matrix test-arm64 test-arm64-ci fuzz demo bench bench-icount clean amalgamation
 
 deps:
 	@scripts/ensure-deps.sh
@@ -60,6 +62,12 @@ test-matrix:
 # Installs qemu-user-static, binfmt-support and debootstrap when missing.
 test-arm64:
 	scripts/test-arm64.sh
+
+ARM64_CI_FILES = test/lock_test.exs test/typed_test.exs test/term_container_test.exs \
+                 test/term_number_test.exs test/cleanup_test.exs test/raise_test.exs
+
+test-arm64-ci:
+	scripts/test-arm64.sh --exclude toolchain $(ARM64_CI_FILES)
 
 demo: deps
 	cd examples/buffer && mix run demo.exs
