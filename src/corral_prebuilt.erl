@@ -201,7 +201,7 @@ start_profile(Proxy) ->
     end.
 
 %% The proxy of the environment: none, or {Host, Port, Auth, NoProxy,
-%% Variable}, NoProxy as httpc's patterns; {error, Sentence} if the
+%% Variable}, NoProxy the hosts no_proxy lists; {error, Sentence} if the
 %% variable does not hold a proxy URL.
 proxy() ->
     case first_env(["https_proxy", "HTTPS_PROXY"]) of
