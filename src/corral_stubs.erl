@@ -563,20 +563,19 @@ doc_attribute(Value) -> ["-if(?OTP_RELEASE >= 27).\n-doc ", Value, ".\n-endif.\n
 spec_text(M, N, A, {Spec, _}, Shapes) when Spec =/= <<>> ->
     case spec_to_erlang(Spec, N, A) of
         {ok, Text} -> ["-spec ", expand_shapes(Text, Shapes, erlang), ".\n"];
-        {error, _} -> ["%% (", spec_warning(M, N, A, Spec), ")\n"]
+        {error, Why} -> ["%% (", spec_warning(M, N, A, Spec, Why), ")\n"]
     end;
 spec_text(_, _, _, _, _) -> "".
 
-spec_warning(M, N, A, Spec) ->
-    {error, Why} = spec_to_erlang(Spec, N, A),
+spec_warning(M, N, A, Spec, Why) ->
     io_lib:format("the spec of ~ts:~ts/~w, ~ts, has no Erlang form here, so the module has none for it: ~ts",
                   [atom_to_list(M), atom_to_list(N), A, Spec, Why]).
 
 %% A sentence for each spec the module could not carry.
 spec_warnings(#{module := M, exports := Exports, docs := Docs}) ->
-    [lists:flatten(spec_warning(M, N, A, Spec))
+    [lists:flatten(spec_warning(M, N, A, Spec, Why))
      || {N, A, _} <- Exports, {Spec, _} <- [maps:get({N, A}, Docs, {<<>>, <<>>})], Spec =/= <<>>,
-        element(1, spec_to_erlang(Spec, N, A)) =:= error].
+        {error, Why} <- [spec_to_erlang(Spec, N, A)]].
 
 %% Argument variables named after the spec's argument names (counter ::
 %% reference() gives Counter), else Arg1, Arg2 ...
