@@ -72,12 +72,15 @@ test-arm64-ci:
 demo: deps
 	cd examples/buffer && mix run demo.exs
 
+# Each script records the tables the docs quote in bench/results/; the
+# last step copies them into README.md and the guides (bench/figures.exs).
 bench: deps
-	cd bench && MIX_ENV=prod mix run run.exs
-	cd bench && MIX_ENV=prod mix run terms.exs
+	cd bench && BENCH_RECORD=1 MIX_ENV=prod mix run run.exs
+	cd bench && BENCH_RECORD=1 MIX_ENV=prod mix run terms.exs
 	cd bench && MIX_ENV=prod elixir --erl "+S 1" -S mix run latency.exs
-	cd bench && MIX_ENV=prod mix run isolated.exs
-	cd bench && MIX_ENV=prod mix run lifecycle.exs
+	cd bench && BENCH_RECORD=1 MIX_ENV=prod mix run isolated.exs
+	cd bench && BENCH_RECORD=1 MIX_ENV=prod mix run lifecycle.exs
+	cd bench && MIX_ENV=prod mix run figures.exs
 
 # Instructions per call (per element) of each case and its hand-written
 # twin, counted with callgrind: repeatable where times are not.

@@ -164,3 +164,29 @@ IO.puts("First isolated call (starts the native process): #{Float.round(first_ms
           ":peer.start_link and the first :erpc call: #{Float.round(peer_first_ms, 1)} ms.")
 IO.puts("Crash, then the next call (a new native process starts): median #{Float.round(median.(restart_ms), 1)} ms of 5 (#{Enum.map_join(restart_ms, ", ", &Float.round(&1, 1))}).")
 IO.puts("Timed for #{Float.round(elapsed / 1000, 1)} s.")
+
+# The table the docs quote (bench/results, with BENCH_RECORD=1; Bench.Figures).
+cell = fn rows, pick ->
+  case Enum.find(rows, fn {label, _, _, _} -> pick.(label) end) do
+    {_, med, lo, hi} -> "#{fmt.(med)} (#{fmt.(lo)}..#{fmt.(hi)})"
+    nil -> "-"
+  end
+end
+
+table =
+  for {name, rows, ratios} <- results, name != "for reading" do
+    r = fn x -> :erlang.float_to_binary(x, decimals: 2) <> "x" end
+    vs = if ratios == [], do: "-", else: "#{r.(median.(ratios))} (#{r.(Enum.min(ratios))}..#{r.(Enum.max(ratios))})"
+    [name, cell.(rows, &String.starts_with?(&1, "isolated")), cell.(rows, &(&1 == "NIF")), cell.(rows, &(&1 == erpc)), vs]
+  end
+
+Bench.Figures.write(
+  "isolated",
+  "isolated.exs",
+  "wall time per isolated call, median and min..max of #{rounds} interleaved rounds, beside a NIF call of the same C in " <>
+    "this VM and :erpc.call to a local :peer node in the same rounds, and the per-round ratio of the isolated call to " <>
+    ":erpc; first isolated call #{Float.round(first_ms, 1)} ms (:peer start and first :erpc call " <>
+    "#{Float.round(peer_first_ms, 1)} ms), a crash and the next call #{Float.round(median.(restart_ms), 1)} ms (median of 5)",
+  ["case", "isolated call", "NIF call in this VM", ":erpc to a :peer node", "isolated vs :erpc"],
+  table
+)

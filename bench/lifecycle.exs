@@ -55,6 +55,18 @@ defmodule Lifecycle.Bench do
     |> Map.new(fn {k, v} -> {k, Enum.reverse(v)} end)
   end
 
+  # Table rows for Bench.Figures: the variant, its median (min..max) and
+  # the median (min..max) of its per-round ratio to ref.
+  def rows(results, order, unit, ref) do
+    for label <- order do
+      xs = results[label]
+      {lo, hi} = spread(xs)
+      ratio = Enum.zip_with(xs, results[ref], &(&1 / &2))
+      {rlo, rhi} = spread(ratio)
+      [label, "#{fmt(median(xs))}#{if unit != "", do: " " <> unit} (#{fmt(lo)}..#{fmt(hi)})", "#{fmt(median(ratio))}x (#{fmt(rlo)}x..#{fmt(rhi)}x)"]
+    end
+  end
+
   # Prints each variant: median, min..max and, if ref is given, the median
   # and min..max of its per-round ratio to ref.
   def report(results, order, unit, ref \\ nil) do
@@ -115,6 +127,29 @@ B.report(
   ["dirty CPU: handwritten C", "moved to dirty CPU (corral_schedule_dirty)", "thread job (CORRAL_FN_THREAD)"],
   "ns",
   "dirty CPU: handwritten C"
+)
+
+Bench.Figures.write(
+  "dispatch",
+  "lifecycle.exs",
+  "one call of add(1, 2) run each way, wall time per call in a loop of calls (median and min..max of #{rounds} " <>
+    "interleaved rounds), and its per-round ratio to hand-written erl_nif C run the same way (dirty: to a dirty CPU call)",
+  ["how the call runs", "one call", "vs hand-written C"],
+  (B.rows(results, ["normal: Corral"], "ns", "normal: handwritten C") ++
+     B.rows(results, ["dirty CPU: Corral"], "ns", "dirty CPU: handwritten C") ++
+     B.rows(results, ["dirty IO: Corral"], "ns", "dirty IO: handwritten C") ++
+     B.rows(results, ["moved to dirty CPU (corral_schedule_dirty)", "thread job (CORRAL_FN_THREAD)"], "ns", "dirty CPU: handwritten C"))
+  |> Enum.map(fn [label | cells] ->
+    shown = %{
+      "normal: Corral" => "normal scheduler (`CORRAL_FN`)",
+      "dirty CPU: Corral" => "dirty CPU scheduler (`CORRAL_DIRTY_CPU`)",
+      "dirty IO: Corral" => "dirty IO scheduler (`CORRAL_DIRTY_IO`)",
+      "moved to dirty CPU (corral_schedule_dirty)" => "normal, moved with `corral_schedule_dirty` (ratio: to a dirty CPU call)",
+      "thread job (CORRAL_FN_THREAD)" => "thread job, `CORRAL_FN_THREAD` (ratio: to a dirty CPU call)"
+    }
+
+    [Map.fetch!(shown, label) | cells]
+  end)
 )
 
 # --- SQLite: examples/sqlite against the sqlite3 tool ----------------------------
@@ -222,6 +257,33 @@ B.report(
 
 IO.puts("  (a ratio above 1 is more rows per second than the tool; the tool also formats every row as text)")
 
+sqlite_version = :os.cmd(~c"sqlite3 --version") |> List.to_string() |> String.split() |> hd()
+
+Bench.Figures.write(
+  "sqlite-read",
+  "lifecycle.exs",
+  "SQLite #{sqlite_version}, reading a #{rows}-row table (integer, text, real) in a file: rows per second, median and " <>
+    "min..max of #{max(div(rounds, 2), 3)} rounds, and the per-round ratio to the sqlite3 tool",
+  ["reading all rows", "rows per second", "vs the tool"],
+  B.rows(
+    sel,
+    ["sqlite3 tool: SELECT to /dev/null", "Corral: open, prepare, fetch_all, close", "Corral: fetch in chunks of #{chunk}, dropped",
+     "Corral: step per row (#{step_rows} rows)"],
+    "",
+    "sqlite3 tool: SELECT to /dev/null"
+  )
+  |> Enum.map(fn [label | cells] ->
+    shown = %{
+      "sqlite3 tool: SELECT to /dev/null" => "`sqlite3` tool, `SELECT` to `/dev/null`",
+      "Corral: open, prepare, fetch_all, close" => "`fetch_all/1` (open, prepare, fetch, close)",
+      "Corral: fetch in chunks of #{chunk}, dropped" => "`fetch/3` in chunks of #{chunk}, each dropped",
+      "Corral: step per row (#{step_rows} rows)" => "`step/1`, one call per row (#{step_rows} rows)"
+    }
+
+    [Map.fetch!(shown, label) | cells]
+  end)
+)
+
 # Inserts, one row per statement, in one transaction.
 ins_rows = n.(100_000)
 ins_file = Path.join(dir, "insert.sql")
@@ -276,5 +338,28 @@ B.report(
   ["sqlite3 tool: a script of INSERT statements", "Corral: bind + step per row (dirty IO)", "Corral: execute_many, all rows in one call"],
   "rows/s",
   "sqlite3 tool: a script of INSERT statements")
+
+Bench.Figures.write(
+  "sqlite-insert",
+  "lifecycle.exs",
+  "SQLite #{sqlite_version}, inserting #{ins_rows} rows one statement each in one transaction: rows per second, median " <>
+    "and min..max of #{max(div(rounds, 2), 3)} rounds, and the per-round ratio to the sqlite3 tool",
+  ["inserting rows", "rows per second", "vs the tool"],
+  B.rows(
+    ins,
+    ["sqlite3 tool: a script of INSERT statements", "Corral: bind + step per row (dirty IO)", "Corral: execute_many, all rows in one call"],
+    "",
+    "sqlite3 tool: a script of INSERT statements"
+  )
+  |> Enum.map(fn [label | cells] ->
+    shown = %{
+      "sqlite3 tool: a script of INSERT statements" => "`sqlite3` tool, a script of `INSERT` statements",
+      "Corral: bind + step per row (dirty IO)" => "`bind/2` + `step/1` per row (two dirty calls)",
+      "Corral: execute_many, all rows in one call" => "`execute_many/2`, all rows in one call"
+    }
+
+    [Map.fetch!(shown, label) | cells]
+  end)
+)
 
 File.rm_rf!(dir)

@@ -176,3 +176,27 @@ Runner.print(main, [
   "The loop with an empty remote call instead of the operation (cpu ns/op): #{loop_note}.",
   "Timed for #{Float.round(elapsed / 1000, 1)} s."
 ])
+
+# The tables the docs quote (bench/results, with BENCH_RECORD=1; Bench.Figures).
+rows = fn pick ->
+  for {name, rows} <- main, {v, s} <- rows, pick.(name, v.label) do
+    [name, v.label, Bench.Figures.spread(s.ratio, :ratio), Runner.fmt_ns(s.cpu && s.cpu.median), Bench.Figures.ratio(s.wall_ratio && s.wall_ratio.median)]
+  end
+end
+
+header = ["operation", "variant", "vs hand-written C: median (min..max)", "ns per operation", "wall time vs C"]
+
+what =
+  "each variant's CPU time (scheduler thread) over hand-written erl_nif C -O3, the median and min..max of " <>
+    "#{rounds} paired rounds; ns per operation include the calling loop"
+
+Bench.Figures.write("calls", "run.exs", what, header, rows.(fn _, _ -> true end))
+
+summary = %{
+  "add" => ["Corral typed pure", "Erlang function"],
+  "buffer get" => ["Corral", ":atomics", "ETS"],
+  "buffer set" => ["Corral", ":atomics", "ETS"],
+  "object new" => ["Corral"]
+}
+
+Bench.Figures.write("calls-summary", "run.exs", what, header, rows.(fn name, label -> label in Map.get(summary, name, []) end))

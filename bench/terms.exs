@@ -72,9 +72,24 @@ typed_cases =
 cases = cases ++ typed_cases
 
 IO.puts("\nBulk term conversions (#{rounds} rounds; ns per whole conversion)")
-Runner.print(Runner.run(cases, rounds), [
+results = Runner.run(cases, rounds)
+
+Runner.print(results, [
   "",
   "Median of #{rounds} interleaved rounds; ns per call (one call converts the whole input).",
   "vs C: the median of the per-round ratios to hand-written C -O3 (CPU time of the scheduler thread; wall time last);",
   "in the \"typed\" cases, to Corral's cursor loop over the same list."
 ])
+
+# The table the docs quote (bench/results, with BENCH_RECORD=1; Bench.Figures).
+Bench.Figures.write(
+  "terms",
+  "terms.exs",
+  "CPU time (scheduler thread) of one whole conversion over hand-written erl_nif C -O3, the median and min..max of " <>
+    "#{rounds} paired rounds (in the \"typed\" cases, over Corral's cursor loop on the same list)",
+  ["conversion", "variant", "vs reference: median (min..max)", "ms per conversion"],
+  for {name, rows} <- results, {v, s} <- rows do
+    ms = if s.cpu, do: :erlang.float_to_binary(s.cpu.median / 1.0e6, decimals: 2), else: "-"
+    [name, v.label, Bench.Figures.spread(s.ratio, :ratio), ms]
+  end
+)
