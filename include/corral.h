@@ -73,6 +73,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Debug builds note where in C each error was raised (see "Raising"). */
+#if defined(CORRAL_DEBUG) && !defined(CORRAL_RAISE_LOCATIONS)
+#define CORRAL_RAISE_LOCATIONS 1
+#endif
+
 #if !defined(PTHREAD_RWLOCK_INITIALIZER)
 #error "corral.h needs POSIX read/write locks: compile with -std=gnu11 or -D_POSIX_C_SOURCE=200809L"
 #endif
@@ -1004,6 +1009,28 @@ CORRAL__NORETURN CORRAL__COLD ERL_NIF_TERM corral_raise_term(corral_call *c, ERL
  * Checks: nothing. Raises: RuntimeError, always. Owns: nothing. */
 CORRAL__NORETURN CORRAL__COLD ERL_NIF_TERM corral_raise_oom(corral_call *c, size_t size);
 
+/* Where in C an error was raised. In a build with CORRAL_RAISE_LOCATIONS
+ * defined (use Corral defines it in Mix's test environment and in
+ * `mode: :debug`; CORRAL_DEBUG implies it; add -DCORRAL_RAISE_LOCATIONS to
+ * the cflags elsewhere), the raises above, corral_raise_at, corral_fail,
+ * every corral_arg_* read of your C and the argument decoding of a typed
+ * declaration note their file and line (a failed argument read: the line of
+ * the read, or of the CORRAL_PURE/CORRAL_DEF line). The exception a
+ * function of an Elixir module raises then has that place as its top stack
+ * frame, above the caller's own:
+ *     ** (ArgumentError) MyLib.Native.parse/1: argument 1: expected a binary, got: 1
+ *         c_src/mylib/mylib.c:42: MyLib.Native.parse/1
+ *         test/mylib_test.exs:8: (test)
+ * (thread jobs and isolated modules too). An Erlang module's error does not
+ * carry it; corral_raise_term's reason is raised as it is. Without
+ * CORRAL_RAISE_LOCATIONS (release builds) nothing is noted and no call
+ * runs an instruction more: the macros at the end of this header are plain
+ * calls then. Internal: what those macros call. */
+void corral__where_raise(const char *file, int line);
+void corral__where_first(const char *file, int line);
+void corral__where_read(const char *file, int line);
+void corral__where_done(void);
+
 /* }====================================================================== */
 
 /* {======================================================================
@@ -1154,6 +1181,7 @@ static inline corral_term corral__term_deref(const corral_term *t) { return *t; 
         const corral_term corral_at_ = _Generic((t), corral_term: corral__term_value,               \
                                                 const corral_term *: corral__term_deref,            \
                                                 corral_term *: corral__term_deref)(t);              \
+        CORRAL__WHERE_RAISE();                                                                      \
         corral__raise_at_spread((c), CORRAL__SPREAD(corral_at_), __VA_ARGS__);                      \
     })
 
@@ -2748,7 +2776,8 @@ static inline void *corral__arg_resource(corral_call *c, int i, corral_resource_
  * Owns: the argument term keeps the object alive until the NIF returns; no
  * reference is taken. Keep the pointer beyond the call only with
  * corral_resource_keep. */
-#define corral_arg_resource(c, i, Type) (CORRAL__NOTE_ARG(i), (Type *)corral__arg_resource((c), (i), &Type##__corral_type))
+#define corral_arg_resource(c, i, Type)                                                          \
+    (CORRAL__NOTE_ARG(i), CORRAL__READ((Type *)corral__arg_resource((c), (i), &Type##__corral_type)))
 
 /* Takes a reference to obj, for native code that stores the pointer beyond
  * the call (in another resource, or for a thread).
@@ -3243,7 +3272,9 @@ CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
 /* With a call context the values are decoded in order into locals named as
  * the parameters, so a later parameter's check can use an earlier one
  * (`(index, buf->size, i)`). */
-#define CORRAL__P_DECODE_CALL(i, p) CORRAL__P_CTYPE(p) CORRAL__P_NAME(p) = CORRAL__KINDED(p, _GET)(p, c, i);
+#define CORRAL__P_DECODE_CALL(i, p)                                                              \
+    CORRAL__DECODE_BEGIN() CORRAL__P_CTYPE(p) CORRAL__P_NAME(p) = CORRAL__KINDED(p, _GET)(p, c, i); \
+    CORRAL__DECODE_END()
 #define CORRAL__P_PASS_NAME(i, p) , CORRAL__P_NAME(p)
 
 /* Kinds of type word: how a value is tested in a pure NIF (_TRY), decoded
@@ -4265,39 +4296,84 @@ static inline corral_defer_id corral_write_lock(corral_call *c, corral_rwlock *l
     })
 
 #ifndef CORRAL__RUNTIME
-#define corral_arg_term(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_term(c, i, ##__VA_ARGS__))
-#define corral_arg_binary(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_binary(c, i, ##__VA_ARGS__))
-#define corral_arg_bool(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_bool(c, i, ##__VA_ARGS__))
-#define corral_arg_charlist(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_charlist(c, i, ##__VA_ARGS__))
-#define corral_arg_cstring(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_cstring(c, i, ##__VA_ARGS__))
-#define corral_arg_double(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_double(c, i, ##__VA_ARGS__))
-#define corral_arg_enum(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_enum(c, i, ##__VA_ARGS__))
-#define corral_arg_float(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_float(c, i, ##__VA_ARGS__))
-#define corral_arg_i8(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_i8(c, i, ##__VA_ARGS__))
-#define corral_arg_i16(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_i16(c, i, ##__VA_ARGS__))
-#define corral_arg_i32(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_i32(c, i, ##__VA_ARGS__))
-#define corral_arg_i64(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_i64(c, i, ##__VA_ARGS__))
-#define corral_arg_index(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_index(c, i, ##__VA_ARGS__))
-#define corral_arg_int(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_int(c, i, ##__VA_ARGS__))
-#define corral_arg_int_range(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_int_range(c, i, ##__VA_ARGS__))
-#define corral_arg_intptr(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_intptr(c, i, ##__VA_ARGS__))
-#define corral_arg_iodata(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_iodata(c, i, ##__VA_ARGS__))
-#define corral_arg_list(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_list(c, i, ##__VA_ARGS__))
-#define corral_arg_long(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_long(c, i, ##__VA_ARGS__))
-#define corral_arg_map(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_map(c, i, ##__VA_ARGS__))
-#define corral_arg_pid(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_pid(c, i, ##__VA_ARGS__))
-#define corral_arg_size(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_size(c, i, ##__VA_ARGS__))
-#define corral_arg_ssize(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_ssize(c, i, ##__VA_ARGS__))
-#define corral_arg_string(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_string(c, i, ##__VA_ARGS__))
-#define corral_arg_struct(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_struct(c, i, ##__VA_ARGS__))
-#define corral_arg_tuple(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_tuple(c, i, ##__VA_ARGS__))
-#define corral_arg_u8(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_u8(c, i, ##__VA_ARGS__))
-#define corral_arg_u16(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_u16(c, i, ##__VA_ARGS__))
-#define corral_arg_u32(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_u32(c, i, ##__VA_ARGS__))
-#define corral_arg_u64(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_u64(c, i, ##__VA_ARGS__))
-#define corral_arg_uint(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_uint(c, i, ##__VA_ARGS__))
-#define corral_arg_uintptr(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_uintptr(c, i, ##__VA_ARGS__))
-#define corral_arg_ulong(c, i, ...) (CORRAL__NOTE_ARG(i), corral_arg_ulong(c, i, ##__VA_ARGS__))
+#define corral_arg_term(c, i, ...) (CORRAL__NOTE_ARG(i), CORRAL__READ(corral_arg_term(c, i, ##__VA_ARGS__)))
+#define corral_arg_binary(c, i, ...) (CORRAL__NOTE_ARG(i), CORRAL__READ(corral_arg_binary(c, i, ##__VA_ARGS__)))
+#define corral_arg_bool(c, i, ...) (CORRAL__NOTE_ARG(i), CORRAL__READ(corral_arg_bool(c, i, ##__VA_ARGS__)))
+#define corral_arg_charlist(c, i, ...) (CORRAL__NOTE_ARG(i), CORRAL__READ(corral_arg_charlist(c, i, ##__VA_ARGS__)))
+#define corral_arg_cstring(c, i, ...) (CORRAL__NOTE_ARG(i), CORRAL__READ(corral_arg_cstring(c, i, ##__VA_ARGS__)))
+#define corral_arg_double(c, i, ...) (CORRAL__NOTE_ARG(i), CORRAL__READ(corral_arg_double(c, i, ##__VA_ARGS__)))
+#define corral_arg_enum(c, i, ...) (CORRAL__NOTE_ARG(i), CORRAL__READ(corral_arg_enum(c, i, ##__VA_ARGS__)))
+#define corral_arg_float(c, i, ...) (CORRAL__NOTE_ARG(i), CORRAL__READ(corral_arg_float(c, i, ##__VA_ARGS__)))
+#define corral_arg_i8(c, i, ...) (CORRAL__NOTE_ARG(i), CORRAL__READ(corral_arg_i8(c, i, ##__VA_ARGS__)))
+#define corral_arg_i16(c, i, ...) (CORRAL__NOTE_ARG(i), CORRAL__READ(corral_arg_i16(c, i, ##__VA_ARGS__)))
+#define corral_arg_i32(c, i, ...) (CORRAL__NOTE_ARG(i), CORRAL__READ(corral_arg_i32(c, i, ##__VA_ARGS__)))
+#define corral_arg_i64(c, i, ...) (CORRAL__NOTE_ARG(i), CORRAL__READ(corral_arg_i64(c, i, ##__VA_ARGS__)))
+#define corral_arg_index(c, i, ...) (CORRAL__NOTE_ARG(i), CORRAL__READ(corral_arg_index(c, i, ##__VA_ARGS__)))
+#define corral_arg_int(c, i, ...) (CORRAL__NOTE_ARG(i), CORRAL__READ(corral_arg_int(c, i, ##__VA_ARGS__)))
+#define corral_arg_int_range(c, i, ...) (CORRAL__NOTE_ARG(i), CORRAL__READ(corral_arg_int_range(c, i, ##__VA_ARGS__)))
+#define corral_arg_intptr(c, i, ...) (CORRAL__NOTE_ARG(i), CORRAL__READ(corral_arg_intptr(c, i, ##__VA_ARGS__)))
+#define corral_arg_iodata(c, i, ...) (CORRAL__NOTE_ARG(i), CORRAL__READ(corral_arg_iodata(c, i, ##__VA_ARGS__)))
+#define corral_arg_list(c, i, ...) (CORRAL__NOTE_ARG(i), CORRAL__READ(corral_arg_list(c, i, ##__VA_ARGS__)))
+#define corral_arg_long(c, i, ...) (CORRAL__NOTE_ARG(i), CORRAL__READ(corral_arg_long(c, i, ##__VA_ARGS__)))
+#define corral_arg_map(c, i, ...) (CORRAL__NOTE_ARG(i), CORRAL__READ(corral_arg_map(c, i, ##__VA_ARGS__)))
+#define corral_arg_pid(c, i, ...) (CORRAL__NOTE_ARG(i), CORRAL__READ(corral_arg_pid(c, i, ##__VA_ARGS__)))
+#define corral_arg_size(c, i, ...) (CORRAL__NOTE_ARG(i), CORRAL__READ(corral_arg_size(c, i, ##__VA_ARGS__)))
+#define corral_arg_ssize(c, i, ...) (CORRAL__NOTE_ARG(i), CORRAL__READ(corral_arg_ssize(c, i, ##__VA_ARGS__)))
+#define corral_arg_string(c, i, ...) (CORRAL__NOTE_ARG(i), CORRAL__READ(corral_arg_string(c, i, ##__VA_ARGS__)))
+#define corral_arg_struct(c, i, ...) (CORRAL__NOTE_ARG(i), CORRAL__READ_VOID(corral_arg_struct(c, i, ##__VA_ARGS__)))
+#define corral_arg_tuple(c, i, ...) (CORRAL__NOTE_ARG(i), CORRAL__READ(corral_arg_tuple(c, i, ##__VA_ARGS__)))
+#define corral_arg_u8(c, i, ...) (CORRAL__NOTE_ARG(i), CORRAL__READ(corral_arg_u8(c, i, ##__VA_ARGS__)))
+#define corral_arg_u16(c, i, ...) (CORRAL__NOTE_ARG(i), CORRAL__READ(corral_arg_u16(c, i, ##__VA_ARGS__)))
+#define corral_arg_u32(c, i, ...) (CORRAL__NOTE_ARG(i), CORRAL__READ(corral_arg_u32(c, i, ##__VA_ARGS__)))
+#define corral_arg_u64(c, i, ...) (CORRAL__NOTE_ARG(i), CORRAL__READ(corral_arg_u64(c, i, ##__VA_ARGS__)))
+#define corral_arg_uint(c, i, ...) (CORRAL__NOTE_ARG(i), CORRAL__READ(corral_arg_uint(c, i, ##__VA_ARGS__)))
+#define corral_arg_uintptr(c, i, ...) (CORRAL__NOTE_ARG(i), CORRAL__READ(corral_arg_uintptr(c, i, ##__VA_ARGS__)))
+#define corral_arg_ulong(c, i, ...) (CORRAL__NOTE_ARG(i), CORRAL__READ(corral_arg_ulong(c, i, ##__VA_ARGS__)))
+#endif
+
+/* }====================================================================== */
+
+/* {======================================================================
+ * Where errors are raised (CORRAL_RAISE_LOCATIONS; see "Raising")
+ *
+ * Each raise notes its place just before it runs; each argument read notes
+ * its place while it runs and forgets it when it succeeds, so a raise from
+ * inside the read (a bad argument) is placed at the read and any other
+ * raise is not. corral_fail keeps the first failure's place, as it keeps
+ * its message. Corral's own sources define CORRAL__RUNTIME: their raises
+ * are not placed, the user's call that led to them is.
+ * ======================================================================= */
+
+#if defined(CORRAL_RAISE_LOCATIONS) && !defined(CORRAL__RUNTIME)
+#define CORRAL__WHERE_RAISE() corral__where_raise(__FILE__, __LINE__)
+#define CORRAL__DECODE_BEGIN() corral__where_read(__FILE__, __LINE__);
+#define CORRAL__DECODE_END() corral__where_done();
+#define CORRAL__READ(call)                                                                       \
+    __extension__({                                                                              \
+        corral__where_read(__FILE__, __LINE__);                                                  \
+        __typeof__(call) corral_read_ = (call);                                                  \
+        corral__where_done();                                                                    \
+        corral_read_;                                                                            \
+    })
+#define CORRAL__READ_VOID(call)                                                                  \
+    __extension__({                                                                              \
+        corral__where_read(__FILE__, __LINE__);                                                  \
+        (call);                                                                                  \
+        corral__where_done();                                                                    \
+    })
+#define corral_raise_arg(c, ...) (corral__where_raise(__FILE__, __LINE__), corral_raise_arg(c, __VA_ARGS__))
+#define corral_raise_argument(c, ...) (corral__where_raise(__FILE__, __LINE__), corral_raise_argument(c, __VA_ARGS__))
+#define corral_raise(c, ...) (corral__where_raise(__FILE__, __LINE__), corral_raise(c, __VA_ARGS__))
+#define corral_raise_exception(c, ...) (corral__where_raise(__FILE__, __LINE__), corral_raise_exception(c, __VA_ARGS__))
+#define corral_raise_fields(c, ...) (corral__where_raise(__FILE__, __LINE__), corral_raise_fields(c, __VA_ARGS__))
+#define corral_raise_oom(c, ...) (corral__where_raise(__FILE__, __LINE__), corral_raise_oom(c, __VA_ARGS__))
+#define corral_fail(c, ...) (corral__where_first(__FILE__, __LINE__), corral_fail(c, __VA_ARGS__))
+#else
+#define CORRAL__WHERE_RAISE() ((void)0)
+#define CORRAL__DECODE_BEGIN()
+#define CORRAL__DECODE_END()
+#define CORRAL__READ(call) (call)
+#define CORRAL__READ_VOID(call) (call)
 #endif
 
 /* }====================================================================== */

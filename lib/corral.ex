@@ -31,6 +31,12 @@ defmodule Corral do
     * `:mode` - `:release` (default, `-O3`, as fast as a C author's own
       build) or `:debug` (`-O0 -g3`, `CORRAL_DEBUG` defined: the scheduler
       watchdog and readable debugger sessions).
+    * `:raise_locations` - `true` to show, as the top frame of the
+      stacktrace of every exception raised in C, the file and line of the
+      raise (or of the argument read that failed): `CORRAL_RAISE_LOCATIONS`
+      (corral.h). Default: `true` in Mix's test environment, `false`
+      elsewhere; always on in `:debug` mode. Off, no call does any work
+      for it.
     * `:sanitize` - `[:address, :undefined]` (or a part) builds with
       AddressSanitizer/UndefinedBehaviorSanitizer; `CORRAL_SANITIZE` does it
       for every module. The VM needs the ASan runtime preloaded (docs/safety.md).

@@ -46,7 +46,12 @@ defmodule Corral.FunctionsTest do
     assert %RuntimeError{message: "CorralTest.Owned.then_raise/1: raised with 5 owned bytes"} =
              error
 
-    assert [{Owned, :then_raise, [5], _} | _] = stacktrace
+    # The test environment places the raise in C (CORRAL_RAISE_LOCATIONS),
+    # as a frame of the function the caller called, above its call.
+    assert [{Owned, :then_raise, 1, [file: ~c"test/support/c_src/corral_typed/typed.c", line: line]}, {Owned, :then_raise, [5], _} | _] =
+             stacktrace
+
+    assert line == CorralTest.CSource.line_of("test/support/c_src/corral_typed/typed.c", "raised with %")
   end
 
   test "a thread job: name/n waits, name_async/n returns the job, and its raises are renamed" do

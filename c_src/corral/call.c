@@ -805,11 +805,52 @@ static ERL_NIF_TERM text_piece(ErlNifEnv *env, const char *text, size_t len)
     return bin;
 }
 
-/* The message cut at its placeholders: [text | {:inspect, term}, ...]. */
+/* {----------------------------------------------------------------------
+ * Where in C a raise was written (CORRAL_RAISE_LOCATIONS, corral.h): the
+ * macros of the library's own C note it here, on the thread that raises,
+ * and the raise takes it (throw_term forgets it, also for raises that do
+ * not show it). Always compiled: a library built with the macros may use a
+ * runtime built without them. Nothing here runs in a release build's calls.
+ */
+
+static _Thread_local struct {
+    const char *file;
+    int line;
+} where;
+
+void corral__where_raise(const char *file, int line)
+{
+    where.file = file;
+    where.line = line;
+}
+
+void corral__where_first(const char *file, int line)
+{
+    if (where.file == NULL) corral__where_raise(file, line);
+}
+
+void corral__where_read(const char *file, int line) { corral__where_raise(file, line); }
+
+void corral__where_done(void) { where.file = NULL; }
+
+/* The place as the last piece of a message, {:corral_at, file, line}, onto
+ * `tail`; `tail` alone when no place was noted. */
+static ERL_NIF_TERM where_piece(ErlNifEnv *env, ERL_NIF_TERM tail)
+{
+    if (where.file == NULL) return tail;
+    ERL_NIF_TERM at = enif_make_tuple3(env, enif_make_atom(env, "corral_at"),
+                                       text_piece(env, where.file, strlen(where.file)), enif_make_int(env, where.line));
+    return enif_make_list_cell(env, at, tail);
+}
+
+/* }---------------------------------------------------------------------- */
+
+/* The message cut at its placeholders: [text | {:inspect, term}, ...],
+ * then where it was raised if that is known. */
 static ERL_NIF_TERM message_pieces(corral_call *c, const char *msg, size_t len)
 {
     ErlNifEnv *env = c->env;
-    ERL_NIF_TERM pieces = enif_make_list(env, 0);
+    ERL_NIF_TERM pieces = where_piece(env, enif_make_list(env, 0));
     size_t end = len, k = len;
     ERL_NIF_TERM term;
     /* Built from the end, so the list comes out in order. */
@@ -1256,6 +1297,7 @@ static ERL_NIF_TERM erlang_reason(corral_call *c, ERL_NIF_TERM module, const cha
 static CORRAL__NORETURN void throw_term(corral_call *c, ERL_NIF_TERM reason)
 {
     c->exception = reason;
+    where.file = NULL;
 #if defined(CORRAL__BUILTIN_SETJMP)
     __builtin_longjmp(c->jmp, 1);
 #else

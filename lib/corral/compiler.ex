@@ -14,6 +14,9 @@ defmodule Corral.Compiler do
   @corral_include Path.join(@corral_root, "include")
 
   @doc "The row flag of thread jobs (CORRAL__THREAD in corral.h)."
+
+  # The define of corral.h that places raises in C (CORRAL_RAISE_LOCATIONS).
+  @raise_locations "-DCORRAL_RAISE_LOCATIONS"
   def thread_flag, do: 0x10000
 
   @doc "Corral's public include directory."
@@ -104,6 +107,7 @@ defmodule Corral.Compiler do
       mode: mode,
       sanitize: sanitize,
       cflags: Keyword.get(opts, :cflags, []),
+      raise_locations: raise_locations!(Keyword.get(opts, :raise_locations, test_env?())),
       ldflags: Keyword.get(opts, :ldflags, []),
       libs: Keyword.get(opts, :libs, []),
       compile_commands?: Keyword.get(opts, :compile_commands, true),
@@ -239,7 +243,8 @@ defmodule Corral.Compiler do
     # Corral's runtime does not read the library's folder, so it is built
     # without it, once per compiler, flags and Corral sources, into a cache
     # shared by every library and project (runtime_dir/3).
-    runtime_flags = drop_include(cflags, config.src)
+    # Nor does it read CORRAL_RAISE_LOCATIONS (its own raises are not placed).
+    runtime_flags = drop_include(cflags, config.src) -- [@raise_locations]
     runtime = runtime_dir(cc, runtime_flags, erts_include)
 
     jobs =
@@ -490,6 +495,21 @@ defmodule Corral.Compiler do
   # symbol), and a destructor or callback of the wrong type is a crash.
   @hard_errors ["-Werror=implicit-function-declaration", "-Werror=incompatible-pointer-types", "-Werror=int-conversion"]
 
+  # Where in C errors are raised, shown in their stacktraces
+  # (CORRAL_RAISE_LOCATIONS, corral.h): in the test environment by default,
+  # and always in debug mode (CORRAL_DEBUG implies it).
+  defp raise_locations!(value) when is_boolean(value), do: value
+
+  defp raise_locations!(other) do
+    raise ArgumentError, "use Corral: :raise_locations must be true or false, got: #{inspect(other)}"
+  end
+
+  defp test_env? do
+    Code.ensure_loaded?(Mix) and Mix.env() == :test
+  catch
+    _, _ -> false
+  end
+
   defp cflags(config, erts_include) do
     mode_flags =
       case config.mode do
@@ -500,7 +520,7 @@ defmodule Corral.Compiler do
       end
 
     ["-std=gnu11", "-fPIC", "-fvisibility=hidden", "-Wall", "-Wextra"] ++ @hard_errors ++
-      mode_flags ++ sanitize_flags(config) ++
+      mode_flags ++ if(Map.get(config, :raise_locations, false), do: [@raise_locations], else: []) ++ sanitize_flags(config) ++
       ["-I", @corral_include, "-I", erts_include, "-I", config.src] ++ config.cflags
   end
 

@@ -85,15 +85,51 @@ defmodule Corral.Error do
   # generated function's become one frame, the function the caller called
   # with its arguments.
   def reraise(reason, stacktrace) do
-    :erlang.raise(:error, exception(reason), clean(stacktrace))
+    :erlang.raise(:error, exception(reason), placed(reason, clean(stacktrace)))
   end
 
   # The same for a function that `use Corral.Functions` defines in another
   # module: the message and the stacktrace name the function the caller
   # called (`called_as`), not the library module's.
   def reraise(reason, stacktrace, called_as) do
-    :erlang.raise(:error, exception(renamed(reason, called_as)), clean(stacktrace, called_as))
+    reason = renamed(reason, called_as)
+    :erlang.raise(:error, exception(reason), placed(reason, clean(stacktrace, called_as)))
   end
+
+  @doc false
+  # The stacktrace with, on top, the place in C where the reason was raised,
+  # when the library noted it (CORRAL_RAISE_LOCATIONS, corral.h): a frame
+  # at the C file and line, of the function the message names (C writes
+  # "Module.name/arity: " first, also for a thread job, whose waiting
+  # function may be gone from the stacktrace), else of the top frame's.
+  # `stacktrace` as it is otherwise.
+  def placed({:"$corral_error", _, [first | _] = pieces}, stacktrace) when is_list(stacktrace) do
+    with {:corral_at, file, line} when is_binary(file) and is_integer(line) <- List.keyfind(pieces, :corral_at, 0),
+         {module, name, arity} <- named(first) || top(stacktrace) do
+      [{module, name, arity, [file: String.to_charlist(file), line: line]} | stacktrace]
+    else
+      _ -> stacktrace
+    end
+  end
+
+  def placed(_reason, stacktrace), do: stacktrace
+
+  # "Module.name/arity: ..." -> the function, if the module and the name
+  # are atoms already (they are: the function is loaded).
+  defp named(text) when is_binary(text) do
+    with [_, module, name, arity] <- Regex.run(~r/^((?:[A-Z][\w]*\.)*[A-Z][\w]*)\.([^\s\/]+)\/(\d+): /u, text) do
+      {String.to_existing_atom("Elixir." <> module), String.to_existing_atom(name), String.to_integer(arity)}
+    else
+      _ -> nil
+    end
+  rescue
+    ArgumentError -> nil
+  end
+
+  defp named(_), do: nil
+
+  defp top([{module, name, args, _} | _]), do: {module, name, if(is_list(args), do: length(args), else: args)}
+  defp top(_), do: nil
 
   @doc false
   # The reason with its message's leading "<Library>.<native>/<arity>: "

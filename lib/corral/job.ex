@@ -43,7 +43,10 @@ defmodule Corral.Job do
 
       {:corral_reply, ^job, {:raise, reason}} ->
         reason = if called_as, do: Corral.Error.renamed(reason, called_as), else: reason
-        :erlang.error(Corral.Error.exception(reason))
+        {:current_stacktrace, stack} = Process.info(self(), :current_stacktrace)
+        # From the function that waited: these frames are noise.
+        stack = Enum.drop_while(stack, fn frame -> elem(frame, 0) in [Process, __MODULE__] end)
+        :erlang.raise(:error, Corral.Error.exception(reason), Corral.Error.placed(reason, stack))
     after
       timeout ->
         cancel(module, job)

@@ -10,7 +10,8 @@ end
 
 defmodule CorralTest.Terms do
   @moduledoc false
-  use Corral, otp_app: :corral, lib: "corral_terms", path: "test/support/c_src/corral_terms", cflags: ["-Werror"]
+  # Built as a release build is (test/raise_location_test.exs).
+  use Corral, otp_app: :corral, lib: "corral_terms", path: "test/support/c_src/corral_terms", cflags: ["-Werror"], raise_locations: false
 end
 
 defmodule CorralTest.Typed do

@@ -47,6 +47,10 @@ defmodule Corral.Error.Shown do
 
         text, acc when is_binary(text) ->
           {text, acc}
+
+        # Where in C it was raised: a stack frame, not text (Corral.Error).
+        {:corral_at, _file, _line}, acc ->
+          {"", acc}
       end)
 
     IO.iodata_to_binary(parts)
