@@ -1021,8 +1021,9 @@ CORRAL__NORETURN CORRAL__COLD ERL_NIF_TERM corral_raise_oom(corral_call *c, size
  *     ** (ArgumentError) MyLib.Native.parse/1: argument 1: expected a binary, got: 1
  *         c_src/mylib/mylib.c:42: MyLib.Native.parse/1
  *         test/mylib_test.exs:8: (test)
- * (thread jobs and isolated modules too). An Erlang module's error does not
- * carry it; corral_raise_term's reason is raised as it is. Without
+ * (thread jobs and isolated modules too; in an Erlang module, the error's
+ * top frame, with its error_info). corral_raise_term's reason is raised
+ * as it is. Without
  * CORRAL_RAISE_LOCATIONS (release builds) nothing is noted and no call
  * runs an instruction more: the macros at the end of this header are plain
  * calls then. Internal: what those macros call. */

@@ -1476,11 +1476,21 @@ static ERL_NIF_TERM erlang_text(corral_call *c, const char *msg, size_t len)
     return utf8_piece(c->env, out, p.n);
 }
 
+/* An Erlang module's message, with where it was raised if that is known:
+ * {Message, File, Line} (Message may be undefined). */
+static ERL_NIF_TERM erlang_placed(ErlNifEnv *env, ERL_NIF_TERM message)
+{
+    if (where.file == NULL) return message;
+    return enif_make_tuple3(env, message, text_piece(env, where.file, strlen(where.file)), enif_make_int(env, where.line));
+}
+
 /* The reason an Erlang module's generated function turns into the error:
- * {'$corral_error', Kind, Message} (corral_stubs documents what it raises). */
+ * {'$corral_error', Kind, Message | {Message, File, Line}} (corral_stubs
+ * documents what it raises). */
 static ERL_NIF_TERM erlang_reason(corral_call *c, ERL_NIF_TERM module, const char *msg, size_t len)
 {
-    return enif_make_tuple3(c->env, corral__atom_corral_error, erlang_kind(c->env, module), erlang_text(c, msg, len));
+    return enif_make_tuple3(c->env, corral__atom_corral_error, erlang_kind(c->env, module),
+                            erlang_placed(c->env, erlang_text(c, msg, len)));
 }
 
 /* }---------------------------------------------------------------------- */
@@ -1649,12 +1659,13 @@ ERL_NIF_TERM corral_raise_fields(corral_call *c, const char *module, const corra
         ERL_NIF_TERM pieces = fmt ? message_pieces(c, msg, n) : enif_make_atom(env, "nil");
         throw_term(c, enif_make_tuple3(env, corral__atom_corral_error, enif_make_tuple2(env, mod, kw), pieces));
     }
-    /* {'$corral_error', {Kind, #{Field => Value}}, Message | undefined} */
+    /* {'$corral_error', {Kind, #{Field => Value}}, Message | undefined}, the
+     * message placed as erlang_reason places it. */
     ERL_NIF_TERM map = enif_make_new_map(env);
     for (size_t k = 0; k < count; k++)
         enif_make_map_put(env, map, enif_make_atom(env, fields[k].name), field_value(env, &fields[k]), &map);
     throw_term(c, enif_make_tuple3(env, corral__atom_corral_error, enif_make_tuple2(env, erlang_kind(env, mod), map),
-                                   fmt ? erlang_text(c, msg, n) : corral__atom_undefined));
+                                   erlang_placed(env, fmt ? erlang_text(c, msg, n) : corral__atom_undefined)));
 }
 
 ERL_NIF_TERM corral_raise_term(corral_call *c, ERL_NIF_TERM reason) { throw_term(c, reason); }

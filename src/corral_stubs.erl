@@ -524,11 +524,16 @@ function_text(M, {N, A, Thread}, Docs, Timeout, Shapes) ->
     Under = lists:join(", ", lists:duplicate(A, "_")),
     Native = "'__nif_" ++ atom_to_list(N) ++ case Thread of true -> "_async'"; false -> "'" end,
     Call = fun(Name) -> io_lib:format("~ts(~ts)", [Name, Args]) end,
+    %% A reason placed in C (CORRAL_RAISE_LOCATIONS: its message is
+    %% {Message, File, Line}) is raised by corral_raise/3 with that place as
+    %% its top frame; the others as the function's own error.
     Wrapped = fun(Name) ->
                       io_lib:format("    try ~ts\n"
-                                    "    catch error:{'$corral_error', _, _} = CorralError_ ->\n"
-                                    "        erlang:error(corral_reason(CorralError_), [~ts], corral_error_info(CorralError_))\n"
-                                    "    end.\n", [Call(Name), Args])
+                                    "    catch error:{'$corral_error', _, {_, _, _}} = CorralError_ ->\n"
+                                    "            corral_raise(CorralError_, ~tw, [~ts]);\n"
+                                    "        error:{'$corral_error', _, _} = CorralError_ ->\n"
+                                    "            erlang:error(corral_reason(CorralError_), [~ts], corral_error_info(CorralError_))\n"
+                                    "    end.\n", [Call(Name), N, Args, Args])
               end,
     Head = [doc_text(Docs), spec_text(M, N, A, Docs, Shapes)],
     Body =
@@ -540,8 +545,9 @@ function_text(M, {N, A, Thread}, Docs, Timeout, Shapes) ->
                 [io_lib:format("~tw(~ts) ->\n"
                                "    case corral_await(~tw(~ts), ~w, <<\"~ts:~ts/~w\"/utf8>>) of\n"
                                "        {ok, CorralValue_} -> CorralValue_;\n"
+                               "        {raise, {_, _, {_, _, _}} = CorralError_} -> corral_raise(CorralError_, ~tw, [~ts]);\n"
                                "        {raise, CorralError_} -> erlang:error(corral_reason(CorralError_), [~ts], corral_error_info(CorralError_))\n"
-                               "    end.\n\n", [N, Args, Async, Args, Timeout, atom_to_list(M), atom_to_list(N), A, Args]),
+                               "    end.\n\n", [N, Args, Async, Args, Timeout, atom_to_list(M), atom_to_list(N), A, N, Args, Args]),
                  doc_attribute("false"),
                  io_lib:format("~tw(~ts) ->\n", [Async, Args]), Wrapped(Native)]
         end,
@@ -803,6 +809,7 @@ support_text(App, Lib, LoadData, Uses) ->
      "%% What a failed load hook said: its text, or the message of what it raised.\n"
      "corral_hook_text(Text) when is_binary(Text) -> Text;\n"
      "corral_hook_text({'$corral_error', _, Message}) when is_binary(Message) -> Message;\n"
+     "corral_hook_text({'$corral_error', _, {Message, _, _}}) when is_binary(Message) -> Message;\n"
      "corral_hook_text(Other) -> io_lib:format(\"~tp\", [Other]).\n\n",
      "%% What every function raises while the library is not loaded:\n"
      "%% {not_loaded, Sentence}, the sentence shown whole by the shell\n"
@@ -837,7 +844,16 @@ error_helpers_text() ->
      "corral_reason({_, {Kind, Fields}, Message}) -> {Kind, Fields#{message => Message}};\n"
      "corral_reason({_, Kind, Message}) -> {Kind, Message}.\n\n",
      "corral_error_info({_, _, Message}) when is_binary(Message) -> [{error_info, #{module => ?MODULE, cause => Message}}];\n"
-     "corral_error_info(_) -> [].\n\n"].
+     "corral_error_info(_) -> [].\n\n",
+     "%% A reason placed in C: raised with a frame of Function at the C file\n"
+     "%% and line on top (carrying the error_info the shell reads), above\n"
+     "%% Function called with Args.\n"
+     "-spec corral_raise(tuple(), atom(), list()) -> no_return().\n"
+     "corral_raise({Tag, Kind, {Message, File, Line}}, Function, Args) ->\n"
+     "    Reason = {Tag, Kind, Message},\n"
+     "    {current_stacktrace, [_ | Stack]} = erlang:process_info(self(), current_stacktrace),\n"
+     "    Here = [{file, unicode:characters_to_list(File)}, {line, Line} | corral_error_info(Reason)],\n"
+     "    erlang:raise(error, corral_reason(Reason), [{?MODULE, Function, length(Args), Here}, {?MODULE, Function, Args, []} | Stack]).\n\n"].
 
 await_text() ->
     ["corral_await(Job, Timeout, Function) ->\n"

@@ -152,6 +152,45 @@ defmodule CorralTest.ErlangStubsTest do
     assert is_map(m.__corral_live__())
   end
 
+  test "in a test build, an error raised in C has its C file and line as the top frame", %{dir: dir} do
+    # Corral.Compiler builds with CORRAL_RAISE_LOCATIONS in the test
+    # environment, for Erlang modules too.
+    so = counter_lib(dir, :stubs_placed)
+    erl = Path.join([dir, "src", "stubs_placed.erl"])
+    assert generate(so, erl) == :ok
+    m = load(dir, so, erl)
+    c_file = Path.join([dir, "c", "lib.c"])
+
+    placed = fn fun, name, args, needle ->
+      try do
+        fun.()
+        flunk("expected a raise")
+      catch
+        :error, reason ->
+          [{^m, ^name, arity, here}, {^m, ^name, ^args, _} | _] = __STACKTRACE__
+          assert arity == length(args)
+          assert String.ends_with?(List.to_string(here[:file]), "/c/lib.c")
+          assert here[:line] == CorralTest.CSource.line_of(c_file, needle)
+          # The shell's explanation still comes from the top frame.
+          {reason, :unicode.characters_to_binary(:erl_error.format_exception(:error, reason, __STACKTRACE__))}
+      end
+    end
+
+    {{:runtime_error, "stubs_placed:runtime/0: the device is on fire"}, _} =
+      placed.(fn -> m.runtime() end, :runtime, [], "CORRAL_NIF(runtime)")
+
+    k = m.new(1)
+    {:badarg, shown} = placed.(fn -> m.add(k, :many) end, :add, [k, :many], "CORRAL_DEF(add,")
+    assert shown =~ "*** argument 2: expected an integer in"
+
+    {{:full, %{size: 3} = fields}, _} = placed.(fn -> m.with_fields() end, :with_fields, [], "CORRAL_NIF(with_fields)")
+    refute Map.has_key?(fields, :message)
+
+    # A thread job: placed at the read on the pool thread, raised in the caller.
+    {:badarg, shown} = placed.(fn -> m.slow(-1) end, :slow, [-1], "corral_arg_int_range(c, 0, 0, 10000)")
+    assert shown =~ "*** argument 1: expected an integer in 0..10000, got: -1"
+  end
+
   # The message a tagged error carries for term (made in the calling
   # process, which the scheduler runs the NIF for).
   defp tagged_message(m, term) do
@@ -383,6 +422,7 @@ defmodule CorralTest.ErlangStubsTest do
     m = load(dir, so, erl)
     assert m.scale(6, 7) == 42
     {:ok, {_, [abstract_code: {:raw_abstract_v1, forms}]}} = :beam_lib.chunks(String.to_charlist(Path.join([dir, "ebin", "stubs_erlspec.beam"])), [:abstract_code])
-    assert [{:scale, 2}] == for({:attribute, _, :spec, {fa, _}} <- forms, do: fa)
+    # The library's functions' specs (corral_raise/3 is Corral's own).
+    assert [{:scale, 2}] == for({:attribute, _, :spec, {{f, _} = fa, _}} <- forms, not String.starts_with?(Atom.to_string(f), "corral_"), do: fa)
   end
 end
