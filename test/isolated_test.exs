@@ -576,6 +576,21 @@ defmodule CorralTest.IsolatedTest do
     assert N.echo({big, [big]}) == {big, [big]}
   end
 
+  # Waits until the counter reaches n (true), or stays put for 30 s: the
+  # callers are done or stuck (false).
+  defp wait_for_calls(counter, n, last \\ -1, still \\ 0) do
+    now = :counters.get(counter, 1)
+
+    cond do
+      now >= n -> true
+      now == last and still >= 3000 -> false
+      true ->
+        Process.sleep(10)
+        wait_for_calls(counter, n, now, if(now == last, do: still + 1, else: 0))
+    end
+  end
+
+  @tag timeout: 900_000
   test "forged replies never reach another caller" do
     # A burst of replies to every id a counter would have given so far, and
     # one to a random id: a reply to no call in flight restarts the native
@@ -583,30 +598,53 @@ defmodule CorralTest.IsolatedTest do
     burst = for id <- 1..3000, into: <<>>, do: frame(<<1, id::64>> <> :erlang.term_to_binary({:ok, -1, false}))
     guess = frame(<<1, :rand.uniform(1 <<< 62)::64>> <> :erlang.term_to_binary({:ok, -1, false}))
 
+    # 100,000 calls from 50 callers, while forged packets keep coming:
+    # alternately the burst and the guess, one after every 5,000 calls
+    # (paced by the calls, not by time: each packet restarts the native
+    # process, and on a busy machine a restart can take longer than any
+    # fixed pause), until the callers are done.
+    calls = :counters.new(1, [])
+
     callers =
-      for k <- 1..8 do
+      for k <- 1..50 do
         Task.async(fn ->
-          for i <- 1..300 do
-            try do
-              {:ok, N.add(k, i) == k + i}
-            rescue
-              e in Corral.NativeCrashError -> {:crash, e.message}
-            end
+          for i <- 1..2000 do
+            result =
+              try do
+                {:ok, N.add(k, i) == k + i}
+              rescue
+                e in Corral.NativeCrashError -> {:crash, e.message}
+              end
+
+            :counters.add(calls, 1, 1)
+            result
           end
         end)
       end
 
-    for packet <- List.duplicate(burst, 5) ++ List.duplicate(guess, 5) do
-      Process.sleep(20)
+    forger =
+      Task.async(fn ->
+        for {packet, k} <- Stream.cycle([burst, guess]) |> Enum.take(19) |> Enum.with_index(1), reduce: 0 do
+          written ->
+            if wait_for_calls(calls, k * 5000) do
+              try do
+                N.raw_write(packet)
+              rescue
+                Corral.NativeCrashError -> :restarted
+              end
 
-      try do
-        N.raw_write(packet)
-      rescue
-        Corral.NativeCrashError -> :restarted
-      end
-    end
+              written + 1
+            else
+              written
+            end
+        end
+      end)
 
-    results = callers |> Task.await_many(120_000) |> List.flatten()
+    results = callers |> Task.await_many(600_000) |> List.flatten()
+    written = Task.await(forger, 600_000)
+    assert length(results) == 100_000
+    # Every forged packet was written while the calls ran.
+    assert written == 19
     # No caller got the forged -1: each add was right or failed as a crash.
     assert Enum.all?(results, fn r -> r == {:ok, true} or match?({:crash, _}, r) end),
            inspect(Enum.frequencies(results) |> Enum.take(5))
