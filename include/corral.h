@@ -2541,6 +2541,8 @@ typedef struct corral_resource_type {
     struct corral_resource_type *parent; /* CORRAL_RESOURCE_PARENT: the type objects belong to */
     bool has_children;                   /* some type names this one as its parent */
     bool blocking_destructor;            /* CORRAL_RESOURCE_BLOCKING_DESTRUCTOR */
+    /* Added with calls across libraries (CORRAL_RESOURCE_CALLABLE). */
+    void (*dyncall)(ErlNifEnv *env, void *base, void *call_data);
 } corral_resource_type;
 
 void corral__register_resource(corral_resource_type *type);
@@ -2559,7 +2561,7 @@ void corral__resource_leave(corral_resource_type *type, void *obj);
     corral_resource_type Type##__corral_type = {#Type, sizeof(Type), Type##__corral_destroy, \
                                                 Type##__corral_vm_dtor, NULL, 0, NULL,      \
                                                 is_closable, Type##__corral_leave, NULL, NULL, \
-                                                NULL, false, false};                        \
+                                                NULL, false, false, NULL};                  \
     static void Type##__corral_vm_dtor(ErlNifEnv *env, void *base)                         \
     {                                                                                      \
         (void)env;                                                                         \
@@ -2615,6 +2617,103 @@ void corral__resource_leave(corral_resource_type *type, void *obj);
     }                                                                                      \
     CORRAL__CONSTRUCTOR(Type##__corral_set_stop) { Type##__corral_type.stop = Type##__corral_stop; } \
     typedef int Type##__corral_stop_semicolon
+
+/* Calls across libraries. A resource type of one library (a shared image,
+ * tensor or connection type) can be used by the C of another library, even
+ * one built with another Corral version, through erl_nif's
+ * enif_dynamic_resource_call: the caller names the owner's module and type
+ * and a protocol, the owner answers with a struct both sides define.
+ *
+ *     // the owner, module Images.Native:
+ *     struct rgba_view { const uint8_t *pixels; size_t width, height; };
+ *     static void image_answer(Image *img, corral_resource_call *call)
+ *     {
+ *         struct rgba_view *v = corral_call_data(call, "images.rgba_view.v1", sizeof *v);
+ *         if (v) { v->pixels = img->pixels; v->width = img->w; v->height = img->h; }
+ *     }
+ *     CORRAL_RESOURCE_CALLABLE(Image, image_answer);
+ *
+ *     // another library:
+ *     struct rgba_view v;
+ *     corral_call_resource(c, 0, "Elixir.Images.Native", "Image", "images.rgba_view.v1", &v, sizeof v);
+ *
+ * Checked both ways: the VM checks that the term is an object of that type
+ * of that module; the owner answers only a protocol name it knows with the
+ * struct size it expects; the caller raises unless the owner answered.
+ * Version a protocol in its name and never change its struct. */
+
+/* One call from another library: what corral_call_resource passes and the
+ * owner's answer function receives. Read it only through corral_call_data
+ * and corral_call_refuse. */
+typedef struct corral_resource_call {
+    uint32_t magic;       /* set by corral_call_resource: a call made by Corral */
+    const char *protocol; /* the protocol's name */
+    void *data;           /* the caller's struct */
+    size_t size;          /* its size */
+    const char *refused;  /* the owner's reason to refuse, or NULL */
+    size_t known_size;    /* the size the owner expects for this protocol, if it knows it */
+    bool closed;          /* the owner found the object closed */
+    bool answered;        /* the owner took the data */
+} corral_resource_call;
+
+#define CORRAL__CALL_MAGIC 0x436f5243u
+
+/* In the owner's answer function: the caller's struct when the call is
+ * `protocol` with a struct of `size` bytes (the call then counts as
+ * answered), else NULL (answer nothing: the caller raises, saying which
+ * protocol and size it asked for).
+ * Checks: the protocol name and the size. Raises: never.
+ * Owns: borrows the caller's struct during the answer. */
+void *corral_call_data(corral_resource_call *call, const char *protocol, size_t size);
+
+/* In the owner's answer function: refuses the call with `why` (static
+ * text, e.g. "the image is not decoded yet"); the caller raises
+ * RuntimeError naming it.
+ * Checks: nothing. Raises: never. Owns: borrows `why` (keep it static). */
+void corral_call_refuse(corral_resource_call *call, const char *why);
+
+/* Declares that objects of Type answer calls from other libraries:
+ * `fn` is void fn(Type *obj, corral_resource_call *call), run on the
+ * caller's thread, inside the caller's NIF call. It may not raise or use a
+ * call context; it takes the caller's struct with corral_call_data, fills
+ * it in or reads it, and returns. Pointers it gives out (into obj) stay
+ * valid while the caller holds the object's term (its argument: until its
+ * call ends) and obj is not changed; lock obj as its own NIFs do if other
+ * threads may change it. A closed object (CORRAL_CLOSABLE_RESOURCE) is not
+ * answered: the caller raises. Write it after the type's CORRAL_RESOURCE.
+ * Checks: at compile time, fn's type. Raises: never. Owns: static. */
+#define CORRAL_RESOURCE_CALLABLE(Type, fn)                                                 \
+    static void (*const Type##__corral_user_answer)(Type *, corral_resource_call *) = fn;  \
+    static void Type##__corral_answer(void *obj, corral_resource_call *call)               \
+    {                                                                                      \
+        Type##__corral_user_answer((Type *)obj, call);                                     \
+    }                                                                                      \
+    static void Type##__corral_dyncall(ErlNifEnv *env, void *base, void *call_data)        \
+    {                                                                                      \
+        (void)env;                                                                         \
+        corral__answer_call(&Type##__corral_type, base, call_data, Type##__corral_answer); \
+    }                                                                                      \
+    CORRAL__CONSTRUCTOR(Type##__corral_set_dyncall) { Type##__corral_type.dyncall = Type##__corral_dyncall; } \
+    typedef int Type##__corral_callable_semicolon
+
+void corral__answer_call(corral_resource_type *type, void *base, void *call_data,
+                         void (*answer)(void *obj, corral_resource_call *call));
+
+/* Calls argument i, an object of resource type `type` ("Image") of the
+ * library loaded by the module `module` ("Elixir.Images.Native", or an
+ * Erlang module's name), with `protocol` and the struct `data` of `size`
+ * bytes, which the owner reads or fills in (CORRAL_RESOURCE_CALLABLE).
+ * Returns when the owner answered. What it gave stays valid while the
+ * argument does (this call), as the owner documents.
+ * Checks: that argument i is such an object and that the owner answered.
+ * Raises: ArgumentError "argument <i+1>: expected a callable Image
+ * resource of Images.Native, got: ..." when it is not one (or that module
+ * has no such type, is not loaded, or the type is not callable), or an open
+ * one when it is closed; RuntimeError when the owner does not answer
+ * `protocol` with that size (naming both; an owner that is not a Corral
+ * library answers nothing) or refused (with its reason). Owns: nothing. */
+void corral_call_resource(corral_call *c, int i, const char *module, const char *type, const char *protocol,
+                          void *data, size_t size);
 
 void corral__set_parent(corral_resource_type *child, corral_resource_type *parent);
 

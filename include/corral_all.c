@@ -2963,11 +2963,102 @@ bool corral__open_resource_types(ErlNifEnv *env)
         init.down = t->down;
         init.members = 3;
         ErlNifResourceFlags tried;
-        t->rt = enif_open_resource_type_x(env, t->name, &init, ERL_NIF_RT_CREATE | ERL_NIF_RT_TAKEOVER, &tried);
+        if (t->dyncall) {
+            /* erl_nif 2.16: the fourth member, the dynamic call. */
+            init.dyncall = t->dyncall;
+            init.members = 4;
+            t->rt = enif_init_resource_type(env, t->name, &init, ERL_NIF_RT_CREATE | ERL_NIF_RT_TAKEOVER, &tried);
+        } else {
+            t->rt = enif_open_resource_type_x(env, t->name, &init, ERL_NIF_RT_CREATE | ERL_NIF_RT_TAKEOVER, &tried);
+        }
         if (t->rt == NULL) return false;
     }
     return true;
 }
+
+/* {======================================================================
+ * Calls across libraries (enif_dynamic_resource_call)
+ *
+ * The VM checks the caller's side (the term is an object of the named
+ * module's named type); the magic word checks the owner's (the data is a
+ * corral_resource_call, not another toolkit's: an owner that is not a
+ * Corral library answers nothing), and the protocol name and size the
+ * struct between them. The owner's answer runs in the caller's
+ * call, so a closable object counts it as a use, as an argument check does.
+ * ======================================================================= */
+
+void corral__answer_call(corral_resource_type *type, void *base, void *call_data,
+                         void (*answer)(void *obj, corral_resource_call *call))
+{
+    corral_resource_call *call = call_data;
+    if (call == NULL || call->magic != CORRAL__CALL_MAGIC) return;
+    void *obj = (char *)base + CORRAL__RESOURCE_HEADER;
+    if (type->closable && !corral__resource_try_enter(type, obj)) {
+        call->closed = true;
+        return;
+    }
+    answer(obj, call);
+    if (type->closable) corral__resource_leave(type, obj);
+}
+
+void *corral_call_data(corral_resource_call *call, const char *protocol, size_t size)
+{
+    if (call->protocol == NULL || strcmp(call->protocol, protocol) != 0) return NULL;
+    call->known_size = size;
+    if (call->size != size) return NULL;
+    call->answered = true;
+    return call->data;
+}
+
+void corral_call_refuse(corral_resource_call *call, const char *why) { call->refused = why ? why : "refused"; }
+
+/* "Elixir.Images.Native" as Elixir writes it; an Erlang name as it is. */
+static const char *module_shown(const char *module)
+{
+    return strncmp(module, "Elixir.", 7) == 0 ? module + 7 : module;
+}
+
+void corral_call_resource(corral_call *c, int i, const char *module, const char *type, const char *protocol,
+                          void *data, size_t size)
+{
+    ErlNifEnv *env = c->env;
+    if ((unsigned)i >= (unsigned)c->argc) corral__bad_position(c, i);
+    ERL_NIF_TERM mod, name, term = c->argv[i];
+    corral_resource_call call = {.magic = CORRAL__CALL_MAGIC, .protocol = protocol, .data = data, .size = size};
+    /* Atoms that do not exist name no loaded type: made only if they do,
+     * so a bad name cannot grow the atom table. */
+    bool found = enif_make_existing_atom(env, module, &mod, ERL_NIF_LATIN1) &&
+                 enif_make_existing_atom(env, type, &name, ERL_NIF_LATIN1) &&
+                 enif_dynamic_resource_call(env, mod, name, term, &call) == 0;
+    if (!found) {
+        char shown[CORRAL__SHOWN_MAX];
+        corral__show(c, term, shown, sizeof shown);
+        /* The VM does not say which: not that type, or a type without a
+         * dynamic call (not CORRAL_RESOURCE_CALLABLE). */
+        corral__raisef(c, corral__atom_argument_error, "argument %d: expected a callable %s resource of %s, got: %s",
+                       i + 1, type, module_shown(module), shown);
+    }
+    if (call.closed) {
+        char shown[CORRAL__SHOWN_MAX];
+        corral__show(c, term, shown, sizeof shown);
+        corral__raisef(c, corral__atom_argument_error, "argument %d: expected an open %s resource, got: a closed one %s",
+                       i + 1, type, shown);
+    }
+    if (call.refused)
+        corral__raisef(c, corral__atom_runtime_error, "argument %d: the %s resource of %s refused %s: %s", i + 1, type,
+                       module_shown(module), protocol, call.refused);
+    if (!call.answered) {
+        if (call.known_size)
+            corral__raisef(c, corral__atom_runtime_error,
+                           "argument %d: the %s resource of %s answers %s with a struct of %zu bytes, not %zu "
+                           "(the two libraries were built with different versions of the protocol)",
+                           i + 1, type, module_shown(module), protocol, call.known_size, size);
+        corral__raisef(c, corral__atom_runtime_error, "argument %d: the %s resource of %s does not answer %s", i + 1,
+                       type, module_shown(module), protocol);
+    }
+}
+
+/* }====================================================================== */
 
 /* A destructor that may block, run on the pool from a copy of the object;
  * `parent` (with a reference of its own) gets the child's use back after. */

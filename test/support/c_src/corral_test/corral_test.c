@@ -260,6 +260,25 @@ static void counter_destroy(Counter *k)
 }
 CORRAL_RESOURCE(Counter, counter_destroy);
 
+/* Calls from another library (test/resource_call_test.exs, the caller in
+ * corral_typed): "corral_test.counter.v1" adds `add` to the counter and
+ * gives back its value; a counter holding -1 refuses. */
+struct counter_call {
+    int64_t add;
+    int64_t value;
+};
+static void counter_answer(Counter *k, corral_resource_call *call)
+{
+    struct counter_call *a = corral_call_data(call, "corral_test.counter.v1", sizeof *a);
+    if (a == NULL) return;
+    if (__atomic_load_n(&k->value, __ATOMIC_RELAXED) == -1) {
+        corral_call_refuse(call, "this counter is broken");
+        return;
+    }
+    a->value = __atomic_add_fetch(&k->value, a->add, __ATOMIC_RELAXED);
+}
+CORRAL_RESOURCE_CALLABLE(Counter, counter_answer);
+
 typedef struct {
     int unused;
 } Other;

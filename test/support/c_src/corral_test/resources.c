@@ -38,6 +38,15 @@ static void handle_destroy(Handle *h)
 
 CORRAL_CLOSABLE_RESOURCE(Handle, handle_destroy);
 
+/* Calls from another library: "corral_test.handle.v1" gives the handle's
+ * payload (a closed handle is not answered: Corral refuses for it). */
+static void handle_answer(Handle *h, corral_resource_call *call)
+{
+    int64_t *out = corral_call_data(call, "corral_test.handle.v1", sizeof *out);
+    if (out) *out = *h->payload;
+}
+CORRAL_RESOURCE_CALLABLE(Handle, handle_answer);
+
 CORRAL_NIF(handle_open)
 {
     Handle *h = corral_resource_new(c, Handle, 0);

@@ -563,7 +563,59 @@ CORRAL_ALIAS(on_normal, on_dirty);
 
 #define ROWS(w) CORRAL_EXPORT(pure_##w), CORRAL_EXPORT(def_##w), CORRAL_FN("hand_" #w, hand_##w, 1)
 
+/* call_counter(obj, add, how): corral_call_resource from this library into
+ * a resource of CorralTest.Native's (test/resource_call_test.exs). how 0:
+ * its Counter with "corral_test.counter.v1", returns the new value; 1 an
+ * unknown protocol; 2 that protocol with a bigger struct; 3 a module
+ * without the type; 4 its closable Handle with "corral_test.handle.v1",
+ * returns the payload; 5 this library's own Tally, which is not callable. */
+struct counter_call {
+    int64_t add;
+    int64_t value;
+};
+CORRAL_NIF(call_counter)
+{
+    int64_t add = corral_arg_i64(c, 1);
+    const char *native = "Elixir.CorralTest.Native";
+    switch (corral_arg_int_range(c, 2, 0, 5)) {
+    case 0: {
+        struct counter_call a = {add, 0};
+        corral_call_resource(c, 0, native, "Counter", "corral_test.counter.v1", &a, sizeof a);
+        return corral_make_i64(c, a.value);
+    }
+    case 1: {
+        struct counter_call a = {add, 0};
+        corral_call_resource(c, 0, native, "Counter", "corral_test.counter.v0", &a, sizeof a);
+        return corral_make_i64(c, a.value);
+    }
+    case 2: {
+        struct {
+            struct counter_call a;
+            int64_t more;
+        } b = {{add, 0}, 0};
+        corral_call_resource(c, 0, native, "Counter", "corral_test.counter.v1", &b, sizeof b);
+        return corral_make_i64(c, b.a.value);
+    }
+    case 3: {
+        struct counter_call a = {add, 0};
+        corral_call_resource(c, 0, "Elixir.CorralTest.Typed", "Counter", "corral_test.counter.v1", &a, sizeof a);
+        return corral_make_i64(c, a.value);
+    }
+    case 4: {
+        int64_t payload = 0;
+        corral_call_resource(c, 0, native, "Handle", "corral_test.handle.v1", &payload, sizeof payload);
+        return corral_make_i64(c, payload);
+    }
+    default: {
+        struct counter_call a = {add, 0};
+        corral_call_resource(c, 0, "Elixir.CorralTest.Typed", "Tally", "corral_test.counter.v1", &a, sizeof a);
+        return corral_make_i64(c, a.value);
+    }
+    }
+}
+
 CORRAL_MODULE(CorralTest.Typed,
+              CORRAL_FN("call_counter", call_counter, 3),
               ROWS(i8), ROWS(i16), ROWS(i32), ROWS(i64), ROWS(int), ROWS(long), ROWS(ssize), ROWS(intptr),
               ROWS(u8), ROWS(u16), ROWS(u32), ROWS(u64), ROWS(uint), ROWS(ulong), ROWS(size), ROWS(uintptr),
               ROWS(double), ROWS(bool),
