@@ -813,10 +813,17 @@ support_text(App, Lib, LoadData, Uses) ->
      "corral_hook_text(Other) -> io_lib:format(\"~tp\", [Other]).\n\n",
      "%% What every function raises while the library is not loaded:\n"
      "%% {not_loaded, Sentence}, the sentence shown whole by the shell\n"
-     "%% (format_error/2) rather than cut inside the printed term.\n"
+     "%% (format_error/2) rather than cut inside the printed term. It returns\n"
+     "%% the reason instead (for erlang:nif_error/1) only in a module without\n"
+     "%% module_info/0, which never runs: Dialyzer cannot tell, so it does\n"
+     "%% not take every function of this module, and every caller's, for one\n"
+     "%% that never returns.\n"
      "corral_not_loaded() ->\n"
      "    Sentence = persistent_term:get({?MODULE, corral_load_error}, <<\"the native library of \", (atom_to_binary(?MODULE))/binary, \" is not loaded\">>),\n"
-     "    erlang:error({not_loaded, Sentence}, none, [{error_info, #{module => ?MODULE, cause => corral_not_loaded}}]).\n\n",
+     "    case erlang:function_exported(?MODULE, module_info, 0) of\n"
+     "        true -> erlang:error({not_loaded, Sentence}, none, [{error_info, #{module => ?MODULE, cause => corral_not_loaded}}]);\n"
+     "        false -> {not_loaded, Sentence}\n"
+     "    end.\n\n",
      [error_helpers_text() || maps:get(wrappers, Uses)],
      [await_text() || maps:get(await, Uses)],
      doc_attribute("false"),

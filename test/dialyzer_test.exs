@@ -86,4 +86,46 @@ defmodule CorralTest.DialyzerTest do
     # Nothing about the generated module itself (its file is where `use Corral` is).
     refute out =~ ~r/^\S*terms_native\.ex:\d+/m, out
   end
+
+  @erlang_nif """
+  #include <corral.h>
+  CORRAL_PURE(twice, i64, (i64, x)) { return corral_mul_i64(c, x, 2); }
+  CORRAL_THREAD_NIF(slow) { return corral_make_i64(c, corral_arg_i64(c, 0)); }
+  CORRAL_ERLANG_MODULE(dz_nif, CORRAL_EXPORT(twice), CORRAL_FN_THREAD("slow", slow, 1));
+  """
+
+  @erlang_calls """
+  -module(dz_calls).
+  -export([go/0]).
+  go() -> A = dz_nif:twice(21), B = dz_nif:slow(1), A + B.
+  """
+
+  test "Dialyzer finds nothing in a generated Erlang module, nor in Erlang code that calls it" do
+    # Every function of the module is a stub until the library loads:
+    # Dialyzer must not take them, or their callers, for functions that
+    # never return.
+    dir = Path.join(@dir, "erlang")
+    File.rm_rf!(dir)
+    File.mkdir_p!(Path.join(dir, "c"))
+    File.write!(Path.join([dir, "c", "dz.c"]), @erlang_nif)
+    so = Corral.Compiler.build!(:dz_nif, otp_app: :corral, lib: "dz_nif", path: Path.join(dir, "c"), compile_commands: false).so
+    erl = Path.join(dir, "dz_nif.erl")
+    assert :corral_stubs.generate(String.to_charlist(so), %{out: String.to_charlist(erl)}) == :ok
+    File.write!(Path.join(dir, "dz_calls.erl"), @erlang_calls)
+    {out, status} = System.cmd("erlc", ["+debug_info", "dz_nif.erl", "dz_calls.erl"], cd: dir, stderr_to_stdout: true)
+    assert status == 0, out
+
+    plt = Path.join(@dir, "erts.plt")
+
+    unless File.exists?(plt) do
+      {out, status} = System.cmd("dialyzer", ["--build_plt", "--apps", "erts", "--output_plt", plt], stderr_to_stdout: true)
+      assert status in [0, 2], out
+    end
+
+    {out, _status} = System.cmd("dialyzer", ["--plts", plt, "--no_check_plt", "dz_nif.beam", "dz_calls.beam"], cd: dir, stderr_to_stdout: true)
+    # Calls into OTP's other applications are unknown to an erts-only PLT;
+    # a warning about either file is not expected.
+    assert out =~ "done"
+    refute out =~ ~r/^dz_(nif|calls)\.erl:\d+/m, out
+  end
 end
