@@ -67,6 +67,9 @@ defmodule Lifecycle.Bench do
     end
   end
 
+  # Rows with their labels as the docs show them.
+  def relabel(rows, shown), do: Enum.map(rows, fn [label | cells] -> [Map.fetch!(shown, label) | cells] end)
+
   # Prints each variant: median, min..max and, if ref is given, the median
   # and min..max of its per-round ratio to ref.
   def report(results, order, unit, ref \\ nil) do
@@ -139,17 +142,13 @@ Bench.Figures.write(
      B.rows(results, ["dirty CPU: Corral"], "ns", "dirty CPU: handwritten C") ++
      B.rows(results, ["dirty IO: Corral"], "ns", "dirty IO: handwritten C") ++
      B.rows(results, ["moved to dirty CPU (corral_schedule_dirty)", "thread job (CORRAL_FN_THREAD)"], "ns", "dirty CPU: handwritten C"))
-  |> Enum.map(fn [label | cells] ->
-    shown = %{
+  |> B.relabel(%{
       "normal: Corral" => "normal scheduler (`CORRAL_FN`)",
       "dirty CPU: Corral" => "dirty CPU scheduler (`CORRAL_DIRTY_CPU`)",
       "dirty IO: Corral" => "dirty IO scheduler (`CORRAL_DIRTY_IO`)",
       "moved to dirty CPU (corral_schedule_dirty)" => "normal, moved with `corral_schedule_dirty` (ratio: to a dirty CPU call)",
       "thread job (CORRAL_FN_THREAD)" => "thread job, `CORRAL_FN_THREAD` (ratio: to a dirty CPU call)"
-    }
-
-    [Map.fetch!(shown, label) | cells]
-  end)
+  })
 )
 
 # --- SQLite: examples/sqlite against the sqlite3 tool ----------------------------
@@ -272,16 +271,12 @@ Bench.Figures.write(
     "",
     "sqlite3 tool: SELECT to /dev/null"
   )
-  |> Enum.map(fn [label | cells] ->
-    shown = %{
+  |> B.relabel(%{
       "sqlite3 tool: SELECT to /dev/null" => "`sqlite3` tool, `SELECT` to `/dev/null`",
       "Corral: open, prepare, fetch_all, close" => "`fetch_all/1` (open, prepare, fetch, close)",
       "Corral: fetch in chunks of #{chunk}, dropped" => "`fetch/3` in chunks of #{chunk}, each dropped",
       "Corral: step per row (#{step_rows} rows)" => "`step/1`, one call per row (#{step_rows} rows)"
-    }
-
-    [Map.fetch!(shown, label) | cells]
-  end)
+  })
 )
 
 # Inserts, one row per statement, in one transaction.
@@ -351,15 +346,11 @@ Bench.Figures.write(
     "",
     "sqlite3 tool: a script of INSERT statements"
   )
-  |> Enum.map(fn [label | cells] ->
-    shown = %{
+  |> B.relabel(%{
       "sqlite3 tool: a script of INSERT statements" => "`sqlite3` tool, a script of `INSERT` statements",
       "Corral: bind + step per row (dirty IO)" => "`bind/2` + `step/1` per row (two dirty calls)",
       "Corral: execute_many, all rows in one call" => "`execute_many/2`, all rows in one call"
-    }
-
-    [Map.fetch!(shown, label) | cells]
-  end)
+  })
 )
 
 File.rm_rf!(dir)

@@ -13,10 +13,10 @@ defmodule Corral.Compiler do
   @corral_c_src Path.join(@corral_root, "c_src/corral")
   @corral_include Path.join(@corral_root, "include")
 
-  @doc "The row flag of thread jobs (CORRAL__THREAD in corral.h)."
-
   # The define of corral.h that places raises in C (CORRAL_RAISE_LOCATIONS).
   @raise_locations "-DCORRAL_RAISE_LOCATIONS"
+
+  @doc "The row flag of thread jobs (CORRAL__THREAD in corral.h)."
   def thread_flag, do: 0x10000
 
   @doc "Corral's public include directory."
