@@ -423,8 +423,9 @@ int corral__on_load(ErlNifEnv *env, void **priv, ERL_NIF_TERM info);
 int corral__on_upgrade(ErlNifEnv *env, void **priv, void **old_priv, ERL_NIF_TERM info);
 void corral__on_unload(ErlNifEnv *env, void *priv);
 
-/* Rows Corral adds to every table: __corral_live__/0, __corral_cancel__/1. */
-#define CORRAL__BUILTIN_ROWS 2
+/* Rows Corral adds to every table: __corral_live__/0, __corral_cancel__/1,
+ * __corral_ack__/2. */
+#define CORRAL__BUILTIN_ROWS 3
 
 #define CORRAL__DOC_ID2(a, b) a##b
 #define CORRAL__DOC_ID(a, b) CORRAL__DOC_ID2(a, b)
@@ -840,6 +841,45 @@ void corral_on_cancel_clear(corral_call *c);
  * Always false in other calls.
  * Checks: nothing. Raises: never. Owns: a plain value. */
 bool corral_cancelled(corral_call *c);
+
+/* Items a thread job may send before its caller takes some: the most that
+ * ever wait in the caller's mailbox. */
+#define CORRAL_EMIT_WINDOW 64
+
+/* Sends `item` to the job's caller now, while the body goes on: progress,
+ * or a part of the result (rows, chunks, matches). The caller reads them
+ * with Corral.Job.stream/3 (Elixir) or as messages
+ * {corral_item, Job, Item} (see Corral.Job.ack/3, or `Mod:'__corral_ack__'(Job, N)`
+ * in Erlang). A caller that only waits for the result (name/n, await/3)
+ * drops them. At most CORRAL_EMIT_WINDOW items wait in the caller's mailbox:
+ * when that many are unread, corral_emit waits (on the pool thread, which
+ * then no longer counts as able to take other jobs) until the caller takes
+ * some. When the job is cancelled (the caller stopped the stream, timed out,
+ * called Corral.Job.cancel/2 or died), corral_emit does not return: the
+ * body unwinds as on a raise, its cleanups run, nothing more is sent.
+ * The item is copied into the message, so what the body made for it stays
+ * in the job's memory until the job ends; for a long stream, make each item
+ * after corral_emit_begin(c) instead (below).
+ *     for (i = 0; i < n; i++) corral_emit(c, corral_make_i64(c, i));
+ * Checks: the call is a thread job.
+ * Raises: RuntimeError in any other call; RuntimeError when the job is
+ * cancelled (its caller never sees it); RuntimeError on out of memory.
+ * Owns: nothing of item; the message is the caller's. */
+void corral_emit(corral_call *c, ERL_NIF_TERM item);
+
+/* Makes the next item in memory of its own: from here until corral_emit,
+ * every term the body makes (corral_make_*, typed results) goes into the
+ * message and leaves with it, so a stream of any length uses the memory of
+ * one item. Terms made before (arguments included) must not be used in
+ * the item: make it from C values (read arguments with corral_arg_*).
+ *     corral_emit_begin(c);
+ *     corral_emit(c, corral_make_pair(c, corral_make_i64(c, row),
+ *                                        corral_make_binary(c, buf, len)));
+ * Checks: the call is a thread job, and not already between
+ * corral_emit_begin and corral_emit.
+ * Raises: RuntimeError if not; RuntimeError on out of memory.
+ * Owns: nothing; a raise or return before corral_emit discards the item. */
+void corral_emit_begin(corral_call *c);
 
 /* }====================================================================== */
 

@@ -49,7 +49,7 @@ extern corral__library corral__lib;
 /* Atoms Corral itself uses, interned at load. */
 extern ERL_NIF_TERM corral__atom_struct,
     corral__atom_argument_error, corral__atom_runtime_error, corral__atom_arithmetic_error,
-    corral__atom_undefined, corral__atom_raise, corral__atom_corral_reply, corral__atom_corral_error,
+    corral__atom_undefined, corral__atom_raise, corral__atom_corral_reply, corral__atom_corral_item, corral__atom_corral_error,
     corral__atom_inspect;
 
 /* An object that points into the image of the library that made it (the
@@ -88,7 +88,8 @@ void corral__watch_stop(void);
 
 /* Thread jobs (thread.c): stops the pool when the library unloads (true if
  * pool threads still run the submitted jobs; the last one to leave calls
- * corral__pool_drained), and the built-in __corral_cancel__/1. */
+ * corral__pool_drained), and the built-ins __corral_cancel__/1 and
+ * __corral_ack__/2. */
 bool corral__pool_stop(void);
 
 /* The pool stopped by corral__pool_stop has no thread left: called once, on
@@ -100,6 +101,7 @@ void corral__pool_drained(void);
  * scheduler: destructors that may block (resource.c). */
 bool corral__pool_task(void (*fn)(void *arg), void *arg);
 ERL_NIF_TERM corral__cancel_nif(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]);
+ERL_NIF_TERM corral__ack_nif(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]);
 
 /* Interns every registered table and Corral's own atoms; false on failure. */
 bool corral__intern_atoms(ErlNifEnv *env);
@@ -549,6 +551,7 @@ void corral__prepare(const corral_module_info *info, corral_export *exports, Erl
     }
     funcs[count] = (ErlNifFunc){"__corral_live__", 0, live_nif, 0};
     funcs[count + 1] = (ErlNifFunc){"__corral_cancel__", 1, corral__cancel_nif, 0};
+    funcs[count + 2] = (ErlNifFunc){"__corral_ack__", 2, corral__ack_nif, 0};
     corral__lib.abi = CORRAL_ABI;
     corral__lib.module = module;
     corral__lib.elixir = elixir;
@@ -4173,7 +4176,7 @@ ERL_NIF_TERM corral_make_struct_array(corral_call *c, const corral_struct *shape
 ERL_NIF_TERM corral__atom_true, corral__atom_false, corral__atom_nil, corral__atom_ok, corral__atom_error;
 ERL_NIF_TERM corral__atom_struct, corral__atom_argument_error,
     corral__atom_runtime_error, corral__atom_arithmetic_error, corral__atom_undefined, corral__atom_raise,
-    corral__atom_corral_reply, corral__atom_corral_error, corral__atom_inspect;
+    corral__atom_corral_reply, corral__atom_corral_item, corral__atom_corral_error, corral__atom_inspect;
 
 void corral__register_atoms(corral_atoms *table)
 {
@@ -4217,6 +4220,7 @@ bool corral__intern_atoms(ErlNifEnv *env)
         {"undefined", &corral__atom_undefined},
         {"raise", &corral__atom_raise},
         {"corral_reply", &corral__atom_corral_reply},
+        {"corral_item", &corral__atom_corral_item},
         {"$corral_error", &corral__atom_corral_error},
         {"inspect", &corral__atom_inspect},
     };
@@ -4665,7 +4669,9 @@ bool corral_make_existing_atom(corral_call *c, const char *name, ERL_NIF_TERM *o
  * worker each hold a reference, so it is freed exactly once, whether it
  * ran, was cancelled, or its caller died. The job monitors its caller; the
  * down callback (or Corral.Job.cancel/2) sets the cancelled flag, which the
- * body can poll and which drops the reply.
+ * body can poll and which drops the reply. A body may also send items to
+ * its caller while it runs (corral_emit, "Items"), against credit the
+ * caller grants as it takes them.
  */
 
 
@@ -4685,6 +4691,14 @@ typedef struct corral_job {
     corral_mutex interrupt_lock;
     void (*interrupt)(void *arg);
     void *interrupt_arg;
+    /* corral_emit: items the caller has room for (it starts with
+     * CORRAL_EMIT_WINDOW and the caller's acks add to it), the env items
+     * travel in (made on the first emit, cleared after each send), and whether
+     * the body waits for credit (under pool.lock: such a thread does not
+     * count as able to take work). */
+    atomic_int credit;
+    ErlNifEnv *item_env;
+    bool waiting_credit;
     ERL_NIF_TERM argv[];
 } corral_job;
 
@@ -4692,6 +4706,8 @@ static void job_free(corral_job *job)
 {
     if (job->env) enif_free_env(job->env);
     job->env = NULL;
+    if (job->item_env) enif_free_env(job->item_env);
+    job->item_env = NULL;
 }
 CORRAL_RESOURCE(corral_job, job_free);
 
@@ -4744,6 +4760,7 @@ typedef struct pool_task {
 static struct {
     pthread_mutex_t lock;
     pthread_cond_t wake;
+    pthread_cond_t credit; /* a job waiting in corral_emit may go on */
     corral_job *head, *tail;
     pool_task *tasks; /* run before jobs, in any order */
     bool stopping;
@@ -4752,7 +4769,7 @@ static struct {
     int idle;                         /* waiting for work */
     bool used[MAX_THREADS];           /* slots of alive threads */
     corral_job *running[MAX_THREADS]; /* the job each slot runs, or NULL */
-} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, NULL, false, 0, 0, 0, {0}, {0}};
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, NULL, false, 0, 0, 0, {0}, {0}};
 
 static bool run_body(corral_call *c, const corral__thread_desc *d, ERL_NIF_TERM *out)
 {
@@ -4773,17 +4790,30 @@ static void run_job(corral_job *job)
     corral_on_cancel_clear(&call);
     if (returned) {
         corral__end(&call);
+        /* Returned between corral_emit_begin and corral_emit: the result
+         * may have been made in the item's env, which is freed below. */
+        if (call.env != job->env) result = enif_make_copy(job->env, result);
         reply = enif_make_tuple2(job->env, corral__atom_ok, result);
     } else {
         corral__finish(&call);
+        /* Raised between corral_emit_begin and corral_emit: the exception
+         * was made in the item's env, which is cleared below. */
+        ERL_NIF_TERM exception = call.env == job->env ? call.exception : enif_make_copy(job->env, call.exception);
         /* A corral_return_error result is a reply like any other. */
         reply = enif_make_tuple2(job->env, (call.flags & CORRAL__CALL_ERROR_RESULT) ? corral__atom_ok : corral__atom_raise,
-                                 call.exception);
+                                 exception);
     }
-    if (atomic_load(&job->cancelled)) return;
+    if (job->item_env) {
+        enif_free_env(job->item_env);
+        job->item_env = NULL;
+    }
     ERL_NIF_TERM self = enif_make_resource(job->env, (char *)job - CORRAL__RESOURCE_HEADER);
     ERL_NIF_TERM msg = enif_make_tuple3(job->env, corral__atom_corral_reply, self, reply);
-    enif_send(NULL, &job->caller, job->env, msg);
+    /* Checked and sent under the lock a cancel takes: once
+     * Corral.Job.cancel/2 returns, no reply is on its way. */
+    corral_mutex_lock(&job->interrupt_lock);
+    if (!atomic_load(&job->cancelled)) enif_send(NULL, &job->caller, job->env, msg);
+    corral_mutex_unlock(&job->interrupt_lock);
     enif_free_env(job->env);
     job->env = NULL;
 }
@@ -4851,7 +4881,8 @@ static int useful_threads(void)
 {
     int n = pool.nthreads;
     for (int k = 0; k < MAX_THREADS; k++)
-        if (pool.used[k] && pool.running[k] && atomic_load(&pool.running[k]->cancelled)) n--;
+        if (pool.used[k] && pool.running[k] && (atomic_load(&pool.running[k]->cancelled) || pool.running[k]->waiting_credit))
+            n--;
     return n;
 }
 
@@ -4877,11 +4908,13 @@ static bool pool_grow(void)
     return pool.nthreads > 0;
 }
 
-/* A job's caller gave up: if it runs on, another thread may be needed. */
+/* A job's caller gave up: if it runs on, another thread may be needed;
+ * if it waits in corral_emit, it wakes up to leave. */
 static void pool_job_cancelled(void)
 {
     pthread_mutex_lock(&pool.lock);
     if (pool.head) pool_grow();
+    pthread_cond_broadcast(&pool.credit);
     pthread_mutex_unlock(&pool.lock);
 }
 
@@ -4931,6 +4964,7 @@ ERL_NIF_TERM corral__job_submit(ErlNifEnv *env, int argc, const ERL_NIF_TERM arg
     corral_job *job = corral_resource_new(&call, corral_job, (size_t)argc * sizeof(ERL_NIF_TERM));
     job->desc = d;
     job->argc = argc;
+    atomic_store(&job->credit, CORRAL_EMIT_WINDOW);
     /* Constructed from here: whatever fails below, job_free frees the env. */
     ERL_NIF_TERM term = corral_make_resource(&call, job);
     job->env = corral__alloc_fails() ? NULL : enif_alloc_env();
@@ -5008,6 +5042,106 @@ ERL_NIF_TERM corral__cancel_nif(ErlNifEnv *env, int argc, const ERL_NIF_TERM arg
     corral_job *job = (corral_job *)((char *)base + CORRAL__RESOURCE_HEADER);
     return cancel_job(job) ? corral__atom_true : corral__atom_false;
 }
+
+/* {======================================================================
+ * Items
+ *
+ * corral_emit sends {corral_item, Job, Item} to the caller. Each send
+ * spends one credit; the caller's acks (__corral_ack__/2, after it took
+ * items from its mailbox) give them back, so at most CORRAL_EMIT_WINDOW
+ * items wait in its mailbox. Without credit the body waits on pool.credit,
+ * and its thread stops counting as able to take work (pool_grow may start
+ * another). A cancel wakes it, and the body unwinds from corral_emit.
+ * ======================================================================= */
+
+static corral_job *emitting_job(corral_call *c, const char *fn)
+{
+    if (!(c->flags & CORRAL__CALL_THREAD))
+        corral_raise(c, "%s: only a thread job (CORRAL_THREAD_NIF, CORRAL_DEF_THREAD) can send items to its caller", fn);
+    corral_job *job = c->job;
+    if (job->item_env == NULL) {
+        job->item_env = corral__alloc_fails() ? NULL : enif_alloc_env();
+        if (job->item_env == NULL) corral_raise_oom(c, sizeof(void *));
+    }
+    return job;
+}
+
+void corral_emit_begin(corral_call *c)
+{
+    corral_job *job = emitting_job(c, "corral_emit_begin");
+    if (c->env == job->item_env) corral_raise(c, "corral_emit_begin: already called; corral_emit sends the item first");
+    c->env = job->item_env;
+}
+
+/* Spends one credit, waiting for it if none is left; false if the job was
+ * cancelled first. */
+static bool take_credit(corral_job *job)
+{
+    for (;;) {
+        int have = atomic_load(&job->credit);
+        if (atomic_load(&job->cancelled)) return false;
+        if (have > 0) {
+            if (atomic_compare_exchange_weak(&job->credit, &have, have - 1)) return true;
+            continue;
+        }
+        pthread_mutex_lock(&pool.lock);
+        job->waiting_credit = true;
+        if (pool.head) pool_grow();
+        /* Ack and cancel change their flag, then take pool.lock to
+         * broadcast: read under it, neither wake-up is lost. */
+        while (atomic_load(&job->credit) <= 0 && !atomic_load(&job->cancelled))
+            pthread_cond_wait(&pool.credit, &pool.lock);
+        job->waiting_credit = false;
+        pthread_mutex_unlock(&pool.lock);
+    }
+}
+
+void corral_emit(corral_call *c, ERL_NIF_TERM item)
+{
+    corral_job *job = emitting_job(c, "corral_emit");
+    ErlNifEnv *env = job->item_env;
+    bool scoped = c->env == env;
+    /* Back in the job's env first: a raise below builds its message there. */
+    c->env = job->env;
+    if (!take_credit(job)) corral_raise(c, "corral_emit: the caller stopped taking items (the job is cancelled)");
+    if (!scoped) item = enif_make_copy(env, item);
+    ERL_NIF_TERM self = enif_make_resource(env, (char *)job - CORRAL__RESOURCE_HEADER);
+    ERL_NIF_TERM msg = enif_make_tuple3(env, corral__atom_corral_item, self, item);
+    /* Under the lock a cancel takes, as the reply (run_job). */
+    corral_mutex_lock(&job->interrupt_lock);
+    bool cancelled = atomic_load(&job->cancelled) != 0;
+    if (!cancelled) enif_send(NULL, &job->caller, env, msg);
+    corral_mutex_unlock(&job->interrupt_lock);
+    /* A send leaves the env invalid until it is cleared; after a cancel
+     * nothing was sent, and the item goes. */
+    enif_clear_env(env);
+    if (cancelled) corral_raise(c, "corral_emit: the caller stopped taking items (the job is cancelled)");
+}
+
+/* __corral_ack__(job, n): the caller took n items; the job may send n more. */
+ERL_NIF_TERM corral__ack_nif(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[])
+{
+    (void)argc;
+    void *base;
+    int n;
+    if (!enif_get_resource(env, argv[0], corral_job__corral_type.rt, &base)) return enif_make_badarg(env);
+    if (!enif_get_int(env, argv[1], &n) || n < 1 || n > CORRAL_EMIT_WINDOW) return enif_make_badarg(env);
+    corral_job *job = (corral_job *)((char *)base + CORRAL__RESOURCE_HEADER);
+    /* Never beyond the window: a caller acking what it never took gains nothing. */
+    int have = atomic_load(&job->credit);
+    while (!atomic_compare_exchange_weak(&job->credit, &have, have + n > CORRAL_EMIT_WINDOW ? CORRAL_EMIT_WINDOW : have + n)) {
+    }
+    /* Only a job without credit can be waiting; its check of the credit
+     * and its wait are under pool.lock, so taking it here cannot miss it. */
+    if (have <= 0) {
+        pthread_mutex_lock(&pool.lock);
+        pthread_cond_broadcast(&pool.credit);
+        pthread_mutex_unlock(&pool.lock);
+    }
+    return corral__atom_ok;
+}
+
+/* }====================================================================== */
 #undef MAX_THREADS
 
 #line 1 "c_src/corral/typed.c"

@@ -345,7 +345,7 @@ defmodule Corral do
         %{isolate | server: Corral.Isolated.server_name(env.module), async: async}
       end
 
-    builtins = [{:__corral_live__, 0, 0}, {:__corral_cancel__, 1, 0}]
+    builtins = [{:__corral_live__, 0, 0}, {:__corral_cancel__, 1, 0}, {:__corral_ack__, 2, 0}]
 
     functions =
       for {name, arity, flags} <- info.exports do

@@ -78,6 +78,13 @@ defmodule CorralTest.ErlangStubsTest do
       }
       return corral_make_i64(c, ms);
   }
+  /* Sends 0..n-1 to its caller, then returns n. */
+  CORRAL_THREAD_NIF(items)
+  {
+      int64_t n = corral_arg_int_range(c, 0, 0, 100000);
+      for (int64_t i = 0; i < n; i++) corral_emit(c, corral_make_i64(c, i));
+      return corral_make_i64(c, n);
+  }
   typedef struct { double x; int64_t n; } Pt;
   CORRAL_STRUCT(pt_shape, Pt, CORRAL_AS_STRUCT("Elixir.Geo.Pt"), CORRAL_FIELD(Pt, x, CORRAL_DOUBLE), CORRAL_FIELD(Pt, n, CORRAL_I64));
   CORRAL_STRUCT(pt_record, Pt, CORRAL_AS_RECORD("pt"), CORRAL_FIELD(Pt, x, CORRAL_DOUBLE), CORRAL_FIELD(Pt, n, CORRAL_I64));
@@ -87,7 +94,7 @@ defmodule CorralTest.ErlangStubsTest do
   CORRAL_DOC("slow", 1, "slow(ms :: 0..10000) :: integer()", "Sleeps.");
   CORRAL_ERLANG_MODULE(%MOD%,
       CORRAL_EXPORT(new), CORRAL_EXPORT(add), CORRAL_EXPORT(pt_n), CORRAL_FN("tagged", tagged, 1), CORRAL_FN("with_fields", with_fields, 0),
-      CORRAL_FN("runtime", runtime, 0), CORRAL_FN("runtime_latin", runtime_latin, 0), CORRAL_FN_THREAD("slow", slow, 1));
+      CORRAL_FN("runtime", runtime, 0), CORRAL_FN("runtime_latin", runtime_latin, 0), CORRAL_FN_THREAD("slow", slow, 1), CORRAL_FN_THREAD("items", items, 1));
   """
 
   defp counter_lib(dir, name), do: build(dir, name, "#include <time.h>\n" <> String.replace(@counter, "%MOD%", Atom.to_string(name)))
@@ -150,6 +157,15 @@ defmodule CorralTest.ErlangStubsTest do
     assert {:error, {:timeout, message}, _} = raised(fn -> m.slow(2000) end)
     assert message =~ "stubs_counter:slow/1: the thread job did not reply within 300 ms"
     assert is_map(m.__corral_live__())
+
+    # Items a job sends: name/N drops them (acking each, or the job would
+    # wait for room after 64); a process that reads them acks them itself.
+    assert m.items(1000) == 1000
+    refute_received {:corral_item, _, _}
+    job = m.items_async(200)
+    taken = for _ <- 1..200, do: (receive do {:corral_item, ^job, i} -> m.__corral_ack__(job, 1) && i after 5000 -> :none end)
+    assert taken == Enum.to_list(0..199)
+    assert_receive {:corral_reply, ^job, {:ok, 200}}, 5000
   end
 
   test "in a test build, an error raised in C has its C file and line as the top frame", %{dir: dir} do

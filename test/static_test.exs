@@ -108,9 +108,9 @@ defmodule CorralTest.StaticTest do
 
     {out, 0} = System.cmd(exe, [])
     rows = Enum.map_join(exports, "", fn {name, arity, _} -> "  __nif_#{name}/#{arity}\n" end)
-    builtins = "  __corral_live__/0\n  __corral_cancel__/1\n"
+    builtins = "  __corral_live__/0\n  __corral_cancel__/1\n  __corral_ack__/2\n"
     [major, minor] = :erlang.system_info(:nif_version) |> List.to_string() |> String.split(".")
-    entry = "Elixir.Buffer.Native #{major}.#{minor} #{length(exports) + 2}\n" <> rows <> builtins
+    entry = "Elixir.Buffer.Native #{major}.#{minor} #{length(exports) + 3}\n" <> rows <> builtins
     assert out == entry <> entry
   end
 end

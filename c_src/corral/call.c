@@ -358,6 +358,7 @@ void corral__prepare(const corral_module_info *info, corral_export *exports, Erl
     }
     funcs[count] = (ErlNifFunc){"__corral_live__", 0, live_nif, 0};
     funcs[count + 1] = (ErlNifFunc){"__corral_cancel__", 1, corral__cancel_nif, 0};
+    funcs[count + 2] = (ErlNifFunc){"__corral_ack__", 2, corral__ack_nif, 0};
     corral__lib.abi = CORRAL_ABI;
     corral__lib.module = module;
     corral__lib.elixir = elixir;

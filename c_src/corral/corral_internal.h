@@ -36,7 +36,7 @@ extern corral__library corral__lib;
 /* Atoms Corral itself uses, interned at load. */
 extern ERL_NIF_TERM corral__atom_struct,
     corral__atom_argument_error, corral__atom_runtime_error, corral__atom_arithmetic_error,
-    corral__atom_undefined, corral__atom_raise, corral__atom_corral_reply, corral__atom_corral_error,
+    corral__atom_undefined, corral__atom_raise, corral__atom_corral_reply, corral__atom_corral_item, corral__atom_corral_error,
     corral__atom_inspect;
 
 /* An object that points into the image of the library that made it (the
@@ -75,7 +75,8 @@ void corral__watch_stop(void);
 
 /* Thread jobs (thread.c): stops the pool when the library unloads (true if
  * pool threads still run the submitted jobs; the last one to leave calls
- * corral__pool_drained), and the built-in __corral_cancel__/1. */
+ * corral__pool_drained), and the built-ins __corral_cancel__/1 and
+ * __corral_ack__/2. */
 bool corral__pool_stop(void);
 
 /* The pool stopped by corral__pool_stop has no thread left: called once, on
@@ -87,6 +88,7 @@ void corral__pool_drained(void);
  * scheduler: destructors that may block (resource.c). */
 bool corral__pool_task(void (*fn)(void *arg), void *arg);
 ERL_NIF_TERM corral__cancel_nif(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]);
+ERL_NIF_TERM corral__ack_nif(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]);
 
 /* Interns every registered table and Corral's own atoms; false on failure. */
 bool corral__intern_atoms(ErlNifEnv *env);

@@ -17,7 +17,7 @@
 ERL_NIF_TERM corral__atom_true, corral__atom_false, corral__atom_nil, corral__atom_ok, corral__atom_error;
 ERL_NIF_TERM corral__atom_struct, corral__atom_argument_error,
     corral__atom_runtime_error, corral__atom_arithmetic_error, corral__atom_undefined, corral__atom_raise,
-    corral__atom_corral_reply, corral__atom_corral_error, corral__atom_inspect;
+    corral__atom_corral_reply, corral__atom_corral_item, corral__atom_corral_error, corral__atom_inspect;
 
 void corral__register_atoms(corral_atoms *table)
 {
@@ -61,6 +61,7 @@ bool corral__intern_atoms(ErlNifEnv *env)
         {"undefined", &corral__atom_undefined},
         {"raise", &corral__atom_raise},
         {"corral_reply", &corral__atom_corral_reply},
+        {"corral_item", &corral__atom_corral_item},
         {"$corral_error", &corral__atom_corral_error},
         {"inspect", &corral__atom_inspect},
     };

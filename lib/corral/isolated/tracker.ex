@@ -90,4 +90,6 @@ defmodule Corral.Isolated.Tracker do
   def __corral_live__, do: :erlang.nif_error(:not_loaded)
   @doc false
   def __corral_cancel__(_job), do: :erlang.nif_error(:not_loaded)
+  @doc false
+  def __corral_ack__(_job, _n), do: :erlang.nif_error(:not_loaded)
 end

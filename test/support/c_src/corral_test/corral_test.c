@@ -468,6 +468,13 @@ CORRAL_NIF_EXTERN(alloc_steps);
 CORRAL_NIF_EXTERN(alloc_steps_freed_count);
 CORRAL_NIF_EXTERN(jobs_cancelled_count);
 CORRAL_NIF_EXTERN(cancelled_plain);
+CORRAL_NIF_EXTERN(emit_count__corral_job);
+CORRAL_NIF_EXTERN(emit_progress);
+CORRAL_NIF_EXTERN(emit_then_raise__corral_job);
+CORRAL_NIF_EXTERN(emit_scope_end__corral_job);
+CORRAL_NIF_EXTERN(emit_begin_twice__corral_job);
+CORRAL_NIF_EXTERN(emit_plain);
+CORRAL_NIF_EXTERN(emit_begin_plain);
 CORRAL_NIF_EXTERN(counter_add_thread__corral_job);
 
 CORRAL_MODULE(CorralTest.Native,
@@ -577,6 +584,13 @@ CORRAL_MODULE(CorralTest.Native,
     CORRAL_FN_THREAD("raise_thread", raise_thread, 1),
     CORRAL_FN("jobs_cancelled", jobs_cancelled_count, 0),
     CORRAL_FN("cancelled_plain", cancelled_plain, 0),
+    CORRAL_FN_THREAD("emit_count", emit_count, 2),
+    CORRAL_FN("emit_progress", emit_progress, 0),
+    CORRAL_FN_THREAD("emit_then_raise", emit_then_raise, 1),
+    CORRAL_FN_THREAD("emit_scope_end", emit_scope_end, 1),
+    CORRAL_FN_THREAD("emit_begin_twice", emit_begin_twice, 0),
+    CORRAL_FN("emit_plain", emit_plain, 0),
+    CORRAL_FN("emit_begin_plain", emit_begin_plain, 0),
     CORRAL_FN_THREAD("counter_add_thread", counter_add_thread, 2),
     CORRAL_FN_FLAGS("dirty_add", dirty_add, 2, CORRAL_DIRTY_CPU),
     CORRAL_FN("adaptive_sum", adaptive_sum, 3),
