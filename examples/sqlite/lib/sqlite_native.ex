@@ -8,7 +8,10 @@ defmodule Sqlite.Native do
   connection finalizes its statements first. Calls that wait on SQLite run
   on a dirty IO scheduler; `exec/2` and `fetch_all/1` are thread jobs that
   the caller's timeout (`exec_async/2` with `Corral.Job.await/3`, or the
-  module's `:job_timeout`) interrupts with `sqlite3_interrupt`.
+  module's `:job_timeout`) interrupts with `sqlite3_interrupt`. `rows/2`
+  sends the rows in batches as it reads them, for a stream:
+  `Corral.Job.stream(Sqlite.Native, rows_async(stmt, 1000))`, which stops
+  the query when the reader stops.
 
   Errors that SQLite reports are `{:error, {code, message}}` (the extended
   result code and SQLite's message); mistakes of the caller (a term SQLite

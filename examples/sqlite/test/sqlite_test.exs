@@ -168,6 +168,54 @@ defmodule SqliteTest do
     assert S.fetch_all(q) == {:ok, [[5]]}
   end
 
+  test "rows streams a large result in batches, in order, and resets the statement" do
+    db = open_memory()
+    {:ok, q} = S.prepare(db, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 100000) SELECT x, 'r' || x FROM c")
+    stream = Corral.Job.stream(S, S.rows_async(q, 1000))
+    batches = Enum.to_list(stream)
+    assert length(batches) == 100
+    assert Enum.all?(batches, &(length(&1) == 1000))
+    rows = Enum.concat(batches)
+    assert rows == for(x <- 1..100_000, do: [x, "r#{x}"])
+
+    # A last short batch, and the count as the sync form's result.
+    {:ok, q} = S.prepare(db, "SELECT x FROM (SELECT 1 AS x UNION ALL SELECT 2 UNION ALL SELECT 3) ORDER BY x")
+    assert Corral.Job.stream(S, S.rows_async(q, 2)) |> Enum.to_list() == [[[1], [2]], [[3]]]
+    assert S.rows(q, 2) == {:ok, 3}
+    assert S.fetch_all(q) == {:ok, [[1], [2], [3]]}
+  end
+
+  test "a reader that stops early stops the query and frees the connection" do
+    db = open_memory()
+    # Endless: only the cancel ends it.
+    {:ok, forever} = S.prepare(db, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c")
+    first = Corral.Job.stream(S, S.rows_async(forever, 100)) |> Stream.concat() |> Enum.take(250)
+    assert first == for(x <- 1..250, do: [x])
+    # The stream held the connection's mutex; this returns once it is free.
+    {:ok, one} = S.prepare(db, "SELECT 1")
+    assert S.fetch_all(one) == {:ok, [[1]]}
+    # The statement was reset: it starts again from the first row.
+    assert Corral.Job.stream(S, S.rows_async(forever, 3)) |> Enum.take(1) == [[[1], [2], [3]]]
+    refute_received {:corral_item, _, _}
+  end
+
+  test "an SQLite error in the middle of the rows is raised by the stream, after the rows before it" do
+    db = open_memory()
+    # abs() of the smallest integer overflows: SQLite fails at that row.
+    {:ok, q} = S.prepare(db, "SELECT abs(x) FROM (SELECT 1 AS x UNION ALL SELECT 2 UNION ALL SELECT -9223372036854775808)")
+
+    assert_raise RuntimeError, "Sqlite.Native.rows/2: SQLite error 1: integer overflow", fn ->
+      Corral.Job.stream(S, S.rows_async(q, 1)) |> Enum.each(&send(self(), {:batch, &1}))
+    end
+
+    assert_received {:batch, [[1]]}
+    assert_received {:batch, [[2]]}
+    refute_received {:batch, _}
+    # The statement was reset: the rows again, from the first.
+    assert_raise RuntimeError, fn -> S.rows(q, 10) end
+    assert {:error, {1, "integer overflow"}} = S.fetch_all(q)
+  end
+
   test "a long query is interrupted when its caller times out, and the connection is free again" do
     db = open_memory()
     # Counts for ever: only sqlite3_interrupt ends it.

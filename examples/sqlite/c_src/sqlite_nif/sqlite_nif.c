@@ -8,8 +8,9 @@
  *     connection's mutex, which a long query on another thread holds), so
  *     both destructors are declared blocking: Corral runs them off the
  *     normal schedulers, also when a handle is garbage collected;
- *   - long calls (exec, fetch_all) are thread jobs that register
+ *   - long calls (exec, fetch_all, rows) are thread jobs that register
  *     sqlite3_interrupt, so a caller that times out or dies stops the query;
+ *     rows sends the rows as it reads them (corral_emit), for a Stream;
  *   - calls that take the connection's mutex run on a dirty IO scheduler.
  *
  * SQLite's own failures return {:error, {code, message}}; caller mistakes
@@ -286,22 +287,35 @@ CORRAL_NIF(stmt_step)
     return enif_make_tuple2(c->env, corral_atom(&atoms, ROW), row(c, stmt->handle, cells, n));
 }
 
-/* Up to max rows of s, in order, with the connection's mutex held; at the
- * end of the rows (or an error) s is reset and *more set false. Leaves the
+/* Up to max rows of s, in order (*got of them), with the connection's
+ * mutex held, cells room for a row (cells_for); at the end of the rows (or
+ * an error) s is reset and *more set false. An error leaves the call
+ * with {:error, {code, message}}, or raises it when `raising`. Leaves the
  * call with {:error, {code, message}} on an error. */
-static ERL_NIF_TERM read_rows(corral_call *c, sqlite3_stmt *s, int64_t max, bool *more)
+static ERL_NIF_TERM *cells_for(corral_call *c, sqlite3_stmt *s)
+{
+    return corral_alloc(c, ((size_t)sqlite3_column_count(s) + 1) * sizeof(ERL_NIF_TERM));
+}
+
+static ERL_NIF_TERM read_rows(corral_call *c, sqlite3_stmt *s, ERL_NIF_TERM *cells, int64_t max, bool *more, int64_t *got,
+                              bool raising)
 {
     sqlite3 *db = sqlite3_db_handle(s);
     int n = sqlite3_column_count(s);
-    ERL_NIF_TERM *cells = corral_alloc(c, ((size_t)n + 1) * sizeof *cells);
     ERL_NIF_TERM rows = corral_make_empty_list(c);
     int rc = SQLITE_ROW;
-    for (int64_t k = 0; k < max && (rc = sqlite3_step(s)) == SQLITE_ROW; k++)
-        rows = corral_make_list_cell(c, row(c, s, cells, n), rows);
+    int64_t k = 0;
+    for (; k < max && (rc = sqlite3_step(s)) == SQLITE_ROW; k++) rows = corral_make_list_cell(c, row(c, s, cells, n), rows);
     *more = rc == SQLITE_ROW;
+    *got = k;
     if (!*more) {
         sqlite3_reset(s);
-        if (rc != SQLITE_DONE) return_sqlite_error(c, db, rc);
+        if (rc != SQLITE_DONE) {
+            /* A stream has no result to carry {:error, ...}: it raises. */
+            if (raising)
+                corral_raise(c, "SQLite error %d: %s", sqlite3_extended_errcode(db), sqlite3_errmsg(db));
+            return_sqlite_error(c, db, rc);
+        }
     }
     return corral_make_reverse_list(c, rows);
 }
@@ -315,7 +329,44 @@ CORRAL_THREAD_NIF(stmt_fetch_all)
     corral_on_cancel(c, interrupt_db, db);
     lock_db(c, db);
     bool more;
-    return corral_make_ok_tuple(c, read_rows(c, stmt->handle, INT64_MAX, &more));
+    int64_t got;
+    return corral_make_ok_tuple(c, read_rows(c, stmt->handle, cells_for(c, stmt->handle), INT64_MAX, &more, &got, false));
+}
+
+static void reset_stmt(void *s) { sqlite3_reset(s); }
+
+/* rows(stmt, batch) -> {:ok, count}: sends the
+ * rows to the caller as they are read, in lists of up to `batch` rows
+ * (corral_emit), then resets the statement and returns how many it sent.
+ * Read them with Corral.Job.stream(Sqlite.Native, rows_async(stmt, batch)).
+ * The connection's mutex is held from the first row to the last, as by
+ * any open cursor: the reader must not use the same connection while it
+ * reads. A reader that stops early cancels the job: SQLite is interrupted,
+ * corral_emit unwinds, and the cleanups reset the statement and free the
+ * connection. Each batch is made in its own memory (corral_emit_begin),
+ * so a result of any size uses one batch of memory here. An SQLite error
+ * raises RuntimeError (a stream's reader sees the raise, not a result). */
+CORRAL_THREAD_NIF(stmt_rows)
+{
+    Stmt *stmt = corral_arg_resource(c, 0, Stmt);
+    int64_t batch = corral_arg_int_range(c, 1, 1, 100000);
+    sqlite3 *db = sqlite3_db_handle(stmt->handle);
+    corral_on_cancel(c, interrupt_db, db);
+    lock_db(c, db);
+    /* Registered after the lock, so it runs first: reset under the mutex,
+     * also when the body unwinds in the middle of the rows. */
+    corral_defer(c, reset_stmt, stmt->handle);
+    ERL_NIF_TERM *cells = cells_for(c, stmt->handle);
+    int64_t sent = 0;
+    for (bool more = true; more;) {
+        corral_emit_begin(c);
+        int64_t got;
+        ERL_NIF_TERM rows = read_rows(c, stmt->handle, cells, batch, &more, &got, true);
+        if (got == 0) break; /* the rows ended at a batch boundary */
+        corral_emit(c, rows);
+        sent += got;
+    }
+    return corral_make_ok_tuple(c, corral_make_i64(c, sent));
 }
 
 /* fetch(stmt, max_rows, timeout) -> {:rows, [[value]]} | {:done, [[value]]} |
@@ -338,7 +389,8 @@ CORRAL_NIF(stmt_fetch)
     corral_on_cancel(c, interrupt_db, db);
     lock_db(c, db);
     bool more;
-    ERL_NIF_TERM rows = read_rows(c, stmt->handle, max, &more);
+    int64_t got;
+    ERL_NIF_TERM rows = read_rows(c, stmt->handle, cells_for(c, stmt->handle), max, &more, &got, false);
     return enif_make_tuple2(c->env, corral_atom(&atoms, more ? ROWS : DONE), rows);
 }
 
@@ -388,5 +440,6 @@ CORRAL_MODULE(Sqlite.Native,
     CORRAL_FN_FLAGS("step", stmt_step, 1, CORRAL_DIRTY_IO),
     CORRAL_FN_FLAGS("execute_many", stmt_execute_many, 2, CORRAL_DIRTY_IO),
     CORRAL_FN_THREAD("fetch_all", stmt_fetch_all, 1),
+    CORRAL_FN_THREAD("rows", stmt_rows, 2),
     CORRAL_FN_FLAGS("fetch", stmt_fetch, 3, CORRAL_DIRTY_IO),
     CORRAL_FN_FLAGS("columns", stmt_columns, 1, CORRAL_DIRTY_IO));
