@@ -80,6 +80,7 @@ bench: deps
 	cd bench && MIX_ENV=prod elixir --erl "+S 1" -S mix run latency.exs
 	cd bench && BENCH_RECORD=1 MIX_ENV=prod mix run isolated.exs
 	cd bench && BENCH_RECORD=1 MIX_ENV=prod mix run lifecycle.exs
+	cd bench && BENCH_RECORD=1 MIX_ENV=prod mix run items.exs
 	cd bench && MIX_ENV=prod mix run figures.exs
 
 # Instructions per call (per element) of each case and its hand-written

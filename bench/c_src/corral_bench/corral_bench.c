@@ -24,6 +24,15 @@ CORRAL_THREAD_NIF(add_thread)
     return corral_make_i64(c, corral_arg_i64(c, 0) + corral_arg_i64(c, 1));
 }
 
+/* items(n): sends 0..n-1 to the caller (corral_emit), returns n; compare
+ * with items_send in handwritten.c (make bench's items.exs). */
+CORRAL_THREAD_NIF(items)
+{
+    uint64_t n = corral_arg_u64(c, 0);
+    for (uint64_t k = 0; k < n; k++) corral_emit(c, corral_make_u64(c, k));
+    return corral_make_u64(c, n);
+}
+
 CORRAL_NIF(add_moved)
 {
     int64_t a = corral_arg_i64(c, 0), b = corral_arg_i64(c, 1);
@@ -141,6 +150,7 @@ CORRAL_MODULE(Bench.CorralNative,
     CORRAL_FN_FLAGS("add_dirty_cpu", add_dirty, 2, CORRAL_DIRTY_CPU),
     CORRAL_FN_FLAGS("add_dirty_io", add_dirty, 2, CORRAL_DIRTY_IO),
     CORRAL_FN_THREAD("add_thread", add_thread, 2),
+    CORRAL_FN_THREAD("items", items, 1),
     CORRAL_FN("add_moved", add_moved, 2),
     CORRAL_EXPORT(object_new),
     CORRAL_FN("list_sum", list_sum, 1),

@@ -11,7 +11,7 @@
  *   buffer_get(buf, index)  the byte at index, under the read lock
  *   buffer_set(buf, index, byte)  stores byte (0..255), under the write lock
  *
- * and the bulk cases below. One more function is not a case but the
+ * and the bulk cases below, and items_send (a thread streaming messages). One more function is not a case but the
  * runner's clock: thread_clock() reads the CPU time of the scheduler thread
  * that runs the caller.
  *
@@ -293,6 +293,51 @@ static ERL_NIF_TERM points_out(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv
     return list;
 }
 
+/* items_send(n): what a user writes by hand to stream results from a
+ * thread: a detached thread that sends {hw_item, k} for k in 0..n-1 to
+ * the caller, then {hw_done, n}, one message env cleared after each send,
+ * with no back-pressure (the mailbox grows as fast as the thread sends). */
+typedef struct {
+    ErlNifPid to;
+    ErlNifUInt64 n;
+} sender;
+
+static void *send_items(void *arg)
+{
+    sender *s = arg;
+    ErlNifEnv *env = enif_alloc_env();
+    for (ErlNifUInt64 k = 0; k < s->n; k++) {
+        enif_send(NULL, &s->to, env, enif_make_tuple2(env, enif_make_atom(env, "hw_item"), enif_make_uint64(env, k)));
+        enif_clear_env(env);
+    }
+    enif_send(NULL, &s->to, env, enif_make_tuple2(env, enif_make_atom(env, "hw_done"), enif_make_uint64(env, s->n)));
+    enif_free_env(env);
+    enif_free(s);
+    return NULL;
+}
+
+static ERL_NIF_TERM items_send(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[])
+{
+    ErlNifUInt64 n;
+    (void)argc;
+    if (!enif_get_uint64(env, argv[0], &n)) return enif_make_badarg(env);
+    sender *s = enif_alloc(sizeof *s);
+    if (s == NULL) return enif_raise_exception(env, enif_make_atom(env, "enomem"));
+    enif_self(env, &s->to);
+    s->n = n;
+    pthread_attr_t attr;
+    pthread_t tid;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int rc = pthread_create(&tid, &attr, send_items, s);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        enif_free(s);
+        return enif_raise_exception(env, enif_make_atom(env, "thread"));
+    }
+    return atom_ok;
+}
+
 /* thread_clock(): {thread, ns}: a number naming the scheduler thread
  * running the caller and the CPU time that thread has used
  * (CLOCK_THREAD_CPUTIME_ID). Time the machine gives to other programs is
@@ -324,6 +369,7 @@ static ErlNifFunc funcs[] = {
     {"binary_sum", 1, binary_sum, 0},
     {"points_in", 1, points_in, 0},
     {"points_out", 1, points_out, 0},
+    {"items_send", 1, items_send, 0},
 };
 
 /* The module comes from a macro, expanded before ERL_NIF_INIT stringifies it. */

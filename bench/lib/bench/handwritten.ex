@@ -79,6 +79,9 @@ defmodule Bench.Handwritten.Stubs do
       @doc "n points %Bench.Point{x: k, y: k}."
       def points_out(_n), do: not_loaded()
 
+      @doc "Sends {:hw_item, k} for k in 0..n-1 from a thread, then {:hw_done, n}."
+      def items_send(_n), do: not_loaded()
+
       defp not_loaded do
         :erlang.nif_error(
           "the hand-written NIF library #{@library}.so is not loaded (see the warning printed when #{inspect(__MODULE__)} loaded)"
