@@ -153,9 +153,8 @@ defmodule Corral.Job do
     Stream.resource(fn -> 0 end, &next_item(module, job, timeout, &1), &stop_stream(module, job, &1))
   end
 
-  # The state: items taken since the last ack, or :done after the reply.
-  defp next_item(_module, _job, _timeout, :done), do: {:halt, :done}
-
+  # The state: items taken since the last ack, or :done after the reply
+  # (Stream.resource then calls only stop_stream).
   defp next_item(module, job, timeout, taken) do
     receive do
       {:corral_item, ^job, item} when taken + 1 == @ack_batch ->
