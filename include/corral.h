@@ -78,6 +78,11 @@
 #define CORRAL_RAISE_LOCATIONS 1
 #endif
 
+/* Debug builds use the VM's locks, which its lock checker sees (see "Locks"). */
+#if defined(CORRAL_DEBUG) && !defined(CORRAL_VM_LOCKS)
+#define CORRAL_VM_LOCKS 1
+#endif
+
 #if !defined(PTHREAD_RWLOCK_INITIALIZER)
 #error "corral.h needs POSIX read/write locks: compile with -std=gnu11 or -D_POSIX_C_SOURCE=200809L"
 #endif
@@ -4214,7 +4219,83 @@ ERL_NIF_TERM corral__pure_failed(ErlNifEnv *env, int argc, const ERL_NIF_TERM ar
  * corral_rwlock_read / corral_rwlock_read_unlock and corral_rwlock_write /
  * corral_rwlock_write_unlock. No lock
  * needs a destroy call: freeing its memory is enough, on every platform.
+ *
+ * Two builds of the same locks. By default they are Corral's own one-word
+ * locks (below). With CORRAL_VM_LOCKS (`vm_locks: true`, and always in
+ * debug builds: CORRAL_DEBUG implies it) each one is an erl_nif lock
+ * (enif_mutex_create, enif_rwlock_create), made the first time it is
+ * taken, so that the VM's tools see them: the lock checker of a debug
+ * emulator (its order check takes the part of a lock's name before "[" as
+ * its kind) and lcnt in a lock-counting one (`erl -emu_type lcnt`). A lock
+ * is named "<module>.mutex[<file>:<line>]" or "<module>.rwlock[...]",
+ * after the place in C that first took it. The code you write is the same
+ * in both builds; a lock is one word in both (a pointer with VM locks), so
+ * only a library built the one way or the other as a whole is supported.
+ * With VM locks, the erl_nif lock of a lock inside a resource object is
+ * destroyed when the object's memory goes; for a lock in memory of your
+ * own, call corral_mutex_forget / corral_rwlock_forget before freeing it
+ * (without it, the erl_nif lock stays until a lock is made again at that
+ * address, or the library is unloaded); static locks last as long as the
+ * library. In release builds forgetting is nothing.
  * ======================================================================= */
+
+#ifdef CORRAL_VM_LOCKS
+
+typedef struct {
+    ErlNifMutex *vm; /* NULL until first taken */
+} corral_mutex;
+
+typedef struct {
+    ErlNifRWLock *vm;
+} corral_rwlock;
+
+/* Where a lock is taken, for the name of the erl_nif lock it makes the
+ * first time: the public ways to take a lock are macros in this build
+ * (after their functions, below), so that this is the caller's place. */
+#define CORRAL__LOCK_SITE __FILE__ ":" CORRAL__STR(__LINE__)
+
+/* The erl_nif lock of m (or l), made and registered the first time; the
+ * VM out of memory for it ends the VM, as its own lock allocations do. */
+ErlNifMutex *corral__vm_mutex(corral_mutex *m, const char *site);
+ErlNifRWLock *corral__vm_rwlock(corral_rwlock *l, const char *site);
+
+static inline ErlNifMutex *corral__vm_mutex_of(corral_mutex *m, const char *site)
+{
+    ErlNifMutex *x = __atomic_load_n(&m->vm, __ATOMIC_ACQUIRE);
+    return CORRAL__LIKELY(x != NULL) ? x : corral__vm_mutex(m, site);
+}
+
+static inline ErlNifRWLock *corral__vm_rwlock_of(corral_rwlock *l, const char *site)
+{
+    ErlNifRWLock *x = __atomic_load_n(&l->vm, __ATOMIC_ACQUIRE);
+    return CORRAL__LIKELY(x != NULL) ? x : corral__vm_rwlock(l, site);
+}
+
+static inline void corral__mutex_lock_at(corral_mutex *m, const char *site)
+{
+    enif_mutex_lock(corral__vm_mutex_of(m, site));
+}
+
+static inline void corral__read_lock_at(corral_rwlock *l, const char *site)
+{
+    enif_rwlock_rlock(corral__vm_rwlock_of(l, site));
+}
+
+static inline void corral__write_lock_at(corral_rwlock *l, const char *site)
+{
+    enif_rwlock_rwlock(corral__vm_rwlock_of(l, site));
+}
+
+#define corral__mutex_lock(m) corral__mutex_lock_at((m), CORRAL__LOCK_SITE)
+#define corral__read_lock(l) corral__read_lock_at((l), CORRAL__LOCK_SITE)
+#define corral__write_lock(l) corral__write_lock_at((l), CORRAL__LOCK_SITE)
+
+/* A release follows a take, so the lock exists. */
+static inline void corral__mutex_release(corral_mutex *m) { enif_mutex_unlock(m->vm); }
+static inline void corral__read_release(corral_rwlock *l) { enif_rwlock_runlock(l->vm); }
+static inline void corral__write_release(corral_rwlock *l) { enif_rwlock_rwunlock(l->vm); }
+
+#else /* Corral's one-word locks */
 
 /* One word each, on every platform. A zeroed pthread lock is an unlocked
  * one only on Linux's C libraries (macOS locks carry a signature word set by
@@ -4293,6 +4374,8 @@ static inline void corral__write_release(corral_rwlock *l)
     if (CORRAL__UNLIKELY(__atomic_exchange_n(&l->state, 0u, __ATOMIC_RELEASE) & CORRAL__LOCK_WAITING))
         corral__lock_wake_all(&l->state);
 }
+
+#endif /* CORRAL_VM_LOCKS */
 
 /* The releases of the locks a call took, as cleanup functions (corral_defer's
  * form). Hidden, so that the end of a call compares with their addresses
@@ -4408,6 +4491,71 @@ static inline corral_defer_id corral_write_lock(corral_call *c, corral_rwlock *l
     corral__write_lock(l);
     return corral__defer(c, corral__unlock_write, l);
 }
+
+/* Frees what m holds beyond its word: nothing in release builds; with
+ * CORRAL_VM_LOCKS, its erl_nif lock. Needed only before freeing memory of
+ * your own (malloc, enif_alloc) that holds a lock that was taken; never for
+ * a lock in a resource object or in static memory. m must not be held, and
+ * is a free lock again after (zeroed).
+ * Checks: nothing. Raises: never. Owns: nothing. */
+void corral_mutex_forget(corral_mutex *m);
+
+/* As corral_mutex_forget, for a read-write lock.
+ * Checks: nothing. Raises: never. Owns: nothing. */
+void corral_rwlock_forget(corral_rwlock *l);
+
+/* The number of erl_nif locks this library holds for its corral_mutex and
+ * corral_rwlock locks (CORRAL_VM_LOCKS builds; 0 in release builds): for
+ * tests that their memory is given back, and for diagnostics.
+ * Checks: nothing. Raises: never. Owns: nothing. */
+size_t corral_vm_lock_count(void);
+
+#ifdef CORRAL_VM_LOCKS
+/* The public ways to take a lock, carrying the caller's place (see
+ * CORRAL__LOCK_SITE). Each argument is evaluated once, as with the
+ * functions. */
+static inline corral_defer_id corral__lock_at(corral_call *c, corral_mutex *m, const char *site)
+{
+    corral__mutex_lock_at(m, site);
+    return corral__defer(c, corral__unlock_mutex, m);
+}
+
+static inline corral_defer_id corral__read_lock_call_at(corral_call *c, corral_rwlock *l, const char *site)
+{
+    corral__read_lock_at(l, site);
+    return corral__defer(c, corral__unlock_read, l);
+}
+
+static inline corral_defer_id corral__write_lock_call_at(corral_call *c, corral_rwlock *l, const char *site)
+{
+    corral__write_lock_at(l, site);
+    return corral__defer(c, corral__unlock_write, l);
+}
+
+/* corral_mutex_lock, naming its erl_nif lock after the caller's place.
+ * Checks: nothing. Raises: never. Owns: as the function above. */
+#define corral_mutex_lock(m) corral__mutex_lock_at((m), CORRAL__LOCK_SITE)
+
+/* corral_rwlock_read, the same way.
+ * Checks: nothing. Raises: never. Owns: as the function above. */
+#define corral_rwlock_read(l) corral__read_lock_at((l), CORRAL__LOCK_SITE)
+
+/* corral_rwlock_write, the same way.
+ * Checks: nothing. Raises: never. Owns: as the function above. */
+#define corral_rwlock_write(l) corral__write_lock_at((l), CORRAL__LOCK_SITE)
+
+/* corral_lock, the same way.
+ * Checks: nothing. Raises: never. Owns: as the function above. */
+#define corral_lock(c, m) corral__lock_at((c), (m), CORRAL__LOCK_SITE)
+
+/* corral_read_lock, the same way.
+ * Checks: nothing. Raises: never. Owns: as the function above. */
+#define corral_read_lock(c, l) corral__read_lock_call_at((c), (l), CORRAL__LOCK_SITE)
+
+/* corral_write_lock, the same way.
+ * Checks: nothing. Raises: never. Owns: as the function above. */
+#define corral_write_lock(c, l) corral__write_lock_call_at((c), (l), CORRAL__LOCK_SITE)
+#endif
 
 /* }====================================================================== */
 

@@ -96,6 +96,13 @@ bool corral__pool_stop(void);
  * the last pool thread, after its last job (call.c runs the unload hook). */
 void corral__pool_drained(void);
 
+/* The erl_nif locks of CORRAL_VM_LOCKS builds (lock.c; nothing in release
+ * builds): those in memory that goes, those in memory copied elsewhere,
+ * and all of them at unload. */
+void corral__vm_locks_forget_range(void *from, size_t bytes);
+void corral__vm_locks_move_range(void *from, size_t bytes, void *to);
+void corral__vm_locks_forget_all(void);
+
 /* Runs fn(arg) on a thread of the pool, soon; false if no thread could
  * take it (fn is then not called). For work that must not run on a
  * scheduler: destructors that may block (resource.c). */
@@ -486,9 +493,18 @@ static atomic_bool unload_hook_ran;
 
 static void run_unload_hook(void)
 {
-    if (atomic_exchange(&unload_hook_ran, true) || user_unload == NULL) return;
-    corral_unload u = {atomic_load(&corral__lib.replaced)};
-    user_unload(&u);
+    if (atomic_exchange(&unload_hook_ran, true)) return;
+    if (user_unload != NULL) {
+        corral_unload u = {atomic_load(&corral__lib.replaced)};
+        user_unload(&u);
+    }
+    /* CORRAL_VM_LOCKS: nothing runs this library's code any more (its pool
+     * has drained), so its locks can go, unless a newer library took over
+     * its objects (they keep their locks, in that library's code) or an
+     * object still holds this image (and may take a static lock): those
+     * are left to the end of the VM. */
+    if (!atomic_load(&corral__lib.replaced) && atomic_load_explicit(&this_image.holds, memory_order_acquire) == 0)
+        corral__vm_locks_forget_all();
 }
 
 void corral__pool_drained(void) { run_unload_hook(); }
@@ -2454,8 +2470,18 @@ void corral__check_vm_size_large(corral_call *c, size_t size, const char *what)
  * reach threads waiting for another lock; they look again and sleep again.
  * Either way a lock needs neither an init nor a destroy call: zeroed memory
  * is a free lock, and freeing it leaks nothing.
+ *
+ * With CORRAL_VM_LOCKS a lock is instead a pointer to an erl_nif lock, made
+ * the first time it is taken (second section). Those must be destroyed, and
+ * the code that takes a lock never says when its memory goes, so every lock
+ * made is registered by its address: the VM's destructor of a resource
+ * object destroys those inside the object, a lock made again at an address
+ * that had one (memory freed and reused) destroys the old one, and the
+ * unload of the library destroys the rest.
  */
 
+
+#ifndef CORRAL_VM_LOCKS
 
 #if defined(__linux__) && !defined(CORRAL_PORTABLE_LOCKS)
 
@@ -2582,6 +2608,214 @@ void corral__read_release_wake(corral_rwlock *l)
     if (__atomic_compare_exchange_n(&l->state, &expected, 0u, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         corral__lock_wake_all(&l->state);
 }
+
+void corral_mutex_forget(corral_mutex *m) { (void)m; }
+
+void corral_rwlock_forget(corral_rwlock *l) { (void)l; }
+
+size_t corral_vm_lock_count(void) { return 0; }
+
+void corral__vm_locks_forget_range(void *from, size_t bytes)
+{
+    (void)from;
+    (void)bytes;
+}
+
+void corral__vm_locks_move_range(void *from, size_t bytes, void *to)
+{
+    (void)from;
+    (void)bytes;
+    (void)to;
+}
+
+void corral__vm_locks_forget_all(void) {}
+
+#else /* CORRAL_VM_LOCKS */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Every erl_nif lock made for a lock word, sorted by the word's address. */
+typedef struct {
+    uintptr_t at;
+    void *vm;
+    bool rw;
+} registered;
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static registered *registry;
+static size_t registry_count, registry_cap;
+
+/* The first entry at or after `at`. */
+static size_t lower_bound(uintptr_t at)
+{
+    size_t lo = 0, hi = registry_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (registry[mid].at < at) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+}
+
+static void destroy_vm_lock(const registered *r)
+{
+    if (r->rw) enif_rwlock_destroy(r->vm); else enif_mutex_destroy(r->vm);
+}
+
+/* The VM cannot go on without memory for a lock its code needs (its own
+ * lock allocations end it the same way): say which and stop. */
+static void no_memory_for_lock(const char *what)
+{
+    fprintf(stderr, "Corral (%s): no memory for an erl_nif lock (%s)\n", corral__lib.module ? corral__lib.module : "?", what);
+    abort();
+}
+
+/* Called with the registry locked. A lock already registered at `at`
+ * lived in memory freed without corral_*_forget and used again. */
+static void add(uintptr_t at, void *vm, bool rw)
+{
+    size_t i = lower_bound(at);
+    if (i < registry_count && registry[i].at == at) {
+        destroy_vm_lock(&registry[i]);
+        registry[i] = (registered){at, vm, rw};
+        return;
+    }
+    if (registry_count == registry_cap) {
+        size_t cap = registry_cap ? registry_cap * 2 : 64;
+        registered *grown = enif_realloc(registry, cap * sizeof *grown);
+        if (grown == NULL) no_memory_for_lock("registry");
+        registry = grown;
+        registry_cap = cap;
+    }
+    memmove(&registry[i + 1], &registry[i], (registry_count - i) * sizeof *registry);
+    registry[i] = (registered){at, vm, rw};
+    registry_count++;
+}
+
+/* "Elixir.Db.Native.mutex[conn.c:42]": the part before "[" is the kind the
+ * lock checker orders (kept short: it takes at most 63 bytes), the rest
+ * says where the lock was first taken. */
+static void lock_name(char *buf, size_t cap, const char *kind, const char *site)
+{
+    const char *base = strrchr(site, '/');
+    snprintf(buf, cap, "%.48s.%s[%s]", corral__lib.module ? corral__lib.module : "corral", kind, base ? base + 1 : site);
+}
+
+/* Made by the first thread to take the lock; a thread that loses the race
+ * to publish its own destroys it and uses the winner's. */
+ErlNifMutex *corral__vm_mutex(corral_mutex *m, const char *site)
+{
+    char name[160];
+    lock_name(name, sizeof name, "mutex", site);
+    ErlNifMutex *made = enif_mutex_create(name);
+    if (made == NULL) no_memory_for_lock(name);
+    pthread_mutex_lock(&registry_lock);
+    ErlNifMutex *seen = NULL;
+    if (!__atomic_compare_exchange_n(&m->vm, &seen, made, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        pthread_mutex_unlock(&registry_lock);
+        enif_mutex_destroy(made);
+        return seen;
+    }
+    add((uintptr_t)m, made, false);
+    pthread_mutex_unlock(&registry_lock);
+    return made;
+}
+
+ErlNifRWLock *corral__vm_rwlock(corral_rwlock *l, const char *site)
+{
+    char name[160];
+    lock_name(name, sizeof name, "rwlock", site);
+    ErlNifRWLock *made = enif_rwlock_create(name);
+    if (made == NULL) no_memory_for_lock(name);
+    pthread_mutex_lock(&registry_lock);
+    ErlNifRWLock *seen = NULL;
+    if (!__atomic_compare_exchange_n(&l->vm, &seen, made, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        pthread_mutex_unlock(&registry_lock);
+        enif_rwlock_destroy(made);
+        return seen;
+    }
+    add((uintptr_t)l, made, true);
+    pthread_mutex_unlock(&registry_lock);
+    return made;
+}
+
+/* Takes the entry of the lock word at `at` out of the registry and
+ * destroys its lock, if it has one. */
+static void forget(void *word)
+{
+    pthread_mutex_lock(&registry_lock);
+    size_t i = lower_bound((uintptr_t)word);
+    if (i < registry_count && registry[i].at == (uintptr_t)word) {
+        destroy_vm_lock(&registry[i]);
+        memmove(&registry[i], &registry[i + 1], (registry_count - i - 1) * sizeof *registry);
+        registry_count--;
+    }
+    pthread_mutex_unlock(&registry_lock);
+}
+
+void corral_mutex_forget(corral_mutex *m)
+{
+    forget(m);
+    __atomic_store_n(&m->vm, NULL, __ATOMIC_RELEASE);
+}
+
+void corral_rwlock_forget(corral_rwlock *l)
+{
+    forget(l);
+    __atomic_store_n(&l->vm, NULL, __ATOMIC_RELEASE);
+}
+
+size_t corral_vm_lock_count(void)
+{
+    pthread_mutex_lock(&registry_lock);
+    size_t n = registry_count;
+    pthread_mutex_unlock(&registry_lock);
+    return n;
+}
+
+/* The memory [from, from + bytes) goes (a resource object's): its locks
+ * with it. */
+void corral__vm_locks_forget_range(void *from, size_t bytes)
+{
+    uintptr_t lo = (uintptr_t)from, hi = lo + bytes;
+    pthread_mutex_lock(&registry_lock);
+    size_t i = lower_bound(lo), j = i;
+    while (j < registry_count && registry[j].at < hi) destroy_vm_lock(&registry[j++]);
+    memmove(&registry[i], &registry[j], (registry_count - j) * sizeof *registry);
+    registry_count -= j - i;
+    pthread_mutex_unlock(&registry_lock);
+}
+
+/* The bytes of [from, from + bytes) were copied to `to` (a destructor run
+ * later from a copy): the locks in them now belong to the copy. */
+void corral__vm_locks_move_range(void *from, size_t bytes, void *to)
+{
+    uintptr_t lo = (uintptr_t)from, hi = lo + bytes;
+    pthread_mutex_lock(&registry_lock);
+    for (;;) {
+        size_t i = lower_bound(lo);
+        if (i == registry_count || registry[i].at >= hi) break;
+        registered r = registry[i];
+        memmove(&registry[i], &registry[i + 1], (registry_count - i - 1) * sizeof *registry);
+        registry_count--;
+        add((uintptr_t)to + (r.at - lo), r.vm, r.rw);
+    }
+    pthread_mutex_unlock(&registry_lock);
+}
+
+/* The library is unloaded and nothing runs its code any more. */
+void corral__vm_locks_forget_all(void)
+{
+    pthread_mutex_lock(&registry_lock);
+    for (size_t i = 0; i < registry_count; i++) destroy_vm_lock(&registry[i]);
+    enif_free(registry);
+    registry = NULL;
+    registry_count = registry_cap = 0;
+    pthread_mutex_unlock(&registry_lock);
+}
+
+#endif /* CORRAL_VM_LOCKS */
 
 void corral__unlock_mutex(void *m) { corral__mutex_release(m); }
 
@@ -3068,6 +3302,7 @@ void corral_call_resource(corral_call *c, int i, const char *module, const char 
 typedef struct deferred_destroy {
     corral_resource_type *type;
     void *parent;
+    size_t size;
     max_align_t bytes[];
 } deferred_destroy;
 
@@ -3075,6 +3310,7 @@ static void run_deferred_destroy(void *arg)
 {
     deferred_destroy *d = arg;
     d->type->destroy(d->bytes);
+    corral__vm_locks_forget_range(d->bytes, d->size);
     if (d->parent) {
         corral__resource_leave(d->type->parent, d->parent);
         corral_resource_release(d->parent);
@@ -3092,9 +3328,12 @@ static bool defer_blocking_destroy(corral_resource_type *type, void *obj, void *
     if (d == NULL) return false;
     d->type = type;
     d->parent = parent;
+    d->size = size;
     memcpy(d->bytes, obj, size);
+    corral__vm_locks_move_range(obj, size, d->bytes);
     if (parent) corral_resource_keep(parent);
     if (corral__pool_task(run_deferred_destroy, d)) return true;
+    corral__vm_locks_move_range(d->bytes, size, obj);
     if (parent) corral_resource_release(parent);
     enif_free(d);
     return false;
@@ -3128,6 +3367,19 @@ static void destroy_once(corral_resource_type *type, void *obj, bool parent_lock
         type->destroy(obj);
 }
 
+/* The object's memory goes: with CORRAL_VM_LOCKS, the erl_nif locks of
+ * the lock words in it (its own and its family record's) go with it. */
+static inline void forget_locks_of(corral_resource_type *type, void *base)
+{
+#ifdef CORRAL_VM_LOCKS
+    size_t size = ((resource_header *)base)->size;
+    corral__vm_locks_forget_range(base, CORRAL__RESOURCE_HEADER + (in_family(type) ? family_offset(size) + sizeof(family) : size));
+#else
+    (void)type;
+    (void)base;
+#endif
+}
+
 void corral__resource_vm_dtor(corral_resource_type *type, void *base)
 {
     /* The last reference is gone, so nothing else can be using the object:
@@ -3146,6 +3398,7 @@ void corral__resource_vm_dtor(corral_resource_type *type, void *base)
         unsigned state = atomic_fetch_or_explicit(&header_of(obj)->state, DESTROYED, memory_order_acq_rel);
         if (!(state & DESTROYED)) run_destroy(type, obj, (state & CONSTRUCTED) != 0, false);
         if (parent) corral_resource_release(parent);
+        forget_locks_of(type, base);
         __atomic_fetch_sub(&type->live, 1, __ATOMIC_RELAXED);
         return;
     }
@@ -3153,6 +3406,7 @@ void corral__resource_vm_dtor(corral_resource_type *type, void *base)
     if ((state & (CONSTRUCTED | DESTROYED)) == CONSTRUCTED) {
         type->destroy(obj);
     }
+    forget_locks_of(type, base);
     __atomic_fetch_sub(&type->live, 1, __ATOMIC_RELAXED);
 }
 

@@ -37,6 +37,11 @@ defmodule Corral do
       (corral.h). Default: `true` in Mix's test environment, `false`
       elsewhere; always on in `:debug` mode. Off, no call does any work
       for it.
+    * `:vm_locks` - `true` to make every `corral_mutex` and `corral_rwlock`
+      an erl_nif lock (`CORRAL_VM_LOCKS`, corral.h), which the lock checker
+      of a debug emulator and `lcnt` in a lock-counting one
+      (`erl -emu_type lcnt`) see. Default: `false` (Corral's one-word
+      locks); always on in `:debug` mode.
     * `:sanitize` - `[:address, :undefined]` (or a part) builds with
       AddressSanitizer/UndefinedBehaviorSanitizer; `CORRAL_SANITIZE` does it
       for every module. The VM needs the ASan runtime preloaded (docs/safety.md).

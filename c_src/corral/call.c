@@ -293,9 +293,18 @@ static atomic_bool unload_hook_ran;
 
 static void run_unload_hook(void)
 {
-    if (atomic_exchange(&unload_hook_ran, true) || user_unload == NULL) return;
-    corral_unload u = {atomic_load(&corral__lib.replaced)};
-    user_unload(&u);
+    if (atomic_exchange(&unload_hook_ran, true)) return;
+    if (user_unload != NULL) {
+        corral_unload u = {atomic_load(&corral__lib.replaced)};
+        user_unload(&u);
+    }
+    /* CORRAL_VM_LOCKS: nothing runs this library's code any more (its pool
+     * has drained), so its locks can go, unless a newer library took over
+     * its objects (they keep their locks, in that library's code) or an
+     * object still holds this image (and may take a static lock): those
+     * are left to the end of the VM. */
+    if (!atomic_load(&corral__lib.replaced) && atomic_load_explicit(&this_image.holds, memory_order_acquire) == 0)
+        corral__vm_locks_forget_all();
 }
 
 void corral__pool_drained(void) { run_unload_hook(); }

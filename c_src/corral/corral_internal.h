@@ -83,6 +83,13 @@ bool corral__pool_stop(void);
  * the last pool thread, after its last job (call.c runs the unload hook). */
 void corral__pool_drained(void);
 
+/* The erl_nif locks of CORRAL_VM_LOCKS builds (lock.c; nothing in release
+ * builds): those in memory that goes, those in memory copied elsewhere,
+ * and all of them at unload. */
+void corral__vm_locks_forget_range(void *from, size_t bytes);
+void corral__vm_locks_move_range(void *from, size_t bytes, void *to);
+void corral__vm_locks_forget_all(void);
+
 /* Runs fn(arg) on a thread of the pool, soon; false if no thread could
  * take it (fn is then not called). For work that must not run on a
  * scheduler: destructors that may block (resource.c). */

@@ -219,6 +219,7 @@ void corral_call_resource(corral_call *c, int i, const char *module, const char 
 typedef struct deferred_destroy {
     corral_resource_type *type;
     void *parent;
+    size_t size;
     max_align_t bytes[];
 } deferred_destroy;
 
@@ -226,6 +227,7 @@ static void run_deferred_destroy(void *arg)
 {
     deferred_destroy *d = arg;
     d->type->destroy(d->bytes);
+    corral__vm_locks_forget_range(d->bytes, d->size);
     if (d->parent) {
         corral__resource_leave(d->type->parent, d->parent);
         corral_resource_release(d->parent);
@@ -243,9 +245,12 @@ static bool defer_blocking_destroy(corral_resource_type *type, void *obj, void *
     if (d == NULL) return false;
     d->type = type;
     d->parent = parent;
+    d->size = size;
     memcpy(d->bytes, obj, size);
+    corral__vm_locks_move_range(obj, size, d->bytes);
     if (parent) corral_resource_keep(parent);
     if (corral__pool_task(run_deferred_destroy, d)) return true;
+    corral__vm_locks_move_range(d->bytes, size, obj);
     if (parent) corral_resource_release(parent);
     enif_free(d);
     return false;
@@ -279,6 +284,19 @@ static void destroy_once(corral_resource_type *type, void *obj, bool parent_lock
         type->destroy(obj);
 }
 
+/* The object's memory goes: with CORRAL_VM_LOCKS, the erl_nif locks of
+ * the lock words in it (its own and its family record's) go with it. */
+static inline void forget_locks_of(corral_resource_type *type, void *base)
+{
+#ifdef CORRAL_VM_LOCKS
+    size_t size = ((resource_header *)base)->size;
+    corral__vm_locks_forget_range(base, CORRAL__RESOURCE_HEADER + (in_family(type) ? family_offset(size) + sizeof(family) : size));
+#else
+    (void)type;
+    (void)base;
+#endif
+}
+
 void corral__resource_vm_dtor(corral_resource_type *type, void *base)
 {
     /* The last reference is gone, so nothing else can be using the object:
@@ -297,6 +315,7 @@ void corral__resource_vm_dtor(corral_resource_type *type, void *base)
         unsigned state = atomic_fetch_or_explicit(&header_of(obj)->state, DESTROYED, memory_order_acq_rel);
         if (!(state & DESTROYED)) run_destroy(type, obj, (state & CONSTRUCTED) != 0, false);
         if (parent) corral_resource_release(parent);
+        forget_locks_of(type, base);
         __atomic_fetch_sub(&type->live, 1, __ATOMIC_RELAXED);
         return;
     }
@@ -304,6 +323,7 @@ void corral__resource_vm_dtor(corral_resource_type *type, void *base)
     if ((state & (CONSTRUCTED | DESTROYED)) == CONSTRUCTED) {
         type->destroy(obj);
     }
+    forget_locks_of(type, base);
     __atomic_fetch_sub(&type->live, 1, __ATOMIC_RELAXED);
 }
 

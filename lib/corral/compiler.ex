@@ -108,6 +108,7 @@ defmodule Corral.Compiler do
       sanitize: sanitize,
       cflags: Keyword.get(opts, :cflags, []),
       raise_locations: raise_locations!(Keyword.get(opts, :raise_locations, test_env?())),
+      vm_locks: boolean_option!(:vm_locks, Keyword.get(opts, :vm_locks, false)),
       ldflags: Keyword.get(opts, :ldflags, []),
       libs: Keyword.get(opts, :libs, []),
       compile_commands?: Keyword.get(opts, :compile_commands, true),
@@ -504,6 +505,12 @@ defmodule Corral.Compiler do
     raise ArgumentError, "use Corral: :raise_locations must be true or false, got: #{inspect(other)}"
   end
 
+  defp boolean_option!(_name, value) when is_boolean(value), do: value
+
+  defp boolean_option!(name, other) do
+    raise ArgumentError, "use Corral: #{inspect(name)} must be true or false, got: #{inspect(other)}"
+  end
+
   defp test_env? do
     Code.ensure_loaded?(Mix) and Mix.env() == :test
   catch
@@ -520,7 +527,8 @@ defmodule Corral.Compiler do
       end
 
     ["-std=gnu11", "-fPIC", "-fvisibility=hidden", "-Wall", "-Wextra"] ++ @hard_errors ++
-      mode_flags ++ if(Map.get(config, :raise_locations, false), do: [@raise_locations], else: []) ++ sanitize_flags(config) ++
+      mode_flags ++ if(Map.get(config, :raise_locations, false), do: [@raise_locations], else: []) ++
+      if(Map.get(config, :vm_locks, false), do: ["-DCORRAL_VM_LOCKS"], else: []) ++ sanitize_flags(config) ++
       ["-I", @corral_include, "-I", erts_include, "-I", config.src] ++ config.cflags
   end
 
