@@ -109,9 +109,11 @@ _Static_assert(SIZEOF_VOID_P == sizeof(void *) && SIZEOF_LONG == sizeof(long),
 #define CORRAL_VERSION_MINOR 1
 #define CORRAL_VERSION_PATCH 0
 #define CORRAL_VERSION "0.1.0"
-/* Bumped whenever the layout of the export table or the load protocol
- * changes; the Elixir side refuses a library built with another value. */
-#define CORRAL_ABI 4
+/* Bumped whenever the layout of the export table, the load protocol, or
+ * what a library reads of an older one at an upgrade (its resource types'
+ * counts) changes; the Elixir side refuses a library built with another
+ * value, and an upgrade across values carries no counts. */
+#define CORRAL_ABI 5
 
 /* }====================================================================== */
 
@@ -2588,6 +2590,10 @@ typedef struct corral_resource_type {
     bool blocking_destructor;            /* CORRAL_RESOURCE_BLOCKING_DESTRUCTOR */
     /* Added with calls across libraries (CORRAL_RESOURCE_CALLABLE). */
     void (*dyncall)(ErlNifEnv *env, void *base, void *call_data);
+    /* Added with memory per type (Corral.resource_memory/1). */
+    bool reports_memory;        /* CORRAL_RESOURCE_REPORTS_MEMORY: objects carry a reported-bytes word */
+    size_t allocated;           /* bytes of the live objects' allocations (atomic) */
+    size_t reported;            /* bytes their bodies reported (atomic) */
 } corral_resource_type;
 
 void corral__register_resource(corral_resource_type *type);
@@ -2606,7 +2612,7 @@ void corral__resource_leave(corral_resource_type *type, void *obj);
     corral_resource_type Type##__corral_type = {#Type, sizeof(Type), Type##__corral_destroy, \
                                                 Type##__corral_vm_dtor, NULL, 0, NULL,      \
                                                 is_closable, Type##__corral_leave, NULL, NULL, \
-                                                NULL, false, false, NULL};                  \
+                                                NULL, false, false, NULL, false, 0, 0};     \
     static void Type##__corral_vm_dtor(ErlNifEnv *env, void *base)                         \
     {                                                                                      \
         (void)env;                                                                         \
@@ -2812,6 +2818,36 @@ void corral__set_parent(corral_resource_type *child, corral_resource_type *paren
 #define CORRAL_RESOURCE_BLOCKING_DESTRUCTOR(Type)                                          \
     CORRAL__CONSTRUCTOR(Type##__corral_set_blocking) { Type##__corral_type.blocking_destructor = true; } \
     typedef int Type##__corral_blocking_semicolon
+
+/* Declares that objects of Type report the memory the wrapped library
+ * holds for them (a connection's caches, a codec's buffers), with
+ * corral_resource_report_memory. Corral.resource_memory/1 (Erlang:
+ * Module:'__corral_live__'()) then shows it per type beside the bytes of
+ * the objects themselves, which every type counts. Each object of Type
+ * carries one more word for it. Write it after the type's declaration
+ * (CORRAL_RESOURCE, or CORRAL_RESOURCE_EXTERN in another file that
+ * reports) in each file that calls corral_resource_report_memory.
+ * Checks: nothing. Raises: never. Owns: static. */
+#define CORRAL_RESOURCE_REPORTS_MEMORY(Type)                                               \
+    enum { Type##__corral_reports_memory = 1 };                                            \
+    CORRAL__CONSTRUCTOR(Type##__corral_set_reports) { Type##__corral_type.reports_memory = true; } \
+    typedef int Type##__corral_reports_semicolon
+
+void corral__resource_report_memory(corral_resource_type *type, void *obj, size_t bytes);
+
+/* Says that the wrapped library now holds `bytes` bytes for obj (not a
+ * change: the whole amount, e.g. what a connection's memory query answers
+ * after a call that may have grown it). Corral adds it to Type's reported
+ * bytes, and takes it off when obj's destructor runs (a close, a garbage
+ * collection, or its hand-over to the pool for a blocking destructor): the
+ * library's memory goes with it. Call it from any thread, while you hold
+ * obj (a call's argument, a reference of your own); a report after obj's
+ * destructor has run is ignored.
+ * Checks: at compile time, that Type was declared with
+ * CORRAL_RESOURCE_REPORTS_MEMORY (a build error names
+ * Type__corral_reports_memory otherwise). Raises: never. Owns: nothing. */
+#define corral_resource_report_memory(Type, obj, bytes)                                   \
+    ((void)Type##__corral_reports_memory, corral__resource_report_memory(&Type##__corral_type, (obj), (bytes)))
 
 /* Makes a resource type declared in another .c file of the same library
  * visible here. Checks: nothing. Raises: never. Owns: static. */

@@ -6,4 +6,4 @@
 %% The ABI of Corral's export table and load protocol (CORRAL_ABI in
 %% corral.h): a library loads only with the load info
 %% {corral, ?CORRAL_ABI, Reply, LoadData} of the Corral that built it.
--define(CORRAL_ABI, 4).
+-define(CORRAL_ABI, 5).

@@ -3085,7 +3085,9 @@ corral_kind corral_kind_of(corral_call *c, ERL_NIF_TERM term)
  * resource.c: typed resource objects, closing, monitors, select, resource
  * binaries, and the locks that live inside objects.
  *
- * Memory of an object: [16-byte header][the user's C struct][extra bytes].
+ * Memory of an object: [16-byte header][the user's C struct][extra bytes],
+ * then, for some types, a tail: the family record of a parent or child,
+ * and the reported-bytes word of a type that reports memory.
  * The header holds the object's state word and its size; it holds no
  * pointer into the library, because each type has its own VM callbacks
  * (made by CORRAL_RESOURCE), so a module upgrade that takes the type over
@@ -3109,9 +3111,14 @@ enum {
     USER = 8u, /* one use; uses are counted from bit 3 up */
 };
 
+/* Layout bits of an object, set when it is allocated: read from the object
+ * rather than its type, because after a module upgrade the type's code is
+ * a newer library's, whose declaration may differ. */
+enum { HAS_REPORTED = 1u };
+
 typedef struct {
     atomic_uint state;
-    uint32_t unused;
+    uint32_t layout; /* HAS_REPORTED */
     uint64_t size; /* bytes of the user object, extra included (64 bits wide
                     * so that the header is 16 bytes on 32-bit targets too) */
 } resource_header;
@@ -3161,6 +3168,64 @@ static family *family_of(const void *obj)
 {
     return (family *)((char *)obj + family_offset(((const resource_header *)((const char *)obj - CORRAL__RESOURCE_HEADER))->size));
 }
+
+/* {======================================================================
+ * Memory per type
+ *
+ * Every type counts the bytes of its live objects' allocations (header,
+ * object, extra bytes, tail), changed with `live` on create and on the
+ * VM's destructor. A type declared with CORRAL_RESOURCE_REPORTS_MEMORY
+ * also counts what its bodies report for the wrapped library: each object
+ * holds its last report in a word of its tail, and the type's sum changes
+ * by the difference, so it is exact once the updates in flight land. The
+ * object's destructor (a close, a collection, a hand-over to the pool)
+ * takes its report off: the library's memory goes with it.
+ * ======================================================================= */
+
+static size_t tail_bytes(bool family_record, bool reported)
+{
+    return (family_record ? sizeof(family) : 0) + (reported ? sizeof(size_t) : 0);
+}
+
+/* What enif_alloc_resource was asked for an object of `size` bytes. */
+static size_t allocation_bytes(size_t size, size_t tail)
+{
+    return CORRAL__RESOURCE_HEADER + (tail ? family_offset(size) + tail : size);
+}
+
+static size_t *reported_word(const corral_resource_type *type, const void *obj)
+{
+    return (size_t *)((char *)obj + family_offset(header_of(obj)->size) + (in_family(type) ? sizeof(family) : 0));
+}
+
+void corral__resource_report_memory(corral_resource_type *type, void *obj, size_t bytes)
+{
+    resource_header *h = header_of(obj);
+    if (!(h->layout & HAS_REPORTED)) return;
+    if (atomic_load_explicit(&h->state, memory_order_acquire) & DESTROYED) return;
+    size_t was = __atomic_exchange_n(reported_word(type, obj), bytes, __ATOMIC_ACQ_REL);
+    __atomic_fetch_add(&type->reported, bytes - was, __ATOMIC_RELAXED);
+}
+
+/* The destructor ran (or was handed to the pool): the report goes. */
+static void settle_reported(corral_resource_type *type, void *obj)
+{
+    if (CORRAL__LIKELY(!(header_of(obj)->layout & HAS_REPORTED))) return;
+    size_t was = __atomic_exchange_n(reported_word(type, obj), (size_t)0, __ATOMIC_ACQ_REL);
+    if (was) __atomic_fetch_sub(&type->reported, was, __ATOMIC_RELAXED);
+}
+
+/* The VM frees the object's memory. */
+static void count_freed(corral_resource_type *type, void *obj)
+{
+    const resource_header *h = header_of(obj);
+    settle_reported(type, obj);
+    __atomic_fetch_sub(&type->allocated, allocation_bytes(h->size, tail_bytes(in_family(type), h->layout & HAS_REPORTED)),
+                       __ATOMIC_RELAXED);
+    __atomic_fetch_sub(&type->live, 1, __ATOMIC_RELAXED);
+}
+
+/* }====================================================================== */
 
 void corral__set_parent(corral_resource_type *child, corral_resource_type *parent)
 {
@@ -3365,6 +3430,7 @@ static void destroy_once(corral_resource_type *type, void *obj, bool parent_lock
         run_destroy(type, obj, (prev & CONSTRUCTED) != 0, parent_locked);
     else if (prev & CONSTRUCTED)
         type->destroy(obj);
+    settle_reported(type, obj);
 }
 
 /* The object's memory goes: with CORRAL_VM_LOCKS, the erl_nif locks of
@@ -3372,8 +3438,8 @@ static void destroy_once(corral_resource_type *type, void *obj, bool parent_lock
 static inline void forget_locks_of(corral_resource_type *type, void *base)
 {
 #ifdef CORRAL_VM_LOCKS
-    size_t size = ((resource_header *)base)->size;
-    corral__vm_locks_forget_range(base, CORRAL__RESOURCE_HEADER + (in_family(type) ? family_offset(size) + sizeof(family) : size));
+    const resource_header *h = base;
+    corral__vm_locks_forget_range(base, allocation_bytes(h->size, tail_bytes(in_family(type), h->layout & HAS_REPORTED)));
 #else
     (void)type;
     (void)base;
@@ -3399,7 +3465,7 @@ void corral__resource_vm_dtor(corral_resource_type *type, void *base)
         if (!(state & DESTROYED)) run_destroy(type, obj, (state & CONSTRUCTED) != 0, false);
         if (parent) corral_resource_release(parent);
         forget_locks_of(type, base);
-        __atomic_fetch_sub(&type->live, 1, __ATOMIC_RELAXED);
+        count_freed(type, obj);
         return;
     }
     unsigned state = atomic_load_explicit(&header_of(obj)->state, memory_order_acquire);
@@ -3407,7 +3473,7 @@ void corral__resource_vm_dtor(corral_resource_type *type, void *base)
         type->destroy(obj);
     }
     forget_locks_of(type, base);
-    __atomic_fetch_sub(&type->live, 1, __ATOMIC_RELAXED);
+    count_freed(type, obj);
 }
 
 void corral__release_created(void *obj) { enif_release_resource(base_of(obj)); }
@@ -3415,26 +3481,30 @@ void corral__release_created(void *obj) { enif_release_resource(base_of(obj)); }
 void *corral__resource_alloc(corral_call *c, corral_resource_type *type, size_t extra)
 {
     size_t size = type->size;
-    size_t tail = in_family(type) ? FAMILY_ALIGN + sizeof(family) : 0;
-    if (extra > SIZE_MAX - size - CORRAL__RESOURCE_HEADER - tail)
+    bool reports = type->reports_memory;
+    size_t tail = tail_bytes(in_family(type), reports);
+    if (extra > SIZE_MAX - size - CORRAL__RESOURCE_HEADER - FAMILY_ALIGN - tail)
         corral_raise_argument(c, "cannot allocate %s %s with %zu extra bytes: more than this VM can ever have (the size overflows)",
                               strchr("AEIOU", type->name[0]) ? "an" : "a", type->name, extra);
     size += extra;
-    size_t bytes = CORRAL__RESOURCE_HEADER + (tail ? family_offset(size) + sizeof(family) : size);
+    size_t bytes = allocation_bytes(size, tail);
     corral__check_vm_size(c, bytes, type->name);
     void *base = corral__alloc_fails() ? NULL : enif_alloc_resource(type->rt, bytes);
     if (base == NULL) corral_raise_oom(c, bytes);
     resource_header *h = base;
     atomic_init(&h->state, 0);
-    h->unused = 0;
+    h->layout = reports ? HAS_REPORTED : 0;
     h->size = size;
-    if (tail) {
-        family *f = family_of((char *)base + CORRAL__RESOURCE_HEADER);
+    void *obj = (char *)base + CORRAL__RESOURCE_HEADER;
+    if (in_family(type)) {
+        family *f = family_of(obj);
         memset(f, 0, sizeof *f);
         f->type = type;
-        f->obj = (char *)base + CORRAL__RESOURCE_HEADER;
+        f->obj = obj;
     }
+    if (reports) *reported_word(type, obj) = 0;
     __atomic_fetch_add(&type->live, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&type->allocated, bytes, __ATOMIC_RELAXED);
     /* The caller zeroes the object and registers the release of the
      * creator's reference for the end of the call, whichever way it ends (a
      * term made by corral_make_resource holds its own): nothing between
@@ -3467,16 +3537,23 @@ void corral__bad_resource(corral_call *c, int i, corral_resource_type *type)
     corral_raise_arg(c, i, "expected a %s resource", type->name);
 }
 
+/* #{"Db" => #{objects => 2, allocated => 192, reported => 4096}}: the
+ * built-in __corral_live__/0. */
 ERL_NIF_TERM corral__live_map(ErlNifEnv *env)
 {
     ERL_NIF_TERM map = enif_make_new_map(env);
+    ERL_NIF_TERM keys[3] = {enif_make_atom(env, "objects"), enif_make_atom(env, "allocated"), enif_make_atom(env, "reported")};
     for (corral_resource_type *t = corral__lib.resources; t; t = t->next) {
-        ERL_NIF_TERM key;
+        ERL_NIF_TERM key, counts;
         size_t len = strlen(t->name);
         unsigned char *p = enif_make_new_binary(env, len, &key);
         if (p == NULL) return enif_make_badarg(env);
         memcpy(p, t->name, len);
-        enif_make_map_put(env, map, key, enif_make_long(env, __atomic_load_n(&t->live, __ATOMIC_RELAXED)), &map);
+        ERL_NIF_TERM values[3] = {enif_make_long(env, __atomic_load_n(&t->live, __ATOMIC_RELAXED)),
+                                  enif_make_uint64(env, __atomic_load_n(&t->allocated, __ATOMIC_RELAXED)),
+                                  enif_make_uint64(env, __atomic_load_n(&t->reported, __ATOMIC_RELAXED))};
+        if (!enif_make_map_from_arrays(env, keys, values, 3, &counts)) return enif_make_badarg(env);
+        enif_make_map_put(env, map, key, counts, &map);
     }
     return map;
 }
@@ -3485,7 +3562,11 @@ void corral__carry_live_counts(const corral__library *old)
 {
     for (corral_resource_type *t = corral__lib.resources; t; t = t->next)
         for (const corral_resource_type *o = old->resources; o; o = o->next)
-            if (strcmp(t->name, o->name) == 0) t->live = __atomic_load_n(&o->live, __ATOMIC_RELAXED);
+            if (strcmp(t->name, o->name) == 0) {
+                t->live = __atomic_load_n(&o->live, __ATOMIC_RELAXED);
+                t->allocated = __atomic_load_n(&o->allocated, __ATOMIC_RELAXED);
+                t->reported = __atomic_load_n(&o->reported, __ATOMIC_RELAXED);
+            }
 }
 
 /* {======================================================================

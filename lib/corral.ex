@@ -125,11 +125,40 @@ defmodule Corral do
   native process, which holds them while handles to them live here.
   """
   def live_resources(module) do
+    Map.new(live_counts(module, "live_resources"), fn {type, counts} -> {type, counts.objects} end)
+  end
+
+  @doc """
+  The memory held by the live objects of each resource type of a Corral
+  module, as a map from the C type name to
+  `%{objects: n, allocated: bytes, reported: bytes, bytes: total}`:
+  `allocated` is what the objects take themselves (Corral's header, the C
+  struct, its extra bytes), which every type counts; `reported` is what
+  their C code said the wrapped library holds for them
+  (`corral_resource_report_memory`, for types declared with
+  `CORRAL_RESOURCE_REPORTS_MEMORY`), taken off when an object's destructor
+  runs; `bytes` is their sum. Updates from other threads in flight may be
+  missing; the counts are exact once they land. Erlang modules:
+  `Module:'__corral_live__'()` returns the same map without `bytes`.
+  For an isolated module (`isolate: true`) the objects are counted in its
+  native process.
+
+  The SQLite example after opening an in-memory database, creating a table
+  and inserting two rows (its connection reports SQLite's page cache):
+
+      iex> Corral.resource_memory(Sqlite.Native)["Db"]
+      %{allocated: 96, bytes: 13680, objects: 1, reported: 13584}
+  """
+  def resource_memory(module) do
+    Map.new(live_counts(module, "resource_memory"), fn {type, c} -> {type, Map.put(c, :bytes, c.allocated + c.reported)} end)
+  end
+
+  defp live_counts(module, function) do
     if is_atom(module) and Code.ensure_loaded?(module) and function_exported?(module, :__corral_live__, 0) do
       module.__corral_live__()
     else
       raise ArgumentError,
-            "Corral.live_resources/1: argument 1: expected a module that uses Corral (or Corral.Functions), got: #{inspect(module, limit: 20, printable_limit: 100)}"
+            "Corral.#{function}/1: argument 1: expected a module that uses Corral (or Corral.Functions), got: #{inspect(module, limit: 20, printable_limit: 100)}"
     end
   end
 

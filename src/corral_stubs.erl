@@ -11,7 +11,7 @@
 %%     (up to the timeout, then cancels it) and name_async/N returns the job,
 %%     whose reply arrives as {corral_reply, Job, {ok, Value}} or
 %%     {corral_reply, Job, {raise, Reason}};
-%%   - '__corral_live__'/0 (live objects per resource type),
+%%   - '__corral_live__'/0 (live objects and their memory per resource type),
 %%     '__corral_cancel__'/1 (cancels a job), '__corral_ack__'/2 (the caller
 %%     took N of a job's {corral_item, Job, Item} messages), and
 %%     format_error/2 for the shell's error printing;

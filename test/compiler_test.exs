@@ -480,9 +480,18 @@ defmodule CorralTest.CompilerTest do
       #include <corral.h>
       typedef struct { int64_t value; } Box;
       CORRAL_RESOURCE(Box, NULL);
+      #if #{version} == 1
+      /* The first version reports memory; the second does not (its objects
+       * have no word for it), and must still free the first's right. */
+      CORRAL_RESOURCE_REPORTS_MEMORY(Box);
+      #define REPORT(b) corral_resource_report_memory(Box, b, 1000)
+      #else
+      #define REPORT(b) (void)(b)
+      #endif
       CORRAL_NIF(box) {
           Box *b = corral_resource_new(c, Box, 0);
           b->value = corral_arg_i64(c, 0);
+          REPORT(b);
           return corral_make_resource(c, b);
       }
       CORRAL_NIF(unbox) { return corral_make_i64(c, corral_arg_resource(c, 0, Box)->value * #{version}); }
@@ -495,6 +504,8 @@ defmodule CorralTest.CompilerTest do
     boxes = for i <- 1..100, do: m.box(i)
     assert m.unbox(hd(boxes)) == 1
     assert Corral.live_resources(m)["Box"] == 100
+    memory = Corral.resource_memory(m)["Box"]
+    assert memory.reported == 100_000 and memory.allocated > 0
 
     write.(10)
     :code.purge(m)
@@ -502,6 +513,8 @@ defmodule CorralTest.CompilerTest do
     # New code, old objects: still valid and of the right type.
     assert Enum.map(boxes, &m.unbox/1) == Enum.map(1..100, &(&1 * 10))
     assert Corral.live_resources(m)["Box"] == 100
+    # The counts, memory too, carry over to the new library.
+    assert Corral.resource_memory(m)["Box"] == Map.put(memory, :bytes, memory.allocated + memory.reported)
     assert m.unbox(m.box(7)) == 70
 
     # Objects of the old library are destroyed by the new one.
@@ -509,6 +522,7 @@ defmodule CorralTest.CompilerTest do
     boxes = nil
     _ = boxes
     assert CorralTest.Case.eventually(fn -> Corral.live_resources(m)["Box"] == 0 end)
+    assert %{allocated: 0, reported: 0} = Corral.resource_memory(m)["Box"]
   end
 
   test "libs: flags come from pkg-config, and a C library links", %{dir: dir} do

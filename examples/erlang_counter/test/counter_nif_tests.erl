@@ -63,7 +63,13 @@ concurrent_test() ->
     ?assertEqual(20000, counter_nif:get(K)).
 
 live_objects_test() ->
-    ?assert(is_map(counter_nif:'__corral_live__'())).
+    #{<<"Counter">> := #{objects := N0, allocated := A0, reported := 0}} = counter_nif:'__corral_live__'(),
+    K = counter_nif:new(0),
+    #{<<"Counter">> := #{objects := N1, allocated := A1}} = counter_nif:'__corral_live__'(),
+    ?assertEqual(N0 + 1, N1),
+    %% Corral's 16-byte header and the struct.
+    ?assert(A1 - A0 >= 16 + 8),
+    counter_nif:get(K).
 
 %% The message a call raised, from its error_info (not through the shell's
 %% formatter, which prints the call's arguments in full).

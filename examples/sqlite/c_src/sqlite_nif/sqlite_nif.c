@@ -40,6 +40,16 @@ CORRAL_CLOSABLE_RESOURCE(Stmt, stmt_destroy);
 CORRAL_RESOURCE_PARENT(Stmt, Db);
 CORRAL_RESOURCE_BLOCKING_DESTRUCTOR(Db);
 CORRAL_RESOURCE_BLOCKING_DESTRUCTOR(Stmt);
+/* Corral.resource_memory(Sqlite.Native) shows each connection's page
+ * cache, reported after the calls that fill it. */
+CORRAL_RESOURCE_REPORTS_MEMORY(Db);
+
+static void report_memory(Db *db)
+{
+    int used = 0, highwater = 0;
+    if (sqlite3_db_status(db->handle, SQLITE_DBSTATUS_CACHE_USED, &used, &highwater, 0) == SQLITE_OK)
+        corral_resource_report_memory(Db, db, (size_t)used);
+}
 
 CORRAL_ATOMS(atoms, "row", "rows", "done", "blob", "inf", "-inf", "busy_timeout", "infinity");
 enum { ROW, ROWS, DONE, BLOB, INF, NEG_INF, BUSY_TIMEOUT, INFINITE };
@@ -111,6 +121,7 @@ CORRAL_NIF(db_open)
     }
     sqlite3_extended_result_codes(db->handle, 1);
     sqlite3_busy_timeout(db->handle, busy_timeout_ms);
+    report_memory(db);
     return corral_make_ok_tuple(c, corral_make_resource(c, db));
 }
 
@@ -133,6 +144,7 @@ CORRAL_DEF_THREAD(exec, (ok, void), (res, Db, db), (cstring, sql))
     corral_on_cancel(c, interrupt_db, db->handle);
     lock_db(c, db->handle);
     int rc = sqlite3_exec(db->handle, sql, NULL, NULL, NULL);
+    report_memory(db);
     if (rc != SQLITE_OK) return_sqlite_error(c, db->handle, rc);
 }
 
@@ -391,6 +403,7 @@ CORRAL_NIF(stmt_fetch)
     bool more;
     int64_t got;
     ERL_NIF_TERM rows = read_rows(c, stmt->handle, cells_for(c, stmt->handle), max, &more, &got, false);
+    report_memory(corral_resource_parent(Stmt, stmt));
     return enif_make_tuple2(c->env, corral_atom(&atoms, more ? ROWS : DONE), rows);
 }
 
