@@ -51,7 +51,7 @@ defmodule CorralTest.LeakHelperTest do
     if CorralTest.Case.memory() != nil do
       error =
         assert_raise Corral.LeakError, fn ->
-          kept = Corral.Test.assert_no_leaks(T, fn -> :binary.copy("x", 50_000_000) end, memory: 10_000_000)
+          kept = Corral.Test.assert_no_leaks(T, fn -> :binary.copy("x", 50_000_000) end, memory: 10_000_000, timeout: 500)
           byte_size(kept)
         end
 
