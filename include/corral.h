@@ -4260,11 +4260,12 @@ ERL_NIF_TERM corral__pure_failed(ErlNifEnv *env, int argc, const ERL_NIF_TERM ar
  * locks (below). With CORRAL_VM_LOCKS (`vm_locks: true`, and always in
  * debug builds: CORRAL_DEBUG implies it) each one is an erl_nif lock
  * (enif_mutex_create, enif_rwlock_create), made the first time it is
- * taken, so that the VM's tools see them: the lock checker of a debug
- * emulator (its order check takes the part of a lock's name before "[" as
- * its kind) and lcnt in a lock-counting one (`erl -emu_type lcnt`). A lock
- * is named "<module>.mutex[<file>:<line>]" or "<module>.rwlock[...]",
- * after the place in C that first took it. The code you write is the same
+ * taken, so that the VM's tools see them: lcnt in a lock-counting
+ * emulator (`erl -emu_type lcnt`) and the lock checker of a debug one. A
+ * lock is named "<module>[mutex <file>:<line>]" or "<module>[rwlock ...]",
+ * after the place in C that first took it; the checker orders locks by the
+ * part before "[", so it sees a library's locks as one kind, ordered
+ * against other libraries' and the VM's. The code you write is the same
  * in both builds; a lock is one word in both (a pointer with VM locks), so
  * only a library built the one way or the other as a whole is supported.
  * With VM locks, the erl_nif lock of a lock inside a resource object is

@@ -311,8 +311,8 @@ defmodule CorralTest.LockTest do
       line = fn mark -> Enum.find_index(lines, &String.contains?(&1, mark)) + 1 end
 
       assert n.lock_names(n.cell_new()) ==
-               {"Elixir.CorralTest.Locks.VmLocks.mutex[locks.c:#{line.("/* mutex site */")}]",
-                "Elixir.CorralTest.Locks.VmLocks.rwlock[locks.c:#{line.("/* rwlock site */")}]"}
+               {"Elixir.CorralTest.Locks.VmLocks[mutex locks.c:#{line.("/* mutex site */")}]",
+                "Elixir.CorralTest.Locks.VmLocks[rwlock locks.c:#{line.("/* rwlock site */")}]"}
     end
 
     test "an object's locks go with its memory, also when its destructor runs later from a copy", %{n: n} do
@@ -343,7 +343,7 @@ defmodule CorralTest.LockTest do
   test "debug builds use VM locks" do
     n = build(DebugMode, [], mode: :debug)
     assert n.lock_word_size() == 2 * 8
-    assert {"Elixir.CorralTest.Locks.DebugMode.mutex[" <> _, _} = n.lock_names(n.cell_new())
+    assert {"Elixir.CorralTest.Locks.DebugMode[mutex locks.c:" <> _, _} = n.lock_names(n.cell_new())
     assert n.add_mutex(n.cell_new(), 10) == :ok
   end
 

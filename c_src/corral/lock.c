@@ -238,13 +238,17 @@ static void add(uintptr_t at, void *vm, bool rw)
     registry_count++;
 }
 
-/* "Elixir.Db.Native.mutex[conn.c:42]": the part before "[" is the kind the
- * lock checker orders (kept short: it takes at most 63 bytes), the rest
- * says where the lock was first taken. */
+/* "Elixir.Db.Native[mutex conn.c:42]". The part before "[" is the kind
+ * the debug emulator's order checker orders locks by (at most 32 kinds in
+ * the whole VM, 63 bytes each): one per library. Finer kinds would soon
+ * pass the limit, and would make legitimate nesting an abort: it orders
+ * kinds, not instances, so a mutex, then a read-write lock, then another
+ * mutex is a cycle to it. The rest (lcnt shows the whole name) says what
+ * the lock is and where it was first taken. */
 static void lock_name(char *buf, size_t cap, const char *kind, const char *site)
 {
     const char *base = strrchr(site, '/');
-    snprintf(buf, cap, "%.48s.%s[%s]", corral__lib.module ? corral__lib.module : "corral", kind, base ? base + 1 : site);
+    snprintf(buf, cap, "%.60s[%s %s]", corral__lib.module ? corral__lib.module : "corral", kind, base ? base + 1 : site);
 }
 
 /* Made by the first thread to take the lock; a thread that loses the race
