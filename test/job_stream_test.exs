@@ -78,7 +78,9 @@ defmodule CorralTest.JobStreamTest do
       Corral.Job.stream(N, job) |> Enum.each(fn i -> if i == 100, do: raise("enough") end)
     end
 
-    assert wait_until(fn -> N.emit_progress() |> elem(1) == unwound + 1 end)
+    # A job that is not cancelled waits for credit and never unwinds; the
+    # count is shared, and a job of an earlier test may unwind late too.
+    assert wait_until(fn -> N.emit_progress() |> elem(1) >= unwound + 1 end)
     refute_received {:corral_item, ^job, _}
   end
 
