@@ -328,7 +328,7 @@ defmodule CorralTest.LockTest do
       # Blocking destructors: run on the pool from copies that take the locks.
       assert n.slow_cells(30) == :ok
       :erlang.garbage_collect()
-      assert wait_for(fn -> n.vm_lock_count() == before end)
+      assert CorralTest.Case.eventually(fn -> n.vm_lock_count() == before end, 3000)
     end
 
     test "locks in memory of one's own: forgotten, or made again at the same address", %{n: n} do
@@ -350,16 +350,6 @@ defmodule CorralTest.LockTest do
   test "vm_locks must be true or false" do
     assert_raise ArgumentError, "use Corral: :vm_locks must be true or false, got: :yes", fn ->
       build(BadOption, [], vm_locks: :yes)
-    end
-  end
-
-  # Destructors run after the last reference goes, on the process that
-  # dropped it or on Corral's pool: looked at for up to 30 s.
-  defp wait_for(fun, left \\ 300) do
-    cond do
-      fun.() -> true
-      left == 0 -> false
-      true -> Process.sleep(100) && wait_for(fun, left - 1)
     end
   end
 end
