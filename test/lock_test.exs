@@ -224,7 +224,12 @@ defmodule CorralTest.LockTest do
     module = Module.concat(CorralTest.Locks, kind)
     dir = Path.join(@tmp, "locks_#{kind}")
     File.mkdir_p!(dir)
-    File.write!(Path.join(dir, "locks.c"), String.replace(@source, "MODULE_NAME", inspect(module)))
+
+    File.write!(
+      Path.join(dir, "locks.c"),
+      String.replace(@source, "MODULE_NAME", inspect(module))
+    )
+
     lib = "tmp_locks_#{kind}"
 
     unless Code.ensure_loaded?(module) do
@@ -238,7 +243,11 @@ defmodule CorralTest.LockTest do
     module
   end
 
-  for {kind, flags, opts} <- [{Futex, [], []}, {SharedWait, ["-DCORRAL_PORTABLE_LOCKS"], []}, {VmLocks, [], [vm_locks: true]}] do
+  for {kind, flags, opts} <- [
+        {Futex, [], []},
+        {SharedWait, ["-DCORRAL_PORTABLE_LOCKS"], []},
+        {VmLocks, [], [vm_locks: true]}
+      ] do
     describe "#{inspect(kind)} locks" do
       setup do
         {:ok, n: build(unquote(kind), unquote(flags), unquote(opts))}
@@ -277,7 +286,9 @@ defmodule CorralTest.LockTest do
         cell = n.cell_new()
 
         for _ <- 1..100 do
-          assert_raise RuntimeError, ~r/raised with both locks held/, fn -> n.raise_holding(cell) end
+          assert_raise RuntimeError, ~r/raised with both locks held/, fn ->
+            n.raise_holding(cell)
+          end
         end
 
         # Would hang if either lock had been left held.
@@ -315,7 +326,8 @@ defmodule CorralTest.LockTest do
                 "Elixir.CorralTest.Locks.VmLocks[rwlock locks.c:#{line.("/* rwlock site */")}]"}
     end
 
-    test "an object's locks go with its memory, also when its destructor runs later from a copy", %{n: n} do
+    test "an object's locks go with its memory, also when its destructor runs later from a copy",
+         %{n: n} do
       before = n.vm_lock_count()
 
       Task.async(fn ->
@@ -343,7 +355,10 @@ defmodule CorralTest.LockTest do
   test "debug builds use VM locks" do
     n = build(DebugMode, [], mode: :debug)
     assert n.lock_word_size() == 2 * 8
-    assert {"Elixir.CorralTest.Locks.DebugMode[mutex locks.c:" <> _, _} = n.lock_names(n.cell_new())
+
+    assert {"Elixir.CorralTest.Locks.DebugMode[mutex locks.c:" <> _, _} =
+             n.lock_names(n.cell_new())
+
     assert n.add_mutex(n.cell_new(), 10) == :ok
   end
 
