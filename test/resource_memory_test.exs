@@ -130,7 +130,11 @@ defmodule CorralTest.ResourceMemoryTest do
   setup_all do
     unless Code.ensure_loaded?(@native) do
       File.mkdir_p!(Path.join(@tmp, "native"))
-      File.write!(Path.join([@tmp, "native", "memory.c"]), String.replace(@source, "MODULE_NAME", inspect(@native)))
+
+      File.write!(
+        Path.join([@tmp, "native", "memory.c"]),
+        String.replace(@source, "MODULE_NAME", inspect(@native))
+      )
 
       Code.compile_string("""
       defmodule #{inspect(@native)} do
@@ -164,7 +168,10 @@ defmodule CorralTest.ResourceMemoryTest do
       objs = for extra <- [0, 10, 1000], do: n.plain_new(extra)
       now = memory("Plain")
       assert now.objects == base.objects + 3
-      assert now.allocated == base.allocated + plain_bytes(n, 0) + plain_bytes(n, 10) + plain_bytes(n, 1000)
+
+      assert now.allocated ==
+               base.allocated + plain_bytes(n, 0) + plain_bytes(n, 10) + plain_bytes(n, 1000)
+
       assert now.reported == 0 and now.bytes == now.allocated
       length(objs)
     end)
@@ -172,7 +179,8 @@ defmodule CorralTest.ResourceMemoryTest do
     assert eventually(fn -> memory("Plain") == base end)
   end
 
-  test "reports are the whole amount, summed per type, taken off at close, and the rest at collection", %{n: n} do
+  test "reports are the whole amount, summed per type, taken off at close, and the rest at collection",
+       %{n: n} do
     codec_size = elem(n.sizes(), 3)
     base = memory("Codec")
 
@@ -230,7 +238,9 @@ defmodule CorralTest.ResourceMemoryTest do
       # formula, the same for both.
       family = memory("Stmt").allocated - base_stmt.allocated - 3 * (16 + round16(stmt_size) + 8)
       assert rem(family, 3) == 0 and family > 0
-      assert memory("Conn").allocated - base_conn.allocated == 16 + round16(conn_size) + div(family, 3) + 8
+
+      assert memory("Conn").allocated - base_conn.allocated ==
+               16 + round16(conn_size) + div(family, 3) + 8
 
       # Closing the parent closes the children first: every report goes.
       assert n.conn_close(conn) == true
@@ -259,7 +269,11 @@ defmodule CorralTest.ResourceMemoryTest do
 
     after_collection(fn ->
       conns = for _ <- 1..8, do: n.codec_new()
-      conns |> Enum.map(&Task.async(fn -> n.report_many(&1, 20_000) end)) |> Enum.each(&Task.await(&1, 60_000))
+
+      conns
+      |> Enum.map(&Task.async(fn -> n.report_many(&1, 20_000) end))
+      |> Enum.each(&Task.await(&1, 60_000))
+
       assert memory("Codec").reported == base.reported + 8 * 20_000
       length(conns)
     end)

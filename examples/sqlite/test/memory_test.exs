@@ -15,11 +15,13 @@ defmodule SqliteMemoryTest do
     assert before == 0
     {:ok, db} = S.open(":memory:")
     :ok = S.exec(db, "CREATE TABLE t (id INTEGER PRIMARY KEY, data BLOB)")
+
     :ok =
       S.exec(db, """
       WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
       INSERT INTO t SELECT i, randomblob(1000) FROM n
       """)
+
     # 2000 rows of 1000 bytes live in the cache of an in-memory database.
     grown = reported()
     assert grown - before > 2_000_000
