@@ -13,12 +13,15 @@
 #               than CI has; scripts/test-arm64.sh says what it takes)
 #   make test-arm64-ci  the part of it CI runs: locks and atomics, every
 #               typed word, terms, numbers, cleanup and raising (minutes)
+#   make test-vm-lock-tools  a vm_locks: true library under lcnt and the
+#               debug emulator's lock checker (builds both emulators once
+#               in the trixie chroot of test-matrix: minutes)
 
 export LANG ?= C.UTF-8
 export LC_ALL ?= C.UTF-8
 export ERL_AFLAGS ?= -kernel shell_history disabled
 
-.PHONY: deps test test-corral test-example test-zlib test-sqlite test-erlang test-rebar3 test-sanitize test-matrix test-arm64 test-arm64-ci fuzz demo bench bench-icount clean amalgamation
+.PHONY: deps test test-corral test-example test-zlib test-sqlite test-erlang test-rebar3 test-sanitize test-matrix test-arm64 test-arm64-ci test-vm-lock-tools debootstrap fuzz demo bench bench-icount clean amalgamation
 
 deps:
 	@scripts/ensure-deps.sh
@@ -53,11 +56,16 @@ amalgamation:
 	scripts/amalgamate.sh
 
 # debootstrap comes from Debian's packages when it is missing.
-test-matrix:
+debootstrap:
 	@command -v debootstrap >/dev/null 2>&1 || { [ "$$(id -u)" -eq 0 ] && apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; } || \
-	  { echo "test-matrix needs debootstrap (apt-get install debootstrap) and root" >&2; exit 1; }
+	  { echo "the Debian chroots need debootstrap (apt-get install debootstrap) and root" >&2; exit 1; }
+
+test-matrix: debootstrap
 	scripts/test-matrix.sh
+
+test-vm-lock-tools: debootstrap
+	scripts/vm-lock-tools.sh
 
 # Installs qemu-user-static, binfmt-support and debootstrap when missing.
 test-arm64:
