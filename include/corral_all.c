@@ -871,16 +871,16 @@ void *corral__scratch_regrow(corral_call *c, void *p, size_t old, size_t size, c
     }
     h->total += delta;
     corral__arena *a = *link;
-    size_t offset = (size_t)(a->data - (unsigned char *)a);
     corral__arena *moved = corral__alloc_fails() ? NULL : enif_alloc(sizeof *a + 15 + need);
     if (moved == NULL) scratch_oom(c, size, at);
-    memcpy(moved, a, offset + old);
+    /* The data starts at the next 16-byte boundary, which may be at another
+     * offset from the chunk's start than in the old chunk: the header and
+     * the data are copied each to its place, so no byte moves twice. */
+    unsigned char *data = (unsigned char *)(((uintptr_t)(moved + 1) + 15) & ~(uintptr_t)15);
+    *moved = *a;
+    memcpy(data, a->data, old);
     enif_free(a);
     *link = moved;
-    /* The data starts at the next 16-byte boundary, which may now be at
-     * another offset from the chunk's start. */
-    unsigned char *data = (unsigned char *)(((uintptr_t)(moved + 1) + 15) & ~(uintptr_t)15);
-    if (data != (unsigned char *)moved + offset) memmove(data, (unsigned char *)moved + offset, old);
     moved->data = data;
     moved->cap = need;
     moved->used = need;
