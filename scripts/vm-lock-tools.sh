@@ -13,7 +13,8 @@
 # true) with this checkout of Corral and runs its two scripts.
 #
 # `make test-vm-lock-tools`. Not part of CI: it needs the chroot, and the
-# first run builds the two emulators (about five minutes on two cores).
+# first run configures the source and builds the two emulators (minutes:
+# the two builds took about four on two cores; later runs take seconds).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
