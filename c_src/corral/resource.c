@@ -372,14 +372,24 @@ void corral__resource_vm_dtor(corral_resource_type *type, void *base)
     if (CORRAL__UNLIKELY(type->parent || type->blocking_destructor)) {
         /* A child is claimed, not read: a close of its parent reaches it
          * through the parent's list, without a reference, and may be
-         * destroying it right now (this destructor then waits for the
-         * parent's lock to unlink it, and finds it destroyed). A child not
-         * yet destroyed (also one never built: a call that made it raised)
-         * leaves its parent here; its memory gives back the parent's memory
-         * in any case. */
+         * destroying it right now, holding the parent's lock while it
+         * does. A child not yet destroyed (also one never built: a call
+         * that made it raised) is destroyed here, which takes that lock to
+         * unlink it. One the walk claimed first may still be in its user
+         * destructor: taking and dropping the lock waits for the walk to
+         * be done with it before its memory goes (without this, ASan saw
+         * a Cursor's destructor write to freed memory when its last
+         * reference went during its Conn's close). Its memory gives back
+         * the parent's memory in any case. */
         void *parent = type->parent ? family_of(obj)->parent : NULL;
         unsigned state = atomic_fetch_or_explicit(&header_of(obj)->state, DESTROYED, memory_order_acq_rel);
-        if (!(state & DESTROYED)) run_destroy(type, obj, (state & CONSTRUCTED) != 0, false);
+        if (!(state & DESTROYED)) {
+            run_destroy(type, obj, (state & CONSTRUCTED) != 0, false);
+        } else if (parent) {
+            family *pf = family_of(parent);
+            corral_mutex_lock(&pf->lock);
+            corral_mutex_unlock(&pf->lock);
+        }
         if (parent) corral_resource_release(parent);
         forget_locks_of(type, base);
         count_freed(type, obj);
