@@ -60,7 +60,8 @@ defmodule CorralTest.JobStreamTest do
     assert Corral.Job.stream(N, job) |> Enum.take(10) == Enum.to_list(0..9)
 
     # The job's corral_emit unwound its body (its cleanup ran early) ...
-    assert wait_until(fn -> N.emit_progress() |> elem(1) == unwound + 1 end)
+    # (the count is shared: a job of an earlier test may unwind late too)
+    assert wait_until(fn -> N.emit_progress() |> elem(1) >= unwound + 1 end)
     {sent, _} = N.emit_progress()
     assert sent <= 10 + @window
     # ... and it sent nothing more; what it had sent was taken out.
