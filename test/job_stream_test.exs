@@ -12,7 +12,7 @@ defmodule CorralTest.JobStreamTest do
 
   test "a million items reach a slow reader in order, never more than the window unread" do
     n = 1_000_000
-    job = N.emit_count_async(n, false)
+    job = N.emit_count_async(n, false, 1)
 
     {count, max_queue} =
       Corral.Job.stream(N, job, timeout: 30_000)
@@ -27,26 +27,26 @@ defmodule CorralTest.JobStreamTest do
     assert count == n
     # The items unread, plus at most the job's reply after the last one.
     assert max_queue <= @window + 1
-    assert {^n, _} = N.emit_progress()
+    assert {^n, _} = N.emit_progress(1)
     refute_received {:corral_item, _, _}
     refute_received {:corral_reply, _, _}
   end
 
   test "a job whose caller acks nothing sends the window and waits" do
-    job = N.emit_count_async(1000, false)
+    job = N.emit_count_async(1000, false, 2)
     # Taking items out of the mailbox is not acking them.
     for i <- 0..(@window - 1), do: assert_receive({:corral_item, ^job, ^i}, 10_000)
-    assert wait_until(fn -> N.emit_progress() |> elem(0) == @window end)
+    assert wait_until(fn -> N.emit_progress(2) |> elem(0) == @window end)
     # Still waiting a while later: nothing more was sent.
     Process.sleep(100)
-    assert {@window, _} = N.emit_progress()
+    assert {@window, _} = N.emit_progress(2)
     refute_received {:corral_item, ^job, _}
 
     # Acking 10 items lets exactly 10 more through.
     assert Corral.Job.ack(N, job, 10) == :ok
     for i <- @window..(@window + 9), do: assert_receive({:corral_item, ^job, ^i}, 10_000)
     Process.sleep(50)
-    assert {74, _} = N.emit_progress()
+    assert {74, _} = N.emit_progress(2)
     refute_received {:corral_item, ^job, _}
 
     # The rest through the stream, once the items taken are acked.
@@ -55,33 +55,31 @@ defmodule CorralTest.JobStreamTest do
   end
 
   test "stopping the stream early cancels the job and leaves no message behind" do
-    {_, unwound} = N.emit_progress()
-    job = N.emit_count_async(1_000_000_000, false)
+    {_, unwound} = N.emit_progress(3)
+    job = N.emit_count_async(1_000_000_000, false, 3)
     assert Corral.Job.stream(N, job) |> Enum.take(10) == Enum.to_list(0..9)
 
     # The job's corral_emit unwound its body (its cleanup ran early) ...
-    # (the count is shared: a job of an earlier test may unwind late too)
-    assert wait_until(fn -> N.emit_progress() |> elem(1) >= unwound + 1 end)
-    {sent, _} = N.emit_progress()
+    assert wait_until(fn -> N.emit_progress(3) |> elem(1) == unwound + 1 end)
+    {sent, _} = N.emit_progress(3)
     assert sent <= 10 + @window
     # ... and it sent nothing more; what it had sent was taken out.
     Process.sleep(50)
-    assert {^sent, _} = N.emit_progress()
+    assert {^sent, _} = N.emit_progress(3)
     refute_received {:corral_item, ^job, _}
     refute_received {:corral_reply, ^job, _}
   end
 
   test "a raise in the consumer cancels the job" do
-    {_, unwound} = N.emit_progress()
-    job = N.emit_count_async(1_000_000_000, false)
+    {_, unwound} = N.emit_progress(4)
+    job = N.emit_count_async(1_000_000_000, false, 4)
 
     assert_raise RuntimeError, "enough", fn ->
       Corral.Job.stream(N, job) |> Enum.each(fn i -> if i == 100, do: raise("enough") end)
     end
 
-    # A job that is not cancelled waits for credit and never unwinds; the
-    # count is shared, and a job of an earlier test may unwind late too.
-    assert wait_until(fn -> N.emit_progress() |> elem(1) >= unwound + 1 end)
+    # A job that is not cancelled waits for credit and never unwinds.
+    assert wait_until(fn -> N.emit_progress(4) |> elem(1) == unwound + 1 end)
     refute_received {:corral_item, ^job, _}
   end
 
@@ -98,7 +96,7 @@ defmodule CorralTest.JobStreamTest do
   end
 
   test "items made after corral_emit_begin carry their own memory" do
-    items = Corral.Job.stream(N, N.emit_count_async(100_000, true)) |> Enum.to_list()
+    items = Corral.Job.stream(N, N.emit_count_async(100_000, true, 0)) |> Enum.to_list()
     assert length(items) == 100_000
     assert Enum.at(items, 0) == {0, <<0::64>>}
     assert Enum.at(items, 99_999) == {99_999, <<99_999::64>>}
@@ -116,8 +114,8 @@ defmodule CorralTest.JobStreamTest do
   end
 
   test "name/n and await/3 drop the items and return the result" do
-    assert N.emit_count(10_000, false) == 10_000
-    assert Corral.Job.await(N, N.emit_count_async(500, true), 5000) == 500
+    assert N.emit_count(10_000, false, 0) == 10_000
+    assert Corral.Job.await(N, N.emit_count_async(500, true, 0), 5000) == 500
     refute_received {:corral_item, _, _}
     refute_received {:corral_reply, _, _}
   end
@@ -136,7 +134,7 @@ defmodule CorralTest.JobStreamTest do
   end
 
   test "jobs waiting for their readers do not hold the pool from other jobs" do
-    stalled = for _ <- 1..(System.schedulers_online() * 2), do: N.emit_count_async(1000, false)
+    stalled = for _ <- 1..(System.schedulers_online() * 2), do: N.emit_count_async(1000, false, 0)
     # Every one runs, and stops at the window (nothing is acked).
     for job <- stalled, i <- 0..(@window - 1), do: assert_receive({:corral_item, ^job, ^i}, 10_000)
     # Another job still runs (the pool starts a thread beside the waiting ones).
@@ -157,7 +155,7 @@ defmodule CorralTest.JobStreamTest do
 
   test "stream/3 and ack/3 refuse bad arguments naming them" do
     [bogus, zero, big, bad_opts] = Enum.random([[:bogus, 0, @window + 1, [timeout: -1]]])
-    job = N.emit_count_async(0, false)
+    job = N.emit_count_async(0, false, 0)
     assert Corral.Job.await(N, job) == 0
 
     assert_raise_exact ArgumentError,

@@ -5,28 +5,32 @@
  */
 #include "corral_test.h"
 
-static long emit_sent;     /* items the last emit_count job sent */
-static long emit_unwound;  /* emit_count jobs whose cleanup ran early */
-static long emit_latest;   /* which emit_count job started last */
+/* Per slot: items its last emit_count job sent, and its jobs whose cleanup
+ * ran early. A test that reads the counts gives its job a slot no other
+ * test uses, so a job of an earlier test running out late cannot move
+ * them. */
+#define EMIT_SLOTS 8
+static long emit_sent[EMIT_SLOTS];
+static long emit_unwound[EMIT_SLOTS];
 
-static void note_unwound(void *done)
+static void note_unwound(void *slot)
 {
-    if (!*(bool *)done) __atomic_fetch_add(&emit_unwound, 1, __ATOMIC_RELAXED);
+    int64_t *s = slot;
+    if (*s >= 0) __atomic_fetch_add(&emit_unwound[*s], 1, __ATOMIC_RELAXED);
 }
 
-/* emit_count(n, scoped): sends 0..n-1, then returns n. With scoped, each
- * item is {i, <<i::64>>} made after corral_emit_begin. */
+/* emit_count(n, scoped, slot): sends 0..n-1, then returns n. With scoped,
+ * each item is {i, <<i::64>>} made after corral_emit_begin. */
 CORRAL_THREAD_NIF(emit_count)
 {
     int64_t n = corral_arg_int_range(c, 0, 0, INT64_MAX);
     bool scoped = corral_arg_bool(c, 1);
-    bool *done = corral_alloc(c, sizeof *done);
-    *done = false;
-    corral_defer(c, note_unwound, done);
-    /* Only the job started last counts: one of an earlier test may still
-     * be running out. */
-    long me = __atomic_add_fetch(&emit_latest, 1, __ATOMIC_RELAXED);
-    __atomic_store_n(&emit_sent, 0, __ATOMIC_RELAXED);
+    int64_t slot = corral_arg_int_range(c, 2, 0, EMIT_SLOTS - 1);
+    /* The cleanup sees the slot; -1 once the body has finished. */
+    int64_t *running = corral_alloc(c, sizeof *running);
+    *running = slot;
+    corral_defer(c, note_unwound, running);
+    __atomic_store_n(&emit_sent[slot], 0, __ATOMIC_RELAXED);
     for (int64_t i = 0; i < n; i++) {
         if (scoped) {
             corral_emit_begin(c);
@@ -35,16 +39,18 @@ CORRAL_THREAD_NIF(emit_count)
         } else {
             corral_emit(c, corral_make_i64(c, i));
         }
-        if (__atomic_load_n(&emit_latest, __ATOMIC_RELAXED) == me) __atomic_store_n(&emit_sent, (long)i + 1, __ATOMIC_RELAXED);
+        __atomic_store_n(&emit_sent[slot], (long)i + 1, __ATOMIC_RELAXED);
     }
-    *done = true;
+    *running = -1;
     return corral_make_i64(c, n);
 }
 
+/* emit_progress(slot): {sent, unwound} of the slot. */
 CORRAL_NIF(emit_progress)
 {
-    return corral_make_pair(c, corral_make_i64(c, __atomic_load_n(&emit_sent, __ATOMIC_RELAXED)),
-                            corral_make_i64(c, __atomic_load_n(&emit_unwound, __ATOMIC_RELAXED)));
+    int64_t slot = corral_arg_int_range(c, 0, 0, EMIT_SLOTS - 1);
+    return corral_make_pair(c, corral_make_i64(c, __atomic_load_n(&emit_sent[slot], __ATOMIC_RELAXED)),
+                            corral_make_i64(c, __atomic_load_n(&emit_unwound[slot], __ATOMIC_RELAXED)));
 }
 
 /* emit_then_raise(k): sends k items, then raises. */
