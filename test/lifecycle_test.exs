@@ -237,6 +237,44 @@ defmodule CorralTest.LifecycleTest do
     end
   end
 
+  test "a child collected while its parent's close is in its destructor is freed after it" do
+    # The close walks the conn's children without references and runs
+    # the cursor's destructor (300 ms, on a dirty scheduler); meanwhile the
+    # cursor's only holder exits. Its memory must outlive the destructor,
+    # which writes to it at the end (under ASan a write to freed memory
+    # aborts the VM).
+    cursors = live("Cursor")
+    conn = N.conn_open(7)
+    parent = self()
+
+    holder =
+      spawn(fn ->
+        cur = N.cursor_open(conn, -300)
+        send(parent, :made)
+
+        receive do
+          :exit -> N.cursor_read(cur)
+        end
+      end)
+
+    assert_receive :made, 10_000
+    closer = Task.async(fn -> N.conn_close_dirty(conn) end)
+    # (Polled without gc_all, which would wait for the close to return.)
+    began =
+      Enum.find_value(1..5000, fn _ ->
+        Process.sleep(1)
+        if (events = N.lifecycle_events()) != [], do: events
+      end)
+
+    assert began == ["destroy cursor begins -300"]
+    ref = Process.monitor(holder)
+    Process.exit(holder, :kill)
+    assert_receive {:DOWN, ^ref, :process, ^holder, :killed}, 10_000
+    assert Task.await(closer, 10_000) == true
+    assert events_after(2) == ["destroy cursor -300", "destroy conn 7"]
+    assert eventually(fn -> live("Cursor") == cursors end)
+  end
+
   describe "destructors that may block" do
     test "a collected object's destructor runs off the schedulers, without a long schedule" do
       :erlang.system_monitor(self(), [{:long_schedule, 150}])

@@ -77,6 +77,14 @@ static void conn_destroy(Conn *conn)
 
 static void cursor_destroy(Cursor *cur)
 {
+    /* A negative id asks for a slow destructor: it says it began, sleeps
+     * -id ms, then writes to the object (which must not have been freed
+     * meanwhile; under ASan a write to freed memory aborts). */
+    if (cur->id < 0) {
+        event("destroy cursor begins", cur->id);
+        struct timespec t = {-cur->id / 1000, (-cur->id % 1000) * 1000000};
+        nanosleep(&t, NULL);
+    }
     /* The parent must still be whole: its destructor runs after this one. */
     Conn *conn = corral_resource_parent(Cursor, cur);
     event(conn->alive == 1 ? "destroy cursor" : "destroy cursor after its conn", cur->id);
@@ -115,6 +123,7 @@ CORRAL_NIF(cursor_open_then_raise)
 {
     Conn *conn = corral_arg_resource(c, 0, Conn);
     Cursor *cur = corral_resource_new_child(c, Cursor, conn, 0);
+    cur->id = 0;
     cur->alive = 1;
     return corral_raise(c, "failed after making a cursor");
 }
