@@ -33,6 +33,8 @@ defmodule Bench.CallgrindLoop do
       "list_sum_corral" -> Bench.CorralNative.list_sum(Enum.to_list(1..count))
       "list_sum_handwritten" -> Bench.Handwritten.list_sum(Enum.to_list(1..count))
       "list_sum_typed" -> Bench.CorralNative.list_sum_typed(Enum.to_list(1..count))
+      # The same call twice: the second starts from the first one's length.
+      "list_sum_typed_twice" -> for _ <- 1..2, do: Bench.CorralNative.list_sum_typed(Enum.to_list(1..count))
       "list_checked_corral" -> Bench.CorralNative.list_sum_checked(Enum.to_list(1..count))
       "list_checked_corral_ptr" -> Bench.CorralNative.list_sum_checked_ptr(Enum.to_list(1..count))
       "list_checked_handwritten" -> Bench.Handwritten.list_sum_checked(Enum.to_list(1..count))

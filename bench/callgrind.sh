@@ -37,7 +37,7 @@ fn_of() {
   case "$1_$2" in
     get_handwritten | set_handwritten) echo "buffer_$1" ;;
     list_checked_corral_ptr) echo list_sum_checked_ptr ;;
-    list_sum_typed) echo list_sum_typed ;;
+    list_sum_typed | list_sum_typed_again) echo list_sum_typed ;;
     list_checked_*) echo list_sum_checked ;;
     bytes_*) echo binary_sum ;;
     new_*) echo object_new ;;
@@ -47,13 +47,15 @@ fn_of() {
 # CALLGRIND_CASES picks cases (default: all). add is counted in four forms:
 # CORRAL_NIF, typed pure (CORRAL_PURE), typed with a context (CORRAL_DEF)
 # and hand-written; the routed list sum with corral_raise_at given the
-# element itself and a pointer to it.
+# element itself and a pointer to it; the typed list sum as a first call
+# (typed) and as a call after one of the same length (typed_again), whose
+# block is sized from the start.
 printf "%-11s %-12s %14s %7s\n" case variant instructions "vs C"
 for c in ${CALLGRIND_CASES:-add new get set list_sum list_checked list_build bytes points_in points_out}; do
   case "$c" in
     add) variants="handwritten corral typed_pure typed_def" ;;
     list_checked) variants="handwritten corral corral_ptr" ;;
-    list_sum) variants="handwritten corral typed" ;;
+    list_sum) variants="handwritten corral typed typed_again" ;;
     *) variants="handwritten corral" ;;
   esac
   case "$c" in
@@ -63,7 +65,13 @@ for c in ${CALLGRIND_CASES:-add new get set list_sum list_checked list_build byt
   esac
   for v in $variants; do
     fn=$(fn_of "$c" "$v")
-    a=$(total "${c}_$v" "$small" "$fn"); b=$(total "${c}_$v" "$big" "$fn")
+    if [ "$v" = typed_again ]; then
+      # A call after one of the same length: two calls, less one.
+      a=$(($(total "${c}_typed_twice" "$small" "$fn") - $(total "${c}_typed" "$small" "$fn")))
+      b=$(($(total "${c}_typed_twice" "$big" "$fn") - $(total "${c}_typed" "$big" "$fn")))
+    else
+      a=$(total "${c}_$v" "$small" "$fn"); b=$(total "${c}_$v" "$big" "$fn")
+    fi
     n=$(awk -v a="$a" -v b="$b" -v s="$small" -v g="$big" 'BEGIN{printf "%.1f", (b - a) / (g - s)}')
     [ "$v" = handwritten ] && base=$n
     printf "%-11s %-12s %14s %7s  %s\n" "$c" "$v" "$n" "$(awk -v a="$n" -v b="$base" 'BEGIN{printf "%.2f", a/b}')" "$unit"

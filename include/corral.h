@@ -3525,7 +3525,13 @@ CORRAL__CHECKED(mul_u64, uint64_t, __builtin_mul_overflow, "*", u64)
 #define CORRAL__K_ENUM_GET(p, c, i) corral_get_enum(c, corral__typed_arg(c, i), &CORRAL__P_QUAL(p))
 #define CORRAL__K_ENUM_TRY(p, env, t, out) corral_enum_parameters_need_CORRAL_DEF_not_CORRAL_PURE(t)
 #define CORRAL__K_LIST_GET(p, c, i) CORRAL__LIST_GET_(c, i, CORRAL__P_QUAL(p))
-#define CORRAL__LIST_GET_(c, i, elem) CORRAL__CAT(corral__get_array_, elem)(c, corral__typed_arg(c, i))
+/* Each list parameter keeps the length its last call converted (its own
+ * static), so that the next call can convert into a block of that size. */
+#define CORRAL__LIST_GET_(c, i, elem)                                                             \
+    __extension__({                                                                              \
+        static size_t corral_list_hint_;                                                         \
+        CORRAL__CAT(corral__get_array_, elem)(c, corral__typed_arg(c, i), &corral_list_hint_);   \
+    })
 #define CORRAL__K_LIST_TRY(p, env, t, out) corral_list_parameters_need_CORRAL_DEF_not_CORRAL_PURE(t)
 #define CORRAL__K_OPT_TRY(p, env, t, out) CORRAL__CAT(corral__try_opt_, CORRAL__P_QUAL(p))(env, t, out)
 #define CORRAL__K_OPT_GET(p, c, i) CORRAL__CAT(corral__get_opt_, CORRAL__P_QUAL(p))(c, corral__typed_arg(c, i))
@@ -3933,16 +3939,18 @@ ERL_NIF_TERM corral__make_cstring_pure(ErlNifEnv *env, const char *s, corral_pur
 
 /* A list parameter (list, <word>, name) arrives as corral_array_<word>: the
  * elements converted into scratch memory of the call, as corral_get_array
- * converts them (data is NULL for an empty list). */
+ * converts them (data is NULL for an empty list). `hint` is the
+ * parameter's last length (container.c). */
+void *corral__get_array_hinted(corral_call *c, corral_term t, corral_type type, size_t *count, size_t *hint);
 #define CORRAL__ARRAY_WORD(w, ctype, type)                                                        \
     typedef struct {                                                                             \
         const ctype *data;                                                                       \
         size_t count;                                                                            \
     } corral_array_##w;                                                                          \
-    static inline corral_array_##w corral__get_array_##w(corral_call *c, corral_term t)          \
+    static inline corral_array_##w corral__get_array_##w(corral_call *c, corral_term t, size_t *hint) \
     {                                                                                            \
         corral_array_##w a;                                                                      \
-        a.data = (const ctype *)corral_get_array(c, t, type, &a.count);                          \
+        a.data = (const ctype *)corral__get_array_hinted(c, t, type, &a.count, hint);            \
         return a;                                                                                \
     }
 CORRAL__ARRAY_WORD(i8, int8_t, CORRAL_I8)
@@ -3963,9 +3971,9 @@ CORRAL__ARRAY_WORD(double, double, CORRAL_DOUBLE)
 CORRAL__ARRAY_WORD(bool, bool, CORRAL_BOOL)
 /* bool arrives as _Bool (see the type words). */
 typedef corral_array_bool corral_array__Bool;
-static inline corral_array_bool corral__get_array__Bool(corral_call *c, corral_term t)
+static inline corral_array_bool corral__get_array__Bool(corral_call *c, corral_term t, size_t *hint)
 {
-    return corral__get_array_bool(c, t);
+    return corral__get_array_bool(c, t, hint);
 }
 CORRAL__ARRAY_WORD(string, corral_binary, CORRAL_STRING)
 CORRAL__ARRAY_WORD(binary, corral_binary, CORRAL_BINARY)

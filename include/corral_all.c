@@ -167,6 +167,9 @@ void corral__unreserve(size_t size);
  * the value at route `at` (NULL: none): a failure to get it names the
  * value, "argument 1, field :points: out of memory ..." (call.c). */
 void *corral__scratch_for(corral_call *c, size_t count, size_t width, bool zero, const corral__where *at);
+/* Scratch memory of `size` bytes if the call may have it now, else NULL
+ * (nothing raised, nothing kept): for a size that is only a guess. */
+void *corral__scratch_try(corral_call *c, size_t size);
 /* Grows the call's newest scratch block `p` from `old` to `size` bytes,
  * keeping its contents (a buffer filled before its length is known): in
  * place when its chunk has room, else by copying it into a new block (a
@@ -742,12 +745,15 @@ static CORRAL__NORETURN CORRAL__COLD void scratch_oom(corral_call *c, size_t siz
  * the chunk (and SCRATCH_AHEAD more, if free, so that the next check is
  * that far off). Returns what it reserved; raises, naming the value being
  * decoded when there is one, if the call cannot have that much. */
-static CORRAL__COLD size_t check_scratch(corral_call *c, size_t held, size_t bytes, const corral__where *at)
+static CORRAL__COLD size_t check_scratch(corral_call *c, size_t held, size_t bytes, const corral__where *at,
+                                          bool soft)
 {
     corral__limits l;
     corral__fit fit = corral__reserve(bytes + SCRATCH_AHEAD, held + bytes, &l);
     if (fit == CORRAL__FITS) return bytes + SCRATCH_AHEAD;
     if (fit == CORRAL__NOT_NOW && corral__reserve(bytes, held + bytes, &l) == CORRAL__FITS) return bytes;
+    /* A soft request (a guess of the size) takes no for an answer. */
+    if (soft) return 0;
     /* The raise ends the call: the message's own small allocations need
      * no more checks. */
     if (c->arena) c->arena->checked = SIZE_MAX;
@@ -765,12 +771,16 @@ static CORRAL__COLD size_t check_scratch(corral_call *c, size_t held, size_t byt
 }
 
 /* A new chunk for a request of `size` (`need` rounded up); the slow path
- * of every scratch allocation. */
+ * of every scratch allocation. A `soft` request returns NULL where another
+ * raises (over the limits, or out of memory). */
 static CORRAL__COLD __attribute__((noinline)) void *arena_grow(corral_call *c, size_t need, size_t size,
-                                                               const corral__where *at)
+                                                               const corral__where *at, bool soft)
 {
     corral__arena *a = c->arena;
-    if (need < size || need > SIZE_MAX / 4) scratch_oom(c, size, at);
+    if (need < size || need > SIZE_MAX / 4) {
+        if (soft) return NULL;
+        scratch_oom(c, size, at);
+    }
     size_t cap = need > ARENA_CHUNK - sizeof *a ? need : ARENA_CHUNK - sizeof *a;
     size_t bytes = sizeof *a + 15 + cap;
     size_t total = a ? a->total : 0, checked = a ? a->checked : CORRAL__CHECK_VM_FROM;
@@ -782,13 +792,22 @@ static CORRAL__COLD __attribute__((noinline)) void *arena_grow(corral_call *c, s
             corral__unreserve(reserved);
             a->reserved = 0;
         }
-        reserved = check_scratch(c, total, bytes, at);
+        reserved = check_scratch(c, total, bytes, at, soft);
+        if (reserved == 0) {
+            /* (soft) Nothing is approved past the chunks in use now. */
+            if (a) a->checked = total;
+            return NULL;
+        }
         checked = total + reserved;
         checked_now = true;
     }
     corral__arena *fresh = corral__alloc_fails() ? NULL : enif_alloc(bytes);
     if (fresh == NULL) {
-        if (checked_now) corral__unreserve(reserved);
+        if (checked_now) {
+            corral__unreserve(reserved);
+            if (a) a->checked = total;
+        }
+        if (soft) return NULL;
         scratch_oom(c, size, at);
     }
     fresh->data = (unsigned char *)(((uintptr_t)(fresh + 1) + 15) & ~(uintptr_t)15);
@@ -826,7 +845,7 @@ static inline void *arena_take(corral_call *c, size_t size, const corral__where 
         a->used += need;
         return p;
     }
-    return arena_grow(c, need, size, at);
+    return arena_grow(c, need, size, at, false);
 }
 
 void *corral_alloc(corral_call *c, size_t size) { return arena_take(c, size, NULL); }
@@ -866,7 +885,7 @@ void *corral__scratch_regrow(corral_call *c, void *p, size_t old, size_t size, c
             corral__unreserve(h->reserved);
             h->reserved = 0;
         }
-        h->reserved = check_scratch(c, h->total, delta, at);
+        h->reserved = check_scratch(c, h->total, delta, at, false);
         h->checked = h->total + h->reserved;
     }
     h->total += delta;
@@ -894,6 +913,18 @@ void *corral__scratch_for(corral_call *c, size_t count, size_t width, bool zero,
     void *p = arena_take(c, count * width, at);
     if (zero) memset(p, 0, count * width);
     return p;
+}
+
+void *corral__scratch_try(corral_call *c, size_t size)
+{
+    size_t need = (size + 15) & ~(size_t)15;
+    corral__arena *a = c->arena;
+    if (a != NULL && need >= size && a->cap - a->used >= need) {
+        void *p = a->data + a->used;
+        a->used += need;
+        return p;
+    }
+    return arena_grow(c, need, size, NULL, true);
 }
 
 void *corral_calloc(corral_call *c, size_t count, size_t size)
@@ -1916,18 +1947,34 @@ static size_t fill_double(ErlNifEnv *env, ERL_NIF_TERM *rest, double *out, size_
  * 1.04x..1.24x the cursor loop, eightfold 1.04x..1.11x, sixteenfold no
  * better than eightfold.
  * A block past 64 MiB grows fourfold, so that a list near the memory
- * limits does not ask for eight times its size. */
+ * limits does not ask for eight times its size.
+ *
+ * A typed list parameter also keeps the length its last call converted
+ * (`hint`, one per parameter: one per file or per type would give the
+ * short lists of one function the blocks of another's long ones). The
+ * next call starts with a block a quarter larger than that, if the call
+ * may have it, so calls with lists of about the same length convert
+ * without a copy; a block of up to 64 MiB, so that a guess never holds
+ * much more than the lists it came from. */
 #define FIRST_BLOCK 32
 #define GROWTH 8
 #define GROWTH_PAST_64MIB 4
+#define HINT_MAX_BYTES ((size_t)64 << 20)
 
-static bool fast_array(corral_call *c, const corral_term *t, corral_type type, void **out, size_t *count)
+static bool fast_array(corral_call *c, const corral_term *t, corral_type type, void **out, size_t *count,
+                       size_t *hint)
 {
     ErlNifEnv *env = c->env;
     ERL_NIF_TERM rest = t->term;
     const size_t width = 8;
-    size_t n = 0, cap = FIRST_BLOCK;
-    unsigned char *block = corral__scratch_for(c, cap, width, false, &t->at);
+    size_t n = 0, cap = FIRST_BLOCK, last = hint ? __atomic_load_n(hint, __ATOMIC_RELAXED) : 0;
+    unsigned char *block = NULL;
+    if (last > FIRST_BLOCK) {
+        size_t guess = last <= HINT_MAX_BYTES / width ? last + last / 4 : HINT_MAX_BYTES / width;
+        block = corral__scratch_try(c, guess * width);
+        if (block != NULL) cap = guess;
+    }
+    if (block == NULL) block = corral__scratch_for(c, cap, width, false, &t->at);
     for (;;) {
         bool bad = false;
         n += type == CORRAL_I64 ? fill_i64(env, &rest, (int64_t *)block + n, cap - n, &bad)
@@ -1941,12 +1988,14 @@ static bool fast_array(corral_call *c, const corral_term *t, corral_type type, v
         cap *= growth;
     }
     if (!enif_is_empty_list(env, rest)) return false;
+    /* Written only when it changes: calls on other schedulers read it. */
+    if (hint && n != last) __atomic_store_n(hint, n, __ATOMIC_RELAXED);
     *out = block;
     *count = n;
     return true;
 }
 
-void *corral_get_array(corral_call *c, corral_term t, corral_type type, size_t *count)
+void *corral__get_array_hinted(corral_call *c, corral_term t, corral_type type, size_t *count, size_t *hint)
 {
     size_t width = corral_type_size(type);
     if (width == 0) corral_raise(c, "corral_get_array: type %d is not a C value type", (int)type);
@@ -1956,7 +2005,7 @@ void *corral_get_array(corral_call *c, corral_term t, corral_type type, size_t *
     }
     if (type == CORRAL_I64 || type == CORRAL_DOUBLE) {
         void *out;
-        if (CORRAL__LIKELY(fast_array(c, &t, type, &out, count))) return out;
+        if (CORRAL__LIKELY(fast_array(c, &t, type, &out, count, hint))) return out;
     }
     corral_list l = corral_get_list(c, t);
     size_t n = corral_list_length(c, &l);
@@ -1978,6 +2027,11 @@ void *corral_get_array(corral_call *c, corral_term t, corral_type type, size_t *
         }
     }
     return out;
+}
+
+void *corral_get_array(corral_call *c, corral_term t, corral_type type, size_t *count)
+{
+    return corral__get_array_hinted(c, t, type, count, NULL);
 }
 
 /* The terms go into scratch memory first and become the list in one
@@ -2191,6 +2245,7 @@ ERL_NIF_TERM corral_map_remove(corral_call *c, ERL_NIF_TERM map, ERL_NIF_TERM ke
 #undef FIRST_BLOCK
 #undef GROWTH
 #undef GROWTH_PAST_64MIB
+#undef HINT_MAX_BYTES
 #undef SIGNED
 #undef UNSIGNED
 

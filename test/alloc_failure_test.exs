@@ -190,4 +190,20 @@ defmodule CorralTest.AllocFailureTest do
     gc_all()
     assert eventually(fn -> Map.get(Corral.live_resources(N), "corral_job", 0) == 0 end)
   end
+  test "a list parameter whose guessed block fails converts from a small block instead" do
+    # sum_i64's list parameter keeps the length of its last call; the next
+    # call's first allocation is a block of that size, a guess. When that
+    # fails the call goes on (without the guess, that first allocation is
+    # its small first block, whose failure raises).
+    list = Enum.to_list(1..100_000)
+    sum = div(100_000 * 100_001, 2)
+    assert CorralTest.Typed.sum_i64(list) == sum
+
+    try do
+      CorralTest.Typed.fail_allocations_after(1)
+      assert CorralTest.Typed.sum_i64(list) == sum
+    after
+      CorralTest.Typed.fail_allocations_after(0)
+    end
+  end
 end

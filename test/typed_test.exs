@@ -296,6 +296,18 @@ defmodule CorralTest.TypedTest do
       T.count_true([true], [1.0, :x])
     end
 
+    # Each call starts from the length the last one converted: shorter,
+    # longer, much longer, empty and short lists after long ones all
+    # convert whole, and a bad element is still found where it is.
+    for n <- [100_000, 3, 100_000, 100_001, 130_000, 2_000_000, 1, 0, 40, 100_000] do
+      assert T.sum_i64(Enum.to_list(1..n//1)) == div(n * (n + 1), 2), "n = #{n}"
+    end
+
+    bad_tail = Enum.to_list(1..99_999) ++ [:x]
+
+    assert {ArgumentError, "argument 1, index 99999: " <> _} = message_of(fn -> T.sum_i64(bad_tail) end)
+    assert message_of(fn -> T.sum_i64(bad_tail) end) == message_of(fn -> T.hand_list_i64(bad_tail) end)
+
     # An overflow in the loop raises from the body, with the call context.
     assert_raise ArithmeticError, ~r/sum_i64\/1: integer overflow/, fn -> T.sum_i64([9_223_372_036_854_775_807, 1]) end
   end

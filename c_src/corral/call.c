@@ -542,12 +542,15 @@ static CORRAL__NORETURN CORRAL__COLD void scratch_oom(corral_call *c, size_t siz
  * the chunk (and SCRATCH_AHEAD more, if free, so that the next check is
  * that far off). Returns what it reserved; raises, naming the value being
  * decoded when there is one, if the call cannot have that much. */
-static CORRAL__COLD size_t check_scratch(corral_call *c, size_t held, size_t bytes, const corral__where *at)
+static CORRAL__COLD size_t check_scratch(corral_call *c, size_t held, size_t bytes, const corral__where *at,
+                                          bool soft)
 {
     corral__limits l;
     corral__fit fit = corral__reserve(bytes + SCRATCH_AHEAD, held + bytes, &l);
     if (fit == CORRAL__FITS) return bytes + SCRATCH_AHEAD;
     if (fit == CORRAL__NOT_NOW && corral__reserve(bytes, held + bytes, &l) == CORRAL__FITS) return bytes;
+    /* A soft request (a guess of the size) takes no for an answer. */
+    if (soft) return 0;
     /* The raise ends the call: the message's own small allocations need
      * no more checks. */
     if (c->arena) c->arena->checked = SIZE_MAX;
@@ -565,12 +568,16 @@ static CORRAL__COLD size_t check_scratch(corral_call *c, size_t held, size_t byt
 }
 
 /* A new chunk for a request of `size` (`need` rounded up); the slow path
- * of every scratch allocation. */
+ * of every scratch allocation. A `soft` request returns NULL where another
+ * raises (over the limits, or out of memory). */
 static CORRAL__COLD __attribute__((noinline)) void *arena_grow(corral_call *c, size_t need, size_t size,
-                                                               const corral__where *at)
+                                                               const corral__where *at, bool soft)
 {
     corral__arena *a = c->arena;
-    if (need < size || need > SIZE_MAX / 4) scratch_oom(c, size, at);
+    if (need < size || need > SIZE_MAX / 4) {
+        if (soft) return NULL;
+        scratch_oom(c, size, at);
+    }
     size_t cap = need > ARENA_CHUNK - sizeof *a ? need : ARENA_CHUNK - sizeof *a;
     size_t bytes = sizeof *a + 15 + cap;
     size_t total = a ? a->total : 0, checked = a ? a->checked : CORRAL__CHECK_VM_FROM;
@@ -582,13 +589,22 @@ static CORRAL__COLD __attribute__((noinline)) void *arena_grow(corral_call *c, s
             corral__unreserve(reserved);
             a->reserved = 0;
         }
-        reserved = check_scratch(c, total, bytes, at);
+        reserved = check_scratch(c, total, bytes, at, soft);
+        if (reserved == 0) {
+            /* (soft) Nothing is approved past the chunks in use now. */
+            if (a) a->checked = total;
+            return NULL;
+        }
         checked = total + reserved;
         checked_now = true;
     }
     corral__arena *fresh = corral__alloc_fails() ? NULL : enif_alloc(bytes);
     if (fresh == NULL) {
-        if (checked_now) corral__unreserve(reserved);
+        if (checked_now) {
+            corral__unreserve(reserved);
+            if (a) a->checked = total;
+        }
+        if (soft) return NULL;
         scratch_oom(c, size, at);
     }
     fresh->data = (unsigned char *)(((uintptr_t)(fresh + 1) + 15) & ~(uintptr_t)15);
@@ -626,7 +642,7 @@ static inline void *arena_take(corral_call *c, size_t size, const corral__where 
         a->used += need;
         return p;
     }
-    return arena_grow(c, need, size, at);
+    return arena_grow(c, need, size, at, false);
 }
 
 void *corral_alloc(corral_call *c, size_t size) { return arena_take(c, size, NULL); }
@@ -666,7 +682,7 @@ void *corral__scratch_regrow(corral_call *c, void *p, size_t old, size_t size, c
             corral__unreserve(h->reserved);
             h->reserved = 0;
         }
-        h->reserved = check_scratch(c, h->total, delta, at);
+        h->reserved = check_scratch(c, h->total, delta, at, false);
         h->checked = h->total + h->reserved;
     }
     h->total += delta;
@@ -694,6 +710,18 @@ void *corral__scratch_for(corral_call *c, size_t count, size_t width, bool zero,
     void *p = arena_take(c, count * width, at);
     if (zero) memset(p, 0, count * width);
     return p;
+}
+
+void *corral__scratch_try(corral_call *c, size_t size)
+{
+    size_t need = (size + 15) & ~(size_t)15;
+    corral__arena *a = c->arena;
+    if (a != NULL && need >= size && a->cap - a->used >= need) {
+        void *p = a->data + a->used;
+        a->used += need;
+        return p;
+    }
+    return arena_grow(c, need, size, NULL, true);
 }
 
 void *corral_calloc(corral_call *c, size_t count, size_t size)

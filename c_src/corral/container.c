@@ -193,18 +193,34 @@ static size_t fill_double(ErlNifEnv *env, ERL_NIF_TERM *rest, double *out, size_
  * 1.04x..1.24x the cursor loop, eightfold 1.04x..1.11x, sixteenfold no
  * better than eightfold.
  * A block past 64 MiB grows fourfold, so that a list near the memory
- * limits does not ask for eight times its size. */
+ * limits does not ask for eight times its size.
+ *
+ * A typed list parameter also keeps the length its last call converted
+ * (`hint`, one per parameter: one per file or per type would give the
+ * short lists of one function the blocks of another's long ones). The
+ * next call starts with a block a quarter larger than that, if the call
+ * may have it, so calls with lists of about the same length convert
+ * without a copy; a block of up to 64 MiB, so that a guess never holds
+ * much more than the lists it came from. */
 #define FIRST_BLOCK 32
 #define GROWTH 8
 #define GROWTH_PAST_64MIB 4
+#define HINT_MAX_BYTES ((size_t)64 << 20)
 
-static bool fast_array(corral_call *c, const corral_term *t, corral_type type, void **out, size_t *count)
+static bool fast_array(corral_call *c, const corral_term *t, corral_type type, void **out, size_t *count,
+                       size_t *hint)
 {
     ErlNifEnv *env = c->env;
     ERL_NIF_TERM rest = t->term;
     const size_t width = 8;
-    size_t n = 0, cap = FIRST_BLOCK;
-    unsigned char *block = corral__scratch_for(c, cap, width, false, &t->at);
+    size_t n = 0, cap = FIRST_BLOCK, last = hint ? __atomic_load_n(hint, __ATOMIC_RELAXED) : 0;
+    unsigned char *block = NULL;
+    if (last > FIRST_BLOCK) {
+        size_t guess = last <= HINT_MAX_BYTES / width ? last + last / 4 : HINT_MAX_BYTES / width;
+        block = corral__scratch_try(c, guess * width);
+        if (block != NULL) cap = guess;
+    }
+    if (block == NULL) block = corral__scratch_for(c, cap, width, false, &t->at);
     for (;;) {
         bool bad = false;
         n += type == CORRAL_I64 ? fill_i64(env, &rest, (int64_t *)block + n, cap - n, &bad)
@@ -218,12 +234,14 @@ static bool fast_array(corral_call *c, const corral_term *t, corral_type type, v
         cap *= growth;
     }
     if (!enif_is_empty_list(env, rest)) return false;
+    /* Written only when it changes: calls on other schedulers read it. */
+    if (hint && n != last) __atomic_store_n(hint, n, __ATOMIC_RELAXED);
     *out = block;
     *count = n;
     return true;
 }
 
-void *corral_get_array(corral_call *c, corral_term t, corral_type type, size_t *count)
+void *corral__get_array_hinted(corral_call *c, corral_term t, corral_type type, size_t *count, size_t *hint)
 {
     size_t width = corral_type_size(type);
     if (width == 0) corral_raise(c, "corral_get_array: type %d is not a C value type", (int)type);
@@ -233,7 +251,7 @@ void *corral_get_array(corral_call *c, corral_term t, corral_type type, size_t *
     }
     if (type == CORRAL_I64 || type == CORRAL_DOUBLE) {
         void *out;
-        if (CORRAL__LIKELY(fast_array(c, &t, type, &out, count))) return out;
+        if (CORRAL__LIKELY(fast_array(c, &t, type, &out, count, hint))) return out;
     }
     corral_list l = corral_get_list(c, t);
     size_t n = corral_list_length(c, &l);
@@ -255,6 +273,11 @@ void *corral_get_array(corral_call *c, corral_term t, corral_type type, size_t *
         }
     }
     return out;
+}
+
+void *corral_get_array(corral_call *c, corral_term t, corral_type type, size_t *count)
+{
+    return corral__get_array_hinted(c, t, type, count, NULL);
 }
 
 /* The terms go into scratch memory first and become the list in one

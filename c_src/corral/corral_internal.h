@@ -154,6 +154,9 @@ void corral__unreserve(size_t size);
  * the value at route `at` (NULL: none): a failure to get it names the
  * value, "argument 1, field :points: out of memory ..." (call.c). */
 void *corral__scratch_for(corral_call *c, size_t count, size_t width, bool zero, const corral__where *at);
+/* Scratch memory of `size` bytes if the call may have it now, else NULL
+ * (nothing raised, nothing kept): for a size that is only a guess. */
+void *corral__scratch_try(corral_call *c, size_t size);
 /* Grows the call's newest scratch block `p` from `old` to `size` bytes,
  * keeping its contents (a buffer filled before its length is known): in
  * place when its chunk has room, else by copying it into a new block (a

@@ -217,6 +217,12 @@ CORRAL_NIF(hand_list_i64)
     (void)corral_get_array(c, corral_arg_term(c, 0), CORRAL_I64, &n);
     return corral_make_size(c, n);
 }
+/* fail_allocations_after(n): corral_fail_allocations_after, for this library. */
+CORRAL_NIF(fail_allocations_after)
+{
+    corral_fail_allocations_after((long)corral_arg_int_range(c, 0, 0, 1000000));
+    return corral_make_ok(c);
+}
 CORRAL_DEF(count_true, size, (list, bool, flags), (list, double, weights))
 {
     (void)c;
@@ -632,6 +638,7 @@ CORRAL_MODULE(CorralTest.Typed,
               CORRAL_EXPORT(iodata_bytes), CORRAL_FN("hand_iodata", hand_iodata, 1),
               CORRAL_EXPORT(color_index), CORRAL_FN("hand_color", hand_color, 1),
               CORRAL_EXPORT(sum_i64), CORRAL_FN("hand_list_i64", hand_list_i64, 1),
+              CORRAL_FN("fail_allocations_after", fail_allocations_after, 1),
               CORRAL_EXPORT(count_true), CORRAL_EXPORT(total_length),
               CORRAL_EXPORT(owned_repeat), CORRAL_EXPORT(owned_then_raise), CORRAL_EXPORT(owned_misuse),
               CORRAL_EXPORT(owned_sized), CORRAL_FN_THREAD("owned_job", owned_job, 1),
