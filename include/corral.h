@@ -3222,7 +3222,13 @@ void corral_msg_free(corral_msg *m);
  *                                  i8..u64, int, uint, long, ulong, size, ssize,
  *                                  double, bool, string, cstring or binary,
  *                                  converted as
- *                                  corral_get_array does ([<word's spec>])
+ *                                  corral_get_array does ([<word's spec>]);
+ *                                  an i64 or double list is converted
+ *                                  into a block sized from the parameter's
+ *                                  last call (no copy when lengths repeat;
+ *                                  a short list after a long one may hold
+ *                                  up to 64 MiB, if the limits allow, until
+ *                                  the call returns)
  *   (opt, word, name)     corral_opt_<word>  {present, value}: nil (present
  *                                  false) or a value of the word: i8..u64, int,
  *                                  uint, long, ulong, size, ssize, double, bool,
