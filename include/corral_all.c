@@ -836,7 +836,7 @@ static CORRAL__COLD __attribute__((noinline)) void *arena_grow(corral_call *c, s
     return fresh->data;
 }
 
-static inline void *arena_take(corral_call *c, size_t size, const corral__where *at)
+static inline void *arena_take(corral_call *c, size_t size, const corral__where *at, bool soft)
 {
     size_t need = (size + 15) & ~(size_t)15;
     corral__arena *a = c->arena;
@@ -845,10 +845,10 @@ static inline void *arena_take(corral_call *c, size_t size, const corral__where 
         a->used += need;
         return p;
     }
-    return arena_grow(c, need, size, at, false);
+    return arena_grow(c, need, size, at, soft);
 }
 
-void *corral_alloc(corral_call *c, size_t size) { return arena_take(c, size, NULL); }
+void *corral_alloc(corral_call *c, size_t size) { return arena_take(c, size, NULL, false); }
 
 void *corral__scratch_regrow(corral_call *c, void *p, size_t old, size_t size, const corral__where *at)
 {
@@ -869,7 +869,7 @@ void *corral__scratch_regrow(corral_call *c, void *p, size_t old, size_t size, c
     }
     if (link == NULL) {
         /* Inside a shared chunk: a new block, the old one freed with the call. */
-        void *q = arena_take(c, size, at);
+        void *q = arena_take(c, size, at, false);
         memcpy(q, p, old);
         return q;
     }
@@ -910,22 +910,12 @@ void *corral__scratch_for(corral_call *c, size_t count, size_t width, bool zero,
 {
     if (width != 0 && count > SIZE_MAX / width)
         corral_raise(c, "cannot allocate %zu items of %zu bytes: the size overflows", count, width);
-    void *p = arena_take(c, count * width, at);
+    void *p = arena_take(c, count * width, at, false);
     if (zero) memset(p, 0, count * width);
     return p;
 }
 
-void *corral__scratch_try(corral_call *c, size_t size)
-{
-    size_t need = (size + 15) & ~(size_t)15;
-    corral__arena *a = c->arena;
-    if (a != NULL && need >= size && a->cap - a->used >= need) {
-        void *p = a->data + a->used;
-        a->used += need;
-        return p;
-    }
-    return arena_grow(c, need, size, NULL, true);
-}
+void *corral__scratch_try(corral_call *c, size_t size) { return arena_take(c, size, NULL, true); }
 
 void *corral_calloc(corral_call *c, size_t count, size_t size)
 {
@@ -1970,7 +1960,7 @@ static bool fast_array(corral_call *c, const corral_term *t, corral_type type, v
     size_t n = 0, cap = FIRST_BLOCK, last = hint ? __atomic_load_n(hint, __ATOMIC_RELAXED) : 0;
     unsigned char *block = NULL;
     if (last > FIRST_BLOCK) {
-        size_t guess = last <= HINT_MAX_BYTES / width ? last + last / 4 : HINT_MAX_BYTES / width;
+        size_t guess = last + last / 4 < HINT_MAX_BYTES / width ? last + last / 4 : HINT_MAX_BYTES / width;
         block = corral__scratch_try(c, guess * width);
         if (block != NULL) cap = guess;
     }

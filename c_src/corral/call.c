@@ -633,7 +633,7 @@ static CORRAL__COLD __attribute__((noinline)) void *arena_grow(corral_call *c, s
     return fresh->data;
 }
 
-static inline void *arena_take(corral_call *c, size_t size, const corral__where *at)
+static inline void *arena_take(corral_call *c, size_t size, const corral__where *at, bool soft)
 {
     size_t need = (size + 15) & ~(size_t)15;
     corral__arena *a = c->arena;
@@ -642,10 +642,10 @@ static inline void *arena_take(corral_call *c, size_t size, const corral__where 
         a->used += need;
         return p;
     }
-    return arena_grow(c, need, size, at, false);
+    return arena_grow(c, need, size, at, soft);
 }
 
-void *corral_alloc(corral_call *c, size_t size) { return arena_take(c, size, NULL); }
+void *corral_alloc(corral_call *c, size_t size) { return arena_take(c, size, NULL, false); }
 
 void *corral__scratch_regrow(corral_call *c, void *p, size_t old, size_t size, const corral__where *at)
 {
@@ -666,7 +666,7 @@ void *corral__scratch_regrow(corral_call *c, void *p, size_t old, size_t size, c
     }
     if (link == NULL) {
         /* Inside a shared chunk: a new block, the old one freed with the call. */
-        void *q = arena_take(c, size, at);
+        void *q = arena_take(c, size, at, false);
         memcpy(q, p, old);
         return q;
     }
@@ -707,22 +707,12 @@ void *corral__scratch_for(corral_call *c, size_t count, size_t width, bool zero,
 {
     if (width != 0 && count > SIZE_MAX / width)
         corral_raise(c, "cannot allocate %zu items of %zu bytes: the size overflows", count, width);
-    void *p = arena_take(c, count * width, at);
+    void *p = arena_take(c, count * width, at, false);
     if (zero) memset(p, 0, count * width);
     return p;
 }
 
-void *corral__scratch_try(corral_call *c, size_t size)
-{
-    size_t need = (size + 15) & ~(size_t)15;
-    corral__arena *a = c->arena;
-    if (a != NULL && need >= size && a->cap - a->used >= need) {
-        void *p = a->data + a->used;
-        a->used += need;
-        return p;
-    }
-    return arena_grow(c, need, size, NULL, true);
-}
+void *corral__scratch_try(corral_call *c, size_t size) { return arena_take(c, size, NULL, true); }
 
 void *corral_calloc(corral_call *c, size_t count, size_t size)
 {

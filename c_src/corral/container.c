@@ -216,7 +216,7 @@ static bool fast_array(corral_call *c, const corral_term *t, corral_type type, v
     size_t n = 0, cap = FIRST_BLOCK, last = hint ? __atomic_load_n(hint, __ATOMIC_RELAXED) : 0;
     unsigned char *block = NULL;
     if (last > FIRST_BLOCK) {
-        size_t guess = last <= HINT_MAX_BYTES / width ? last + last / 4 : HINT_MAX_BYTES / width;
+        size_t guess = last + last / 4 < HINT_MAX_BYTES / width ? last + last / 4 : HINT_MAX_BYTES / width;
         block = corral__scratch_try(c, guess * width);
         if (block != NULL) cap = guess;
     }
