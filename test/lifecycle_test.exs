@@ -249,7 +249,7 @@ defmodule CorralTest.LifecycleTest do
 
     holder =
       spawn(fn ->
-        cur = N.cursor_open(conn, -300)
+        cur = N.cursor_open_slow(conn, 300, 300)
         send(parent, :made)
 
         receive do
@@ -266,12 +266,12 @@ defmodule CorralTest.LifecycleTest do
         if (events = N.lifecycle_events()) != [], do: events
       end)
 
-    assert began == ["destroy cursor begins -300"]
+    assert began == ["destroy cursor begins 300"]
     ref = Process.monitor(holder)
     Process.exit(holder, :kill)
     assert_receive {:DOWN, ^ref, :process, ^holder, :killed}, 10_000
     assert Task.await(closer, 10_000) == true
-    assert events_after(2) == ["destroy cursor -300", "destroy conn 7"]
+    assert events_after(2) == ["destroy cursor 300", "destroy conn 7"]
     assert eventually(fn -> live("Cursor") == cursors end)
   end
 

@@ -403,6 +403,7 @@ CORRAL_NIF_EXTERN(schedule_dirty_thread__corral_job);
 CORRAL_NIF_EXTERN(lifecycle_events);
 CORRAL_NIF_EXTERN(conn_open);
 CORRAL_NIF_EXTERN(cursor_open);
+CORRAL_NIF_EXTERN(cursor_open_slow);
 CORRAL_NIF_EXTERN(cursor_open_then_raise);
 CORRAL_NIF_EXTERN(cursor_open_after_close);
 CORRAL_NIF_EXTERN(row_open);
@@ -602,6 +603,7 @@ CORRAL_MODULE(CorralTest.Native,
     CORRAL_FN("lifecycle_events", lifecycle_events, 0),
     CORRAL_FN("conn_open", conn_open, 1),
     CORRAL_FN("cursor_open", cursor_open, 2),
+    CORRAL_FN("cursor_open_slow", cursor_open_slow, 3),
     CORRAL_FN("cursor_open_then_raise", cursor_open_then_raise, 1),
     CORRAL_FN("cursor_open_after_close", cursor_open_after_close, 1),
     CORRAL_FN("row_open", row_open, 2),

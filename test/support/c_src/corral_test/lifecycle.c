@@ -52,6 +52,7 @@ typedef struct {
 typedef struct {
     int64_t id;
     int64_t alive;
+    int64_t slow_ms; /* cursor_open_slow: the destructor sleeps this long */
 } Cursor;
 
 typedef struct {
@@ -77,12 +78,12 @@ static void conn_destroy(Conn *conn)
 
 static void cursor_destroy(Cursor *cur)
 {
-    /* A negative id asks for a slow destructor: it says it began, sleeps
-     * -id ms, then writes to the object (which must not have been freed
-     * meanwhile; under ASan a write to freed memory aborts). */
-    if (cur->id < 0) {
+    /* A slow cursor's destructor says it began, sleeps, then writes to
+     * the object (which must not have been freed meanwhile; under ASan a
+     * write to freed memory aborts). */
+    if (cur->slow_ms > 0) {
         event("destroy cursor begins", cur->id);
-        struct timespec t = {-cur->id / 1000, (-cur->id % 1000) * 1000000};
+        struct timespec t = {cur->slow_ms / 1000, (cur->slow_ms % 1000) * 1000000};
         nanosleep(&t, NULL);
     }
     /* The parent must still be whole: its destructor runs after this one. */
@@ -115,6 +116,20 @@ CORRAL_NIF(cursor_open)
     Cursor *cur = corral_resource_new_child(c, Cursor, conn, 0);
     cur->id = id;
     cur->alive = 1;
+    return corral_make_resource(c, cur);
+}
+
+/* cursor_open_slow(conn, id, ms): a cursor whose destructor sleeps ms
+ * (0..1000) milliseconds. */
+CORRAL_NIF(cursor_open_slow)
+{
+    Conn *conn = corral_arg_resource(c, 0, Conn);
+    int64_t id = corral_arg_i64(c, 1);
+    int64_t ms = corral_arg_int_range(c, 2, 0, 1000);
+    Cursor *cur = corral_resource_new_child(c, Cursor, conn, 0);
+    cur->id = id;
+    cur->alive = 1;
+    cur->slow_ms = ms;
     return corral_make_resource(c, cur);
 }
 
