@@ -105,10 +105,28 @@ CORRAL_NIF(drain)
     return list;
 }
 
+/* The shared-memory ring (ring.c). */
+CORRAL_NIF_EXTERN(ring_create);
+CORRAL_NIF_EXTERN(ring_unlink);
+CORRAL_NIF_EXTERN(ring_close);
+CORRAL_NIF_EXTERN(ring_call);
+CORRAL_NIF_EXTERN(ring_owns);
+CORRAL_NIF_EXTERN(ring_free);
+CORRAL_NIF_EXTERN(ring_attach);
+CORRAL_NIF_EXTERN(ring_reply);
+
 /* Bound as an Erlang module: its stubs are written by hand in tracker.ex and
- * only Corral calls them. */
+ * only Corral calls them. Loaded in both VMs of an isolated module. */
 CORRAL_ERLANG_MODULE(Elixir.Corral.Isolated.Tracker,
     CORRAL_FN("track", track, 3),
     CORRAL_FN("release", release, 1),
     CORRAL_FN("released", released, 1),
-    CORRAL_FN("drain", drain, 1));
+    CORRAL_FN("drain", drain, 1),
+    CORRAL_FN("ring_create", ring_create, 0),
+    CORRAL_FN("ring_unlink", ring_unlink, 1),
+    CORRAL_FN("ring_close", ring_close, 1),
+    CORRAL_FN("ring_call", ring_call, 3),
+    CORRAL_FN("ring_owns", ring_owns, 3),
+    CORRAL_FN("ring_free", ring_free, 3),
+    CORRAL_FN("ring_attach", ring_attach, 2),
+    CORRAL_FN("ring_reply", ring_reply, 3));

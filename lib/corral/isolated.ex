@@ -101,8 +101,18 @@ defmodule Corral.Isolated do
   def release(%Corral.Handle{module: module, gen: gen, id: id, ref: ref}) when is_reference(ref) do
     if Tracker.release(ref) do
       case Process.whereis(server_name(module)) do
-        nil -> :ok
-        pid -> send(pid, {:"$corral_release", gen, [id]})
+        nil ->
+          :ok
+
+        # Waits until the native process has let go: a call made after
+        # this, which may take the ring instead of the server's pipe, must
+        # not find the term still held.
+        pid ->
+          try do
+            GenServer.call(pid, {:release, gen, id}, :infinity)
+          catch
+            :exit, _ -> :ok
+          end
       end
     end
 
@@ -164,14 +174,69 @@ defmodule Corral.Isolated do
       end
 
     payload = :erlang.term_to_binary({function, args, handles?})
-    server = server!(module, server_name)
-    tag = :erlang.monitor(:process, server, [{:alias, :demonitor}])
-    send(server, {:"$corral_call", tag, function, arity, payload})
-    result = await(tag, server, module, function, arity, timeout)
+
+    result =
+      case ring(server_name) do
+        {gen, ring, slot} -> ring_call(ring, gen, slot, payload, module, server_name, function, arity, timeout)
+        nil -> pipe_call(payload, module, server_name, function, arity, timeout)
+      end
+
     # The handles in args stay referenced until the reply is in, so none
     # can be collected (and released) while the call uses it.
     keep(args)
     result
+  end
+
+  # How long a caller spins for its reply in the shared ring before it
+  # waits for it as a message (c_src/corral_isolated/ring.c).
+  @spin_us 100
+
+  defp ring(server_name) do
+    case :ets.lookup(server_name, :ring) do
+      [{:ring, gen, ring, slot}] -> {gen, ring, slot}
+      [] -> nil
+    end
+  rescue
+    # No server yet (its table is gone with it).
+    ArgumentError -> nil
+  end
+
+  # The fast path: the request goes into the shared ring, and the reply
+  # comes back there while the caller spins; a late one (or one too big for
+  # the ring) comes through the server, as on the pipe.
+  defp ring_call(ring, gen, slot, payload, module, server_name, function, arity, timeout) do
+    case Tracker.ring_call(ring, payload, @spin_us) do
+      {:reply, bin} ->
+        reply(decode_reply(bin, module, function, arity), slot)
+
+      {:parked, ring_slot, id} ->
+        parked(module, server_name, function, arity, timeout, {:"$corral_parked", gen, ring_slot, id, :ok})
+
+      {:violation, ring_slot, id} ->
+        parked(module, server_name, function, arity, timeout, {:"$corral_parked", gen, ring_slot, id, :violation})
+
+      :full ->
+        pipe_call(payload, module, server_name, function, arity, timeout)
+    end
+  end
+
+  defp parked(module, server_name, function, arity, timeout, {kind, gen, ring_slot, id, how}) do
+    case Process.whereis(server_name) do
+      nil ->
+        raise crash_error(module, function, arity, %{status: nil, signal: nil, why: {:server_down, :noproc}})
+
+      server ->
+        tag = :erlang.monitor(:process, server, [{:alias, :demonitor}])
+        send(server, {kind, tag, function, arity, gen, ring_slot, id, how})
+        await(tag, server, module, function, arity, timeout)
+    end
+  end
+
+  defp pipe_call(payload, module, server_name, function, arity, timeout) do
+    server = server!(module, server_name)
+    tag = :erlang.monitor(:process, server, [{:alias, :demonitor}])
+    send(server, {:"$corral_call", tag, function, arity, payload})
+    await(tag, server, module, function, arity, timeout)
   end
 
   @doc false

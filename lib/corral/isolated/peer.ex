@@ -3,22 +3,28 @@ defmodule Corral.Isolated.Peer do
   # The code that runs in the native process of an isolated module: a VM
   # started by Corral.Isolated.Server with
   #
-  #     -corral_peer Module Gen CallerOsPid -s Elixir.Corral.Isolated.Peer main
+  #     -corral_peer Module Gen CallerOsPid RingPath -s Elixir.Corral.Isolated.Peer main
   #
   # It sets the flag that makes the module's @on_load load its library
   # (Corral.Isolated.peer?/0), loads the module, and serves calls read from
-  # file descriptor 3 (answers go to 4), each in a process of its own:
+  # file descriptor 3 (answers go to 4), or from the shared ring at RingPath
+  # ("none": no ring; c_src/corral_isolated/ring.c), each in a process of
+  # its own:
   #
   #   <<1, id::64, call>>   call = term_to_binary({fun, args, handles?})
   #   <<2, ids>>            ids = term_to_binary([id]): let go of these handles
   #   <<3, id::64>>         the caller gave up on call id: kill its process
   #   <<5, n::64>>          ping
+  #   <<8, n::64>>          sync: answered in order, after what came before
   #
   # and answers
   #
-  #   <<0, ready>>          ready = term_to_binary({:ready, load_result})
+  #   <<0, ready>>          ready = term_to_binary({:ready, load_result, ring_attached?})
   #   <<1, id::64, reply>>  reply = term_to_binary({:ok, result, handles?} | {:raise, kind, reason, stack})
   #   <<4, id::64>>         the process of abandoned call id has ended
+  #   <<8, n::64>>          the sync answered
+  #   <<6, slot::32, id::64, reply>>  the reply to a call that came through
+  #                         the ring, when the ring cannot take it
   #   <<5, n::64, ids>>     pong: ids (64 bits each) of the calls inside
   #                         their native function now
   #
@@ -44,7 +50,7 @@ defmodule Corral.Isolated.Peer do
 
   defp serve do
     if user = Process.whereis(:user), do: Process.group_leader(self(), user)
-    {:ok, [[module, gen, parent | _]]} = :init.get_argument(:corral_peer)
+    {:ok, [[module, gen, parent, ring_path | _]]} = :init.get_argument(:corral_peer)
     module = List.to_atom(module)
     gen = List.to_integer(gen)
     watch_parent(List.to_string(parent))
@@ -60,7 +66,8 @@ defmodule Corral.Isolated.Peer do
         {:error, reason} -> {:error, reason}
       end
 
-    Port.command(port, [<<0>> | :erlang.term_to_binary({:ready, load})])
+    ring? = ring_path != ~c"none" and attach(ring_path)
+    Port.command(port, [<<0>> | :erlang.term_to_binary({:ready, load, ring?})])
     loop(%{port: port, table: table, running: running, module: module, gen: gen}, %{}, %{})
   end
 
@@ -80,12 +87,24 @@ defmodule Corral.Isolated.Peer do
     end
   end
 
+  # The ring's thread sends this process each request it finds there.
+  defp attach(path) do
+    Corral.Isolated.Tracker.load!()
+    Corral.Isolated.Tracker.ring_attach(List.to_string(path), self()) == :ok
+  rescue
+    _ -> false
+  end
+
   defp loop(ctx, by_id, by_pid) do
     port = ctx.port
 
     receive do
+      {:"$corral_ring", slot, id, call} ->
+        {pid, _} = spawn_monitor(fn -> run(ctx, id, call, slot) end)
+        loop(ctx, Map.put(by_id, id, pid), Map.put(by_pid, pid, id))
+
       {^port, {:data, <<1, id::64, call::binary>>}} ->
-        {pid, _} = spawn_monitor(fn -> run(ctx, id, call) end)
+        {pid, _} = spawn_monitor(fn -> run(ctx, id, call, nil) end)
         loop(ctx, Map.put(by_id, id, pid), Map.put(by_pid, pid, id))
 
       {^port, {:data, <<2, ids::binary>>}} ->
@@ -105,6 +124,10 @@ defmodule Corral.Isolated.Peer do
             Port.command(port, <<4, id::64>>)
             loop(ctx, by_id, by_pid)
         end
+
+      {^port, {:data, <<8, n::64>>}} ->
+        Port.command(port, <<8, n::64>>)
+        loop(ctx, by_id, by_pid)
 
       {^port, {:data, <<5, n::64>>}} ->
         # Answered by this process, which needs a scheduler: native calls
@@ -138,7 +161,7 @@ defmodule Corral.Isolated.Peer do
     end
   end
 
-  defp run(ctx, id, call) do
+  defp run(ctx, id, call, slot) do
     reply =
       try do
         {fun, args, handles?} = :erlang.binary_to_term(call)
@@ -156,7 +179,13 @@ defmodule Corral.Isolated.Peer do
         kind, reason -> {:raise, kind, reason, trim(__STACKTRACE__)}
       end
 
-    Port.command(ctx.port, [<<1, id::64>> | :erlang.term_to_binary(reply)])
+    reply = :erlang.term_to_binary(reply)
+
+    cond do
+      slot == nil -> Port.command(ctx.port, [<<1, id::64>> | reply])
+      Corral.Isolated.Tracker.ring_reply(slot, id, reply) -> :ok
+      true -> Port.command(ctx.port, [<<6, slot::32, id::64>> | reply])
+    end
   end
 
   # The frames of the native call, without this module's.

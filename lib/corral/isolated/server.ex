@@ -31,15 +31,18 @@ defmodule Corral.Isolated.Server do
   # in flight, unless the module sets isolate: [unresponsive_after: ms].
   @unresponsive_after 10_000
 
-  def start(module, name), do: GenServer.start(__MODULE__, module, name: name)
+  def start(module, name), do: GenServer.start(__MODULE__, {module, name}, name: name)
 
   @impl true
-  def init(module) do
+  def init({module, name}) do
     Process.flag(:trap_exit, true)
     # Not the first caller's group leader: that one may go away first.
     if user = Process.whereis(:user), do: Process.group_leader(self(), user)
     Tracker.load!()
     Process.send_after(self(), :drain, @drain_every)
+    # Where callers find the shared ring of the running native process
+    # ({:ring, gen, ring, slot}, while one is up); gone with this server.
+    table = :ets.new(name, [:named_table, :protected, read_concurrency: true])
 
     unresponsive_after =
       case function_exported?(module, :__corral_isolated__, 0) && module.__corral_isolated__() do
@@ -81,11 +84,54 @@ defmodule Corral.Isolated.Server do
        need: 4,
        max_message: Application.get_env(:corral, :isolated_max_message, @max_message),
        # abandoned calls not yet reported ended: id => {fun, arity}
-       abandoned: %{}
+       abandoned: %{},
+       table: table,
+       # the shared ring of the running native process (ring.c), or nil
+       ring: nil,
+       # calls made through the ring and parked here: id => ring slot
+       ring_calls: %{},
+       # replies on the pipe to ring calls whose caller has not parked yet:
+       # id => {slot, reply}
+       early: %{},
+       # {gen, info} of the last native process that died, for callers that
+       # park after it did
+       last_death: nil,
+       # release/1 callers waiting for the native process to let go: n => from
+       syncs: %{}
      }}
   end
 
+  # A call made through the ring whose reply did not come while its caller
+  # spun: it comes on the pipe (<<6, ...>>), maybe already did.
   @impl true
+  def handle_info({:"$corral_parked", tag, fun, arity, gen, ring_slot, id, how}, s) do
+    cond do
+      gen != s.gen or s.status != :up or s.ring == nil ->
+        # The native process it was sent to is gone.
+        info =
+          case s.last_death do
+            {^gen, info} -> info
+            _ -> %{status: nil, signal: nil, why: :died}
+          end
+
+        send(tag, {tag, :crash, info})
+        {:noreply, s}
+
+      how == :violation ->
+        s = %{s | calls: Map.put(s.calls, id, {tag, fun, arity}), ids: Map.put(s.ids, tag, id), ring_calls: Map.put(s.ring_calls, id, ring_slot)}
+        {:noreply, violation(s, "a reply in the shared ring to another call")}
+
+      is_map_key(s.early, id) ->
+        {{_slot, reply}, early} = Map.pop(s.early, id)
+        Tracker.ring_free(s.ring, ring_slot, id)
+        send(tag, {tag, :reply, s.slot, reply})
+        {:noreply, %{s | early: early}}
+
+      true ->
+        {:noreply, %{s | calls: Map.put(s.calls, id, {tag, fun, arity}), ids: Map.put(s.ids, tag, id), ring_calls: Map.put(s.ring_calls, id, ring_slot)}}
+    end
+  end
+
   def handle_info({:"$corral_call", tag, fun, arity, payload}, s) do
     s = drain(s)
 
@@ -221,6 +267,17 @@ defmodule Corral.Isolated.Server do
     {:reply, if(s.status == :up, do: s.os_pid), s}
   end
 
+  # release/1: the native process lets go of the term, then answers the
+  # sync (8) that follows, in order on the pipe.
+  def handle_call({:release, gen, id}, from, %{status: :up, gen: gen, stopping: nil} = s) do
+    <<n::64>> = :crypto.strong_rand_bytes(8)
+    command(s.port, [<<2>> | :erlang.term_to_binary([id])])
+    command(s.port, <<8, n::64>>)
+    {:noreply, %{s | syncs: Map.put(s.syncs, n, from)}}
+  end
+
+  def handle_call({:release, _gen, _id}, _from, s), do: {:reply, :ok, s}
+
   def handle_call(:stop, from, s) do
     case s.status do
       :down ->
@@ -264,6 +321,35 @@ defmodule Corral.Isolated.Server do
     end
   end
 
+  defp message(<<1, id::64, _reply::binary>>, s) when is_map_key(s.ring_calls, id) do
+    violation(s, "a reply on the pipe to a call made through the shared ring")
+  end
+
+  # The reply to a ring call that came on the pipe (the caller parked, or it
+  # did not fit). It counts only for the call that holds that ring slot; if
+  # the caller has not parked yet, it waits for it.
+  defp message(<<6, ring_slot::32, id::64, reply::binary>>, %{ring: ring} = s) when ring != nil do
+    case Map.pop(s.calls, id) do
+      {{tag, _fun, _arity}, calls} when :erlang.map_get(id, s.ring_calls) == ring_slot ->
+        Tracker.ring_free(ring, ring_slot, id)
+        send(tag, {tag, :reply, s.slot, reply})
+        %{s | calls: calls, ids: Map.delete(s.ids, tag), ring_calls: Map.delete(s.ring_calls, id)}
+
+      {nil, _} when is_map_key(s.abandoned, id) ->
+        s
+
+      {nil, _} ->
+        if not is_map_key(s.early, id) and Tracker.ring_owns(ring, ring_slot, id) do
+          %{s | early: Map.put(s.early, id, {ring_slot, reply})}
+        else
+          violation(s, "a reply to no call in flight")
+        end
+
+      {_, _} ->
+        violation(s, "a reply to no call in flight")
+    end
+  end
+
   defp message(<<1, id::64, reply::binary>>, s) do
     case Map.pop(s.calls, id) do
       {{tag, _fun, _arity}, calls} ->
@@ -285,16 +371,33 @@ defmodule Corral.Isolated.Server do
 
   defp message(<<5, _::binary>>, s), do: violation(s, "an answer to no ping")
 
+  defp message(<<8, n::64>>, s) when is_map_key(s.syncs, n) do
+    {from, syncs} = Map.pop(s.syncs, n)
+    GenServer.reply(from, :ok)
+    %{s | syncs: syncs}
+  end
+
+  defp message(<<8, _::binary>>, s), do: violation(s, "an answer to no release")
+
   defp message(<<4, id::64>>, s) do
     case s.abandoned do
-      %{^id => _} -> %{s | abandoned: Map.delete(s.abandoned, id)}
+      %{^id => _} ->
+        {ring_slot, ring_calls} = Map.pop(s.ring_calls, id)
+        if ring_slot != nil and s.ring != nil, do: Tracker.ring_free(s.ring, ring_slot, id)
+        %{s | abandoned: Map.delete(s.abandoned, id), ring_calls: ring_calls}
+
       _ -> violation(s, "the end of a call that was not abandoned")
     end
   end
 
   defp message(<<0, ready::binary>>, %{status: :booting} = s) do
     case safe_decode(ready) do
-      {:ok, {:ready, _load}} ->
+      {:ok, {:ready, _load, ring?}} when is_boolean(ring?) ->
+        # The native process has mapped the ring's file (or failed to):
+        # the name is not needed any more.
+        if s.ring, do: Tracker.ring_unlink(s.ring)
+        s = if ring? and s.ring, do: s, else: %{s | ring: nil}
+        if s.ring, do: :ets.insert(s.table, {:ring, s.gen, s.ring, s.slot})
         s = %{s | status: :up, pong_at: System.monotonic_time(:millisecond)}
         tick(s)
         queued = Enum.reverse(s.queue)
@@ -428,6 +531,14 @@ defmodule Corral.Isolated.Server do
   # Handles garbage collected in this VM: the native process lets go of
   # their terms. Ids of an earlier native process are gone already.
   defp drain(s) do
+    # A reply waiting for a caller that took another from the ring (only a
+    # native process that answered twice sends one) is dropped once the
+    # slot has moved on.
+    s =
+      if s.early == %{} or s.ring == nil,
+        do: s,
+        else: %{s | early: Map.filter(s.early, fn {id, {slot, _}} -> Tracker.ring_owns(s.ring, slot, id) end)}
+
     case Tracker.drain(s.slot) do
       [] -> s
       dead -> release(s, dead)
@@ -466,7 +577,15 @@ defmodule Corral.Isolated.Server do
 
   defp boot(s) do
     gen = :erlang.unique_integer([:positive, :monotonic])
-    {exec, args} = command_line(s.module, gen)
+
+    {ring, ring_path} =
+      case Tracker.ring_create() do
+        {ring, path} -> {ring, path}
+        :unsupported -> {nil, "none"}
+      end
+
+    s = %{s | ring: ring}
+    {exec, args} = command_line(s.module, gen, ring_path)
     try do
       Port.open({:spawn_executable, shell()}, [
         # A byte stream: messages are cut by take_messages/1.
@@ -492,7 +611,8 @@ defmodule Corral.Isolated.Server do
       ])
     rescue
       e ->
-        fail_queue(s, %{status: nil, signal: nil, why: {:start_failed, Exception.message(e)}})
+        if s.ring, do: Tracker.ring_unlink(s.ring)
+        fail_queue(%{s | ring: nil}, %{status: nil, signal: nil, why: {:start_failed, Exception.message(e)}})
     else
       port ->
         os_pid =
@@ -530,7 +650,18 @@ defmodule Corral.Isolated.Server do
       end
 
     info = %{status: status, signal: signal(status), why: why}
+    # Callers stop spinning on the ring, and new calls do not use it; those
+    # that park later get `info` from last_death.
+    :ets.delete(s.table, :ring)
+
+    if s.ring do
+      Tracker.ring_close(s.ring)
+      Tracker.ring_unlink(s.ring)
+    end
+
     for {_id, {tag, _, _}} <- s.calls, do: send(tag, {tag, :crash, info})
+    # The terms are gone with the process.
+    for {_n, from} <- s.syncs, do: GenServer.reply(from, :ok)
     s = fail_queue(s, info)
 
     case s.stopping do
@@ -539,7 +670,7 @@ defmodule Corral.Isolated.Server do
     end
 
     %{s | port: nil, os_pid: nil, shell_pid: nil, ping: nil, running: [], status: :down, stopping: nil, calls: %{}, ids: %{}, abandoned: %{}, chunks: [],
-          buffered: 0, need: 4}
+          buffered: 0, need: 4, ring: nil, ring_calls: %{}, early: %{}, last_death: {s.gen, info}, syncs: %{}}
   end
 
   # Signal numbers agree across Unix systems only up to 15 (and not on 7 and
@@ -566,12 +697,12 @@ defmodule Corral.Isolated.Server do
 
   # The VM of the native process: erlexec of this VM's ERTS (its environment
   # variables are set by the erl script that started this VM), else erl.
-  defp command_line(module, gen) do
+  defp command_line(module, gen, ring_path) do
     paths =
       for dir <- :code.get_path(), dir = List.to_string(dir), dir != ".", not String.starts_with?(dir, otp_lib()), do: dir
 
     args =
-      ["-noinput", "+Bi", "-corral_peer", Atom.to_string(module), Integer.to_string(gen), System.pid()] ++
+      ["-noinput", "+Bi", "-corral_peer", Atom.to_string(module), Integer.to_string(gen), System.pid(), ring_path] ++
         Enum.flat_map(paths, &["-pa", &1]) ++ ["-s", "Elixir.Corral.Isolated.Peer", "main"]
 
     {executable(), args}

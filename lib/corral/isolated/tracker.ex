@@ -11,6 +11,7 @@ defmodule Corral.Isolated.Tracker do
 
   @source_dir Path.expand("../../../c_src/corral_isolated", __DIR__)
   @external_resource Path.join(@source_dir, "tracker.c")
+  @external_resource Path.join(@source_dir, "ring.c")
 
   defp build_opts, do: [otp_app: :corral, lib: "corral_isolated", path: @source_dir, compile_commands: false]
 
@@ -21,7 +22,9 @@ defmodule Corral.Isolated.Tracker do
         info =
           :global.trans({{__MODULE__, :build}, self()}, fn -> Corral.Compiler.build!(__MODULE__, build_opts()) end, [node()], :infinity)
 
-        expected = [{:drain, 1, 0}, {:release, 1, 0}, {:released, 1, 0}, {:track, 3, 0}]
+        expected =
+          [{:drain, 1, 0}, {:release, 1, 0}, {:released, 1, 0}, {:ring_attach, 2, 0}, {:ring_call, 3, 0}, {:ring_close, 1, 0},
+           {:ring_create, 0, 0}, {:ring_free, 3, 0}, {:ring_owns, 3, 0}, {:ring_reply, 3, 0}, {:ring_unlink, 1, 0}, {:track, 3, 0}]
 
         if Enum.sort(info.exports) != expected do
           raise "Corral: the handle tracker library exports #{inspect(info.exports)}, expected #{inspect(expected)}"
@@ -78,6 +81,41 @@ defmodule Corral.Isolated.Tracker do
   @doc "`[{gen, id}]` of the slot's handles collected since the last drain."
   def drain(slot), do: __nif_drain(slot)
 
+  # The shared-memory ring of c_src/corral_isolated/ring.c (its comments
+  # say what each returns).
+  @doc false
+  def ring_create, do: __nif_ring_create()
+  @doc false
+  def ring_unlink(ring), do: __nif_ring_unlink(ring)
+  @doc false
+  def ring_close(ring), do: __nif_ring_close(ring)
+  @doc false
+  def ring_call(ring, request, spin_us), do: __nif_ring_call(ring, request, spin_us)
+  @doc false
+  def ring_owns(ring, slot, id), do: __nif_ring_owns(ring, slot, id)
+  @doc false
+  def ring_free(ring, slot, id), do: __nif_ring_free(ring, slot, id)
+  @doc false
+  def ring_attach(path, server), do: __nif_ring_attach(path, server)
+  @doc false
+  def ring_reply(slot, id, reply), do: __nif_ring_reply(slot, id, reply)
+
+  @doc false
+  def __nif_ring_create, do: :erlang.nif_error(:not_loaded)
+  @doc false
+  def __nif_ring_unlink(_ring), do: :erlang.nif_error(:not_loaded)
+  @doc false
+  def __nif_ring_close(_ring), do: :erlang.nif_error(:not_loaded)
+  @doc false
+  def __nif_ring_call(_ring, _request, _spin_us), do: :erlang.nif_error(:not_loaded)
+  @doc false
+  def __nif_ring_owns(_ring, _slot, _id), do: :erlang.nif_error(:not_loaded)
+  @doc false
+  def __nif_ring_free(_ring, _slot, _id), do: :erlang.nif_error(:not_loaded)
+  @doc false
+  def __nif_ring_attach(_path, _server), do: :erlang.nif_error(:not_loaded)
+  @doc false
+  def __nif_ring_reply(_slot, _id, _reply), do: :erlang.nif_error(:not_loaded)
   @doc false
   def __nif_track(_slot, _gen, _id), do: :erlang.nif_error(:not_loaded)
   @doc false

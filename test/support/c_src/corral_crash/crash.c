@@ -119,7 +119,7 @@ CORRAL_THREAD_NIF(sum_thread)
 
 CORRAL_DOC("add", 2, "add(integer(), integer()) :: integer()", "The sum, computed in the native process.");
 
-/* raw_write(bytes): writes the bytes as they are on the channel to the
+/* raw_write(bytes): on a dirty IO scheduler, writes the bytes as they are on the channel to the
  * calling VM (file descriptor 4 of the native process), as a bug that
  * corrupted this process's memory could: the calling VM must not trust
  * what comes from here. */
@@ -132,6 +132,12 @@ CORRAL_NIF(raw_write)
         if (n <= 0) corral_raise(c, "raw_write: write failed");
         done += (size_t)n;
     }
+    /* Every use writes what the calling VM must take as a broken protocol
+     * and kill this process for; the call waits for that (up to 10 s), so
+     * that it is still in flight then and reports it, whichever way its
+     * reply would have gone (the shared ring does not pass the pipe). */
+    struct timespec t = {0, 10 * 1000 * 1000};
+    for (int i = 0; i < 1000; i++) nanosleep(&t, NULL);
     return corral_make_ok(c);
 }
 
@@ -149,5 +155,5 @@ CORRAL_MODULE(CorralTest.IsolatedNative,
     CORRAL_FN("cell_new", cell_new, 1),
     CORRAL_FN("cell_add", cell_add, 2),
     CORRAL_FN("cells_destroyed", cells_destroyed, 0),
-    CORRAL_FN("raw_write", raw_write, 1),
+    CORRAL_FN_FLAGS("raw_write", raw_write, 1, CORRAL_DIRTY_IO),
     CORRAL_FN_THREAD("sum_thread", sum_thread, 1));
