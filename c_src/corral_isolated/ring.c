@@ -80,7 +80,8 @@ typedef struct {
     uint32_t slots, slot_bytes;
     uint32_t seq;      /* futex word: bumped after each request */
     uint32_t sleeping; /* the native thread waits on seq */
-    uint8_t pad[4096 - 24];
+    uint32_t polling;  /* the serving process polls: nobody to wake */
+    uint8_t pad[4096 - 28];
     Slot slot[RING_SLOTS];
 } Region;
 
@@ -240,11 +241,12 @@ CORRAL_NIF(ring_call)
     __atomic_store_n(&s->len, (uint32_t)req.size, __ATOMIC_RELAXED);
     __atomic_store_n(&s->id, id, __ATOMIC_RELAXED);
     __atomic_store_n(&s->state, REQUEST, __ATOMIC_SEQ_CST);
-    /* Paired with the thread's store to `sleeping` and load of `seq`
-     * (native_thread): either it sees this request or we see it asleep. */
+    /* Paired with ring_poll's store to `polling` and the thread's to
+     * `sleeping` (each then looks at the slots or at seq): either they see
+     * this request or we see that one must be woken. */
     __atomic_fetch_add(&region->seq, 1, __ATOMIC_SEQ_CST);
 #ifdef __linux__
-    if (__atomic_load_n(&region->sleeping, __ATOMIC_SEQ_CST))
+    if (!__atomic_load_n(&region->polling, __ATOMIC_SEQ_CST) && __atomic_load_n(&region->sleeping, __ATOMIC_SEQ_CST))
         syscall(SYS_futex, &region->seq, FUTEX_WAKE, 1, NULL, NULL, 0);
 #endif
 
@@ -303,66 +305,120 @@ CORRAL_NIF(ring_free)
 
 /* ---- The native VM's side ---- */
 
+/*
+ * The serving process of the native VM takes requests itself, polling the
+ * region from its scheduler (ring_poll): a thread handing them over would
+ * have to wake that scheduler for each one, 15 us or more here, and a
+ * thread spinning for them takes the core the scheduler needs. While it
+ * polls (Region.polling), callers wake nobody. When it has been idle for a
+ * while it stops (ring_poll returns :idle) and waits for a message; the
+ * thread below, asleep on the futex, sends it {:"$corral_ring_wake"} when
+ * a request comes.
+ */
 static Region *native_region;
 static ErlNifPid native_server;
+static int native_idle; /* atomic: the serving process waits for a wake */
 
-/* Hands each request to the serving process as {:"$corral_ring", slot, id,
- * request}; spins a little when idle, then sleeps on the futex. Runs until
- * the native VM halts. */
+static int pending(Region *region)
+{
+    for (int i = 0; i < RING_SLOTS; i++) {
+        uint32_t state = load(&region->slot[i].state);
+        if (state == REQUEST || state == WAITING) return 1;
+    }
+    return 0;
+}
+
+static void wake_server(ErlNifEnv *env)
+{
+    int one = 1;
+    if (__atomic_compare_exchange_n(&native_idle, &one, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+        enif_send(NULL, &native_server, env, enif_make_atom(env, "$corral_ring_wake"));
+        enif_clear_env(env);
+    }
+}
+
 static void *native_thread(void *arg)
 {
     (void)arg;
     Region *region = native_region;
     ErlNifEnv *env = enif_alloc_env();
-    unsigned idle = 0;
     for (;;) {
-        int found = 0;
-        for (int i = 0; i < RING_SLOTS; i++) {
-            Slot *s = &region->slot[i];
-            uint32_t state = load(&s->state);
-            if (!(state == REQUEST && cas(&s->state, REQUEST, TAKEN)) && !(state == WAITING && cas(&s->state, WAITING, PARKED)))
-                continue;
-            found = 1;
-            uint32_t len = __atomic_load_n(&s->len, __ATOMIC_RELAXED);
-            if (len > SLOT_DATA) len = SLOT_DATA;
-            ERL_NIF_TERM bin;
-            unsigned char *p = enif_make_new_binary(env, len, &bin);
-            memcpy(p, s->data, len);
-            ERL_NIF_TERM msg = enif_make_tuple4(env, enif_make_atom(env, "$corral_ring"), enif_make_int(env, i),
-                                                enif_make_uint64(env, __atomic_load_n(&s->id, __ATOMIC_RELAXED)), bin);
-            enif_send(NULL, &native_server, env, msg);
-            enif_clear_env(env);
-        }
-        if (found) {
-            idle = 0;
-            continue;
-        }
-        /* Only a short spin: on a machine with few cores, a thread spinning
-         * here takes the core the serving process's scheduler, just woken
-         * by enif_send, needs next. */
-        if (++idle < RING_IDLE_SPIN) {
-            pause_cpu();
-            continue;
-        }
-#ifdef __linux__
-        __atomic_store_n(&region->sleeping, 1, __ATOMIC_SEQ_CST);
         uint32_t seen = __atomic_load_n(&region->seq, __ATOMIC_SEQ_CST);
-        int pending = 0;
-        for (int i = 0; i < RING_SLOTS; i++)
-            if (load(&region->slot[i].state) == REQUEST || load(&region->slot[i].state) == WAITING) pending = 1;
-        if (!pending) {
-            struct timespec t = {1, 0};
+        if (__atomic_load_n(&native_idle, __ATOMIC_SEQ_CST) && pending(region)) wake_server(env);
+        __atomic_store_n(&region->sleeping, 1, __ATOMIC_SEQ_CST);
+        if (__atomic_load_n(&region->seq, __ATOMIC_SEQ_CST) == seen) {
+#ifdef __linux__
+            /* Bounded, so that a missed wake costs at most this. */
+            struct timespec t = {0, 50 * 1000 * 1000};
             syscall(SYS_futex, &region->seq, FUTEX_WAIT, seen, &t, NULL, 0);
+#else
+            struct timespec t = {0, 1000 * 1000};
+            nanosleep(&t, NULL);
+#endif
         }
         __atomic_store_n(&region->sleeping, 0, __ATOMIC_SEQ_CST);
-#endif
-        idle = 0;
     }
     return NULL;
 }
 
+/* Takes the requests waiting in the region: [{slot, id, request}]. */
+static ERL_NIF_TERM take_requests(corral_call *c, Region *region)
+{
+    ErlNifEnv *env = corral_env(c);
+    ERL_NIF_TERM list = enif_make_list(env, 0);
+    for (int i = RING_SLOTS - 1; i >= 0; i--) {
+        Slot *s = &region->slot[i];
+        uint32_t state = load(&s->state);
+        if (!(state == REQUEST && cas(&s->state, REQUEST, TAKEN)) && !(state == WAITING && cas(&s->state, WAITING, PARKED)))
+            continue;
+        uint32_t len = __atomic_load_n(&s->len, __ATOMIC_RELAXED);
+        if (len > SLOT_DATA) len = SLOT_DATA;
+        ERL_NIF_TERM bin;
+        unsigned char *p = enif_make_new_binary(env, len, &bin);
+        memcpy(p, s->data, len);
+        ERL_NIF_TERM item = enif_make_tuple3(env, enif_make_int(env, i), enif_make_uint64(env, __atomic_load_n(&s->id, __ATOMIC_RELAXED)), bin);
+        list = enif_make_list_cell(env, item, list);
+    }
+    return list;
+}
+
+/* ring_poll(spin_us, stop?): the requests in the region ([{slot, id,
+ * request}]), waiting up to spin_us microseconds for one; [] if none came.
+ * With stop? true and none there, the serving process stops polling:
+ * :idle, and {:"$corral_ring_wake"} comes when one does. */
+CORRAL_NIF(ring_poll)
+{
+    int64_t spin_us = corral_arg_int_range(c, 0, 0, 1000);
+    bool stop = corral_arg_bool(c, 1);
+    Region *region = native_region;
+    if (region == NULL) return corral_make_atom(c, "idle");
+    __atomic_store_n(&region->polling, 1, __ATOMIC_SEQ_CST);
+    uint64_t start = now_ns(), limit = (uint64_t)spin_us * 1000u, spun = 0;
+    for (uint32_t k = 1; !pending(region); k++) {
+        if ((k & 15) == 0 && (spun = now_ns() - start) >= limit) break;
+        pause_cpu();
+    }
+    enif_consume_timeslice(corral_env(c), (int)(1 + spun / 10000u));
+    if (pending(region)) return take_requests(c, region);
+    if (!stop) return enif_make_list(corral_env(c), 0);
+
+    /* Paired with ring_call's bump of seq and load of polling: either it
+     * wakes the thread, or the check below sees its request. */
+    __atomic_store_n(&native_idle, 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&region->polling, 0, __ATOMIC_SEQ_CST);
+    if (pending(region)) {
+        int one = 1;
+        if (__atomic_compare_exchange_n(&native_idle, &one, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+            __atomic_store_n(&region->polling, 1, __ATOMIC_SEQ_CST);
+            return take_requests(c, region);
+        }
+        /* The thread took it and sends the wake. */
+    }
+    return corral_make_atom(c, "idle");
+}
+
 /* ring_attach(path, server): maps the calling VM's region and starts the
- * thread that hands its requests to `server`. :ok, or {:error, why}. */
+ * thread that wakes `server` when it stopped polling. :ok, or {:error, why}. */
 CORRAL_NIF(ring_attach)
 {
     const char *path = corral_arg_cstring(c, 0);
@@ -382,6 +438,7 @@ CORRAL_NIF(ring_attach)
     }
     native_region = region;
     native_server = server;
+    __atomic_store_n(&region->polling, 1, __ATOMIC_SEQ_CST);
     ErlNifTid tid;
     ErlNifThreadOpts *opts = enif_thread_opts_create("corral_ring_opts");
     int failed = enif_thread_create("corral_ring", &tid, native_thread, NULL, opts);

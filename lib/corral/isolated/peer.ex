@@ -68,7 +68,7 @@ defmodule Corral.Isolated.Peer do
 
     ring? = ring_path != ~c"none" and attach(ring_path)
     Port.command(port, [<<0>> | :erlang.term_to_binary({:ready, load, ring?})])
-    loop(%{port: port, table: table, running: running, module: module, gen: gen}, %{}, %{})
+    loop(%{port: port, table: table, running: running, module: module, gen: gen, ring?: ring?}, %{}, %{})
   end
 
   # This VM must not outlive the calling one. Its channel's end of file says
@@ -95,21 +95,68 @@ defmodule Corral.Isolated.Peer do
     _ -> false
   end
 
-  defp loop(ctx, by_id, by_pid) do
+  # How long one poll of the ring spins (us), and how many empty polls in
+  # a row end polling (about a millisecond): then this process waits for a
+  # message, and the ring's thread sends one when a request comes.
+  @poll_us 50
+  @idle_polls 20
+
+  # Messages first, without waiting; then, with a ring, a poll of it; with
+  # none (or after polling went idle), waiting for a message.
+  defp loop(ctx, by_id, by_pid, idle \\ 0) do
+    receive do
+      message ->
+        {by_id, by_pid} = handle(message, ctx, by_id, by_pid)
+        loop(ctx, by_id, by_pid, idle)
+    after
+      0 ->
+        if ctx.ring? do
+          case Corral.Isolated.Tracker.ring_poll(@poll_us, idle >= @idle_polls) do
+            [] ->
+              loop(ctx, by_id, by_pid, idle + 1)
+
+            :idle ->
+              wait(ctx, by_id, by_pid)
+
+            requests ->
+              {by_id, by_pid} =
+                Enum.reduce(requests, {by_id, by_pid}, fn {slot, id, call}, {by_id, by_pid} ->
+                  {pid, _} = spawn_monitor(fn -> run(ctx, id, call, slot) end)
+                  {Map.put(by_id, id, pid), Map.put(by_pid, pid, id)}
+                end)
+
+              # The calls' processes run on this scheduler first.
+              :erlang.yield()
+              loop(ctx, by_id, by_pid, 0)
+          end
+        else
+          wait(ctx, by_id, by_pid)
+        end
+    end
+  end
+
+  defp wait(ctx, by_id, by_pid) do
+    receive do
+      :"$corral_ring_wake" ->
+        loop(ctx, by_id, by_pid, 0)
+
+      message ->
+        {by_id, by_pid} = handle(message, ctx, by_id, by_pid)
+        loop(ctx, by_id, by_pid, if(ctx.ring?, do: @idle_polls, else: 0))
+    end
+  end
+
+  defp handle(message, ctx, by_id, by_pid) do
     port = ctx.port
 
-    receive do
-      {:"$corral_ring", slot, id, call} ->
-        {pid, _} = spawn_monitor(fn -> run(ctx, id, call, slot) end)
-        loop(ctx, Map.put(by_id, id, pid), Map.put(by_pid, pid, id))
-
+    case message do
       {^port, {:data, <<1, id::64, call::binary>>}} ->
         {pid, _} = spawn_monitor(fn -> run(ctx, id, call, nil) end)
-        loop(ctx, Map.put(by_id, id, pid), Map.put(by_pid, pid, id))
+        {Map.put(by_id, id, pid), Map.put(by_pid, pid, id)}
 
       {^port, {:data, <<2, ids::binary>>}} ->
         for id <- :erlang.binary_to_term(ids), do: :ets.delete(ctx.table, id)
-        loop(ctx, by_id, by_pid)
+        {by_id, by_pid}
 
       {^port, {:data, <<3, id::64>>}} ->
         # The caller gave up: the call's process is killed, which takes
@@ -118,33 +165,33 @@ defmodule Corral.Isolated.Peer do
         case by_id do
           %{^id => pid} ->
             Process.exit(pid, :kill)
-            loop(ctx, by_id, Map.put(by_pid, pid, {:abandoned, id}))
+            {by_id, Map.put(by_pid, pid, {:abandoned, id})}
 
           _ ->
             Port.command(port, <<4, id::64>>)
-            loop(ctx, by_id, by_pid)
+            {by_id, by_pid}
         end
 
       {^port, {:data, <<8, n::64>>}} ->
         Port.command(port, <<8, n::64>>)
-        loop(ctx, by_id, by_pid)
+        {by_id, by_pid}
 
       {^port, {:data, <<5, n::64>>}} ->
         # Answered by this process, which needs a scheduler: native calls
         # holding them all leave the server without an answer.
         Port.command(port, [<<5, n::64>> | for({id} <- :ets.tab2list(ctx.running), do: <<id::64>>)])
-        loop(ctx, by_id, by_pid)
+        {by_id, by_pid}
 
       {:DOWN, _, :process, pid, _} ->
         case Map.pop(by_pid, pid) do
           {{:abandoned, id}, by_pid} ->
             :ets.delete(ctx.running, id)
             Port.command(port, <<4, id::64>>)
-            loop(ctx, Map.delete(by_id, id), by_pid)
+            {Map.delete(by_id, id), by_pid}
 
           {id, by_pid} ->
             :ets.delete(ctx.running, id)
-            loop(ctx, Map.delete(by_id, id), by_pid)
+            {Map.delete(by_id, id), by_pid}
         end
 
       {^port, :eof} ->
@@ -153,11 +200,8 @@ defmodule Corral.Isolated.Peer do
       {:EXIT, ^port, _} ->
         :erlang.halt(0, flush: false)
 
-      {:EXIT, _, _} ->
-        loop(ctx, by_id, by_pid)
-
       _other ->
-        loop(ctx, by_id, by_pid)
+        {by_id, by_pid}
     end
   end
 

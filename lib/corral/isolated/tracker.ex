@@ -24,7 +24,7 @@ defmodule Corral.Isolated.Tracker do
 
         expected =
           [{:drain, 1, 0}, {:release, 1, 0}, {:released, 1, 0}, {:ring_attach, 2, 0}, {:ring_call, 3, 0}, {:ring_close, 1, 0},
-           {:ring_create, 0, 0}, {:ring_free, 3, 0}, {:ring_owns, 3, 0}, {:ring_reply, 3, 0}, {:ring_unlink, 1, 0}, {:track, 3, 0}]
+           {:ring_create, 0, 0}, {:ring_free, 3, 0}, {:ring_owns, 3, 0}, {:ring_poll, 2, 0}, {:ring_reply, 3, 0}, {:ring_unlink, 1, 0}, {:track, 3, 0}]
 
         if Enum.sort(info.exports) != expected do
           raise "Corral: the handle tracker library exports #{inspect(info.exports)}, expected #{inspect(expected)}"
@@ -99,6 +99,10 @@ defmodule Corral.Isolated.Tracker do
   def ring_attach(path, server), do: __nif_ring_attach(path, server)
   @doc false
   def ring_reply(slot, id, reply), do: __nif_ring_reply(slot, id, reply)
+  @doc false
+  def ring_poll(spin_us, stop?), do: __nif_ring_poll(spin_us, stop?)
+  @doc false
+  def __nif_ring_poll(_spin_us, _stop?), do: :erlang.nif_error(:not_loaded)
 
   @doc false
   def __nif_ring_create, do: :erlang.nif_error(:not_loaded)
