@@ -546,13 +546,13 @@ defmodule CorralTest.IsolatedTest do
   # it write anything on its channel (raw_write/1 does it on purpose).
   defp frame(body), do: <<byte_size(body)::32, body::binary>>
 
-  defp assert_violation(what, fun) do
+  defp assert_violation(what, fun, function \\ "raw_write/1") do
     server = Process.whereis(Corral.Isolated.server_name(N))
     e = assert_raise Corral.NativeCrashError, fun
 
     unless @sanitized do
       assert e.message ==
-               "CorralTest.IsolatedNative.raw_write/1: the native process was restarted: it sent #{what}, " <>
+               "CorralTest.IsolatedNative.#{function}: the native process was restarted: it sent #{what}, " <>
                  "so its memory cannot be trusted (killed by SIGKILL)"
     end
 
@@ -599,6 +599,92 @@ defmodule CorralTest.IsolatedTest do
         Process.sleep(10)
         wait_for_calls(counter, n, now, if(now == last, do: still + 1, else: 0))
     end
+  end
+
+  # The shared ring (c_src/corral_isolated/ring.c) is memory the native
+  # process can write at will; ring_scribble/1 does.
+  @ring_violation "a malformed reply in the shared ring (another call's id, or a length over its slot)"
+
+  @tag :linux
+  test "a reply in the shared ring with another call's id or a length over its slot: the native process is restarted" do
+    # (A call whose caller stopped spinning before it was served is not in
+    # the ring when it runs, and returns: the next one is tried.)
+    assert_violation(@ring_violation, fn -> for _ <- 1..1000, do: N.ring_scribble(0) end, "ring_scribble/1")
+    assert_violation(@ring_violation, fn -> for _ <- 1..1000, do: N.ring_scribble(1) end, "ring_scribble/1")
+  end
+
+  @tag :linux
+  test "the ring's file is gone once the native process has mapped it" do
+    maps = File.read!("/proc/#{Corral.Isolated.os_pid(N)}/maps") |> String.split("\n")
+    ring = Enum.filter(maps, &(&1 =~ "/corral-ring-"))
+    assert ring != []
+    assert Enum.all?(ring, &String.ends_with?(&1, " (deleted)")), inspect(ring)
+  end
+
+  test "replies too big for the ring, and replies later than the caller spins, arrive through the server" do
+    assert N.zeros(1_000_000) == :binary.copy(<<0>>, 1_000_000)
+    assert N.sleep_ms(20) == :ok
+
+    results =
+      1..20
+      |> Enum.map(fn k -> Task.async(fn -> for i <- 1..50, do: {N.sleep_ms(rem(i, 3)), N.add(k, i), N.zeros(rem(i, 7) * 40_000)} end) end)
+      |> Task.await_many(60_000)
+
+    for {rows, k} <- Enum.with_index(results, 1), {{slept, sum, zeros}, i} <- Enum.with_index(rows, 1) do
+      assert {slept, sum, zeros} == {:ok, k + i, :binary.copy(<<0>>, rem(i, 7) * 40_000)}
+    end
+  end
+
+  @tag :linux
+  @tag timeout: 900_000
+  test "forged replies in the shared ring never reach a caller" do
+    # 100,000 calls from 50 callers; after every 5,000 the native process
+    # writes a finished reply of -1 into each slot being served, with
+    # another call's id or a length over the slot (each restarts it).
+    calls = :counters.new(1, [])
+
+    callers =
+      for k <- 1..50 do
+        Task.async(fn ->
+          for i <- 1..2000 do
+            result =
+              try do
+                {:ok, N.add(k, i) == k + i}
+              rescue
+                e in Corral.NativeCrashError -> {:crash, e.message}
+              end
+
+            :counters.add(calls, 1, 1)
+            result
+          end
+        end)
+      end
+
+    forger =
+      Task.async(fn ->
+        for k <- 1..19, reduce: 0 do
+          written ->
+            if wait_for_calls(calls, k * 5000) do
+              try do
+                N.ring_scribble(rem(k, 2))
+              rescue
+                Corral.NativeCrashError -> :restarted
+              end
+
+              written + 1
+            else
+              written
+            end
+        end
+      end)
+
+    results = callers |> Task.await_many(600_000) |> List.flatten()
+    assert Task.await(forger, 600_000) == 19
+    assert length(results) == 100_000
+    assert Enum.all?(results, fn r -> r == {:ok, true} or match?({:crash, _}, r) end),
+           inspect(Enum.frequencies(results) |> Enum.take(5))
+    assert Enum.count(results, &(&1 == {:ok, true})) > 0
+    assert N.add(2, 2) == 4
   end
 
   @tag timeout: 900_000

@@ -56,34 +56,7 @@
 #include <sys/syscall.h>
 #endif
 
-#define RING_MAGIC 0x434f5252414c5231ull /* "CORRALR1" */
-#define RING_SLOTS 64
-/* A slot holds an encoded request or reply up to this size: 64 KiB of
- * binary plus its encoding fits. */
-#define SLOT_BYTES (128 * 1024)
-#define SLOT_DATA (SLOT_BYTES - 16)
-#ifndef RING_IDLE_SPIN
-#define RING_IDLE_SPIN 64
-#endif
-
-enum { FREE = 0, REQUEST = 1, TAKEN = 2, REPLY = 3, PIPED = 4, PARKED = 5, WAITING = 6 };
-
-typedef struct {
-    uint32_t state;
-    uint32_t len;
-    uint64_t id;
-    uint8_t data[SLOT_DATA];
-} Slot;
-
-typedef struct {
-    uint64_t magic;
-    uint32_t slots, slot_bytes;
-    uint32_t seq;      /* futex word: bumped after each request */
-    uint32_t sleeping; /* the native thread waits on seq */
-    uint32_t polling;  /* the serving process polls: nobody to wake */
-    uint8_t pad[4096 - 28];
-    Slot slot[RING_SLOTS];
-} Region;
+#include "ring_layout.h"
 
 #define pause_cpu() __atomic_thread_fence(__ATOMIC_SEQ_CST)
 #if defined(__x86_64__) || defined(__i386__)
@@ -100,6 +73,9 @@ static uint64_t now_ns(void)
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
+
+/* The share of a time slice (1..100 %) that `ns` of spinning used. */
+static int timeslice(uint64_t ns) { return ns >= 990000u ? 100 : (int)(1 + ns / 10000u); }
 
 static uint32_t load(uint32_t *w) { return __atomic_load_n(w, __ATOMIC_ACQUIRE); }
 static int cas(uint32_t *w, uint32_t from, uint32_t to)
@@ -274,11 +250,11 @@ CORRAL_NIF(ring_call)
         else
             pause_cpu();
     }
-    enif_consume_timeslice(corral_env(c), (int)(1 + spun / 10000u));
+    enif_consume_timeslice(corral_env(c), timeslice(spun));
     return take_reply(c, r, i, id);
 
 parked:
-    enif_consume_timeslice(corral_env(c), (int)(1 + spun / 10000u));
+    enif_consume_timeslice(corral_env(c), timeslice(spun));
     return tuple3(c, "parked", corral_make_int(c, i), corral_make_u64(c, id));
 }
 
@@ -398,7 +374,7 @@ CORRAL_NIF(ring_poll)
         if ((k & 15) == 0 && (spun = now_ns() - start) >= limit) break;
         pause_cpu();
     }
-    enif_consume_timeslice(corral_env(c), (int)(1 + spun / 10000u));
+    enif_consume_timeslice(corral_env(c), timeslice(spun));
     if (pending(region)) return take_requests(c, region);
     if (!stop) return enif_make_list(corral_env(c), 0);
 

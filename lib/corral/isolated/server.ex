@@ -119,7 +119,7 @@ defmodule Corral.Isolated.Server do
 
       how == :violation ->
         s = %{s | calls: Map.put(s.calls, id, {tag, fun, arity}), ids: Map.put(s.ids, tag, id), ring_calls: Map.put(s.ring_calls, id, ring_slot)}
-        {:noreply, violation(s, "a reply in the shared ring to another call")}
+        {:noreply, violation(s, "a malformed reply in the shared ring (another call's id, or a length over its slot)")}
 
       is_map_key(s.early, id) ->
         {{_slot, reply}, early} = Map.pop(s.early, id)

@@ -3,6 +3,9 @@
  * use Corral, isolate: true). Some functions crash the process on purpose.
  */
 #include <corral.h>
+#include <stdio.h>
+#include <string.h>
+#include "../../../../c_src/corral_isolated/ring_layout.h"
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -141,7 +144,66 @@ CORRAL_NIF(raw_write)
     return corral_make_ok(c);
 }
 
+/* zeros(n): n zero bytes (a small request with a big reply). */
+CORRAL_NIF(zeros)
+{
+    size_t n = (size_t)corral_arg_int_range(c, 0, 0, 64 * 1024 * 1024);
+    ERL_NIF_TERM bin;
+    unsigned char *p = enif_make_new_binary(corral_env(c), n, &bin);
+    memset(p, 0, n);
+    return bin;
+}
+
+/* ring_scribble(how): for 5 ms, writes into the shared ring of this native
+ * process (found in /proc/self/maps) as a process with corrupted memory
+ * could: every slot whose call is being served (this call's too) gets a
+ * finished reply of {:ok, -1, false}, with another call's id (how = 0) or
+ * with its own id and a length over the slot (how = 1). Returns the number
+ * of replies written (if the calling VM has not killed this process by
+ * then), or -1 if this process has no ring. */
+CORRAL_NIF(ring_scribble)
+{
+    int64_t how = corral_arg_int_range(c, 0, 0, 1);
+    FILE *maps = fopen("/proc/self/maps", "r");
+    if (maps == NULL) return corral_make_int(c, -1);
+    char line[512];
+    Region *region = NULL;
+    while (fgets(line, sizeof line, maps) != NULL) {
+        unsigned long start;
+        if (strstr(line, "/corral-ring-") != NULL && sscanf(line, "%lx-", &start) == 1) {
+            region = (Region *)start;
+            break;
+        }
+    }
+    fclose(maps);
+    if (region == NULL) return corral_make_int(c, -1);
+    /* term_to_binary({:ok, -1, false}) */
+    static const unsigned char forged[] = {131, 104, 3, 100, 0, 2, 'o', 'k', 98, 255, 255, 255, 255, 100, 0, 5, 'f', 'a', 'l', 's', 'e'};
+    int written = 0;
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        for (int i = 0; i < RING_SLOTS; i++) {
+            Slot *s = &region->slot[i];
+            if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != TAKEN) continue;
+            memcpy(s->data, forged, sizeof forged);
+            if (how == 0) {
+                s->id = s->id ^ 0x5555555555555555ull;
+                s->len = sizeof forged;
+            } else {
+                s->len = 0xFFFFFFFFu;
+            }
+            __atomic_store_n(&s->state, REPLY, __ATOMIC_RELEASE);
+            written++;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t);
+    } while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) < 5000000L);
+    return corral_make_int(c, written);
+}
+
 CORRAL_MODULE(CorralTest.IsolatedNative,
+    CORRAL_FN("zeros", zeros, 1),
+    CORRAL_FN_FLAGS("ring_scribble", ring_scribble, 1, CORRAL_DIRTY_CPU),
     CORRAL_FN("add", add, 2),
     CORRAL_FN("echo", echo, 1),
     CORRAL_FN("null_deref", null_deref, 0),
