@@ -105,6 +105,20 @@ CORRAL_NIF(drain)
     return list;
 }
 
+/* pending(slot): whether the slot has handles collected and not drained:
+ * a call through the shared ring, which does not pass the server, has it
+ * drain them first. */
+CORRAL_NIF(pending)
+{
+    uint64_t slot = corral_arg_u64(c, 0);
+    int found = 0;
+    if (__atomic_load_n(&dead_list, __ATOMIC_RELAXED) == NULL) return corral_make_bool(c, 0);
+    pthread_mutex_lock(&dead_lock);
+    for (dead *d = dead_list; d != NULL && !found; d = d->next) found = d->slot == slot;
+    pthread_mutex_unlock(&dead_lock);
+    return corral_make_bool(c, found);
+}
+
 /* The shared-memory ring (ring.c). */
 CORRAL_NIF_EXTERN(ring_create);
 CORRAL_NIF_EXTERN(ring_unlink);
@@ -123,6 +137,7 @@ CORRAL_ERLANG_MODULE(Elixir.Corral.Isolated.Tracker,
     CORRAL_FN("release", release, 1),
     CORRAL_FN("released", released, 1),
     CORRAL_FN("drain", drain, 1),
+    CORRAL_FN("pending", pending, 1),
     CORRAL_FN("ring_create", ring_create, 0),
     CORRAL_FN("ring_unlink", ring_unlink, 1),
     CORRAL_FN("ring_close", ring_close, 1),

@@ -107,17 +107,14 @@ defmodule Corral.Isolated do
         # Waits until the native process has let go: a call made after
         # this, which may take the ring instead of the server's pipe, must
         # not find the term still held.
-        pid ->
-          try do
-            GenServer.call(pid, {:release, gen, id}, :infinity)
-          catch
-            :exit, _ -> :ok
-          end
+        _pid ->
+          sync(server_name(module), {:release, gen, id})
       end
     end
 
     :ok
   end
+
 
   def release(other) do
     raise ArgumentError, "Corral.Isolated.release/1: argument 1: expected a Corral.Handle returned by an isolated module, got: #{inspect(other)}"
@@ -205,6 +202,10 @@ defmodule Corral.Isolated do
   # comes back there while the caller spins; a late one (or one too big for
   # the ring) comes through the server, as on the pipe.
   defp ring_call(ring, gen, slot, payload, module, server_name, function, arity, timeout) do
+    # Handles collected since the last drain are let go of first, as a call
+    # through the server does.
+    if Tracker.pending(slot), do: sync(server_name, :drain)
+
     case Tracker.ring_call(ring, payload, @spin_us) do
       {:reply, bin} ->
         reply(decode_reply(bin, module, function, arity), slot)
@@ -259,6 +260,14 @@ defmodule Corral.Isolated do
   end
 
   defp keep(_args), do: :ok
+
+  # Asks the server to send the native process what it must let go of,
+  # and waits until it has.
+  defp sync(server_name, request) do
+    GenServer.call(server_name, request, :infinity)
+  catch
+    :exit, _ -> :ok
+  end
 
   defp server!(module, name) do
     case Process.whereis(name) do

@@ -270,13 +270,20 @@ defmodule Corral.Isolated.Server do
   # release/1: the native process lets go of the term, then answers the
   # sync (8) that follows, in order on the pipe.
   def handle_call({:release, gen, id}, from, %{status: :up, gen: gen, stopping: nil} = s) do
-    <<n::64>> = :crypto.strong_rand_bytes(8)
     command(s.port, [<<2>> | :erlang.term_to_binary([id])])
-    command(s.port, <<8, n::64>>)
-    {:noreply, %{s | syncs: Map.put(s.syncs, n, from)}}
+    {:noreply, sync(s, from)}
   end
 
   def handle_call({:release, _gen, _id}, _from, s), do: {:reply, :ok, s}
+
+  # A call through the ring found collected handles: they are let go of
+  # before it is made.
+  def handle_call(:drain, from, s) do
+    case drain(s) do
+      %{status: :up, stopping: nil} = s -> {:noreply, sync(s, from)}
+      s -> {:reply, :ok, s}
+    end
+  end
 
   def handle_call(:stop, from, s) do
     case s.status do
@@ -301,6 +308,14 @@ defmodule Corral.Isolated.Server do
   end
 
   ## Internals
+
+  # Asks the native process for a sync (8), answered after what was sent
+  # before it: `from` gets :ok then (or when the process dies).
+  defp sync(s, from) do
+    <<n::64>> = :crypto.strong_rand_bytes(8)
+    command(s.port, <<8, n::64>>)
+    %{s | syncs: Map.put(s.syncs, n, from)}
+  end
 
   # What the native process sends is not trusted: a bug in its C can have
   # it write anything. A reply counts only for a call it was sent and has

@@ -23,7 +23,7 @@ defmodule Corral.Isolated.Tracker do
           :global.trans({{__MODULE__, :build}, self()}, fn -> Corral.Compiler.build!(__MODULE__, build_opts()) end, [node()], :infinity)
 
         expected =
-          [{:drain, 1, 0}, {:release, 1, 0}, {:released, 1, 0}, {:ring_attach, 2, 0}, {:ring_call, 3, 0}, {:ring_close, 1, 0},
+          [{:drain, 1, 0}, {:pending, 1, 0}, {:release, 1, 0}, {:released, 1, 0}, {:ring_attach, 2, 0}, {:ring_call, 3, 0}, {:ring_close, 1, 0},
            {:ring_create, 0, 0}, {:ring_free, 3, 0}, {:ring_owns, 3, 0}, {:ring_poll, 2, 0}, {:ring_reply, 3, 0}, {:ring_unlink, 1, 0}, {:track, 3, 0}]
 
         if Enum.sort(info.exports) != expected do
@@ -120,6 +120,10 @@ defmodule Corral.Isolated.Tracker do
   def __nif_ring_attach(_path, _server), do: :erlang.nif_error(:not_loaded)
   @doc false
   def __nif_ring_reply(_slot, _id, _reply), do: :erlang.nif_error(:not_loaded)
+  @doc "Whether the slot has collected handles not drained yet."
+  def pending(slot), do: __nif_pending(slot)
+  @doc false
+  def __nif_pending(_slot), do: :erlang.nif_error(:not_loaded)
   @doc false
   def __nif_track(_slot, _gen, _id), do: :erlang.nif_error(:not_loaded)
   @doc false
