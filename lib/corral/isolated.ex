@@ -31,8 +31,12 @@ defmodule Corral.Isolated do
     * Pids and ports of the calling VM cannot be passed: the argument check
       raises `ArgumentError`. So a NIF cannot send messages to the caller or
       monitor it; `corral_self(c)` is a process of the native process.
-    * A call costs a round trip between two OS processes (tens of
-      microseconds; bench/README.md) instead of a function call.
+    * A call costs a round trip between two OS processes (a few
+      microseconds through memory the two share, on Linux, while calls keep
+      coming; tens of microseconds for the first after a pause, through
+      the pipe elsewhere, or for a call longer than 100 µs; bench/README.md)
+      instead of a function call. While it waits, the caller spins on its
+      scheduler for up to 100 µs.
     * Calls wait without limit by default, as a NIF call does; `:timeout`
       (module-wide: `isolate: [timeout: ms]`, or per call with `call/4`)
       raises `Corral.TimeoutError` and abandons the call; the native code
