@@ -623,6 +623,30 @@ defmodule CorralTest.IsolatedTest do
   end
 
   @tag :linux
+  test "a caller that dies between stopping to spin and parking does not keep its ring slot" do
+    os_pid = Corral.Isolated.os_pid(N)
+    [{:ring, _gen, ring, _slot}] = :ets.lookup(Corral.Isolated.server_name(N), :ring)
+
+    # A process that writes a call into the ring, stops spinning at once,
+    # and exits without telling the server (as a caller killed then
+    # would): for a short call the reply is on the pipe before the server
+    # finds the orphan, for a long one after.
+    orphan = fn ms ->
+      task = Task.async(fn -> Corral.Isolated.Tracker.ring_call(ring, :erlang.term_to_binary({:sleep_ms, [ms], false}), 0) end)
+      {:parked, slot, id} = Task.await(task)
+      assert Corral.Isolated.Tracker.ring_owns(ring, slot, id)
+      {slot, id}
+    end
+
+    for {slot, id} <- [orphan.(0), orphan.(1500)] do
+      assert eventually(fn -> not Corral.Isolated.Tracker.ring_owns(ring, slot, id) end, 500)
+    end
+
+    assert Corral.Isolated.os_pid(N) == os_pid
+    assert N.add(1, 2) == 3
+  end
+
+  @tag :linux
   test "the ring's file is gone once the native process has mapped it" do
     maps = File.read!("/proc/#{Corral.Isolated.os_pid(N)}/maps") |> String.split("\n")
     ring = Enum.filter(maps, &(&1 =~ "/corral-ring-"))

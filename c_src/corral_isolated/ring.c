@@ -90,6 +90,7 @@ typedef struct {
     int closed;                /* atomic: the native process is gone */
     uint64_t next_id;          /* atomic */
     uint64_t owner[RING_SLOTS]; /* atomic: the id of the call in each slot, 0 when free */
+    ErlNifPid pid[RING_SLOTS];  /* the process that made it (set before REQUEST) */
     char path[64];             /* the file, until unlinked */
 } Ring;
 
@@ -213,6 +214,7 @@ CORRAL_NIF(ring_call)
 
     Region *region = r->region;
     Slot *s = &region->slot[i];
+    enif_self(corral_env(c), &r->pid[i]);
     memcpy(s->data, req.data, req.size);
     __atomic_store_n(&s->len, (uint32_t)req.size, __ATOMIC_RELAXED);
     __atomic_store_n(&s->id, id, __ATOMIC_RELAXED);
@@ -265,6 +267,28 @@ CORRAL_NIF(ring_owns)
     Ring *r = corral_arg_resource(c, 0, Ring);
     uint64_t slot = corral_arg_u64(c, 1), id = corral_arg_u64(c, 2);
     return corral_make_bool(c, slot < RING_SLOTS && id != 0 && __atomic_load_n(&r->owner[slot], __ATOMIC_ACQUIRE) == id);
+}
+
+/* ring_orphans(ring): [{slot, id, replied?}] of the calls whose process
+ * died between stopping to spin and parking with the server, so that no
+ * reply will free their slot: the server frees them (at once if the reply
+ * is in the slot, else when it comes on the pipe). A slot still FREE in the
+ * region has just been claimed, and its pid may not be written yet. */
+CORRAL_NIF(ring_orphans)
+{
+    Ring *r = corral_arg_resource(c, 0, Ring);
+    ErlNifEnv *env = corral_env(c);
+    ERL_NIF_TERM list = enif_make_list(env, 0);
+    for (int i = 0; i < RING_SLOTS; i++) {
+        uint64_t id = __atomic_load_n(&r->owner[i], __ATOMIC_ACQUIRE);
+        if (id == 0) continue;
+        uint32_t state = load(&r->region->slot[i].state);
+        if (state == FREE || enif_is_process_alive(env, &r->pid[i])) continue;
+        ERL_NIF_TERM item = enif_make_tuple3(env, enif_make_int(env, i), enif_make_uint64(env, id),
+                                             state == REPLY ? enif_make_atom(env, "true") : enif_make_atom(env, "false"));
+        list = enif_make_list_cell(env, item, list);
+    }
+    return list;
 }
 
 /* ring_free(ring, slot, id): the call in the slot has ended (its reply came
@@ -369,6 +393,7 @@ CORRAL_NIF(ring_poll)
     Region *region = native_region;
     if (region == NULL) return corral_make_atom(c, "idle");
     __atomic_store_n(&region->polling, 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&native_idle, 0, __ATOMIC_SEQ_CST);
     uint64_t start = now_ns(), limit = (uint64_t)spin_us * 1000u, spun = 0;
     for (uint32_t k = 1; !pending(region); k++) {
         if ((k & 15) == 0 && (spun = now_ns() - start) >= limit) break;

@@ -126,6 +126,7 @@ CORRAL_NIF_EXTERN(ring_close);
 CORRAL_NIF_EXTERN(ring_call);
 CORRAL_NIF_EXTERN(ring_owns);
 CORRAL_NIF_EXTERN(ring_free);
+CORRAL_NIF_EXTERN(ring_orphans);
 CORRAL_NIF_EXTERN(ring_attach);
 CORRAL_NIF_EXTERN(ring_poll);
 CORRAL_NIF_EXTERN(ring_reply);
@@ -144,6 +145,7 @@ CORRAL_ERLANG_MODULE(Elixir.Corral.Isolated.Tracker,
     CORRAL_FN("ring_call", ring_call, 3),
     CORRAL_FN("ring_owns", ring_owns, 3),
     CORRAL_FN("ring_free", ring_free, 3),
+    CORRAL_FN("ring_orphans", ring_orphans, 1),
     CORRAL_FN("ring_attach", ring_attach, 2),
     CORRAL_FN("ring_poll", ring_poll, 2),
     CORRAL_FN("ring_reply", ring_reply, 3));

@@ -97,7 +97,10 @@ defmodule Corral.Isolated.Server do
        # park after it did
        last_death: nil,
        # release/1 callers waiting for the native process to let go: n => from
-       syncs: %{}
+       syncs: %{},
+       # ring calls whose caller died before parking: id => slot, freed
+       # when their reply comes on the pipe
+       orphans: %{}
      }}
   end
 
@@ -116,6 +119,11 @@ defmodule Corral.Isolated.Server do
 
         send(tag, {tag, :crash, info})
         {:noreply, s}
+
+      not Tracker.ring_owns(s.ring, ring_slot, id) ->
+        # Its slot was freed as an orphan's: the caller had died (this was
+        # its last message).
+        {:noreply, %{s | orphans: Map.delete(s.orphans, id)}}
 
       how == :violation ->
         s = %{s | calls: Map.put(s.calls, id, {tag, fun, arity}), ids: Map.put(s.ids, tag, id), ring_calls: Map.put(s.ring_calls, id, ring_slot)}
@@ -348,10 +356,14 @@ defmodule Corral.Isolated.Server do
       {{tag, _fun, _arity}, calls} when :erlang.map_get(id, s.ring_calls) == ring_slot ->
         Tracker.ring_free(ring, ring_slot, id)
         send(tag, {tag, :reply, s.slot, reply})
-        %{s | calls: calls, ids: Map.delete(s.ids, tag), ring_calls: Map.delete(s.ring_calls, id)}
+        %{s | calls: calls, ids: Map.delete(s.ids, tag), ring_calls: Map.delete(s.ring_calls, id), orphans: Map.delete(s.orphans, id)}
 
       {nil, _} when is_map_key(s.abandoned, id) ->
         s
+
+      {nil, _} when :erlang.map_get(id, s.orphans) == ring_slot ->
+        Tracker.ring_free(ring, ring_slot, id)
+        %{s | orphans: Map.delete(s.orphans, id)}
 
       {nil, _} ->
         if not is_map_key(s.early, id) and Tracker.ring_owns(ring, ring_slot, id) do
@@ -554,10 +566,32 @@ defmodule Corral.Isolated.Server do
         do: s,
         else: %{s | early: Map.filter(s.early, fn {id, {slot, _}} -> Tracker.ring_owns(s.ring, slot, id) end)}
 
+    s = if s.ring, do: reap(s), else: s
+
     case Tracker.drain(s.slot) do
       [] -> s
       dead -> release(s, dead)
     end
+  end
+
+  # A caller that stopped spinning and died before its parked message left
+  # holds its slot for good: no reply would be routed to free it. Its slot
+  # is freed now if the reply is in it, else when the reply comes on the
+  # pipe (or at once if it came already).
+  defp reap(s) do
+    Enum.reduce(Tracker.ring_orphans(s.ring), s, fn {slot, id, replied?}, s ->
+      cond do
+        is_map_key(s.ring_calls, id) or is_map_key(s.orphans, id) ->
+          s
+
+        replied? or is_map_key(s.early, id) ->
+          Tracker.ring_free(s.ring, slot, id)
+          %{s | early: Map.delete(s.early, id)}
+
+        true ->
+          %{s | orphans: Map.put(s.orphans, id, slot)}
+      end
+    end)
   end
 
   defp release(%{status: :up, gen: gen} = s, pairs) do
@@ -685,7 +719,7 @@ defmodule Corral.Isolated.Server do
     end
 
     %{s | port: nil, os_pid: nil, shell_pid: nil, ping: nil, running: [], status: :down, stopping: nil, calls: %{}, ids: %{}, abandoned: %{}, chunks: [],
-          buffered: 0, need: 4, ring: nil, ring_calls: %{}, early: %{}, last_death: {s.gen, info}, syncs: %{}}
+          buffered: 0, need: 4, ring: nil, ring_calls: %{}, early: %{}, last_death: {s.gen, info}, syncs: %{}, orphans: %{}}
   end
 
   # Signal numbers agree across Unix systems only up to 15 (and not on 7 and

@@ -24,7 +24,7 @@ defmodule Corral.Isolated.Tracker do
 
         expected =
           [{:drain, 1, 0}, {:pending, 1, 0}, {:release, 1, 0}, {:released, 1, 0}, {:ring_attach, 2, 0}, {:ring_call, 3, 0}, {:ring_close, 1, 0},
-           {:ring_create, 0, 0}, {:ring_free, 3, 0}, {:ring_owns, 3, 0}, {:ring_poll, 2, 0}, {:ring_reply, 3, 0}, {:ring_unlink, 1, 0}, {:track, 3, 0}]
+           {:ring_create, 0, 0}, {:ring_free, 3, 0}, {:ring_orphans, 1, 0}, {:ring_owns, 3, 0}, {:ring_poll, 2, 0}, {:ring_reply, 3, 0}, {:ring_unlink, 1, 0}, {:track, 3, 0}]
 
         if Enum.sort(info.exports) != expected do
           raise "Corral: the handle tracker library exports #{inspect(info.exports)}, expected #{inspect(expected)}"
@@ -95,6 +95,10 @@ defmodule Corral.Isolated.Tracker do
   def ring_owns(ring, slot, id), do: __nif_ring_owns(ring, slot, id)
   @doc false
   def ring_free(ring, slot, id), do: __nif_ring_free(ring, slot, id)
+  @doc false
+  def ring_orphans(ring), do: __nif_ring_orphans(ring)
+  @doc false
+  def __nif_ring_orphans(_ring), do: :erlang.nif_error(:not_loaded)
   @doc false
   def ring_attach(path, server), do: __nif_ring_attach(path, server)
   @doc false
