@@ -55,7 +55,14 @@ defmodule Corral.Isolated.Peer do
     gen = List.to_integer(gen)
     watch_parent(List.to_string(parent))
     :persistent_term.put({Corral.Isolated, :peer}, true)
-    port = Port.open({:fd, 3, 4}, [:binary, {:packet, 4}, :eof])
+    # No busy limits: with calls through the ring, this process (answering
+    # a ping) and the calls' processes (writing replies too big for the
+    # ring) could stay suspended on a port that had gone idle, its pipe
+    # empty, until the calling VM gave up on them (seen 1 run in 8 with 20
+    # callers mixing big replies and sleeps while both cores were loaded;
+    # 0 in 20 without the limits). What is queued is bounded by the calls
+    # in flight.
+    port = Port.open({:fd, 3, 4}, [:binary, {:packet, 4}, :eof, {:busy_limits_port, :disabled}])
     table = :ets.new(__MODULE__, [:public, :set, read_concurrency: true, write_concurrency: true])
     # Calls inside their native function (not waiting for a scheduler).
     running = :ets.new(__MODULE__, [:public, :set, write_concurrency: true])
