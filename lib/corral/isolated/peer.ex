@@ -94,7 +94,8 @@ defmodule Corral.Isolated.Peer do
     end
   end
 
-  # The ring's thread sends this process each request it finds there.
+  # Maps the calling VM's ring; this process then polls it (loop/4), and
+  # the ring's thread only wakes it when it stopped polling.
   defp attach(path) do
     Corral.Isolated.Tracker.load!()
     Corral.Isolated.Tracker.ring_attach(List.to_string(path), self()) == :ok
