@@ -83,6 +83,11 @@ static int cas(uint32_t *w, uint32_t from, uint32_t to)
     return __atomic_compare_exchange_n(w, &from, to, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 
+/* The atoms of the results, interned at load: enif_make_atom by name
+ * takes the atom table's lock, which the callers of a ring contend for. */
+enum { A_REPLY, A_PARKED, A_VIOLATION, A_FULL, A_IDLE, A_UNSUPPORTED };
+CORRAL_ATOMS(ring_atoms, "reply", "parked", "violation", "full", "idle", "unsupported");
+
 /* ---- The calling VM's side ---- */
 
 typedef struct {
@@ -111,17 +116,17 @@ CORRAL_NIF(ring_create)
     const char *dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
     snprintf(path, sizeof path, "%s/corral-ring-XXXXXX", dir);
     int fd = mkstemp(path);
-    if (fd < 0) return corral_make_atom(c, "unsupported");
+    if (fd < 0) return corral_atom(&ring_atoms, A_UNSUPPORTED);
     if (ftruncate(fd, sizeof(Region)) != 0) {
         close(fd);
         unlink(path);
-        return corral_make_atom(c, "unsupported");
+        return corral_atom(&ring_atoms, A_UNSUPPORTED);
     }
     Region *region = mmap(NULL, sizeof(Region), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     close(fd);
     if (region == MAP_FAILED) {
         unlink(path);
-        return corral_make_atom(c, "unsupported");
+        return corral_atom(&ring_atoms, A_UNSUPPORTED);
     }
     region->magic = RING_MAGIC;
     region->slots = RING_SLOTS;
@@ -133,7 +138,7 @@ CORRAL_NIF(ring_create)
     ERL_NIF_TERM items[2] = {corral_make_resource(c, r), corral_make_binary(c, path, strlen(path))};
     return corral_make_tuple(c, items, 2);
 #else
-    return corral_make_atom(c, "unsupported");
+    return corral_atom(&ring_atoms, A_UNSUPPORTED);
 #endif
 }
 
@@ -162,9 +167,9 @@ static void free_slot(Ring *r, int i)
     __atomic_store_n(&r->owner[i], 0, __ATOMIC_RELEASE);
 }
 
-static ERL_NIF_TERM tuple3(corral_call *c, const char *tag, ERL_NIF_TERM a, ERL_NIF_TERM b)
+static ERL_NIF_TERM outcome(corral_call *c, unsigned tag, int i, uint64_t id)
 {
-    ERL_NIF_TERM items[3] = {corral_make_atom(c, tag), a, b};
+    ERL_NIF_TERM items[3] = {corral_atom(&ring_atoms, tag), corral_make_int(c, i), corral_make_u64(c, id)};
     return corral_make_tuple(c, items, 3);
 }
 
@@ -178,10 +183,10 @@ static ERL_NIF_TERM take_reply(corral_call *c, Ring *r, int i, uint64_t id)
     uint64_t got = __atomic_load_n(&s->id, __ATOMIC_ACQUIRE);
     uint32_t len = __atomic_load_n(&s->len, __ATOMIC_ACQUIRE);
     if (got != id || len > SLOT_DATA)
-        return tuple3(c, "violation", corral_make_int(c, i), corral_make_u64(c, id));
+        return outcome(c, A_VIOLATION, i, id);
     ERL_NIF_TERM bin = corral_make_binary(c, s->data, len);
     free_slot(r, i);
-    ERL_NIF_TERM items[2] = {corral_make_atom(c, "reply"), bin};
+    ERL_NIF_TERM items[2] = {corral_atom(&ring_atoms, A_REPLY), bin};
     return corral_make_tuple(c, items, 2);
 }
 
@@ -198,7 +203,7 @@ CORRAL_NIF(ring_call)
     Ring *r = corral_arg_resource(c, 0, Ring);
     corral_binary req = corral_arg_binary(c, 1);
     int64_t spin_us = corral_arg_int_range(c, 2, 0, 1000);
-    if (req.size > SLOT_DATA || __atomic_load_n(&r->closed, __ATOMIC_ACQUIRE)) return corral_make_atom(c, "full");
+    if (req.size > SLOT_DATA || __atomic_load_n(&r->closed, __ATOMIC_ACQUIRE)) return corral_atom(&ring_atoms, A_FULL);
 
     uint64_t id = __atomic_fetch_add(&r->next_id, 1, __ATOMIC_RELAXED);
     int i = -1;
@@ -210,7 +215,7 @@ CORRAL_NIF(ring_call)
             break;
         }
     }
-    if (i < 0) return corral_make_atom(c, "full");
+    if (i < 0) return corral_atom(&ring_atoms, A_FULL);
 
     Region *region = r->region;
     Slot *s = &region->slot[i];
@@ -219,6 +224,7 @@ CORRAL_NIF(ring_call)
     __atomic_store_n(&s->len, (uint32_t)req.size, __ATOMIC_RELAXED);
     __atomic_store_n(&s->id, id, __ATOMIC_RELAXED);
     __atomic_store_n(&s->state, REQUEST, __ATOMIC_SEQ_CST);
+    __atomic_fetch_or(&region->requested, 1ull << i, __ATOMIC_SEQ_CST);
     /* Paired with ring_poll's store to `polling` and the thread's to
      * `sleeping` (each then looks at the slots or at seq): either they see
      * this request or we see that one must be woken. */
@@ -257,7 +263,7 @@ CORRAL_NIF(ring_call)
 
 parked:
     enif_consume_timeslice(corral_env(c), timeslice(spun));
-    return tuple3(c, "parked", corral_make_int(c, i), corral_make_u64(c, id));
+    return outcome(c, A_PARKED, i, id);
 }
 
 /* ring_owns(ring, slot, id): whether the slot holds call id (a reply on
@@ -319,14 +325,7 @@ static Region *native_region;
 static ErlNifPid native_server;
 static int native_idle; /* atomic: the serving process waits for a wake */
 
-static int pending(Region *region)
-{
-    for (int i = 0; i < RING_SLOTS; i++) {
-        uint32_t state = load(&region->slot[i].state);
-        if (state == REQUEST || state == WAITING) return 1;
-    }
-    return 0;
-}
+static int pending(Region *region) { return __atomic_load_n(&region->requested, __ATOMIC_SEQ_CST) != 0; }
 
 static void wake_server(ErlNifEnv *env)
 {
@@ -361,16 +360,19 @@ static void *native_thread(void *arg)
     return NULL;
 }
 
-/* Takes the requests waiting in the region: [{slot, id, request}]. */
+/* Takes the requests waiting in the region: [{slot, id, request}]. A bit
+ * set in `requested` names a slot in state REQUEST, or WAITING if its
+ * caller parked before the request was taken. */
 static ERL_NIF_TERM take_requests(corral_call *c, Region *region)
 {
     ErlNifEnv *env = corral_env(c);
     ERL_NIF_TERM list = enif_make_list(env, 0);
-    for (int i = RING_SLOTS - 1; i >= 0; i--) {
+    uint64_t m = __atomic_exchange_n(&region->requested, 0, __ATOMIC_SEQ_CST);
+    while (m != 0) {
+        int i = 63 - __builtin_clzll(m);
+        m &= ~(1ull << i);
         Slot *s = &region->slot[i];
-        uint32_t state = load(&s->state);
-        if (!(state == REQUEST && cas(&s->state, REQUEST, TAKEN)) && !(state == WAITING && cas(&s->state, WAITING, PARKED)))
-            continue;
+        if (!cas(&s->state, REQUEST, TAKEN) && !cas(&s->state, WAITING, PARKED)) continue;
         uint32_t len = __atomic_load_n(&s->len, __ATOMIC_RELAXED);
         if (len > SLOT_DATA) len = SLOT_DATA;
         ERL_NIF_TERM bin;
@@ -391,7 +393,7 @@ CORRAL_NIF(ring_poll)
     int64_t spin_us = corral_arg_int_range(c, 0, 0, 1000);
     bool stop = corral_arg_bool(c, 1);
     Region *region = native_region;
-    if (region == NULL) return corral_make_atom(c, "idle");
+    if (region == NULL) return corral_atom(&ring_atoms, A_IDLE);
     __atomic_store_n(&region->polling, 1, __ATOMIC_SEQ_CST);
     __atomic_store_n(&native_idle, 0, __ATOMIC_SEQ_CST);
     uint64_t start = now_ns(), limit = (uint64_t)spin_us * 1000u, spun = 0;
@@ -415,7 +417,7 @@ CORRAL_NIF(ring_poll)
         }
         /* The thread took it and sends the wake. */
     }
-    return corral_make_atom(c, "idle");
+    return corral_atom(&ring_atoms, A_IDLE);
 }
 
 /* ring_attach(path, server): maps the calling VM's region and starts the

@@ -7,7 +7,7 @@
 #define CORRAL_RING_LAYOUT_H
 #include <stdint.h>
 
-#define RING_MAGIC 0x434f5252414c5231ull /* "CORRALR1" */
+#define RING_MAGIC 0x434f5252414c5232ull /* "CORRALR2" */
 #define RING_SLOTS 64
 /* A slot holds an encoded request or reply up to this size: 64 KiB of
  * binary plus its encoding fits. */
@@ -29,8 +29,13 @@ typedef struct {
     uint32_t seq;      /* futex word: bumped after each request */
     uint32_t sleeping; /* the native thread waits on seq */
     uint32_t polling;  /* the serving process polls: nobody to wake */
-    uint8_t pad[4096 - 28];
+    /* Bit i set after slot i got a request: the native side finds them
+     * with one load instead of a look at 64 slots, each on its own page. */
+    uint64_t requested;
+    uint8_t pad[4096 - 40];
     Slot slot[RING_SLOTS];
 } Region;
+
+_Static_assert(sizeof(Region) == 4096 + RING_SLOTS * sizeof(Slot), "the region's header is one page");
 
 #endif

@@ -209,30 +209,26 @@ defmodule Corral.Isolated do
     # Handles collected since the last drain are let go of first, as a call
     # through the server does.
     if Tracker.pending(slot), do: sync(server_name, :drain)
+    call = {module, server_name, function, arity, timeout, gen}
 
     case Tracker.ring_call(ring, payload, @spin_us) do
-      {:reply, bin} ->
-        reply(decode_reply(bin, module, function, arity), slot)
-
-      {:parked, ring_slot, id} ->
-        parked(module, server_name, function, arity, timeout, {:"$corral_parked", gen, ring_slot, id, :ok})
-
-      {:violation, ring_slot, id} ->
-        parked(module, server_name, function, arity, timeout, {:"$corral_parked", gen, ring_slot, id, :violation})
-
-      :full ->
-        pipe_call(payload, module, server_name, function, arity, timeout)
+      {:reply, bin} -> reply(decode_reply(bin, module, function, arity), slot)
+      {:parked, ring_slot, id} -> parked(call, ring_slot, id, :ok)
+      {:violation, ring_slot, id} -> parked(call, ring_slot, id, :violation)
+      :full -> pipe_call(payload, module, server_name, function, arity, timeout)
     end
   end
 
-  defp parked(module, server_name, function, arity, timeout, {kind, gen, ring_slot, id, how}) do
+  # The reply comes through the server: it is told which slot and call to
+  # route it for (and, with :violation, that the slot held another call's).
+  defp parked({module, server_name, function, arity, timeout, gen}, ring_slot, id, how) do
     case Process.whereis(server_name) do
       nil ->
         raise crash_error(module, function, arity, %{status: nil, signal: nil, why: {:server_down, :noproc}})
 
       server ->
         tag = :erlang.monitor(:process, server, [{:alias, :demonitor}])
-        send(server, {kind, tag, function, arity, gen, ring_slot, id, how})
+        send(server, {:"$corral_parked", tag, function, arity, gen, ring_slot, id, how})
         await(tag, server, module, function, arity, timeout)
     end
   end
