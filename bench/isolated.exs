@@ -118,6 +118,60 @@ results =
     {name, rows, ratios}
   end
 
+# Where the time of the throughput cases goes: CPU time of both OS
+# processes (this VM and the native VM, from /proc: Linux only) beside the
+# wall time of one batch per number of callers. With 2 cores, "cores busy"
+# near 2.0 means more callers can only share them.
+cpu_ticks = fn os_pid ->
+  case File.read("/proc/#{os_pid}/stat") do
+    {:ok, stat} ->
+      fields = stat |> String.split(") ") |> List.last() |> String.split()
+      String.to_integer(Enum.at(fields, 11)) + String.to_integer(Enum.at(fields, 12))
+
+    {:error, _} ->
+      nil
+  end
+end
+
+# The native VM: the beam (not the shell that starts it) whose command line
+# names this module and this VM.
+native_os_pid =
+  Enum.find(Path.wildcard("/proc/[0-9]*/cmdline"), fn path ->
+    case File.read(path) do
+      {:ok, cmd} ->
+        String.contains?(hd(String.split(cmd, "\0")), "beam") and
+          String.contains?(cmd, "-corral_peer\0#{Atom.to_string(Isolated)}\0") and String.contains?(cmd, "\0#{System.pid()}\0")
+
+      _ -> false
+    end
+  end)
+  |> then(&(&1 && &1 |> Path.dirname() |> Path.basename()))
+
+cpu_rows =
+  if native_os_pid && cpu_ticks.(System.pid()) do
+    hz =
+      case System.cmd("getconf", ["CLK_TCK"], stderr_to_stdout: true) do
+        {out, 0} -> String.to_integer(String.trim(out))
+        _ -> 100
+      end
+
+    tick_us = 1_000_000 / hz
+
+    for callers <- [1, 8, 50] do
+      calls = n.(200_000)
+      here0 = cpu_ticks.(System.pid())
+      there0 = cpu_ticks.(native_os_pid)
+      t0 = :erlang.monotonic_time(:microsecond)
+      RoundTrip.concurrent(fn k -> Isolated.add(k, 1) end, calls, callers)
+      wall = :erlang.monotonic_time(:microsecond) - t0
+      here = (cpu_ticks.(System.pid()) - here0) * tick_us
+      there = (cpu_ticks.(native_os_pid) - there0) * tick_us
+      {callers, calls * 1.0e6 / wall, here / calls, there / calls, (here + there) / wall}
+    end
+  else
+    []
+  end
+
 # A crash, then the next call: the new native process starts (its VM boots).
 restart_ms =
   for _ <- 1..5 do
@@ -156,6 +210,18 @@ end
 for {name, rows, _} <- results, String.starts_with?(name, "add, ") do
   {_, med, _, _} = List.keyfind(rows, "isolated", 0)
   IO.puts("#{name}: isolated #{round(1.0e9 / med)} calls/s")
+end
+
+if cpu_rows != [] do
+  IO.puts("")
+  IO.puts("CPU time of both VMs during one batch of isolated add (user + system, from /proc, in clock ticks)")
+
+  for {callers, rate, here, there, busy} <- cpu_rows do
+    IO.puts(
+      "#{callers} caller(s): #{round(rate)} calls/s; CPU per call: this VM #{Float.round(here, 2)} us, " <>
+        "native VM #{Float.round(there, 2)} us; cores busy #{Float.round(busy, 2)}"
+    )
+  end
 end
 
 IO.puts("")
