@@ -36,7 +36,10 @@ defmodule Corral.Isolated do
       coming; tens of microseconds for the first after a pause, through
       the pipe elsewhere, or for a call longer than 100 µs; bench/README.md)
       instead of a function call. While it waits, the caller spins on its
-      scheduler for up to 100 µs.
+      scheduler for up to 100 µs, and the native process polls for the
+      next request: on a machine with two cores one caller keeps both
+      nearly busy, and more callers at once share them rather than get
+      more calls through.
     * Calls wait without limit by default, as a NIF call does; `:timeout`
       (module-wide: `isolate: [timeout: ms]`, or per call with `call/4`)
       raises `Corral.TimeoutError` and abandons the call; the native code
