@@ -5,10 +5,10 @@
  * wake-ups per call (caller -> server -> pipe -> serving process and back),
  * about what :erpc to a peer node costs. The ring takes the common case off
  * that path: the caller's own process writes its request into a slot of a
- * memory region both VMs map, a thread of the native VM hands it to the
- * serving process, and the reply comes back into the same slot, where the
- * caller, spinning for a bounded time, finds it. One wake-up per call (the
- * serving process's scheduler), none in the calling VM.
+ * memory region both VMs map, the native VM's serving process, polling the
+ * region, takes it, and the reply comes back into the same slot, where the
+ * caller, spinning for a bounded time, finds it. No wake-up while calls
+ * keep coming; one (of the serving process) for the first after a pause.
  *
  * What does not fit, or takes longer than the spin, goes over the pipe as
  * before: a request bigger than a slot is sent the old way; a reply that is
@@ -30,7 +30,7 @@
  *
  * Slot states (Slot.state, shared):
  *   FREE -> REQUEST   caller wrote a request
- *   REQUEST -> TAKEN  the native VM's thread took it
+ *   REQUEST -> TAKEN  the native VM's serving process took it
  *   TAKEN -> REPLY    the reply is in the slot (caller spinning)
  *   TAKEN -> PIPED    the reply is too big: it comes on the pipe
  *   TAKEN -> PARKED   caller stopped spinning: the reply comes on the
@@ -226,7 +226,7 @@ CORRAL_NIF(ring_call)
     __atomic_store_n(&s->state, REQUEST, __ATOMIC_SEQ_CST);
     __atomic_fetch_or(&region->requested, 1ull << i, __ATOMIC_SEQ_CST);
     /* Paired with ring_poll's store to `polling` and the thread's to
-     * `sleeping` (each then looks at the slots or at seq): either they see
+     * `sleeping` (each then looks at `requested` or at seq): either they see
      * this request or we see that one must be woken. */
     __atomic_fetch_add(&region->seq, 1, __ATOMIC_SEQ_CST);
 #ifdef __linux__

@@ -212,18 +212,17 @@ defmodule Corral.Isolated do
     # Handles collected since the last drain are let go of first, as a call
     # through the server does.
     if Tracker.pending(slot), do: sync(server_name, :drain)
-    call = {module, server_name, function, arity, timeout, gen}
 
     case Tracker.ring_call(ring, payload, @spin_us) do
       {:reply, bin} -> reply(decode_reply(bin, module, function, arity), slot)
-      {:parked, ring_slot, id} -> parked(call, ring_slot, id, :ok)
-      {:violation, ring_slot, id} -> parked(call, ring_slot, id, :violation)
       :full -> pipe_call(payload, module, server_name, function, arity, timeout)
+      {how, ring_slot, id} -> parked({module, server_name, function, arity, timeout, gen}, ring_slot, id, how)
     end
   end
 
   # The reply comes through the server: it is told which slot and call to
-  # route it for (and, with :violation, that the slot held another call's).
+  # route it for (how = :parked), or that the slot held another call's
+  # reply (how = :violation).
   defp parked({module, server_name, function, arity, timeout, gen}, ring_slot, id, how) do
     case Process.whereis(server_name) do
       nil ->
